@@ -1,0 +1,64 @@
+//! Command-line grammar of `cargo xtask`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Tessera's host commands")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Validate a board + partitions manifest; exit 1 with every error found.
+    Check(ManifestArgs),
+    /// Print the plan: APIC-ID map, PID-pointer tables, routes, heap.
+    Explain(ExplainArgs),
+    /// Build a bootable image for a board + manifest.
+    Image(ManifestArgs),
+    /// Build the default image and boot it in the emulator.
+    Run(ManifestArgs),
+    /// Run every test: host tests and emulator scenarios.
+    Test(TestArgs),
+}
+
+impl Command {
+    /// The subcommand's name as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Check(_) => "check",
+            Command::Explain(_) => "explain",
+            Command::Image(_) => "image",
+            Command::Run(_) => "run",
+            Command::Test(_) => "test",
+        }
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct ManifestArgs {
+    /// Board file (machine facts).
+    #[arg(long, default_value = "board/emulator.toml")]
+    pub board: PathBuf,
+    /// Partitions file (product decisions).
+    #[arg(long, default_value = "partitions/default.toml")]
+    pub manifest: PathBuf,
+}
+
+#[derive(Args, Clone)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub files: ManifestArgs,
+    /// Print the plan as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Clone)]
+pub struct TestArgs {
+    /// Run only the host tests (no emulator).
+    #[arg(long)]
+    pub host_only: bool,
+}

@@ -1,0 +1,18 @@
+//! `cargo xtask`: Tessera's host commands; each command lives in its own module.
+
+mod cli;
+mod test;
+mod toolchain;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::Cli::parse().command {
+        cli::Command::Test(args) => test::main(&args),
+        other => {
+            eprintln!("error: `{}` is not implemented yet", other.name());
+            ExitCode::from(2)
+        }
+    }
+}

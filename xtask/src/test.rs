@@ -1,0 +1,32 @@
+//! `cargo xtask test`: every test the project has, host tests first.
+
+use crate::cli::TestArgs;
+use crate::toolchain;
+use std::process::{Command, ExitCode};
+
+/// Runs the host tests of every workspace crate, then builds the bare-metal kernel.
+pub fn main(_args: &TestArgs) -> ExitCode {
+    if let Err(e) = toolchain::ensure() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    let steps: [(&str, &[&str]); 2] = [
+        ("host tests", &["test", "--workspace"]),
+        (
+            "kernel build",
+            &["build", "-p", "tessera", "--target", "x86_64-unknown-none"],
+        ),
+    ];
+    for (what, args) in steps {
+        eprintln!("==> {what}: cargo {}", args.join(" "));
+        let ok = Command::new(env!("CARGO"))
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("error: {what} failed");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
