@@ -1,0 +1,10 @@
+//! Tessera's pure VT-x logic: everything about VMX that can be computed and tested without the hardware.
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod controls;
+pub mod fields;
+pub mod msr;
