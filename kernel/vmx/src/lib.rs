@@ -8,3 +8,4 @@ extern crate std;
 pub mod controls;
 pub mod fields;
 pub mod msr;
+pub mod select;
