@@ -6,6 +6,7 @@
 extern crate std;
 
 pub mod controls;
+pub mod exit;
 pub mod fields;
 pub mod msr;
 pub mod select;

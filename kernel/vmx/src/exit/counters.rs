@@ -1,0 +1,111 @@
+//! Per-vCPU exit counters: one slot per basic exit reason, no allocation, and a one-line report
+//! (`exits: cpuid=3 vmcall=12 total=15`).
+
+use core::fmt;
+
+use super::reason::{ExitReason, MAX_EXIT_REASON};
+
+const SLOTS: usize = MAX_EXIT_REASON as usize + 1;
+
+/// Exit counts of one vCPU, indexed by basic exit-reason number; unknown numbers count as `unknown`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExitCounters {
+    by_reason: [u64; SLOTS],
+    unknown: u64,
+}
+
+impl Default for ExitCounters {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ExitCounters {
+    pub const fn new() -> Self {
+        ExitCounters {
+            by_reason: [0; SLOTS],
+            unknown: 0,
+        }
+    }
+
+    /// Counts one exit with basic reason number `basic` (bits 15:0 of the exit-reason field).
+    pub fn record(&mut self, basic: u16) {
+        match ExitReason::from_number(basic) {
+            Some(reason) => self.by_reason[reason as usize] += 1,
+            None => self.unknown += 1,
+        }
+    }
+
+    /// How many exits with `reason` were counted.
+    pub fn count(&self, reason: ExitReason) -> u64 {
+        self.by_reason[reason as usize]
+    }
+
+    /// Exits whose number the SDM does not define.
+    pub fn unknown(&self) -> u64 {
+        self.unknown
+    }
+
+    /// Every exit counted.
+    pub fn total(&self) -> u64 {
+        self.by_reason.iter().sum::<u64>() + self.unknown
+    }
+
+    /// Non-zero counts in reason order.
+    pub fn nonzero(&self) -> impl Iterator<Item = (ExitReason, u64)> + '_ {
+        ExitReason::ALL
+            .iter()
+            .map(|&reason| (reason, self.count(reason)))
+            .filter(|&(_, count)| count > 0)
+    }
+}
+
+impl fmt::Display for ExitCounters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("exits:")?;
+        for (reason, count) in self.nonzero() {
+            write!(f, " {}={count}", reason.short_name())?;
+        }
+        if self.unknown > 0 {
+            write!(f, " unknown={}", self.unknown)?;
+        }
+        write!(f, " total={}", self.total())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn report_lists_nonzero_reasons_in_order() {
+        let mut counters = ExitCounters::new();
+        for _ in 0..12 {
+            counters.record(ExitReason::Vmcall as u16);
+        }
+        for _ in 0..3 {
+            counters.record(ExitReason::Cpuid as u16);
+        }
+        assert_eq!(counters.to_string(), "exits: cpuid=3 vmcall=12 total=15");
+    }
+
+    #[test]
+    fn unknown_reasons_are_counted_apart() {
+        let mut counters = ExitCounters::new();
+        counters.record(35);
+        counters.record(1000);
+        counters.record(ExitReason::ApicWrite as u16);
+        assert_eq!(counters.unknown(), 2);
+        assert_eq!(counters.count(ExitReason::ApicWrite), 1);
+        assert_eq!(
+            counters.to_string(),
+            "exits: apic_write=1 unknown=2 total=3"
+        );
+    }
+
+    #[test]
+    fn empty_report() {
+        assert_eq!(ExitCounters::default().to_string(), "exits: total=0");
+    }
+}

@@ -1,0 +1,17 @@
+//! Decoding VM exits: the basic reason, its qualification, interruption information, and counting.
+
+mod apic;
+mod counters;
+mod cr;
+mod ept_violation;
+mod interruption;
+mod io;
+mod reason;
+
+pub use apic::{ApicAccess, ApicAccessType, ApicWrite, ICR_OFFSET};
+pub use counters::ExitCounters;
+pub use cr::{CrAccess, CrAccessType};
+pub use ept_violation::EptViolation;
+pub use interruption::{InterruptionInfo, InterruptionType};
+pub use io::{IoDirection, IoQualification};
+pub use reason::{ExitReason, ExitReasonField, MAX_EXIT_REASON};
