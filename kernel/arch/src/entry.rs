@@ -1,0 +1,70 @@
+//! From the assembly entry to the image's Rust entry points; the panic handler.
+
+use crate::multiboot::{BootInfo, BOOTLOADER_MAGIC};
+use crate::percpu::Cpu;
+use core::fmt;
+
+extern "Rust" {
+    /// The image's boot-CPU entry, defined by `tessera_arch::entry_points!`.
+    fn __tessera_bsp_main(cpu: Cpu, boot: BootInfo) -> !;
+    /// The image's AP entry, defined by `tessera_arch::entry_points!`.
+    fn __tessera_ap_main(cpu: Cpu) -> !;
+}
+
+/// Defines the image's entry points: `bsp: fn(Cpu, BootInfo) -> !` and `ap: fn(Cpu) -> !`.
+#[macro_export]
+macro_rules! entry_points {
+    (bsp: $bsp:path, ap: $ap:path $(,)?) => {
+        #[no_mangle]
+        fn __tessera_bsp_main(cpu: $crate::Cpu, boot: $crate::multiboot::BootInfo) -> ! {
+            $bsp(cpu, boot)
+        }
+        #[no_mangle]
+        fn __tessera_ap_main(cpu: $crate::Cpu) -> ! {
+            $ap(cpu)
+        }
+    };
+}
+
+/// Called by the 32-bit entry in long mode on the boot stack, with the loader's EAX and EBX.
+pub(crate) extern "C" fn bsp_entry(magic: u32, info_phys: u32) -> ! {
+    crate::serial::init();
+    crate::serial::debug_port_write("tessera-arch: long mode\n");
+    crate::serial::init_logger(log::LevelFilter::Info);
+    let apic_id = match crate::apic::enable_x2apic() {
+        Ok(()) => crate::apic::apic_id(),
+        Err(e) => fatal(format_args!("boot CPU: {e:?} (Tessera needs an x2APIC)")),
+    };
+    let cpu = crate::percpu::install(0, apic_id);
+    if magic != BOOTLOADER_MAGIC {
+        fatal(format_args!(
+            "not started by a Multiboot2 loader: EAX = {magic:#x}, expected {BOOTLOADER_MAGIC:#x}"
+        ));
+    }
+    let Some(boot) = crate::multiboot::from_loader(info_phys as u64) else {
+        fatal(format_args!(
+            "Multiboot2 information at {info_phys:#x} is malformed"
+        ));
+    };
+    // SAFETY: the symbol is defined by `entry_points!` in the image with exactly this signature.
+    unsafe { __tessera_bsp_main(cpu, boot) }
+}
+
+/// Hands an AP over to the image.
+pub(crate) fn call_ap_main(cpu: Cpu) -> ! {
+    // SAFETY: the symbol is defined by `entry_points!` in the image with exactly this signature.
+    unsafe { __tessera_ap_main(cpu) }
+}
+
+/// Prints `why` and a failing result line on COM1, then halts this CPU.
+pub fn fatal(why: fmt::Arguments) -> ! {
+    crate::serial::write_fmt_forced(format_args!("fatal: {why}\nTESSERA-RESULT: fail: {why}\n"));
+    crate::halt_forever()
+}
+
+#[cfg(target_os = "none")]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    let cpu = crate::percpu::current_index_or_boot();
+    fatal(format_args!("panic on cpu{cpu}: {info}"))
+}

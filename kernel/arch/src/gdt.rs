@@ -1,0 +1,45 @@
+//! Per-CPU GDT with a TSS (double faults run on their own stack); selectors match the boot GDT.
+
+use crate::percpu::{PerCpu, FAULT_STACK_BYTES};
+use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
+use x86_64::instructions::tables::load_tss;
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
+use x86_64::VirtAddr;
+
+/// 64-bit kernel code selector (same in the boot GDT and the AP trampoline).
+pub const KERNEL_CODE_SELECTOR: u16 = 0x08;
+/// Kernel data selector.
+pub const KERNEL_DATA_SELECTOR: u16 = 0x10;
+/// TSS selector.
+pub const TSS_SELECTOR: u16 = 0x18;
+/// Interrupt stack table slot (0-based) used for double faults.
+pub const DOUBLE_FAULT_IST_INDEX: u16 = 0;
+
+/// Builds and loads `area`'s GDT and TSS, then reloads every segment register.
+pub(crate) fn load(area: &'static mut PerCpu) {
+    let stack_top = area.fault_stack.get() as u64 + FAULT_STACK_BYTES as u64;
+    let tss = area.tss.get_mut();
+    tss.interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] = VirtAddr::new(stack_top);
+    // SAFETY: the TSS lives in a static per-CPU area and is not moved or written after this point.
+    let tss: &'static _ = unsafe { &*area.tss.get() };
+    let gdt = area.gdt.get_mut();
+    *gdt = GlobalDescriptorTable::new();
+    let code = gdt.append(Descriptor::kernel_code_segment());
+    let data = gdt.append(Descriptor::kernel_data_segment());
+    let tss_sel = gdt.append(Descriptor::tss_segment(tss));
+    assert_eq!(
+        (code.0, data.0, tss_sel.0),
+        (KERNEL_CODE_SELECTOR, KERNEL_DATA_SELECTOR, TSS_SELECTOR)
+    );
+    // SAFETY: as above, the GDT is in a static per-CPU area and stays unchanged once loaded.
+    let gdt: &'static GlobalDescriptorTable = unsafe { &*area.gdt.get() };
+    gdt.load();
+    // SAFETY: the selectors index valid descriptors of the GDT just loaded (code, data, available TSS).
+    unsafe {
+        CS::set_reg(code);
+        SS::set_reg(data);
+        DS::set_reg(data);
+        ES::set_reg(data);
+        load_tss(tss_sel);
+    }
+}

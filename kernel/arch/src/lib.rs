@@ -1,0 +1,56 @@
+//! Tessera's platform layer: boot (Multiboot2, long mode), COM1 and logging, GDT/IDT, x2APIC, SMP
+//! bring-up and VMX instructions. The only crate of Tessera with `unsafe` code; each block says why it
+//! is sound. Pure helpers (page tables, trampoline layout, ICR values, boot information) are host-tested.
+#![cfg_attr(not(test), no_std)]
+// On the host only the pure helpers are used; the boot path that reaches the rest is bare-metal only.
+#![cfg_attr(not(target_os = "none"), allow(dead_code))]
+
+pub mod apic;
+#[cfg(target_os = "none")]
+pub mod boot;
+#[cfg(target_os = "none")]
+pub mod entry;
+pub mod gdt;
+pub mod idt;
+pub mod msr;
+pub mod multiboot;
+pub mod paging;
+pub mod percpu;
+pub mod serial;
+pub mod smp;
+pub mod sync;
+pub mod trampoline;
+
+#[cfg(target_os = "none")]
+pub use entry::fatal;
+pub use percpu::Cpu;
+
+/// Result registers of CPUID.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuidResult {
+    pub eax: u32,
+    pub ebx: u32,
+    pub ecx: u32,
+    pub edx: u32,
+}
+
+/// Executes CPUID with `leaf` and `subleaf`.
+pub fn cpuid(leaf: u32, subleaf: u32) -> CpuidResult {
+    #[allow(unused_unsafe)] // `__cpuid_count` is safe on newer toolchains, unsafe on older ones.
+    // SAFETY: CPUID only reads processor information; every x86_64 CPU has it.
+    let r = unsafe { core::arch::x86_64::__cpuid_count(leaf, subleaf) };
+    CpuidResult {
+        eax: r.eax,
+        ebx: r.ebx,
+        ecx: r.ecx,
+        edx: r.edx,
+    }
+}
+
+/// Disables interrupts and halts this CPU for good.
+pub fn halt_forever() -> ! {
+    loop {
+        x86_64::instructions::interrupts::disable();
+        x86_64::instructions::hlt();
+    }
+}
