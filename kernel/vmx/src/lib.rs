@@ -8,5 +8,6 @@ extern crate std;
 pub mod controls;
 pub mod exit;
 pub mod fields;
+pub mod ipi;
 pub mod msr;
 pub mod select;
