@@ -1,0 +1,156 @@
+//! Partition names and CPU ownership: valid unique names, known board CPUs, each CPU owned
+//! once, at least one CPU per partition and at least one that starts at boot.
+
+use super::{BoardFacts, Ctx};
+use crate::diag::{did_you_mean, list};
+use crate::model::VcpuModel;
+use crate::schema::{ManifestFile, PartitionSpec};
+
+/// What a partition name may look like.
+pub const NAME_RULE: &str =
+    "1 to 32 characters: a lowercase letter, then lowercase letters, digits, `-` or `_`";
+
+/// True if `name` follows [`NAME_RULE`].
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 32
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Checks partition names; returns them in manifest order.
+pub fn check_names(cx: &mut Ctx<'_>, manifest: &ManifestFile) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for part in &manifest.partitions {
+        let name = &part.get_ref().name;
+        if !valid_name(name.get_ref()) {
+            let d = cx.manifest.error(name.span(), "invalid partition name");
+            cx.push(
+                d.found(format!("\"{}\"", name.get_ref()))
+                    .accepted(NAME_RULE),
+            );
+        } else if names.contains(name.get_ref()) {
+            let d = cx.manifest.error(
+                name.span(),
+                format!("partition name `{}` is used twice", name.get_ref()),
+            );
+            cx.push(d.hint("every [[partition]] needs its own name"));
+        }
+        names.push(name.get_ref().clone());
+    }
+    if manifest.partitions.is_empty() {
+        let d = cx.manifest.error(0..0, "the manifest has no partition");
+        cx.push(d.hint("add a [[partition]] table"));
+    }
+    names
+}
+
+/// Resolves every partition's CPUs; reports unknown, doubly owned and missing CPUs.
+pub fn check(cx: &mut Ctx<'_>, board: &BoardFacts, manifest: &ManifestFile) -> Vec<Vec<VcpuModel>> {
+    let mut owner: Vec<Option<String>> = vec![None; board.cpus.len()];
+    let mut out = Vec::new();
+    for part in &manifest.partitions {
+        let part = part.get_ref();
+        let mut vcpus = Vec::new();
+        for cpu in part.cpus.get_ref() {
+            let Some(index) = board.cpu(cpu.get_ref()) else {
+                let d = cx.manifest.error(
+                    cpu.span(),
+                    format!(
+                        "unknown board CPU `{}` in partition `{}`",
+                        cpu.get_ref(),
+                        part.name.get_ref()
+                    ),
+                );
+                let names = board.cpus.iter().map(|c| c.name.as_str());
+                cx.push(
+                    d.found(format!("\"{}\"", cpu.get_ref()))
+                        .accepted(list(names.clone()))
+                        .maybe_hint(did_you_mean(cpu.get_ref(), names)),
+                );
+                continue;
+            };
+            if let Some(other) = &owner[index] {
+                let d = cx.manifest.error(
+                    cpu.span(),
+                    format!(
+                        "CPU `{}` is owned twice: by `{other}` and by `{}`",
+                        cpu.get_ref(),
+                        part.name.get_ref()
+                    ),
+                );
+                cx.push(d.hint("a CPU belongs to exactly one partition"));
+                continue;
+            }
+            owner[index] = Some(part.name.get_ref().clone());
+            let starts_at_boot = starts_at_boot(part, cpu.get_ref());
+            vcpus.push(VcpuModel {
+                board_cpu: cpu.get_ref().clone(),
+                physical_apic_id: board.cpus[index].apic_id,
+                starts_at_boot,
+            });
+        }
+        if part.cpus.get_ref().is_empty() {
+            let d = cx.manifest.error(
+                part.cpus.span(),
+                format!("partition `{}` has no CPU", part.name.get_ref()),
+            );
+            let free = board
+                .cpus
+                .iter()
+                .zip(&owner)
+                .filter(|(_, o)| o.is_none())
+                .map(|(c, _)| c.name.as_str());
+            cx.push(
+                d.found("cpus = []")
+                    .accepted(format!("board CPUs not yet owned: {}", list(free))),
+            );
+        }
+        check_boot_cpus(cx, part);
+        out.push(vcpus);
+    }
+    out
+}
+
+fn starts_at_boot(part: &PartitionSpec, cpu: &str) -> bool {
+    part.boot_cpus
+        .as_ref()
+        .is_none_or(|boot| boot.get_ref().iter().any(|b| b.get_ref() == cpu))
+}
+
+/// `boot_cpus` names only the partition's own CPUs and is not empty.
+fn check_boot_cpus(cx: &mut Ctx<'_>, part: &PartitionSpec) {
+    let Some(boot) = &part.boot_cpus else { return };
+    let own: Vec<&str> = part
+        .cpus
+        .get_ref()
+        .iter()
+        .map(|c| c.get_ref().as_str())
+        .collect();
+    for cpu in boot.get_ref() {
+        if !own.contains(&cpu.get_ref().as_str()) {
+            let d = cx.manifest.error(
+                cpu.span(),
+                format!(
+                    "boot CPU `{}` is not one of partition `{}`'s CPUs",
+                    cpu.get_ref(),
+                    part.name.get_ref()
+                ),
+            );
+            cx.push(
+                d.accepted(list(own.iter().copied()))
+                    .maybe_hint(did_you_mean(cpu.get_ref(), own.iter().copied())),
+            );
+        }
+    }
+    if boot.get_ref().is_empty() && !own.is_empty() {
+        let d = cx.manifest.error(
+            boot.span(),
+            format!(
+                "no CPU of partition `{}` starts at boot",
+                part.name.get_ref()
+            ),
+        );
+        cx.push(d.found("boot_cpus = []").hint("list at least the CPU that runs the guest's bootstrap code, or omit boot_cpus to start them all"));
+    }
+}

@@ -1,0 +1,140 @@
+//! Partition images: an x86-64 ELF64 executable whose loadable segments (by physical address)
+//! and entry point lie inside the partition's guest memory.
+
+use super::{Ctx, Images};
+use crate::load::Sources;
+use crate::model::LoadedImage;
+use crate::plan::{Memory, Segment};
+use crate::schema::ManifestFile;
+use crate::size::Bytes;
+use object::elf::{FileHeader64, PT_LOAD};
+use object::read::elf::{FileHeader, ProgramHeader};
+use object::LittleEndian;
+
+/// Loads and checks every image (or none with [`Images::Skip`]).
+pub fn check(
+    cx: &mut Ctx<'_>,
+    sources: &Sources,
+    manifest: &ManifestFile,
+    memory: &[Option<Memory>],
+    images: Images,
+) -> Vec<Option<LoadedImage>> {
+    manifest
+        .partitions
+        .iter()
+        .zip(memory)
+        .map(|(part, mem)| {
+            let part = part.get_ref();
+            if images == Images::Skip {
+                return None;
+            }
+            let path = sources.manifest_dir.join(part.image.get_ref());
+            let err = |message: String| cx.manifest.error(part.image.span(), message);
+            let bytes = match std::fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    let d = err(format!("image of `{}` cannot be read: {e}", part.name.get_ref()));
+                    cx.push(d.found(path.display()).hint("image paths are relative to the manifest file; test guests are built by `cargo xtask image` into target/guests/"));
+                    return None;
+                }
+            };
+            match load(&bytes, *mem) {
+                Ok(image) => Some(image),
+                Err((message, accepted)) => {
+                    let d = err(format!("image of `{}` {message}", part.name.get_ref()));
+                    cx.push(d.found(path.display()).accepted(accepted));
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+type Problem = (String, String);
+
+/// Parses an ELF64 x86-64 file and checks it against the guest memory (if placed).
+pub fn load(bytes: &[u8], memory: Option<Memory>) -> Result<LoadedImage, Problem> {
+    const ELF64: &str = "an x86-64 ELF64 executable (little-endian, e_machine = EM_X86_64)";
+    let not_elf = |why: &str| {
+        (
+            format!("is not an ELF64 x86-64 executable: {why}"),
+            ELF64.to_string(),
+        )
+    };
+    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" {
+        return Err(not_elf("no ELF magic"));
+    }
+    if bytes[4] != 2 || bytes[5] != 1 {
+        return Err(not_elf(
+            "not 64-bit little-endian (ELFCLASS64, ELFDATA2LSB)",
+        ));
+    }
+    let e = LittleEndian;
+    let header = FileHeader64::<LittleEndian>::parse(bytes).map_err(|x| not_elf(&x.to_string()))?;
+    if header.e_machine(e) != object::elf::EM_X86_64 {
+        return Err(not_elf(&format!("e_machine is {}", header.e_machine(e))));
+    }
+    let phdrs = header
+        .program_headers(e, bytes)
+        .map_err(|x| not_elf(&x.to_string()))?;
+    let mut segments = Vec::new();
+    for ph in phdrs
+        .iter()
+        .filter(|p| p.p_type(e) == PT_LOAD && p.p_memsz(e) > 0)
+    {
+        let s = Segment {
+            guest_phys: ph.p_paddr(e),
+            file_offset: ph.p_offset(e),
+            file_bytes: ph.p_filesz(e),
+            memory_bytes: ph.p_memsz(e),
+        };
+        if s.file_bytes > s.memory_bytes
+            || s.file_offset
+                .checked_add(s.file_bytes)
+                .is_none_or(|end| end > bytes.len() as u64)
+        {
+            return Err(not_elf("a PT_LOAD segment points outside the file"));
+        }
+        check_fits(s, memory)?;
+        segments.push(s);
+    }
+    let entry = header.e_entry(e);
+    if segments.is_empty() {
+        return Err(not_elf("no loadable (PT_LOAD) segment"));
+    }
+    if !segments
+        .iter()
+        .any(|s| s.guest_phys <= entry && entry < s.guest_phys + s.memory_bytes)
+    {
+        return Err((
+            format!("has entry point {entry:#x} outside its loadable segments"),
+            "an entry point inside a PT_LOAD segment".into(),
+        ));
+    }
+    Ok(LoadedImage {
+        bytes: bytes.to_vec(),
+        entry,
+        segments,
+    })
+}
+
+fn check_fits(s: Segment, memory: Option<Memory>) -> Result<(), Problem> {
+    let Some(m) = memory else { return Ok(()) };
+    let end = s.guest_phys.checked_add(s.memory_bytes);
+    if s.guest_phys < m.guest_base || end.is_none_or(|end| end > m.guest_base + m.bytes) {
+        return Err((
+            format!(
+                "does not fit its memory: segment at {:#x}..{:#x} ({})",
+                s.guest_phys,
+                s.guest_phys.saturating_add(s.memory_bytes),
+                Bytes(s.memory_bytes)
+            ),
+            format!(
+                "segments inside guest-physical {:#x}..{:#x} (raise `memory` or relink the image)",
+                m.guest_base,
+                m.guest_base + m.bytes
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! Partition memory: 2 MiB-aligned sizes and bases, inside the board's RAM, clear of the
+//! hypervisor and of every other partition, in total no more than the board has. Memory without
+//! `host_base` is placed at the lowest free address.
+
+use super::board::{overlaps, show};
+use super::{BoardFacts, Ctx};
+use crate::plan::{HostRange, Memory};
+use crate::schema::{ManifestFile, PartitionSpec};
+use crate::size::Bytes;
+
+/// Alignment of partition memory sizes and bases (one 2 MiB EPT page).
+pub const ALIGN_BYTES: u64 = 2 << 20;
+
+/// Checks and places every partition's memory (`None` where it has errors).
+pub fn check(cx: &mut Ctx<'_>, board: &BoardFacts, manifest: &ManifestFile) -> Vec<Option<Memory>> {
+    let parts: Vec<&PartitionSpec> = manifest.partitions.iter().map(|p| p.get_ref()).collect();
+    let aligned: Vec<bool> = parts.iter().map(|p| check_alignment(cx, p)).collect();
+    let over = check_total(cx, board, &parts);
+    let mut placed: Vec<Option<HostRange>> = vec![None; parts.len()];
+    for (i, part) in parts.iter().enumerate() {
+        if let (true, Some(base)) = (aligned[i], &part.host_base) {
+            let r = HostRange {
+                base: base.get_ref().0,
+                bytes: part.memory.get_ref().0,
+            };
+            if fits_explicit(cx, board, &placed, &parts, (part, base.span()), r) {
+                placed[i] = Some(r);
+            }
+        }
+    }
+    for (i, part) in parts.iter().enumerate() {
+        if aligned[i] && part.host_base.is_none() {
+            placed[i] = place(cx, board, &placed, part, over);
+        }
+    }
+    parts
+        .iter()
+        .zip(placed)
+        .map(|(p, r)| {
+            r.map(|r| Memory {
+                guest_base: p.guest_base.as_ref().map_or(0, |g| g.get_ref().0),
+                host_base: r.base,
+                bytes: r.bytes,
+            })
+        })
+        .collect()
+}
+
+fn check_alignment(cx: &mut Ctx<'_>, part: &PartitionSpec) -> bool {
+    let name = part.name.get_ref();
+    let fields = [
+        ("memory", Some(&part.memory)),
+        ("host_base", part.host_base.as_ref()),
+        ("guest_base", part.guest_base.as_ref()),
+    ];
+    let mut ok = true;
+    for (field, value) in fields {
+        let Some(value) = value else { continue };
+        let v = value.get_ref().0;
+        if v % ALIGN_BYTES != 0
+            || (field == "memory" && v == 0)
+            || v.checked_add(part.memory.get_ref().0).is_none()
+        {
+            let d = cx.manifest.error(
+                value.span(),
+                format!("`{field}` of partition `{name}` is not a multiple of 2 MiB"),
+            );
+            let up = Bytes(v.div_ceil(ALIGN_BYTES).max(1) * ALIGN_BYTES);
+            cx.push(d.found(Bytes(v)).accepted("a non-zero multiple of 2 MiB (0x200000) for memory; a multiple of 2 MiB for bases").hint(format!("try {up}")));
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// Reports when the partitions need more memory than the board's RAM; returns true then.
+fn check_total(cx: &mut Ctx<'_>, board: &BoardFacts, parts: &[&PartitionSpec]) -> bool {
+    let ram: u64 = board.ram.iter().map(|r| r.bytes).sum::<u64>();
+    let free = ram.saturating_sub(
+        board
+            .ram
+            .iter()
+            .filter(|r| overlaps(**r, board.hypervisor))
+            .map(|_| board.hypervisor.bytes)
+            .sum(),
+    );
+    let mut total = 0u64;
+    for part in parts {
+        total = total.saturating_add(part.memory.get_ref().0);
+        if total > free {
+            let d = cx.manifest.error(
+                part.memory.span(),
+                format!(
+                    "partitions need {} of memory in total (up to `{}`), more than board `{}` has",
+                    Bytes(total),
+                    part.name.get_ref(),
+                    board.name
+                ),
+            );
+            cx.push(d.found(Bytes(total)).accepted(format!(
+                "at most {} (board RAM minus the hypervisor's {})",
+                Bytes(free),
+                Bytes(board.hypervisor.bytes)
+            )));
+            return true;
+        }
+    }
+    false
+}
+
+fn fits_explicit(
+    cx: &mut Ctx<'_>,
+    board: &BoardFacts,
+    placed: &[Option<HostRange>],
+    parts: &[&PartitionSpec],
+    (part, span): (&PartitionSpec, std::ops::Range<usize>),
+    r: HostRange,
+) -> bool {
+    let name = part.name.get_ref();
+    let ram = board
+        .ram
+        .iter()
+        .map(|x| show(*x))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !board
+        .ram
+        .iter()
+        .any(|x| x.base <= r.base && r.base + r.bytes <= x.base + x.bytes)
+    {
+        let d = cx.manifest.error(
+            span,
+            format!(
+                "memory of `{name}` at {} is outside the board's RAM",
+                show(r)
+            ),
+        );
+        cx.push(
+            d.found(show(r))
+                .accepted(format!("within one RAM range: {ram}")),
+        );
+        return false;
+    }
+    if overlaps(r, board.hypervisor) {
+        let d = cx.manifest.error(
+            span,
+            format!(
+                "memory of `{name}` at {} overlaps the hypervisor at {}",
+                show(r),
+                show(board.hypervisor)
+            ),
+        );
+        cx.push(d.hint(
+            "move host_base past the hypervisor, or omit it to let the planner place the memory",
+        ));
+        return false;
+    }
+    if let Some((j, o)) = placed
+        .iter()
+        .enumerate()
+        .find_map(|(j, o)| o.filter(|o| overlaps(*o, r)).map(|o| (j, o)))
+    {
+        let d = cx.manifest.error(
+            span,
+            format!(
+                "memory of `{name}` at {} overlaps partition `{}` at {}",
+                show(r),
+                parts[j].name.get_ref(),
+                show(o)
+            ),
+        );
+        cx.push(d.hint("partitions never share memory; pick disjoint host_base values"));
+        return false;
+    }
+    true
+}
+
+/// Lowest 2 MiB-aligned free range of the partition's size.
+fn place(
+    cx: &mut Ctx<'_>,
+    board: &BoardFacts,
+    placed: &[Option<HostRange>],
+    part: &PartitionSpec,
+    over: bool,
+) -> Option<HostRange> {
+    let bytes = part.memory.get_ref().0;
+    let busy: Vec<HostRange> = placed
+        .iter()
+        .flatten()
+        .copied()
+        .chain([board.hypervisor])
+        .collect();
+    let candidates = board
+        .ram
+        .iter()
+        .map(|r| r.base)
+        .chain(busy.iter().map(|b| b.base + b.bytes))
+        .map(|a| a.div_ceil(ALIGN_BYTES) * ALIGN_BYTES);
+    let fits = |base: u64| {
+        let r = HostRange { base, bytes };
+        board
+            .ram
+            .iter()
+            .any(|x| x.base <= base && base + bytes <= x.base + x.bytes)
+            && !busy.iter().any(|b| overlaps(*b, r))
+    };
+    let found = candidates
+        .filter(|&b| fits(b))
+        .min()
+        .map(|base| HostRange { base, bytes });
+    if found.is_none() && !over {
+        let d = cx.manifest.error(
+            part.memory.span(),
+            format!(
+                "no free 2 MiB-aligned board RAM for the {} of `{}`",
+                Bytes(bytes),
+                part.name.get_ref()
+            ),
+        );
+        cx.push(d.hint("the free RAM is fragmented by host_base placements; shrink the memory or move the others"));
+    }
+    found
+}

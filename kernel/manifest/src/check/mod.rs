@@ -1,0 +1,132 @@
+//! Validation: every rule a manifest must satisfy, each error located and explained. All errors
+//! are collected; the model is returned only when there are none.
+
+mod apic;
+mod board;
+mod cpus;
+mod devices;
+mod image;
+mod memory;
+mod routes;
+
+use crate::diag::{Diagnostic, Errors, SourceFile};
+use crate::load::Sources;
+use crate::model::{Model, PartitionModel};
+use crate::plan::{Ipiv, IpivMode};
+use crate::schema::{IpivSpec, ManifestFile};
+pub use board::BoardFacts;
+
+/// Whether to read and check partition images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Images {
+    /// Read every image and check it (bare-metal builds, `xtask check`).
+    Load,
+    /// Plan without image bytes (host builds before any guest is built).
+    Skip,
+}
+
+/// Collects diagnostics for the two files.
+pub struct Ctx<'s> {
+    pub board: &'s SourceFile,
+    pub manifest: &'s SourceFile,
+    pub errors: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    /// Records an error.
+    pub fn push(&mut self, d: Diagnostic) {
+        self.errors.push(d);
+    }
+}
+
+/// Parses and validates both files.
+pub fn check(sources: &Sources, images: Images) -> Result<Model, Errors> {
+    let (board_file, manifest) = sources.parse()?;
+    let mut cx = Ctx {
+        board: &sources.board,
+        manifest: &sources.manifest,
+        errors: Vec::new(),
+    };
+    let board = board::check(&mut cx, &board_file);
+    let ipiv = check_top(&mut cx, &board, &manifest);
+    let names = cpus::check_names(&mut cx, &manifest);
+    let vcpus = cpus::check(&mut cx, &board, &manifest);
+    let routes = routes::check(&mut cx, &manifest, &names);
+    let sizes: Vec<usize> = vcpus.iter().map(Vec::len).collect();
+    let (apic_first, notes) = apic::check(&mut cx, &manifest, &sizes, &routes);
+    let memory = memory::check(&mut cx, &board, &manifest);
+    let devices = devices::check(&mut cx, &board, &manifest, &memory);
+    let loaded = image::check(&mut cx, sources, &manifest, &memory, images);
+    if !cx.errors.is_empty() {
+        cx.errors
+            .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+        return Err(Errors(cx.errors));
+    }
+    let mut parts = Vec::new();
+    let all = vcpus.into_iter().zip(routes).zip(devices).zip(loaded);
+    for (i, (((vcpus, routes), (console, devices)), image)) in all.enumerate() {
+        let spec = manifest.partitions[i].get_ref();
+        parts.push(PartitionModel {
+            name: spec.name.get_ref().clone(),
+            vcpus,
+            apic_first: apic_first[i],
+            memory: memory[i].unwrap_or_else(|| unreachable!("placed when there are no errors")),
+            image_path: sources.manifest_dir.join(spec.image.get_ref()),
+            image,
+            console,
+            devices,
+            routes,
+        });
+    }
+    Ok(Model {
+        board: board.name.clone(),
+        board_cpus: board
+            .cpus
+            .iter()
+            .map(|c| (c.name.clone(), c.apic_id))
+            .collect(),
+        ipiv,
+        hypervisor: board.hypervisor,
+        partitions: parts,
+        notes,
+    })
+}
+
+/// The partitions file names this board, and its `ipiv` wish can be honoured.
+fn check_top(cx: &mut Ctx<'_>, board: &BoardFacts, manifest: &ManifestFile) -> Ipiv {
+    if manifest.board.get_ref() != &board.name {
+        let d = cx.manifest.error(
+            manifest.board.span(),
+            format!(
+                "this manifest is for board `{}`, but the board file is `{}`",
+                manifest.board.get_ref(),
+                board.name
+            ),
+        );
+        cx.push(
+            d.found(format!("board = \"{}\"", manifest.board.get_ref()))
+                .accepted(format!("board = \"{}\"", board.name))
+                .hint("pass the matching board file with --board (or TESSERA_BOARD)"),
+        );
+    }
+    let mode = match manifest.ipiv.get_ref() {
+        IpivSpec::Required => IpivMode::Required,
+        IpivSpec::Preferred => IpivMode::Preferred,
+        IpivSpec::Off => IpivMode::Off,
+    };
+    if mode == IpivMode::Required && !board.ipiv {
+        let d = cx.manifest.error(
+            manifest.ipiv.span(),
+            format!(
+                "ipiv = \"required\" but board `{}` has no IPI virtualization",
+                board.name
+            ),
+        );
+        cx.push(d.found("ipiv = \"required\"").accepted("\"preferred\" or \"off\" on this board")
+            .hint("use ipiv = \"preferred\" to fall back to trapped IPIs, or a board with IPIv (Sapphire Rapids or later)"));
+    }
+    Ipiv {
+        mode,
+        enabled: mode != IpivMode::Off && board.ipiv,
+    }
+}

@@ -1,0 +1,78 @@
+//! The checked manifest: names resolved to indices, memory placed, APIC IDs chosen, images loaded.
+//! The planner turns this into a [`crate::Plan`].
+
+use crate::plan::{Console, HostRange, Ipiv, Memory, PortRange, RouteMode, Segment};
+use crate::vectors::VectorSet;
+use std::path::PathBuf;
+
+/// A valid board + partitions pair.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub board: String,
+    /// (name, APIC ID) of every board CPU.
+    pub board_cpus: Vec<(String, u32)>,
+    pub ipiv: Ipiv,
+    pub hypervisor: HostRange,
+    pub partitions: Vec<PartitionModel>,
+    /// What the planner chose on the author's behalf (shown by `explain`).
+    pub notes: Vec<String>,
+}
+
+/// One partition after checking.
+#[derive(Clone, Debug)]
+pub struct PartitionModel {
+    pub name: String,
+    pub vcpus: Vec<VcpuModel>,
+    /// First virtual APIC ID; vCPU `i` has `apic_first + i`.
+    pub apic_first: u32,
+    pub memory: Memory,
+    pub image_path: PathBuf,
+    /// `None` when planning without images (host builds of the hypervisor).
+    pub image: Option<LoadedImage>,
+    pub console: Console,
+    pub devices: Vec<DeviceModel>,
+    pub routes: Vec<RouteModel>,
+}
+
+/// One vCPU after checking.
+#[derive(Clone, Debug)]
+pub struct VcpuModel {
+    pub board_cpu: String,
+    pub physical_apic_id: u32,
+    pub starts_at_boot: bool,
+}
+
+/// An ELF image's loadable parts.
+#[derive(Clone, Debug)]
+pub struct LoadedImage {
+    pub bytes: Vec<u8>,
+    pub entry: u64,
+    pub segments: Vec<Segment>,
+}
+
+/// A board device.
+#[derive(Clone, Debug)]
+pub struct DeviceModel {
+    pub name: String,
+    pub ports: Vec<PortRange>,
+    pub mmio: Vec<HostRange>,
+    pub irqs: Vec<u8>,
+}
+
+/// A route to partition `to`.
+#[derive(Clone, Debug)]
+pub struct RouteModel {
+    pub to: usize,
+    pub mode: RouteMode,
+    pub vectors: VectorSet,
+}
+
+impl PartitionModel {
+    /// Virtual APIC IDs `first..=last`.
+    pub fn apic_range(&self) -> (u32, u32) {
+        (
+            self.apic_first,
+            self.apic_first + self.vcpus.len() as u32 - 1,
+        )
+    }
+}

@@ -1,0 +1,222 @@
+//! The plan: everything the kernel needs from a manifest, as `no_std` types over borrowed slices.
+//!
+//! `build.rs` writes these as `'static` items into `$OUT_DIR/manifest.rs`; on the host the planner
+//! builds them in an arena. Indices (`u16`) refer to positions in `Plan::partitions` and
+//! `Partition::vcpus`.
+
+use crate::vectors::VectorSet;
+
+/// A whole machine plan: board facts plus every partition, its tables and the heap size.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan<'a> {
+    /// Board name (`name` in the board file).
+    pub board: &'a str,
+    /// Every CPU the board declares, in board order (the kernel checks the machine against these).
+    pub board_cpus: &'a [BoardCpu<'a>],
+    /// What the manifest asked for and whether the board can honour it.
+    pub ipiv: Ipiv,
+    /// Host-physical range reserved for the hypervisor itself.
+    pub hypervisor: HostRange,
+    /// Partitions in manifest order.
+    pub partitions: &'a [Partition<'a>],
+    /// Smallest `linked_list_allocator` heap that satisfies `heap::sequence(self)`, in bytes.
+    /// The kernel's heap region must be 4096-byte aligned (the host replay uses that alignment).
+    pub heap_bytes: usize,
+}
+
+/// One CPU of the board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BoardCpu<'a> {
+    pub name: &'a str,
+    pub apic_id: u32,
+}
+
+/// IPI virtualization: the manifest's wish and the outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipiv {
+    pub mode: IpivMode,
+    /// True when the kernel must enable IPIv (mode is not `Off` and the board has it).
+    pub enabled: bool,
+}
+
+/// `ipiv = "required" | "preferred" | "off"` in the partitions file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpivMode {
+    /// Fail the build (and refuse to boot) without IPIv.
+    Required,
+    /// Use IPIv when present; otherwise every cross-vCPU IPI traps.
+    Preferred,
+    /// Never use IPIv.
+    Off,
+}
+
+impl IpivMode {
+    /// The spelling used in manifests and reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IpivMode::Required => "required",
+            IpivMode::Preferred => "preferred",
+            IpivMode::Off => "off",
+        }
+    }
+}
+
+/// A host-physical range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostRange {
+    pub base: u64,
+    pub bytes: u64,
+}
+
+/// One partition: its vCPUs, memory, image, console, devices, routes and PID-pointer table.
+#[derive(Clone, Copy, Debug)]
+pub struct Partition<'a> {
+    pub name: &'a str,
+    /// vCPU `i` is `vcpus[i]`; index 0 is the guest's bootstrap processor.
+    pub vcpus: &'a [Vcpu<'a>],
+    pub memory: Memory,
+    /// `None` only in host builds that plan without image bytes.
+    pub image: Option<Image<'a>>,
+    pub console: Console,
+    /// Devices passed through to this partition (a console device is among them).
+    pub devices: &'a [Device<'a>],
+    /// Routes from this partition to others, in manifest order.
+    pub routes: &'a [Route<'a>],
+    pub pid_table: PidTable<'a>,
+}
+
+/// One vCPU, pinned 1:1 to a physical CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vcpu<'a> {
+    /// The board CPU's name.
+    pub board_cpu: &'a str,
+    pub physical_apic_id: u32,
+    /// The APIC ID the guest sees (and uses as an IPI destination).
+    pub virtual_apic_id: u32,
+    /// False: the vCPU waits in wait-for-SIPI until the guest starts it with INIT/SIPI.
+    pub starts_at_boot: bool,
+}
+
+/// Guest-physical `[guest_base, guest_base + bytes)` maps to host-physical `host_base..`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory {
+    pub guest_base: u64,
+    pub host_base: u64,
+    pub bytes: u64,
+}
+
+/// A loaded ELF image: the kernel copies each segment and zero-fills the rest of its memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Image<'a> {
+    /// The whole ELF file.
+    pub bytes: &'a [u8],
+    /// Guest-physical entry point.
+    pub entry: u64,
+    pub segments: &'a [Segment],
+}
+
+/// One `PT_LOAD` segment: copy `bytes[file_offset..][..file_bytes]` to guest-physical `guest_phys`,
+/// then zero `memory_bytes - file_bytes` bytes after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub guest_phys: u64,
+    pub file_offset: u64,
+    pub file_bytes: u64,
+    pub memory_bytes: u64,
+}
+
+/// Where a partition's console output goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Console {
+    /// The guest prints through the hypervisor's console hypercall (prefixed with its name on COM1).
+    Hypercall,
+    /// The guest owns this device (index into `Partition::devices`).
+    Device(u16),
+}
+
+/// A board device passed through: I/O ports open in the I/O bitmaps, MMIO identity-mapped in EPT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Device<'a> {
+    pub name: &'a str,
+    pub ports: &'a [PortRange],
+    pub mmio: &'a [HostRange],
+    pub irqs: &'a [u8],
+}
+
+/// I/O ports `base..base + count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortRange {
+    pub base: u16,
+    pub count: u16,
+}
+
+/// An IPI route from the owning partition to `to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route<'a> {
+    /// Index of the target partition.
+    pub to: u16,
+    pub to_name: &'a str,
+    pub mode: RouteMode,
+    /// Vectors the route lets through (`16..=255` for exitless routes).
+    pub vectors: VectorSet,
+}
+
+/// How a route's IPIs are delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteMode {
+    /// Through the sender's PID-pointer table; the processor cannot filter vectors.
+    Exitless,
+    /// Through an APIC-write exit; the hypervisor checks the vector allow-list.
+    Trapped,
+}
+
+impl RouteMode {
+    /// The spelling used in manifests and reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RouteMode::Exitless => "exitless",
+            RouteMode::Trapped => "trapped",
+        }
+    }
+}
+
+/// A partition's PID-pointer table: entry `T` (virtual APIC ID) points at a vCPU's
+/// posted-interrupt descriptor or is zero. `entries.len() == last_index + 1`.
+#[derive(Clone, Copy, Debug)]
+pub struct PidTable<'a> {
+    pub entries: &'a [Option<PidTarget>],
+    /// Value for the VMCS field "last PID-pointer index".
+    pub last_index: u16,
+}
+
+impl PidTable<'_> {
+    /// Size of the table in memory.
+    pub const fn bytes(&self) -> usize {
+        8 * self.entries.len()
+    }
+}
+
+/// The vCPU whose posted-interrupt descriptor a table entry points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PidTarget {
+    pub partition: u16,
+    pub vcpu: u16,
+}
+
+impl<'a> Plan<'a> {
+    /// The vCPU a PID-table entry names.
+    pub fn vcpu(&self, target: PidTarget) -> &'a Vcpu<'a> {
+        &self.partitions[target.partition as usize].vcpus[target.vcpu as usize]
+    }
+
+    /// Every vCPU in plan order (partition order, then vCPU order), with its partition index.
+    pub fn vcpus(&self) -> impl Iterator<Item = (u16, u16, &'a Vcpu<'a>)> + 'a {
+        let partitions: &'a [Partition<'a>] = self.partitions;
+        partitions.iter().enumerate().flat_map(|(p, part)| {
+            part.vcpus
+                .iter()
+                .enumerate()
+                .map(move |(v, vcpu)| (p as u16, v as u16, vcpu))
+        })
+    }
+}

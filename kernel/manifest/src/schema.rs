@@ -1,0 +1,147 @@
+//! The two manifest files as written: `board/*.toml` (machine facts) and `partitions/*.toml`
+//! (product decisions). Every table rejects unknown fields; spans locate errors.
+
+use crate::size::Bytes;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `board/<name>.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardFile {
+    /// Name that partitions files refer to with `board = "..."`.
+    pub name: Spanned<String>,
+    /// Informational CPU model (e.g. "Sapphire Rapids").
+    pub cpu_model: Option<String>,
+    /// True when the CPUs support IPI virtualization.
+    pub ipiv: bool,
+    pub hypervisor: HypervisorSpec,
+    #[serde(rename = "cpu")]
+    pub cpus: Vec<Spanned<CpuSpec>>,
+    #[serde(rename = "ram")]
+    pub ram: Vec<Spanned<RangeSpec>>,
+    #[serde(rename = "device", default)]
+    pub devices: Vec<Spanned<DeviceSpec>>,
+}
+
+/// `[hypervisor]`: the host-physical range the hypervisor image and heap live in, and its console.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HypervisorSpec {
+    pub base: Spanned<Bytes>,
+    pub bytes: Spanned<Bytes>,
+    /// Board device the hypervisor owns for its log and the guests' hypercall console.
+    pub console: Option<Spanned<String>>,
+}
+
+/// `[[cpu]]`: one logical CPU.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuSpec {
+    pub name: Spanned<String>,
+    pub apic_id: Spanned<u32>,
+    pub package: u32,
+    pub core: u32,
+    pub thread: u32,
+}
+
+/// `[[ram]]` or an MMIO range: `base` and `bytes`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeSpec {
+    pub base: Spanned<Bytes>,
+    pub bytes: Spanned<Bytes>,
+}
+
+/// `[[device]]`: I/O ports, MMIO ranges and IRQs that move together to one owner.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSpec {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub ports: Vec<PortSpec>,
+    #[serde(default)]
+    pub mmio: Vec<Spanned<RangeSpec>>,
+    #[serde(default)]
+    pub irqs: Vec<u8>,
+}
+
+/// I/O ports `base..base + count`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortSpec {
+    pub base: u16,
+    pub count: u16,
+}
+
+/// `partitions/<name>.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    /// The board's `name`.
+    pub board: Spanned<String>,
+    pub ipiv: Spanned<IpivSpec>,
+    #[serde(rename = "partition")]
+    pub partitions: Vec<Spanned<PartitionSpec>>,
+}
+
+/// `ipiv = "required" | "preferred" | "off"`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum IpivSpec {
+    Required,
+    Preferred,
+    Off,
+}
+
+/// `[[partition]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionSpec {
+    pub name: Spanned<String>,
+    /// Board CPU names; vCPU `i` runs on `cpus[i]`.
+    pub cpus: Spanned<Vec<Spanned<String>>>,
+    /// CPUs that run at boot; the others wait for INIT/SIPI from the guest. Default: all.
+    pub boot_cpus: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Virtual APIC IDs `first..=last` (vCPU `i` gets `first + i`). Default: chosen by the planner.
+    pub apic_ids: Option<Spanned<ApicIdsSpec>>,
+    pub memory: Spanned<Bytes>,
+    /// Host-physical placement. Default: the lowest free 2 MiB-aligned board RAM.
+    pub host_base: Option<Spanned<Bytes>>,
+    /// Where the guest sees its memory. Default: 0.
+    pub guest_base: Option<Spanned<Bytes>>,
+    /// ELF64 image, relative to this manifest file.
+    pub image: Spanned<String>,
+    /// `"hypercall"` (default) or a board device name.
+    pub console: Option<Spanned<String>>,
+    #[serde(default)]
+    pub devices: Vec<Spanned<String>>,
+    #[serde(rename = "route", default)]
+    pub routes: Vec<Spanned<RouteSpec>>,
+}
+
+/// `apic_ids = { first = 0, last = 1 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApicIdsSpec {
+    pub first: u32,
+    pub last: u32,
+}
+
+/// `[[partition.route]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    pub to: Spanned<String>,
+    pub mode: Spanned<RouteModeSpec>,
+    /// Allowed vectors (trapped routes only).
+    pub vectors: Option<Spanned<Vec<Spanned<u32>>>>,
+}
+
+/// `mode = "exitless" | "trapped"`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteModeSpec {
+    Exitless,
+    Trapped,
+}
