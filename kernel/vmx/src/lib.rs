@@ -11,3 +11,4 @@ pub mod fields;
 pub mod ipi;
 pub mod msr;
 pub mod select;
+pub mod tables;
