@@ -1,5 +1,13 @@
-//! Build script of the hypervisor: links bare-metal builds with `linker.ld`.
-//! (Manifest selection and `$OUT_DIR/manifest.rs` generation arrive with the manifest crate.)
+//! Build script of the hypervisor: links bare-metal builds with `linker.ld`, and turns the board
+//! and partitions files into `$OUT_DIR/manifest.rs` (or fails with every manifest error).
+//!
+//! `TESSERA_BOARD` and `TESSERA_MANIFEST` select the files (defaults: `board/emulator.toml`,
+//! `partitions/default.toml`, relative to this package). Bare-metal builds load and embed every
+//! partition image; host builds (tests) plan without images, so they work before guests exist
+//! (`TESSERA_IMAGES=skip` does the same for a bare-metal build).
+
+use std::path::PathBuf;
+use tessera_manifest::Images;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -9,4 +17,45 @@ fn main() {
         let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
         println!("cargo:rustc-link-arg-bins=-T{dir}/linker.ld");
     }
+    write_manifest(images(&target_os));
+}
+
+/// Bare-metal builds embed images; `TESSERA_IMAGES=skip` plans without them (a kernel that boots
+/// no guest, for bring-up work before any guest is built).
+fn images(target_os: &str) -> Images {
+    println!("cargo:rerun-if-env-changed=TESSERA_IMAGES");
+    let skip = std::env::var("TESSERA_IMAGES").is_ok_and(|v| v == "skip");
+    if target_os == "none" && !skip {
+        Images::Load
+    } else {
+        Images::Skip
+    }
+}
+
+/// Generates `$OUT_DIR/manifest.rs`, or prints the manifest's errors and fails the build.
+fn write_manifest(images: Images) {
+    let board = selected("TESSERA_BOARD", "board/emulator.toml");
+    let manifest = selected("TESSERA_MANIFEST", "partitions/default.toml");
+    match tessera_manifest::generate(&board, &manifest, images) {
+        Ok(generated) => {
+            for input in &generated.inputs {
+                println!("cargo:rerun-if-changed={}", input.display());
+            }
+            let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+            std::fs::write(out.join("manifest.rs"), generated.source).expect("OUT_DIR is writable");
+        }
+        Err(errors) => {
+            // Cargo reruns the script when the files change, so the author can fix and rebuild.
+            println!("cargo:rerun-if-changed={}", board.display());
+            println!("cargo:rerun-if-changed={}", manifest.display());
+            eprintln!("{errors}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The file named by environment variable `var`, or `default` (both relative to this package).
+fn selected(var: &str, default: &str) -> PathBuf {
+    println!("cargo:rerun-if-env-changed={var}");
+    PathBuf::from(std::env::var(var).unwrap_or_else(|_| default.to_string()))
 }

@@ -2,6 +2,8 @@
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 
+mod plan;
+
 #[cfg(target_os = "none")]
 mod boot {
     use tessera_arch::{multiboot::BootInfo, Cpu};

@@ -15,6 +15,8 @@ pub mod vectors;
 #[cfg(feature = "std")]
 pub mod check;
 #[cfg(feature = "std")]
+pub mod codegen;
+#[cfg(feature = "std")]
 pub mod diag;
 #[cfg(feature = "std")]
 pub mod heap_size;
@@ -44,4 +46,43 @@ pub fn check_files(
 ) -> Result<model::Model, diag::Errors> {
     let sources = load::Sources::read(board, manifest)?;
     check::check(&sources, images)
+}
+
+/// What `build.rs` writes: the generated source and the files it depends on.
+#[cfg(feature = "std")]
+#[derive(Debug)]
+pub struct Generated {
+    /// Contents of `$OUT_DIR/manifest.rs`.
+    pub source: String,
+    /// Board, partitions and (when loaded) image files, for `cargo:rerun-if-changed`.
+    pub inputs: Vec<std::path::PathBuf>,
+    /// What the planner chose on the author's behalf.
+    pub notes: Vec<String>,
+}
+
+/// Checks and plans a board + partitions pair and generates `manifest.rs` for it.
+#[cfg(feature = "std")]
+pub fn generate(
+    board: &std::path::Path,
+    manifest: &std::path::Path,
+    images: Images,
+) -> Result<Generated, diag::Errors> {
+    let mut model = check_files(board, manifest, images)?;
+    for p in &mut model.partitions {
+        if let Ok(abs) = std::fs::canonicalize(&p.image_path) {
+            p.image_path = abs;
+        }
+    }
+    let arena = bumpalo::Bump::new();
+    let plan = planner::plan(&arena, &model);
+    let origin = format!("{} + {}", board.display(), manifest.display());
+    let mut inputs = vec![board.to_path_buf(), manifest.to_path_buf()];
+    if images == Images::Load {
+        inputs.extend(model.partitions.iter().map(|p| p.image_path.clone()));
+    }
+    Ok(Generated {
+        source: codegen::source(&plan, &model, &origin),
+        inputs,
+        notes: model.notes.clone(),
+    })
 }

@@ -1,0 +1,33 @@
+//! The machine plan generated at build time from the board and partitions files (see build.rs).
+// The boot path reads PLAN once the VMX bring-up lands; until then only the tests below do.
+#![allow(dead_code)]
+
+include!(concat!(env!("OUT_DIR"), "/manifest.rs"));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_plan_matches_its_heap_sequence() {
+        assert_eq!(PLAN.heap_bytes, HEAP_BYTES);
+        assert!(!PLAN.partitions.is_empty());
+        let items = tessera_manifest::heap::sequence(&PLAN).count();
+        let vcpus = PLAN.vcpus().count();
+        assert!(items > vcpus * tessera_manifest::heap::PER_VCPU.len());
+    }
+
+    #[test]
+    fn every_vcpu_has_its_own_pid_table_entry() {
+        for (p, part) in PLAN.partitions.iter().enumerate() {
+            for (v, vcpu) in part.vcpus.iter().enumerate() {
+                let entry = part.pid_table.entries[vcpu.virtual_apic_id as usize];
+                let target = tessera_manifest::PidTarget {
+                    partition: p as u16,
+                    vcpu: v as u16,
+                };
+                assert_eq!(entry, Some(target));
+            }
+        }
+    }
+}
