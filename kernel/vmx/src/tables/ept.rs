@@ -108,7 +108,8 @@ impl<'s, 'p> EptBuilder<'s, 'p> {
         let mut offset = 0;
         while offset < mapping.bytes {
             let (guest, host) = (mapping.guest_base + offset, mapping.host_base + offset);
-            let large = guest.is_multiple_of(PAGE_2M_BYTES) && mapping.bytes - offset >= PAGE_2M_BYTES;
+            let large =
+                guest.is_multiple_of(PAGE_2M_BYTES) && mapping.bytes - offset >= PAGE_2M_BYTES;
             if large && !host.is_multiple_of(PAGE_2M_BYTES) {
                 return Err(EptError::HostNot2MiBAligned { guest, host });
             }

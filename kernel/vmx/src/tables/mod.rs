@@ -4,6 +4,10 @@
 mod ept;
 mod ept_entry;
 mod ept_walk;
+mod io_bitmap;
+mod msr_bitmap;
+mod posted;
+mod vapic;
 
 #[cfg(test)]
 mod ept_tests;
@@ -14,3 +18,10 @@ pub use ept_entry::{
     PAGE_2M_BYTES, PAGE_4K_BYTES,
 };
 pub use ept_walk::{translate, Translation};
+pub use io_bitmap::{port_access_exits, IoBitmaps, PortRangeTooLong, IO_BITMAP_BYTES};
+pub use msr_bitmap::{msr_access_exits, MsrAccess, MsrBitmap, MsrOutsideBitmap, MSR_BITMAP_BYTES};
+pub use posted::{
+    control_word, ndst_x2apic, ndst_xapic, pid_table_entry, pid_table_entry_target, PidNotAligned,
+    PostOutcome, PostedInterruptDescriptor, PID_ON, PID_SN, PID_TABLE_ENTRY_VALID,
+};
+pub use vapic::{init_virtual_apic_page, read_register, APIC_VERSION, VIRTUAL_APIC_PAGE_BYTES};

@@ -1,0 +1,56 @@
+//! Initial contents of a vCPU's virtual-APIC page (SDM Vol. 3C 30.1; register offsets from Vol. 3A
+//! Table 11-1). With APIC-register virtualization the guest reads these registers from this page, so
+//! this is where it learns its virtual APIC ID.
+
+/// Bytes of the virtual-APIC page.
+pub const VIRTUAL_APIC_PAGE_BYTES: usize = 4096;
+
+/// x2APIC version register: version 0x14, six LVT entries (max LVT index 5 in bits 23:16).
+pub const APIC_VERSION: u32 = 0x0005_0014;
+/// Spurious-interrupt vector register after reset (APIC software-disabled, vector 0xFF).
+pub const SVR_RESET: u32 = 0xFF;
+/// LVT mask bit (16): LVT entries are masked after reset.
+pub const LVT_MASKED: u32 = 1 << 16;
+
+const ID_OFFSET: usize = 0x020;
+const VERSION_OFFSET: usize = 0x030;
+const LDR_OFFSET: usize = 0x0D0;
+const SVR_OFFSET: usize = 0x0F0;
+const LVT_OFFSETS: [usize; 6] = [0x320, 0x330, 0x340, 0x350, 0x360, 0x370];
+
+/// Resets `page` (as 1024 32-bit words) to an x2APIC at reset with ID `apic_id`.
+pub fn init_virtual_apic_page(page: &mut [u32; VIRTUAL_APIC_PAGE_BYTES / 4], apic_id: u32) {
+    page.fill(0);
+    let mut set = |offset: usize, value: u32| page[offset / 4] = value;
+    set(ID_OFFSET, apic_id);
+    set(VERSION_OFFSET, APIC_VERSION);
+    set(LDR_OFFSET, crate::ipi::x2apic_logical_id(apic_id));
+    set(SVR_OFFSET, SVR_RESET);
+    for offset in LVT_OFFSETS {
+        set(offset, LVT_MASKED);
+    }
+}
+
+/// The register at APIC-page `offset` (16-byte aligned) of `page`.
+pub fn read_register(page: &[u32; VIRTUAL_APIC_PAGE_BYTES / 4], offset: u16) -> u32 {
+    page[usize::from(offset) / 4]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::boxed::Box;
+
+    #[test]
+    fn guest_reads_its_virtual_apic_id_and_logical_id() {
+        let mut page = Box::new([0xFFFF_FFFFu32; 1024]);
+        init_virtual_apic_page(&mut page, 0x13);
+        assert_eq!(read_register(&page, 0x20), 0x13);
+        assert_eq!(read_register(&page, 0xD0), 0x0001_0008);
+        assert_eq!(read_register(&page, 0x30), APIC_VERSION);
+        assert_eq!(read_register(&page, 0xF0), 0xFF);
+        assert_eq!(read_register(&page, 0x350), LVT_MASKED);
+        assert_eq!(read_register(&page, 0x300), 0, "ICR starts clear");
+        assert_eq!(read_register(&page, 0x80), 0, "TPR starts at 0");
+    }
+}
