@@ -20,6 +20,8 @@ pub enum Command {
     Image(ManifestArgs),
     /// Build the default image and boot it in the emulator.
     Run(ManifestArgs),
+    /// Build (once, cached) and print the IPIv-patched emulator; `emulator run IMAGE` boots an image.
+    Emulator(crate::emulator::EmulatorArgs),
     /// Run every test: host tests and emulator scenarios.
     Test(TestArgs),
 }
@@ -32,6 +34,7 @@ impl Command {
             Command::Explain(_) => "explain",
             Command::Image(_) => "image",
             Command::Run(_) => "run",
+            Command::Emulator(_) => "emulator",
             Command::Test(_) => "test",
         }
     }

@@ -1,6 +1,8 @@
 //! `cargo xtask`: Tessera's host commands; each command lives in its own module.
 
+mod check;
 mod cli;
+mod explain;
 mod test;
 mod toolchain;
 
@@ -10,6 +12,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     match cli::Cli::parse().command {
         cli::Command::Test(args) => test::main(&args),
+        cli::Command::Check(args) => check::main(&args),
+        cli::Command::Explain(args) => explain::main(&args),
         other => {
             eprintln!("error: `{}` is not implemented yet", other.name());
             ExitCode::from(2)

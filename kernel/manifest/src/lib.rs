@@ -27,6 +27,8 @@ pub mod model;
 #[cfg(feature = "std")]
 pub mod planner;
 #[cfg(feature = "std")]
+pub mod report;
+#[cfg(feature = "std")]
 pub mod schema;
 #[cfg(feature = "std")]
 pub mod size;
@@ -84,5 +86,32 @@ pub fn generate(
         source: codegen::source(&plan, &model, &origin),
         inputs,
         notes: model.notes.clone(),
+    })
+}
+
+/// `explain`'s two renderings of one plan.
+#[cfg(feature = "std")]
+#[derive(Debug)]
+pub struct Explained {
+    /// The readable report.
+    pub text: String,
+    /// The JSON report (pretty-printed).
+    pub json: String,
+}
+
+/// Checks and plans a board + partitions pair and renders both reports.
+#[cfg(feature = "std")]
+pub fn explain(
+    board: &std::path::Path,
+    manifest: &std::path::Path,
+    images: Images,
+) -> Result<Explained, diag::Errors> {
+    let model = check_files(board, manifest, images)?;
+    let arena = bumpalo::Bump::new();
+    let plan = planner::plan(&arena, &model);
+    let json = serde_json::to_string_pretty(&report::json(&plan, &model)).unwrap_or_default();
+    Ok(Explained {
+        text: report::text(&plan, &model),
+        json,
     })
 }

@@ -1,0 +1,189 @@
+//! Reports of a plan for `cargo xtask explain`: a readable text and the JSON contract.
+
+use crate::heap::{self, HeapItem, Owner};
+use crate::model::Model;
+use crate::plan::{Partition, Plan, RouteMode};
+use crate::size::Bytes;
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+/// KVM's default PID-pointer table: 4096 vCPU IDs x 8 bytes, per VM.
+pub const KVM_DEFAULT_TABLE_BYTES: usize = 32 * 1024;
+
+/// Total bytes of every partition's PID-pointer table.
+pub fn total_table_bytes(plan: &Plan<'_>) -> usize {
+    plan.partitions.iter().map(|p| p.pid_table.bytes()).sum()
+}
+
+/// The plan as JSON (see the README's "Manifests" section for the fields).
+pub fn json(plan: &Plan<'_>, model: &Model) -> Value {
+    let partitions: Vec<Value> = plan.partitions.iter().map(partition_json).collect();
+    let items: Vec<Value> = heap::sequence(plan)
+        .map(|i| json!({"what": i.what.as_str(), "owner": owner(plan, i), "bytes": i.bytes, "align": i.align}))
+        .collect();
+    json!({
+        "board": plan.board,
+        "ipiv": plan.ipiv.mode.as_str(),
+        "ipiv_enabled": plan.ipiv.enabled,
+        "partitions": partitions,
+        "pid_tables_bytes": total_table_bytes(plan),
+        "kvm_default_pid_tables_bytes": KVM_DEFAULT_TABLE_BYTES * plan.partitions.len(),
+        "heap": {"bytes": plan.heap_bytes, "items": items},
+        "notes": model.notes,
+    })
+}
+
+fn partition_json(p: &Partition<'_>) -> Value {
+    let cpus: Vec<Value> = p
+        .vcpus
+        .iter()
+        .map(|v| json!({"board_cpu": v.board_cpu, "physical_apic_id": v.physical_apic_id, "virtual_apic_id": v.virtual_apic_id, "starts_at_boot": v.starts_at_boot}))
+        .collect();
+    let routes: Vec<Value> = p
+        .routes
+        .iter()
+        .map(|r| json!({"to": r.to_name, "mode": r.mode.as_str(), "vectors": r.vectors.iter().collect::<Vec<u8>>()}))
+        .collect();
+    let t = &p.pid_table;
+    let valid: Vec<usize> = t
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    json!({
+        "name": p.name,
+        "cpus": cpus,
+        "memory": {"guest_base": p.memory.guest_base, "host_base": p.memory.host_base, "bytes": p.memory.bytes},
+        "devices": p.devices.iter().map(|d| d.name).collect::<Vec<_>>(),
+        "pid_table": {"entries": t.entries.len(), "bytes": t.bytes(), "last_index": t.last_index, "valid": valid},
+        "routes": routes,
+        "ept_pages": heap::ept_pages(p),
+    })
+}
+
+fn owner(plan: &Plan<'_>, item: HeapItem) -> String {
+    match item.owner {
+        Owner::Vcpu { partition, vcpu } => {
+            let p = &plan.partitions[usize::from(partition)];
+            format!(
+                "{} vCPU {vcpu} ({})",
+                p.name,
+                p.vcpus[usize::from(vcpu)].board_cpu
+            )
+        }
+        Owner::Partition(p) => plan.partitions[usize::from(p)].name.to_string(),
+    }
+}
+
+/// The readable report.
+pub fn text(plan: &Plan<'_>, model: &Model) -> String {
+    let mut out = String::new();
+    let state = if plan.ipiv.enabled {
+        "enabled"
+    } else {
+        "not used"
+    };
+    let _ = writeln!(
+        out,
+        "board `{}`, ipiv = \"{}\" ({state})",
+        plan.board,
+        plan.ipiv.mode.as_str()
+    );
+    for p in plan.partitions {
+        partition_text(&mut out, p);
+    }
+    let total = total_table_bytes(plan);
+    let kvm = KVM_DEFAULT_TABLE_BYTES * plan.partitions.len();
+    let _ = writeln!(out, "\nPID-pointer tables: {total} bytes in total; KVM's default would allocate {kvm} bytes ({} per VM x {})", Bytes(KVM_DEFAULT_TABLE_BYTES as u64), plan.partitions.len());
+    heap_text(&mut out, plan);
+    if !model.notes.is_empty() {
+        let _ = writeln!(out, "\nplanner choices:");
+        for note in &model.notes {
+            let _ = writeln!(out, "  {note}");
+        }
+    }
+    out
+}
+
+fn partition_text(out: &mut String, p: &Partition<'_>) {
+    let m = p.memory;
+    let _ = writeln!(
+        out,
+        "\npartition `{}`: {} vCPU(s), {} at host {:#x} (guest {:#x})",
+        p.name,
+        p.vcpus.len(),
+        Bytes(m.bytes),
+        m.host_base,
+        m.guest_base
+    );
+    for (i, v) in p.vcpus.iter().enumerate() {
+        let start = if v.starts_at_boot {
+            "starts at boot"
+        } else {
+            "waits for INIT/SIPI"
+        };
+        let _ = writeln!(
+            out,
+            "  vCPU {i}: {} (APIC ID {}) -> virtual APIC ID {}, {start}",
+            v.board_cpu, v.physical_apic_id, v.virtual_apic_id
+        );
+    }
+    let t = &p.pid_table;
+    let valid: Vec<String> = t
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.is_some())
+        .map(|(i, _)| i.to_string())
+        .collect();
+    let _ = writeln!(
+        out,
+        "  PID-pointer table: {} entries (last index {}), {} bytes; valid at {}",
+        t.entries.len(),
+        t.last_index,
+        t.bytes(),
+        valid.join(", ")
+    );
+    for r in p.routes {
+        let how = match r.mode {
+            RouteMode::Exitless => format!("exitless: any vector >= 16 reaches `{}` with no exit and no check (a storm from `{}` lands on `{}`)", r.to_name, p.name, r.to_name),
+            RouteMode::Trapped => format!("trapped: one exit per IPI, vectors {:?} allowed", r.vectors.iter().collect::<Vec<_>>()),
+        };
+        let _ = writeln!(out, "  route -> `{}`: {how}", r.to_name);
+    }
+    if p.routes.is_empty() {
+        let _ = writeln!(
+            out,
+            "  no routes: nothing this partition writes to its ICR reaches another partition"
+        );
+    }
+}
+
+fn heap_text(out: &mut String, plan: &Plan<'_>) {
+    let items: Vec<HeapItem> = heap::sequence(plan).collect();
+    let _ = writeln!(
+        out,
+        "\nheap: {} bytes ({}), {} items in allocation order:",
+        plan.heap_bytes,
+        Bytes(plan.heap_bytes as u64),
+        items.len()
+    );
+    let mut kinds: Vec<(&str, usize, usize)> = Vec::new();
+    for i in &items {
+        match kinds.iter_mut().find(|k| k.0 == i.what.as_str()) {
+            Some(k) => (k.1, k.2) = (k.1 + 1, k.2 + i.bytes),
+            None => kinds.push((i.what.as_str(), 1, i.bytes)),
+        }
+    }
+    for (what, count, bytes) in kinds {
+        let _ = writeln!(out, "  {count:>3} x {what:<28} {bytes:>8} bytes");
+    }
+    let used: usize = items.iter().map(|i| i.bytes).sum();
+    let _ = writeln!(
+        out,
+        "  alignment padding and allocator overhead: {} bytes",
+        plan.heap_bytes.saturating_sub(used)
+    );
+}

@@ -1,0 +1,98 @@
+//! Turns a Multiboot2 ELF into a bootable GRUB ISO (`grub-mkrescue`, timeout 0).
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The GRUB menu: boot the image at once.
+pub fn grub_cfg() -> &'static str {
+    "set timeout=0\nset default=0\nmenuentry \"tessera\" {\n    multiboot2 /boot/image.elf\n    boot\n}\n"
+}
+
+/// What kind of file an image is, judged by its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    Elf,
+    Iso,
+}
+
+/// Classifies `bytes` (the start of a file): ELF magic, or an ISO 9660 volume descriptor
+/// at byte 32769 (`CD001`); `None` otherwise.
+pub fn classify(bytes: &[u8]) -> Option<ImageKind> {
+    if bytes.starts_with(b"\x7fELF") {
+        Some(ImageKind::Elf)
+    } else if bytes.get(32769..32774) == Some(b"CD001") {
+        Some(ImageKind::Iso)
+    } else {
+        None
+    }
+}
+
+/// Returns a bootable ISO for `image`: the image itself if it is an ISO, else a new ISO in
+/// `dir` that GRUB boots with `multiboot2`.
+pub fn bootable_iso(image: &Path, dir: &Path) -> Result<PathBuf, String> {
+    let mut head = vec![0u8; 32774];
+    let read = fs::File::open(image)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| format!("cannot read image {}: {e}", image.display()))?;
+    head.truncate(read);
+    match classify(&head) {
+        Some(ImageKind::Iso) => Ok(image.to_path_buf()),
+        Some(ImageKind::Elf) => make_iso(image, dir),
+        None => Err(format!(
+            "image {}: neither an ELF file (Multiboot2 kernel) nor an ISO 9660 image",
+            image.display()
+        )),
+    }
+}
+
+fn make_iso(elf: &Path, dir: &Path) -> Result<PathBuf, String> {
+    let tree = dir.join("iso");
+    let grub = tree.join("boot").join("grub");
+    fs::create_dir_all(&grub).map_err(|e| format!("cannot create {}: {e}", grub.display()))?;
+    fs::copy(elf, tree.join("boot").join("image.elf"))
+        .map_err(|e| format!("cannot copy {}: {e}", elf.display()))?;
+    fs::write(grub.join("grub.cfg"), grub_cfg()).map_err(|e| e.to_string())?;
+    let iso = dir.join("image.iso");
+    let output = Command::new("grub-mkrescue")
+        .arg("-o")
+        .arg(&iso)
+        .arg(&tree)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            format!("cannot run grub-mkrescue: {e} (Debian packages grub-pc-bin, xorriso)")
+        })?;
+    if output.status.success() {
+        Ok(iso)
+    } else {
+        Err(format!(
+            "grub-mkrescue failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elf_and_iso_are_recognised() {
+        assert_eq!(classify(b"\x7fELF\x02\x01"), Some(ImageKind::Elf));
+        let mut iso = vec![0u8; 32774];
+        iso[32769..32774].copy_from_slice(b"CD001");
+        assert_eq!(classify(&iso), Some(ImageKind::Iso));
+        assert_eq!(classify(b"MZ\x90\x00"), None);
+    }
+
+    #[test]
+    fn grub_boots_at_once_with_multiboot2() {
+        let cfg = grub_cfg();
+        assert!(cfg.contains("set timeout=0"));
+        assert!(cfg.contains("multiboot2 /boot/image.elf"));
+        assert!(cfg.contains("boot"));
+    }
+}

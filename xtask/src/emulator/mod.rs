@@ -1,0 +1,193 @@
+//! `cargo xtask emulator`: builds (once, cached) the IPIv-patched Bochs the project tests
+//! in, and `cargo xtask emulator run IMAGE` boots an image in it.
+
+mod apt;
+mod bochsrc;
+mod cache;
+mod compile;
+mod fetch;
+mod iso;
+mod result;
+mod run;
+
+pub use result::Verdict;
+pub use run::{run, Ending, RunOutcome, RunSpec};
+
+use clap::{Args, Subcommand, ValueEnum};
+use std::fs::{self, File};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Environment variable naming another Bochs binary to use instead of the cached build.
+pub const BOCHS_ENV: &str = "TESSERA_BOCHS";
+
+/// An emulator ready to run: binary and firmware.
+#[derive(Debug, Clone)]
+pub struct Emulator {
+    pub bochs: PathBuf,
+    pub bios: PathBuf,
+    pub vga_bios: PathBuf,
+}
+
+#[derive(Args, Clone)]
+pub struct EmulatorArgs {
+    #[command(subcommand)]
+    pub command: Option<EmulatorCommand>,
+}
+
+#[derive(Subcommand, Clone)]
+pub enum EmulatorCommand {
+    /// Boot IMAGE (Multiboot2 ELF or ISO); exit 0 only if it reports `TESSERA-RESULT: pass`.
+    Run(RunArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct RunArgs {
+    /// Multiboot2 ELF (booted through a GRUB ISO built here) or a bootable ISO.
+    pub image: PathBuf,
+    /// Number of CPUs (APIC IDs 0..N-1).
+    #[arg(long, default_value_t = 4)]
+    pub cpus: u32,
+    /// Guest RAM in MiB.
+    #[arg(long = "memory", default_value_t = 256)]
+    pub memory_mib: u32,
+    /// Seconds of wall-clock time before the run counts as failed.
+    #[arg(long = "timeout", default_value_t = 300)]
+    pub timeout_s: u64,
+    /// Offer IPI virtualization in IA32_VMX_PROCBASED_CTLS3 (`off` tests fallbacks).
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    pub ipiv: OnOff,
+    /// Instructions a CPU runs before the next one gets its turn (1 when timing across CPUs).
+    #[arg(long, default_value_t = 16)]
+    pub quantum: u32,
+}
+
+#[derive(ValueEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+/// Entry point of `cargo xtask emulator [run ...]`.
+pub fn main(args: &EmulatorArgs) -> ExitCode {
+    let emulator = match ensure() {
+        Ok(emulator) => emulator,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match &args.command {
+        None => {
+            println!("{}", emulator.bochs.display());
+            ExitCode::SUCCESS
+        }
+        Some(EmulatorCommand::Run(run_args)) => run_main(&emulator, run_args),
+    }
+}
+
+fn run_main(emulator: &Emulator, args: &RunArgs) -> ExitCode {
+    let spec = RunSpec {
+        cpus: args.cpus,
+        memory_mib: args.memory_mib,
+        timeout_s: args.timeout_s,
+        ipiv: args.ipiv == OnOff::On,
+        quantum: args.quantum,
+        ..RunSpec::new(args.image.clone())
+    };
+    match run(emulator, &spec) {
+        Ok(outcome) => {
+            report(&spec, &outcome);
+            if outcome.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Prints one run's verdict, time and speed (and where its files are if it did not pass).
+pub fn report(spec: &RunSpec, outcome: &RunOutcome) {
+    let verdict = match &outcome.ending {
+        Ending::Reported(Verdict::Pass) => "pass".to_string(),
+        Ending::Reported(Verdict::Fail(why)) => format!("fail: {why}"),
+        Ending::Timeout => format!(
+            "timeout after {} s without a TESSERA-RESULT line",
+            spec.timeout_s
+        ),
+        Ending::EmulatorExited(how) => format!("emulator exited before a result: {how}"),
+    };
+    let ips = outcome.ips.map_or("not reported".to_string(), |v| {
+        format!("{:.1} M", v as f64 / 1e6)
+    });
+    eprintln!(
+        "emulator: {} (ipiv {}): {verdict}; {:.1} s, {ips} instructions/s",
+        spec.image.display(),
+        if spec.ipiv { "on" } else { "off" },
+        outcome.elapsed.as_secs_f64()
+    );
+    if !spec.echo {
+        for pairs in outcome.summaries() {
+            let text: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            eprintln!("emulator: SUMMARY {}", text.join(" "));
+        }
+    }
+    if let Some(dir) = &outcome.kept_dir {
+        eprintln!("emulator: run files kept in {}", dir.display());
+    }
+}
+
+/// Makes the emulator ready (installing packages, downloading, building as needed) and says
+/// which binary is used.
+pub fn ensure() -> Result<Emulator, String> {
+    let layout = cache::Layout::of_workspace();
+    apt::ensure_packages(&apt::RUNNER_PACKAGES)?;
+    let firmware = fetch::ensure_bios(&layout)?;
+    let (bochs, origin) = match std::env::var_os(BOCHS_ENV) {
+        Some(path) => (
+            checked_override(PathBuf::from(path))?,
+            format!("from {BOCHS_ENV}"),
+        ),
+        None => (build(&layout)?, "cached build, IPIv patch".to_string()),
+    };
+    eprintln!("emulator: using {} ({origin})", bochs.display());
+    Ok(Emulator {
+        bochs,
+        bios: firmware.bios,
+        vga_bios: firmware.vga_bios,
+    })
+}
+
+fn checked_override(path: PathBuf) -> Result<PathBuf, String> {
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{BOCHS_ENV}={}: no such file (expected a Bochs binary)",
+            path.display()
+        ))
+    }
+}
+
+fn build(layout: &cache::Layout) -> Result<PathBuf, String> {
+    let patch_path = cache::patch_path();
+    let patch = fs::read(&patch_path).map_err(|e| format!("{}: {e}", patch_path.display()))?;
+    let key = cache::cache_key(&patch, &cache::CONFIGURE_FLAGS);
+    if layout.bochs(&key).is_file() {
+        return Ok(layout.bochs(&key));
+    }
+    apt::ensure_packages(&apt::BUILD_PACKAGES)?;
+    fs::create_dir_all(&layout.root).map_err(|e| format!("{}: {e}", layout.root.display()))?;
+    // One build at a time per checkout; a second caller waits, then finds the binary.
+    let lock_path = layout.root.join("build.lock");
+    let lock = File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    fetch::ensure_tarballs(layout)?;
+    compile::ensure_built(layout, &key, &patch_path)
+}

@@ -1,0 +1,240 @@
+//! Boots one image in the emulator: own temporary directory, bochsrc, COM1 streamed to
+//! stdout and a log, stopped at the first `TESSERA-RESULT:` line or at the timeout.
+
+use super::bochsrc::{self, BochsConfig};
+use super::result::{parse_ips_line, parse_result_line, parse_summary_line, Verdict};
+use super::{iso, Emulator};
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One run's parameters.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub image: PathBuf,
+    pub cpus: u32,
+    pub memory_mib: u32,
+    pub timeout_s: u64,
+    pub ipiv: bool,
+    pub quantum: u32,
+    /// Copy COM1 output to stdout as it arrives (prefixed with `label` if non-empty).
+    pub echo: bool,
+    pub label: String,
+}
+
+impl RunSpec {
+    /// The emulator board of the project: 4 CPUs, 256 MiB, IPIv on.
+    pub fn new(image: PathBuf) -> RunSpec {
+        RunSpec {
+            image,
+            cpus: 4,
+            memory_mib: 256,
+            timeout_s: 300,
+            ipiv: true,
+            quantum: 16,
+            echo: true,
+            label: String::new(),
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    Reported(Verdict),
+    Timeout,
+    EmulatorExited(String),
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub ending: Ending,
+    pub elapsed: Duration,
+    /// Average emulated instructions per wall-clock second, as Bochs reported it.
+    pub ips: Option<u64>,
+    /// COM1 output, whole.
+    pub serial: String,
+    /// Kept when the run did not pass (serial log, bochs log, bochsrc); removed on pass.
+    pub kept_dir: Option<PathBuf>,
+}
+
+impl RunOutcome {
+    pub fn passed(&self) -> bool {
+        self.ending == Ending::Reported(Verdict::Pass)
+    }
+
+    /// The `SUMMARY key=value ...` measurement lines the image printed, parsed.
+    pub fn summaries(&self) -> Vec<Vec<(String, String)>> {
+        self.serial.lines().filter_map(parse_summary_line).collect()
+    }
+}
+
+/// Boots `spec.image` with `emulator` and waits for its verdict.
+pub fn run(emulator: &Emulator, spec: &RunSpec) -> Result<RunOutcome, String> {
+    let dir = tempfile::Builder::new()
+        .prefix("tessera-emu-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a run directory: {e}"))?;
+    let iso = iso::bootable_iso(&spec.image, dir.path())?;
+    let config = BochsConfig {
+        cpus: spec.cpus,
+        memory_mib: spec.memory_mib,
+        quantum: spec.quantum,
+        ipiv: spec.ipiv,
+        bios: emulator.bios.clone(),
+        vga_bios: emulator.vga_bios.clone(),
+        iso,
+        serial_log: dir.path().join("com1.log"),
+        bochs_log: dir.path().join("bochs.log"),
+    };
+    let rc_path = dir.path().join("bochsrc");
+    fs::write(&rc_path, bochsrc::render(&config)).map_err(|e| e.to_string())?;
+    fs::write(&config.serial_log, "").map_err(|e| e.to_string())?;
+    let outcome = supervise(emulator, spec, &rc_path, &config)?;
+    let kept_dir = if matches!(outcome.0, Ending::Reported(Verdict::Pass)) {
+        None
+    } else {
+        Some(dir.keep())
+    };
+    let (ending, elapsed, ips, serial) = outcome;
+    Ok(RunOutcome {
+        ending,
+        elapsed,
+        ips,
+        serial,
+        kept_dir,
+    })
+}
+
+type Supervised = (Ending, Duration, Option<u64>, String);
+
+fn supervise(
+    emulator: &Emulator,
+    spec: &RunSpec,
+    rc_path: &Path,
+    config: &BochsConfig,
+) -> Result<Supervised, String> {
+    let started = Instant::now();
+    let mut child = Command::new(&emulator.bochs)
+        .arg("-q")
+        .arg("-f")
+        .arg(rc_path)
+        .current_dir(rc_path.parent().expect("bochsrc has a directory"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", emulator.bochs.display()))?;
+    let ips = watch_ips(&mut child);
+    let mut serial = SerialTail::open(&config.serial_log)?;
+    let timeout = Duration::from_secs(spec.timeout_s);
+    let ending = loop {
+        for line in serial.new_lines()? {
+            echo(spec, &line);
+            if let Some(verdict) = parse_result_line(&line) {
+                break_with(&mut child);
+                return Ok(finish(Ending::Reported(verdict), started, &ips, serial));
+            }
+        }
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            let tail = super::compile::tail(&config.bochs_log, 15);
+            break Ending::EmulatorExited(format!(
+                "{status}; last lines of the Bochs log:\n{tail}"
+            ));
+        }
+        if started.elapsed() >= timeout {
+            break_with(&mut child);
+            break Ending::Timeout;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for line in serial.new_lines()? {
+        echo(spec, &line);
+    }
+    Ok(finish(ending, started, &ips, serial))
+}
+
+fn finish(
+    ending: Ending,
+    started: Instant,
+    ips: &Arc<Mutex<Option<u64>>>,
+    serial: SerialTail,
+) -> Supervised {
+    let ips = *ips.lock().expect("ips lock");
+    (ending, started.elapsed(), ips, serial.text)
+}
+
+fn echo(spec: &RunSpec, line: &str) {
+    if spec.echo {
+        if spec.label.is_empty() {
+            println!("{line}");
+        } else {
+            println!("[{}] {line}", spec.label);
+        }
+    }
+}
+
+fn break_with(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Reads Bochs's stdout in a thread and keeps the latest average IPS it prints.
+fn watch_ips(child: &mut Child) -> Arc<Mutex<Option<u64>>> {
+    let ips = Arc::new(Mutex::new(None));
+    if let Some(stdout) = child.stdout.take() {
+        let ips = Arc::clone(&ips);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(value) = parse_ips_line(&line) {
+                    *ips.lock().expect("ips lock") = Some(value);
+                }
+            }
+        });
+    }
+    if let Some(mut stderr) = child.stderr.take() {
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = stderr.read_to_end(&mut sink);
+        });
+    }
+    ips
+}
+
+/// Follows the COM1 log file as Bochs appends to it, yielding complete lines.
+struct SerialTail {
+    file: File,
+    pending: String,
+    text: String,
+}
+
+impl SerialTail {
+    fn open(path: &Path) -> Result<SerialTail, String> {
+        let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(SerialTail {
+            file,
+            pending: String::new(),
+            text: String::new(),
+        })
+    }
+
+    fn new_lines(&mut self) -> Result<Vec<String>, String> {
+        let mut bytes = Vec::new();
+        self.file
+            .read_to_end(&mut bytes)
+            .map_err(|e| e.to_string())?;
+        let chunk = String::from_utf8_lossy(&bytes).replace('\r', "");
+        self.text.push_str(&chunk);
+        self.pending.push_str(&chunk);
+        let mut lines = Vec::new();
+        while let Some(end) = self.pending.find('\n') {
+            lines.push(self.pending[..end].to_string());
+            self.pending.drain(..=end);
+        }
+        Ok(lines)
+    }
+}
