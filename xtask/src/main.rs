@@ -2,6 +2,7 @@
 
 mod check;
 mod cli;
+mod emulator;
 mod explain;
 mod test;
 mod toolchain;
@@ -14,6 +15,7 @@ fn main() -> ExitCode {
         cli::Command::Test(args) => test::main(&args),
         cli::Command::Check(args) => check::main(&args),
         cli::Command::Explain(args) => explain::main(&args),
+        cli::Command::Emulator(args) => emulator::main(&args),
         other => {
             eprintln!("error: `{}` is not implemented yet", other.name());
             ExitCode::from(2)
