@@ -1,0 +1,508 @@
+//! Reject tests: one per error class, each asserting the located message, what was found, what
+//! is accepted and the hint.
+
+mod common;
+
+use common::{check, edit, errors, BOARD, MANIFEST};
+
+/// Asserts that `out` holds every fragment.
+fn has(out: &str, fragments: &[&str]) {
+    for f in fragments {
+        assert!(out.contains(f), "missing `{f}` in:\n{out}");
+    }
+}
+
+#[test]
+fn valid_fixture_passes() {
+    let model = check(BOARD, MANIFEST).expect("the fixture is valid");
+    assert_eq!(model.partitions.len(), 2);
+}
+
+#[test]
+fn toml_syntax() {
+    let out = errors(
+        BOARD,
+        &edit(MANIFEST, "memory = \"32 MiB\"", "memory = \"32 MiB"),
+    );
+    has(&out, &["manifest.toml:7:", "invalid TOML"]);
+}
+
+#[test]
+fn unknown_field_with_suggestion() {
+    let out = errors(BOARD, &edit(MANIFEST, "memory = ", "memroy = "));
+    has(
+        &out,
+        &[
+            "manifest.toml:7:1: unknown field `memroy`",
+            "accepted: `name`, `cpus`",
+            "hint: did you mean `memory`?",
+        ],
+    );
+}
+
+#[test]
+fn missing_field() {
+    let out = errors(
+        BOARD,
+        &edit(
+            MANIFEST,
+            "image = \"guest.elf\"\n\n[[partition.route]]",
+            "\n[[partition.route]]",
+        ),
+    );
+    has(
+        &out,
+        &[
+            "manifest.toml:4:1: missing field `image`",
+            "hint: add `image`",
+        ],
+    );
+}
+
+#[test]
+fn duplicate_partition_name() {
+    let out = errors(
+        BOARD,
+        &edit(MANIFEST, "name = \"beta\"", "name = \"alpha\""),
+    );
+    has(
+        &out,
+        &["manifest.toml:15:8: partition name `alpha` is used twice"],
+    );
+}
+
+#[test]
+fn invalid_partition_name() {
+    let out = errors(
+        BOARD,
+        &edit(MANIFEST, "name = \"beta\"", "name = \"Beta 2\""),
+    );
+    has(
+        &out,
+        &[
+            "manifest.toml:15:8: invalid partition name",
+            "found: \"Beta 2\"",
+            "accepted: 1 to 32 characters",
+        ],
+    );
+}
+
+#[test]
+fn unknown_board_cpu() {
+    let out = errors(BOARD, &edit(MANIFEST, "\"cpu3\"", "\"cpu9\""));
+    has(
+        &out,
+        &[
+            "manifest.toml:16:17: unknown board CPU `cpu9` in partition `beta`",
+            "accepted: `cpu0`, `cpu1`, `cpu2`, `cpu3`",
+            "hint: did you mean `cpu0`?",
+        ],
+    );
+}
+
+#[test]
+fn cpu_owned_twice() {
+    let out = errors(BOARD, &edit(MANIFEST, "\"cpu3\"", "\"cpu1\""));
+    has(
+        &out,
+        &["manifest.toml:16:17: CPU `cpu1` is owned twice: by `alpha` and by `beta`"],
+    );
+}
+
+#[test]
+fn partition_without_cpu() {
+    let out = errors(
+        BOARD,
+        &edit(MANIFEST, "cpus = [\"cpu2\", \"cpu3\"]", "cpus = []"),
+    );
+    has(
+        &out,
+        &[
+            "manifest.toml:16:8: partition `beta` has no CPU",
+            "accepted: board CPUs not yet owned: `cpu2`, `cpu3`",
+        ],
+    );
+}
+
+#[test]
+fn boot_cpu_must_be_own_and_some_must_boot() {
+    let m = edit(
+        MANIFEST,
+        "memory = \"32 MiB\"\nimage = \"guest.elf\"\n",
+        "boot_cpus = [\"cpu3\"]\nmemory = \"32 MiB\"\nimage = \"guest.elf\"\n",
+    );
+    let out = errors(BOARD, &m);
+    has(
+        &out,
+        &["manifest.toml:7:14: boot CPU `cpu3` is not one of partition `alpha`'s CPUs"],
+    );
+    let m = edit(
+        MANIFEST,
+        "memory = \"32 MiB\"\nimage = \"guest.elf\"\n",
+        "boot_cpus = []\nmemory = \"32 MiB\"\nimage = \"guest.elf\"\n",
+    );
+    has(
+        &errors(BOARD, &m),
+        &["manifest.toml:7:13: no CPU of partition `alpha` starts at boot"],
+    );
+}
+
+#[test]
+fn apic_ranges_overlap() {
+    let m = edit(
+        MANIFEST,
+        "cpus = [\"cpu0\", \"cpu1\"]",
+        "cpus = [\"cpu0\", \"cpu1\"]\napic_ids = { first = 0, last = 1 }",
+    );
+    let m = edit(
+        &m,
+        "cpus = [\"cpu2\", \"cpu3\"]",
+        "cpus = [\"cpu2\", \"cpu3\"]\napic_ids = { first = 1, last = 2 }",
+    );
+    let out = errors(BOARD, &m);
+    has(
+        &out,
+        &[
+            "manifest.toml:18:12: APIC IDs 1..=2 of `beta` overlap `alpha`'s 0..=1",
+            "hint: a guest that routes to",
+        ],
+    );
+}
+
+#[test]
+fn apic_ranges_may_overlap_without_a_route() {
+    let m = edit(
+        MANIFEST,
+        "[[partition.route]]\nto = \"beta\"\nmode = \"exitless\"\n",
+        "",
+    );
+    let m = edit(
+        &m,
+        "cpus = [\"cpu0\", \"cpu1\"]",
+        "cpus = [\"cpu0\", \"cpu1\"]\napic_ids = { first = 0, last = 1 }",
+    );
+    let m = edit(
+        &m,
+        "cpus = [\"cpu2\", \"cpu3\"]",
+        "cpus = [\"cpu2\", \"cpu3\"]\napic_ids = { first = 0, last = 1 }",
+    );
+    assert!(check(BOARD, &m).is_ok());
+}
+
+#[test]
+fn apic_range_size_differs_from_cpu_count() {
+    let m = edit(
+        MANIFEST,
+        "cpus = [\"cpu2\", \"cpu3\"]",
+        "cpus = [\"cpu2\", \"cpu3\"]\napic_ids = { first = 4, last = 6 }",
+    );
+    let out = errors(BOARD, &m);
+    has(
+        &out,
+        &[
+            "manifest.toml:17:12: APIC-ID range of `beta` has 3 IDs but the partition has 2 CPU(s)",
+            "accepted: last = first + 1",
+        ],
+    );
+}
+
+#[test]
+fn apic_id_above_16_bit_index() {
+    let m = edit(
+        MANIFEST,
+        "cpus = [\"cpu2\", \"cpu3\"]",
+        "cpus = [\"cpu2\", \"cpu3\"]\napic_ids = { first = 65535, last = 65536 }",
+    );
+    let out = errors(BOARD, &m);
+    has(&out, &["manifest.toml:17:12: virtual APIC ID 65536 of `beta` is above 65535, the highest a 16-bit last PID-pointer index allows"]);
+}
+
+#[test]
+fn route_to_unknown_partition() {
+    let out = errors(BOARD, &edit(MANIFEST, "to = \"beta\"", "to = \"betta\""));
+    has(
+        &out,
+        &[
+            "manifest.toml:11:6: route to unknown partition `betta`",
+            "accepted: `beta`",
+            "hint: did you mean `beta`?",
+        ],
+    );
+}
+
+#[test]
+fn route_to_itself() {
+    let out = errors(BOARD, &edit(MANIFEST, "to = \"beta\"", "to = \"alpha\""));
+    has(
+        &out,
+        &[
+            "manifest.toml:11:6: route from `alpha` to itself",
+            "hint: IPIs inside a partition need no route",
+        ],
+    );
+}
+
+#[test]
+fn trapped_route_vectors() {
+    let base = edit(
+        MANIFEST,
+        "mode = \"exitless\"",
+        "mode = \"trapped\"\nvectors = []",
+    );
+    has(
+        &errors(BOARD, &base),
+        &[
+            "manifest.toml:13:11: trapped route to `beta` has an empty vector list",
+            "accepted: at least one vector in 16..=255",
+        ],
+    );
+    let low = edit(
+        MANIFEST,
+        "mode = \"exitless\"",
+        "mode = \"trapped\"\nvectors = [32, 2, 300]",
+    );
+    let out = errors(BOARD, &low);
+    has(
+        &out,
+        &[
+            "manifest.toml:13:16: vector 2 cannot be sent as a fixed IPI",
+            "manifest.toml:13:19: vector 300",
+            "accepted: 16..=255",
+        ],
+    );
+    let none = edit(MANIFEST, "mode = \"exitless\"", "mode = \"trapped\"");
+    has(
+        &errors(BOARD, &none),
+        &["manifest.toml:12:8: trapped route to `beta` has no `vectors` list"],
+    );
+}
+
+#[test]
+fn exitless_route_cannot_filter_vectors() {
+    let m = edit(
+        MANIFEST,
+        "mode = \"exitless\"",
+        "mode = \"exitless\"\nvectors = [32]",
+    );
+    has(
+        &errors(BOARD, &m),
+        &["manifest.toml:13:11: an exitless route cannot restrict vectors"],
+    );
+}
+
+#[test]
+fn memory_overlaps_another_partition() {
+    let m = edit(
+        MANIFEST,
+        "memory = \"32 MiB\"",
+        "memory = \"32 MiB\"\nhost_base = \"16 MiB\"",
+    );
+    let m = m.replacen(
+        "memory = \"32 MiB\"\nimage = \"guest.elf\"\n",
+        "memory = \"32 MiB\"\nhost_base = \"32 MiB\"\nimage = \"guest.elf\"\n",
+        2,
+    );
+    let out = errors(BOARD, &m);
+    has(&out, &["manifest.toml:19:13: memory of `beta` at 0x2000000..0x4000000 (32 MiB) overlaps partition `alpha` at 0x1000000..0x3000000 (32 MiB)"]);
+}
+
+#[test]
+fn memory_overlaps_the_hypervisor() {
+    let m = edit(
+        MANIFEST,
+        "memory = \"32 MiB\"",
+        "memory = \"32 MiB\"\nhost_base = \"2 MiB\"",
+    );
+    has(&errors(BOARD, &m), &["manifest.toml:8:13: memory of `alpha` at 0x200000..0x2200000 (32 MiB) overlaps the hypervisor at 0x200000..0x1000000 (14 MiB)"]);
+}
+
+#[test]
+fn memory_outside_board_ram() {
+    let m = edit(
+        MANIFEST,
+        "memory = \"32 MiB\"",
+        "memory = \"32 MiB\"\nhost_base = \"4 GiB\"",
+    );
+    has(&errors(BOARD, &m), &["manifest.toml:8:13: memory of `alpha` at 0x100000000..0x102000000 (32 MiB) is outside the board's RAM", "accepted: within one RAM range: 0x100000..0x10000000 (255 MiB)"]);
+}
+
+#[test]
+fn misaligned_memory() {
+    let m = edit(
+        MANIFEST,
+        "memory = \"32 MiB\"",
+        "memory = \"33 MiB\"\nguest_base = 0x1000",
+    );
+    let out = errors(BOARD, &m);
+    has(
+        &out,
+        &[
+            "manifest.toml:7:10: `memory` of partition `alpha` is not a multiple of 2 MiB",
+            "found: 33 MiB",
+            "hint: try 34 MiB",
+        ],
+    );
+    has(
+        &out,
+        &["manifest.toml:8:14: `guest_base` of partition `alpha`"],
+    );
+}
+
+#[test]
+fn total_memory_over_the_board() {
+    let m = edit(MANIFEST, "memory = \"32 MiB\"", "memory = \"220 MiB\"");
+    has(&errors(BOARD, &m), &["manifest.toml:17:10: partitions need 252 MiB of memory in total (up to `beta`), more than board `testboard` has", "accepted: at most 241 MiB"]);
+}
+
+#[test]
+fn image_missing() {
+    let out = errors(
+        BOARD,
+        &edit(MANIFEST, "image = \"guest.elf\"", "image = \"nope.elf\""),
+    );
+    has(
+        &out,
+        &[
+            "manifest.toml:8:9: image of `alpha` cannot be read",
+            "nope.elf",
+            "hint: image paths are relative to the manifest file",
+        ],
+    );
+}
+
+#[test]
+fn image_not_elf64() {
+    let d = common::dir(
+        BOARD,
+        &edit(MANIFEST, "image = \"guest.elf\"", "image = \"board.toml\""),
+    );
+    let err = tessera_manifest::check_files(
+        &d.join("board.toml"),
+        &d.join("manifest.toml"),
+        tessera_manifest::Images::Load,
+    )
+    .unwrap_err();
+    has(
+        &err.to_string(),
+        &[
+            "manifest.toml:8:9: image of `alpha` is not an ELF64 x86-64 executable: no ELF magic",
+            "accepted: an x86-64 ELF64 executable",
+        ],
+    );
+}
+
+#[test]
+fn image_not_fitting_its_memory() {
+    let d = common::dir(
+        BOARD,
+        &edit(MANIFEST, "image = \"guest.elf\"", "image = \"big.elf\""),
+    );
+    std::fs::write(
+        d.join("big.elf"),
+        common::elf(0x10_0000, 40 << 20, 0x10_0000),
+    )
+    .unwrap();
+    let err = tessera_manifest::check_files(
+        &d.join("board.toml"),
+        &d.join("manifest.toml"),
+        tessera_manifest::Images::Load,
+    )
+    .unwrap_err();
+    has(&err.to_string(), &["manifest.toml:8:9: image of `alpha` does not fit its memory: segment at 0x100000..0x2900000 (40 MiB)", "accepted: segments inside guest-physical 0x0..0x2000000"]);
+}
+
+#[test]
+fn device_and_console_assigned_twice_or_unknown() {
+    let m = edit(
+        MANIFEST,
+        "image = \"guest.elf\"\n\n",
+        "image = \"guest.elf\"\nconsole = \"com2\"\ndevices = [\"hpet\"]\n\n",
+    );
+    let m = edit(
+        &m,
+        "cpus = [\"cpu2\", \"cpu3\"]",
+        "cpus = [\"cpu2\", \"cpu3\"]\nconsole = \"com1\"\ndevices = [\"com2\", \"hpett\"]",
+    );
+    let out = errors(BOARD, &m);
+    has(&out, &["manifest.toml:19:11: console `com1` of `beta` is assigned twice: it already belongs to the hypervisor (its console)"]);
+    has(&out, &["manifest.toml:20:12: device `com2` of `beta` is assigned twice: it already belongs to partition `alpha`"]);
+    has(
+        &out,
+        &[
+            "manifest.toml:20:20: unknown device `hpett` for partition `beta`",
+            "hint: did you mean `hpet`?",
+        ],
+    );
+}
+
+#[test]
+fn unknown_console() {
+    let m = edit(
+        MANIFEST,
+        "image = \"guest.elf\"\n\n",
+        "image = \"guest.elf\"\nconsole = \"hypercal\"\n\n",
+    );
+    has(
+        &errors(BOARD, &m),
+        &[
+            "manifest.toml:9:11: unknown console `hypercal`",
+            "accepted: \"hypercall\" or a board device",
+            "hint: did you mean `hypercall`?",
+        ],
+    );
+}
+
+#[test]
+fn manifest_for_another_board() {
+    let out = errors(
+        BOARD,
+        &edit(MANIFEST, "board = \"testboard\"", "board = \"server\""),
+    );
+    has(&out, &["manifest.toml:1:9: this manifest is for board `server`, but the board file is `testboard`", "accepted: board = \"testboard\""]);
+}
+
+#[test]
+fn ipiv_required_without_ipiv() {
+    let out = errors(&edit(BOARD, "ipiv = true", "ipiv = false"), MANIFEST);
+    has(&out, &["manifest.toml:2:8: ipiv = \"required\" but board `testboard` has no IPI virtualization", "hint: use ipiv = \"preferred\""]);
+    let preferred = edit(MANIFEST, "\"required\"", "\"preferred\"");
+    let model = check(&edit(BOARD, "ipiv = true", "ipiv = false"), &preferred).unwrap();
+    assert!(!model.ipiv.enabled);
+}
+
+#[test]
+fn board_errors_are_located_in_the_board_file() {
+    let b = edit(BOARD, "apic_id = 3", "apic_id = 2");
+    let b = edit(&b, "console = \"com1\"", "console = \"com3\"");
+    let out = errors(&b, MANIFEST);
+    has(
+        &out,
+        &[
+            "board.toml:32:11: APIC ID 2 is already CPU `cpu2`'s",
+            "board.toml:7:11: unknown device `com3` for the hypervisor console",
+        ],
+    );
+}
+
+#[test]
+fn several_errors_are_reported_together() {
+    let m = edit(MANIFEST, "\"cpu3\"", "\"cpu1\"");
+    let m = edit(&m, "to = \"beta\"", "to = \"gamma\"");
+    let m = edit(&m, "memory = \"32 MiB\"", "memory = \"3 MiB\"");
+    let out = errors(BOARD, &m);
+    has(
+        &out,
+        &[
+            "owned twice",
+            "unknown partition `gamma`",
+            "not a multiple of 2 MiB",
+            "3 error(s) in the manifest",
+        ],
+    );
+}
+
+#[test]
+fn both_files_syntax_errors_are_reported() {
+    let out = errors("name = ", "board = ");
+    has(&out, &["board.toml:1:", "manifest.toml:1:", "2 error(s)"]);
+}
