@@ -1,0 +1,156 @@
+//! The shipped boards and manifests are valid, and their plans have the documented figures.
+
+use std::path::{Path, PathBuf};
+use tessera_manifest::{heap, heap_size, planner, Images};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// (board, manifest) pairs shipped in the repository.
+pub fn shipped() -> Vec<(PathBuf, PathBuf)> {
+    let r = root();
+    vec![
+        (
+            r.join("board/emulator.toml"),
+            r.join("partitions/default.toml"),
+        ),
+        (
+            r.join("board/emulator.toml"),
+            r.join("partitions/examples/emulator-three.toml"),
+        ),
+        (
+            r.join("board/server.toml"),
+            r.join("partitions/examples/server.toml"),
+        ),
+    ]
+}
+
+fn table_bytes(board: &str, manifest: &str) -> (Vec<usize>, usize) {
+    let model =
+        tessera_manifest::check_files(&root().join(board), &root().join(manifest), Images::Skip)
+            .unwrap();
+    let arena = bumpalo::Bump::new();
+    let plan = planner::plan(&arena, &model);
+    (
+        plan.partitions
+            .iter()
+            .map(|p| p.pid_table.bytes())
+            .collect(),
+        plan.heap_bytes,
+    )
+}
+
+#[test]
+fn every_shipped_manifest_is_valid() {
+    for (board, manifest) in shipped() {
+        if let Err(e) = tessera_manifest::check_files(&board, &manifest, Images::Skip) {
+            panic!("{} + {}:\n{e}", board.display(), manifest.display());
+        }
+    }
+}
+
+#[test]
+fn default_manifest_figures() {
+    // beta (0..=1) gets the low IDs and alpha (2..=3) routes to it: 4 + 2 entries.
+    assert_eq!(
+        table_bytes("board/emulator.toml", "partitions/default.toml"),
+        (vec![32, 16], 200_704)
+    );
+}
+
+#[test]
+fn server_example_figures() {
+    // control 0..=1 and dataplane 3..=10 see each other (11 entries each); mgmt sees itself at 2.
+    let (tables, _) = table_bytes("board/server.toml", "partitions/examples/server.toml");
+    assert_eq!(tables, vec![88, 88, 24]);
+}
+
+#[test]
+fn planned_heap_is_the_smallest_that_fits_the_sequence() {
+    for (board, manifest) in shipped() {
+        let model = tessera_manifest::check_files(&board, &manifest, Images::Skip).unwrap();
+        let arena = bumpalo::Bump::new();
+        let plan = planner::plan(&arena, &model);
+        let items: Vec<(usize, usize)> =
+            heap::sequence(&plan).map(|i| (i.bytes, i.align)).collect();
+        assert!(heap_size::replay(plan.heap_bytes, &items).is_ok());
+        assert!(heap_size::replay(plan.heap_bytes - heap_size::GRANULE_BYTES, &items).is_err());
+    }
+}
+
+#[test]
+fn sequence_lists_per_vcpu_items_then_tables_and_ept() {
+    let model = tessera_manifest::check_files(
+        &root().join("board/emulator.toml"),
+        &root().join("partitions/default.toml"),
+        Images::Skip,
+    )
+    .unwrap();
+    let arena = bumpalo::Bump::new();
+    let plan = planner::plan(&arena, &model);
+    let items: Vec<heap::HeapItem> = heap::sequence(&plan).collect();
+    let per_vcpu = heap::PER_VCPU.len();
+    assert_eq!(items.len(), 4 * per_vcpu + 2 + 3 + 3);
+    assert_eq!(items[0].what, heap::What::VmxonRegion);
+    assert_eq!(
+        items[per_vcpu].owner,
+        heap::Owner::Vcpu {
+            partition: 0,
+            vcpu: 1
+        }
+    );
+    assert_eq!(items[4 * per_vcpu].what, heap::What::PidPointerTable);
+    assert_eq!(items[4 * per_vcpu].bytes, 32);
+    assert_eq!(items[4 * per_vcpu + 1].what, heap::What::EptPage);
+}
+
+#[test]
+fn generated_source_names_every_partition_and_embeds_no_image_on_host() {
+    let r = root();
+    let generated = tessera_manifest::generate(
+        &r.join("board/emulator.toml"),
+        &r.join("partitions/default.toml"),
+        Images::Skip,
+    )
+    .unwrap();
+    assert!(generated
+        .source
+        .contains("pub static PLAN: ::tessera_manifest::Plan<'static>"));
+    assert!(
+        generated.source.contains("name: \"alpha\"") && generated.source.contains("name: \"beta\"")
+    );
+    assert!(!generated.source.contains("include_bytes!"));
+    assert_eq!(generated.inputs.len(), 2);
+}
+
+#[test]
+fn json_report_follows_the_contract() {
+    let r = root();
+    let explained = tessera_manifest::explain(
+        &r.join("board/emulator.toml"),
+        &r.join("partitions/default.toml"),
+        Images::Skip,
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&explained.json).unwrap();
+    assert_eq!(v["ipiv"], "required");
+    let alpha = &v["partitions"][0];
+    assert_eq!(alpha["name"], "alpha");
+    assert_eq!(alpha["cpus"][0]["board_cpu"], "cpu0");
+    assert_eq!(alpha["cpus"][0]["physical_apic_id"], 0);
+    assert_eq!(alpha["cpus"][0]["virtual_apic_id"], 2);
+    assert_eq!(alpha["cpus"][0]["starts_at_boot"], true);
+    assert_eq!(alpha["pid_table"]["entries"], 4);
+    assert_eq!(alpha["pid_table"]["bytes"], 32);
+    assert_eq!(alpha["pid_table"]["last_index"], 3);
+    assert_eq!(alpha["pid_table"]["valid"], serde_json::json!([0, 1, 2, 3]));
+    assert_eq!(alpha["routes"][0]["to"], "beta");
+    assert_eq!(alpha["routes"][0]["mode"], "exitless");
+    assert_eq!(v["heap"]["bytes"], 200_704);
+    assert_eq!(v["heap"]["items"][0]["what"], "VMXON region");
+    assert_eq!(v["heap"]["items"][0]["align"], 4096);
+    assert!(explained
+        .text
+        .contains("KVM's default would allocate 65536 bytes"));
+}
