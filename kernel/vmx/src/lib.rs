@@ -5,9 +5,11 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod console;
 pub mod controls;
 pub mod exit;
 pub mod fields;
+pub mod guest_abi;
 pub mod ipi;
 pub mod msr;
 pub mod select;

@@ -2,36 +2,16 @@
 //! reaches exactly the vCPUs the PID-pointer tables let IPIv reach, and the EPT builder uses exactly
 //! the pages the planner counted.
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use common::{manifests, with_plan};
 use tessera_manifest::ept::{table_pages, GuestRange};
 use tessera_manifest::ipiv_model::{entry_value, virtualize, Outcome};
-use tessera_manifest::{check_files, planner, Images, PidTarget, Plan};
+use tessera_manifest::{PidTarget, Plan};
 use tessera_vmx::ipi::{decide, Decision, Icr, PlanView, VcpuRef};
 use tessera_vmx::tables::{
     EptBuilder, EptMapping, EptPermissions, MemoryType, PageSlot, TablePage,
 };
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
-
-/// Plans `manifest` on the emulator board and runs `check` on the plan.
-fn with_plan<T>(manifest: &Path, check: impl FnOnce(&Plan<'_>) -> T) -> T {
-    let model = check_files(&repo("board/emulator.toml"), manifest, Images::Skip)
-        .unwrap_or_else(|errors| panic!("{}: {errors:?}", manifest.display()));
-    let arena = bumpalo::Bump::new();
-    check(&planner::plan(&arena, &model))
-}
-
-fn manifests() -> [PathBuf; 2] {
-    [
-        repo("partitions/default.toml"),
-        repo("kernel/vmx/tests/data/routes.toml"),
-    ]
-}
 
 /// A fake, distinct, 64-byte aligned descriptor address per vCPU.
 fn pid_address(target: PidTarget) -> u64 {

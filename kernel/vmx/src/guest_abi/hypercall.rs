@@ -1,0 +1,139 @@
+//! Tessera's hypercall ABI, shared by the hypervisor and guests: VMCALL with the call number in RAX
+//! and arguments in RBX, RCX, RDX; the result comes back in RAX (values above `ERROR_FIRST` are errors).
+//! VMCALL is three bytes (0F 01 C1); the hypervisor advances RIP past it.
+
+/// Write guest bytes to the console: RBX = guest-physical address, RCX = length in bytes
+/// (at most [`CONSOLE_WRITE_MAX_BYTES`]). Returns the bytes accepted; fewer when rate-limited.
+pub const HYPERCALL_CONSOLE_WRITE: u64 = 1;
+/// Print this vCPU's exit counters on the console (one `exits: ...` line). Returns 0.
+pub const HYPERCALL_PRINT_EXIT_COUNTS: u64 = 2;
+/// Read one exit counter of this vCPU: RBX = basic exit-reason number, or [`EXIT_COUNT_TOTAL`].
+/// Returns the count, not including this VMCALL itself.
+pub const HYPERCALL_READ_EXIT_COUNT: u64 = 3;
+/// Read this vCPU's count of IPIs the hypervisor denied (dropped) for it as sender. Returns the count.
+pub const HYPERCALL_READ_DENIED_IPIS: u64 = 4;
+/// Stop this vCPU for good (the guest is done): RBX = status (0 = success). Does not return.
+pub const HYPERCALL_STOP: u64 = 5;
+
+/// RBX value for [`HYPERCALL_READ_EXIT_COUNT`] that asks for the total over every reason.
+pub const EXIT_COUNT_TOTAL: u64 = u64::MAX;
+/// Longest buffer one console write takes.
+pub const CONSOLE_WRITE_MAX_BYTES: u64 = 256;
+
+/// Results at or above this value are errors.
+pub const ERROR_FIRST: u64 = u64::MAX - 15;
+/// RAX: unknown hypercall number.
+pub const ERROR_UNKNOWN_CALL: u64 = u64::MAX;
+/// RAX: an argument is out of range (buffer outside the partition's memory, length too big, bad reason).
+pub const ERROR_INVALID_ARGUMENT: u64 = u64::MAX - 1;
+
+/// A decoded hypercall, from the guest's RAX, RBX, RCX, RDX.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hypercall {
+    ConsoleWrite { guest_address: u64, bytes: u64 },
+    PrintExitCounts,
+    ReadExitCount { reason: u64 },
+    ReadDeniedIpis,
+    Stop { status: u64 },
+    Unknown { number: u64 },
+}
+
+impl Hypercall {
+    /// Decodes the registers at a VMCALL exit.
+    pub const fn decode(rax: u64, rbx: u64, rcx: u64) -> Self {
+        match rax {
+            HYPERCALL_CONSOLE_WRITE => Hypercall::ConsoleWrite {
+                guest_address: rbx,
+                bytes: rcx,
+            },
+            HYPERCALL_PRINT_EXIT_COUNTS => Hypercall::PrintExitCounts,
+            HYPERCALL_READ_EXIT_COUNT => Hypercall::ReadExitCount { reason: rbx },
+            HYPERCALL_READ_DENIED_IPIS => Hypercall::ReadDeniedIpis,
+            HYPERCALL_STOP => Hypercall::Stop { status: rbx },
+            number => Hypercall::Unknown { number },
+        }
+    }
+}
+
+/// Whether a RAX result is an error code.
+pub const fn is_error(result: u64) -> bool {
+    result >= ERROR_FIRST
+}
+
+/// The offset into the partition's memory of a console buffer, if `guest_address..+bytes` lies
+/// inside `memory_guest_base..+memory_bytes` and `bytes <= CONSOLE_WRITE_MAX_BYTES`.
+pub const fn console_buffer_offset(
+    memory_guest_base: u64,
+    memory_bytes: u64,
+    guest_address: u64,
+    bytes: u64,
+) -> Option<u64> {
+    if bytes > CONSOLE_WRITE_MAX_BYTES || guest_address < memory_guest_base {
+        return None;
+    }
+    let offset = guest_address - memory_guest_base;
+    match offset.checked_add(bytes) {
+        Some(end) if end <= memory_bytes => Some(offset),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_each_call() {
+        assert_eq!(
+            Hypercall::decode(1, 0x1000, 12),
+            Hypercall::ConsoleWrite {
+                guest_address: 0x1000,
+                bytes: 12
+            }
+        );
+        assert_eq!(Hypercall::decode(2, 9, 9), Hypercall::PrintExitCounts);
+        assert_eq!(
+            Hypercall::decode(3, 18, 0),
+            Hypercall::ReadExitCount { reason: 18 }
+        );
+        assert_eq!(Hypercall::decode(4, 0, 0), Hypercall::ReadDeniedIpis);
+        assert_eq!(Hypercall::decode(5, 1, 0), Hypercall::Stop { status: 1 });
+        assert_eq!(
+            Hypercall::decode(77, 0, 0),
+            Hypercall::Unknown { number: 77 }
+        );
+    }
+
+    #[test]
+    fn errors_are_the_top_sixteen_values() {
+        assert!(is_error(ERROR_UNKNOWN_CALL) && is_error(ERROR_INVALID_ARGUMENT));
+        assert!(!is_error(CONSOLE_WRITE_MAX_BYTES) && !is_error(0));
+    }
+
+    #[test]
+    fn console_buffers_must_stay_inside_partition_memory() {
+        let (base, size) = (0x10_0000, 0x200_0000);
+        assert_eq!(
+            console_buffer_offset(base, size, 0x10_1000, 16),
+            Some(0x1000)
+        );
+        assert_eq!(
+            console_buffer_offset(base, size, base + size - 16, 16),
+            Some(size - 16)
+        );
+        assert_eq!(
+            console_buffer_offset(base, size, base + size - 15, 16),
+            None
+        );
+        assert_eq!(console_buffer_offset(base, size, base - 1, 1), None);
+        assert_eq!(
+            console_buffer_offset(base, size, base, CONSOLE_WRITE_MAX_BYTES + 1),
+            None
+        );
+        assert_eq!(
+            console_buffer_offset(0, u64::MAX, u64::MAX - 2, 16),
+            None,
+            "no overflow"
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! What guests and the hypervisor share: the hypercall ABI and the boot-info block. Guest crates
+//! may depend on this crate for these definitions (it is `no_std` and has no unsafe code).
+
+mod boot_info;
+mod from_plan;
+mod hypercall;
+
+pub use boot_info::{
+    BootInfo, BootInfoError, BootPeer, PeerRoute, BOOT_INFO_BYTES, BOOT_INFO_MAGIC,
+    BOOT_INFO_VERSION, NAME_MAX_BYTES, PEERS_MAX,
+};
+pub use from_plan::fill_boot_info;
+pub use hypercall::{
+    console_buffer_offset, is_error, Hypercall, CONSOLE_WRITE_MAX_BYTES, ERROR_FIRST,
+    ERROR_INVALID_ARGUMENT, ERROR_UNKNOWN_CALL, EXIT_COUNT_TOTAL, HYPERCALL_CONSOLE_WRITE,
+    HYPERCALL_PRINT_EXIT_COUNTS, HYPERCALL_READ_DENIED_IPIS, HYPERCALL_READ_EXIT_COUNT,
+    HYPERCALL_STOP,
+};

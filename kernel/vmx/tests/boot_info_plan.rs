@@ -1,0 +1,70 @@
+//! Boot-info blocks filled from a planned manifest carry what each vCPU needs to send its IPIs.
+
+mod common;
+
+use common::{repo, with_plan};
+use tessera_vmx::guest_abi::{fill_boot_info, BootInfo, PeerRoute};
+
+#[test]
+fn alpha_vcpu_1_sees_its_partition_then_its_routes() {
+    with_plan(&repo("kernel/vmx/tests/data/routes.toml"), |plan| {
+        let mut info = BootInfo::EMPTY;
+        fill_boot_info(plan, 0, 1, &mut info).unwrap();
+        assert_eq!(info.check(), Ok(()));
+        assert_eq!(
+            (info.name(), info.vcpu_index, info.vcpu_count),
+            ("alpha", 1, 2)
+        );
+        assert_eq!(
+            info.virtual_apic_id,
+            plan.partitions[0].vcpus[1].virtual_apic_id
+        );
+        assert_eq!(info.memory_bytes, 8 << 20);
+        let routes: Vec<(u16, u32)> = info
+            .peers()
+            .iter()
+            .map(|p| (p.partition_index, p.route))
+            .collect();
+        let (own, exitless, trapped) = (
+            PeerRoute::OwnPartition as u32,
+            PeerRoute::Exitless as u32,
+            PeerRoute::Trapped as u32,
+        );
+        assert_eq!(routes, [(0, own), (0, own), (1, exitless), (2, trapped)]);
+        let gamma = info.peers()[3];
+        assert_eq!(gamma.virtual_apic_id, 9);
+        assert_eq!(gamma.vectors, [0, 0b11, 0, 0], "vectors 0x40 and 0x41");
+        assert_eq!(
+            info.peers()[2].vectors[0],
+            !0xFFFF,
+            "exitless: every vector from 16"
+        );
+    });
+}
+
+#[test]
+fn beta_without_routes_sees_only_itself() {
+    with_plan(&repo("kernel/vmx/tests/data/routes.toml"), |plan| {
+        let mut info = BootInfo::EMPTY;
+        fill_boot_info(plan, 1, 0, &mut info).unwrap();
+        assert_eq!(info.peers().len(), 1);
+        assert_eq!(info.peers()[0].route, PeerRoute::OwnPartition as u32);
+    });
+}
+
+#[test]
+fn every_planned_vcpu_gets_a_valid_block_naming_itself_as_a_peer() {
+    for manifest in common::manifests() {
+        with_plan(&manifest, |plan| {
+            for (p, v, vcpu) in plan.vcpus() {
+                let mut info = BootInfo::EMPTY;
+                fill_boot_info(plan, p, v, &mut info).unwrap();
+                assert_eq!(info.check(), Ok(()), "{} vCPU {v}", manifest.display());
+                assert!(info
+                    .peers()
+                    .iter()
+                    .any(|peer| peer.virtual_apic_id == vcpu.virtual_apic_id));
+            }
+        });
+    }
+}
