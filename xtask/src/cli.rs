@@ -64,4 +64,7 @@ pub struct TestArgs {
     /// Run only the host tests (no emulator).
     #[arg(long)]
     pub host_only: bool,
+    /// Run only the emulator scenarios (skip host tests and the kernel build).
+    #[arg(long, conflicts_with = "host_only")]
+    pub emulator_only: bool,
 }

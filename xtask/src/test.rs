@@ -4,8 +4,9 @@ use crate::cli::TestArgs;
 use crate::toolchain;
 use std::process::{Command, ExitCode};
 
-/// Runs the host tests of every workspace crate, then builds the bare-metal kernel.
-pub fn main(_args: &TestArgs) -> ExitCode {
+/// Runs the host tests of every workspace crate, builds the bare-metal kernel, then (unless
+/// `--host-only`) boots the emulator scenarios.
+pub fn main(args: &TestArgs) -> ExitCode {
     if let Err(e) = toolchain::ensure() {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
@@ -17,7 +18,8 @@ pub fn main(_args: &TestArgs) -> ExitCode {
             &["build", "-p", "tessera", "--target", "x86_64-unknown-none"],
         ),
     ];
-    for (what, args) in steps {
+    let skip = if args.emulator_only { steps.len() } else { 0 };
+    for (what, args) in steps.into_iter().skip(skip) {
         eprintln!("==> {what}: cargo {}", args.join(" "));
         let ok = Command::new(env!("CARGO"))
             .args(args)
@@ -25,6 +27,12 @@ pub fn main(_args: &TestArgs) -> ExitCode {
             .is_ok_and(|s| s.success());
         if !ok {
             eprintln!("error: {what} failed");
+            return ExitCode::FAILURE;
+        }
+    }
+    if !args.host_only {
+        eprintln!("==> emulator scenarios");
+        if !crate::emulator::scenarios::run_all() {
             return ExitCode::FAILURE;
         }
     }

@@ -9,6 +9,7 @@ mod fetch;
 mod iso;
 mod result;
 mod run;
+pub mod scenarios;
 
 pub use result::Verdict;
 pub use run::{run, Ending, RunOutcome, RunSpec};

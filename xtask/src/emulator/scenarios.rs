@@ -1,0 +1,115 @@
+//! The emulator tier of `cargo xtask test`: makes the emulator ready, builds the test
+//! images, and boots each scenario (in parallel, two at a time), each to a verdict.
+
+use super::{cache, ensure, report, run, Emulator, RunSpec};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Mutex;
+
+/// How many emulators run at once (each keeps one host core busy).
+const PARALLEL_RUNS: usize = 2;
+
+/// One emulator run of `cargo xtask test`.
+pub struct Scenario {
+    pub name: String,
+    pub spec: RunSpec,
+}
+
+/// Runs every emulator scenario; true when all passed.
+pub fn run_all() -> bool {
+    let emulator = match ensure() {
+        Ok(emulator) => emulator,
+        Err(e) => {
+            eprintln!("error: emulator not ready: {e}");
+            return false;
+        }
+    };
+    let scenarios = match scenarios() {
+        Ok(list) => list,
+        Err(e) => {
+            eprintln!("error: building emulator test images: {e}");
+            return false;
+        }
+    };
+    run_parallel(&emulator, scenarios)
+}
+
+/// The scenarios: the runner smoke image first.
+fn scenarios() -> Result<Vec<Scenario>, String> {
+    let smoke = build_runner_smoke()?;
+    let mut spec = RunSpec::new(smoke);
+    spec.timeout_s = 120;
+    Ok(vec![Scenario {
+        name: "runner-smoke".into(),
+        spec,
+    }])
+}
+
+/// Runs `scenarios` at most `PARALLEL_RUNS` at a time; prints each verdict; true if all pass.
+pub fn run_parallel(emulator: &Emulator, scenarios: Vec<Scenario>) -> bool {
+    let queue = Mutex::new(scenarios.into_iter());
+    let failed = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_RUNS {
+            scope.spawn(|| loop {
+                let Some(mut scenario) = queue.lock().expect("queue").next() else {
+                    break;
+                };
+                scenario.spec.echo = false;
+                scenario.spec.label = scenario.name.clone();
+                eprintln!("==> emulator scenario {}", scenario.name);
+                let passed = match run(emulator, &scenario.spec) {
+                    Ok(outcome) => {
+                        report(&scenario.spec, &outcome);
+                        outcome.passed()
+                    }
+                    Err(e) => {
+                        eprintln!("error: scenario {}: {e}", scenario.name);
+                        false
+                    }
+                };
+                if !passed {
+                    failed.lock().expect("failed").push(scenario.name);
+                }
+            });
+        }
+    });
+    let failed = failed.into_inner().expect("failed");
+    if !failed.is_empty() {
+        eprintln!("error: emulator scenarios failed: {}", failed.join(", "));
+    }
+    failed.is_empty()
+}
+
+/// Assembles and links tests/emulator/runner-smoke into target/emulator/runner-smoke.elf.
+fn build_runner_smoke() -> Result<PathBuf, String> {
+    let dir = cache::workspace_root().join("tests/emulator/runner-smoke");
+    let out = cache::Layout::of_workspace().root;
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let object = out.join("runner-smoke.o");
+    let elf = out.join("runner-smoke.elf");
+    let mut assemble = Command::new("as");
+    assemble
+        .arg("--32")
+        .arg("-o")
+        .arg(&object)
+        .arg(dir.join("smoke.S"));
+    tool(&mut assemble, "as")?;
+    let mut link = Command::new("ld");
+    link.args(["-m", "elf_i386", "-T"]).arg(dir.join("link.ld"));
+    tool(link.arg("-o").arg(&elf).arg(&object), "ld")?;
+    Ok(elf)
+}
+
+fn tool(command: &mut Command, name: &str) -> Result<(), String> {
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run {name}: {e} (Debian: binutils)"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} failed ({status}) building the runner smoke image"
+        ))
+    }
+}
