@@ -31,6 +31,7 @@ pub(crate) extern "C" fn bsp_entry(magic: u32, info_phys: u32) -> ! {
     crate::serial::init();
     crate::serial::debug_port_write("tessera-arch: long mode\n");
     crate::serial::init_logger(log::LevelFilter::Info);
+    crate::pic::mask_all();
     let apic_id = match crate::apic::enable_x2apic() {
         Ok(()) => crate::apic::apic_id(),
         Err(e) => fatal(format_args!("boot CPU: {e:?} (Tessera needs an x2APIC)")),

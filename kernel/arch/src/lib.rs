@@ -16,10 +16,12 @@ pub mod msr;
 pub mod multiboot;
 pub mod paging;
 pub mod percpu;
+pub mod pic;
 pub mod serial;
 pub mod smp;
 pub mod sync;
 pub mod trampoline;
+pub mod vmx;
 
 #[cfg(target_os = "none")]
 pub use entry::fatal;

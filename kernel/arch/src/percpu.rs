@@ -98,3 +98,13 @@ pub fn current_index_or_boot() -> usize {
     // SAFETY: a non-zero GS base is only ever set by `install` to this CPU's `PerCpu`, which is static.
     unsafe { (*(base as *const PerCpu)).index }
 }
+
+/// Address of the calling CPU's TSS (for the VMCS host state); 0 before `install`.
+pub fn current_tss_addr() -> u64 {
+    let base = GsBase::read().as_u64();
+    if base == 0 {
+        return 0;
+    }
+    // SAFETY: a non-zero GS base points at this CPU's static `PerCpu` (see `current_index_or_boot`).
+    unsafe { (*(base as *const PerCpu)).tss.get() as u64 }
+}

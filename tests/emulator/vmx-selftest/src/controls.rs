@@ -1,0 +1,125 @@
+//! The VMX control words the self-test guests run with: x2APIC virtualization, virtual-interrupt
+//! delivery, posted interrupts and (optionally forced) IPI virtualization.
+
+use tessera_vmx::controls::{
+    EntryControls, ExitControls, PinBased, PrimaryProcBased, SecondaryProcBased, TertiaryProcBased,
+};
+use tessera_vmx::select::{Allowed, AllowedSet};
+
+/// The six control words, ready for VMWRITE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Words {
+    pub pin: u64,
+    pub primary: u64,
+    pub secondary: u64,
+    pub tertiary: u64,
+    pub exit: u64,
+    pub entry: u64,
+}
+
+/// A control the self-test needs but the processor does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Missing {
+    pub group: &'static str,
+    pub bit: u8,
+}
+
+fn word(allowed: &Allowed, group: &'static str, required: u64) -> Result<u64, Missing> {
+    match allowed.first_refused(required) {
+        Some(bit) => Err(Missing { group, bit }),
+        None => Ok(allowed.word(required, 0)),
+    }
+}
+
+/// Whether the processor offers IPI virtualization (primary bit 17 allowed-1 and CTLS3 bit 4).
+pub fn ipiv_offered(allowed: &AllowedSet) -> bool {
+    allowed
+        .primary
+        .allows(PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS.bits() as u64)
+        && allowed
+            .tertiary
+            .allows(TertiaryProcBased::IPI_VIRTUALIZATION.bits())
+}
+
+/// The control words; with `force_ipiv` the tertiary controls are activated with IPIv set even if
+/// the capability MSRs do not allow it (to check that VM entry refuses them).
+pub fn select(allowed: &AllowedSet, force_ipiv: bool) -> Result<Words, Missing> {
+    let pin = PinBased::EXTERNAL_INTERRUPT_EXITING | PinBased::PROCESS_POSTED_INTERRUPTS;
+    let primary = PrimaryProcBased::USE_TPR_SHADOW
+        | PrimaryProcBased::USE_MSR_BITMAPS
+        | PrimaryProcBased::ACTIVATE_SECONDARY_CONTROLS;
+    let secondary = SecondaryProcBased::VIRTUALIZE_X2APIC_MODE
+        | SecondaryProcBased::APIC_REGISTER_VIRTUALIZATION
+        | SecondaryProcBased::VIRTUAL_INTERRUPT_DELIVERY;
+    let exit = ExitControls::HOST_ADDRESS_SPACE_SIZE | ExitControls::ACKNOWLEDGE_INTERRUPT_ON_EXIT;
+    let entry = EntryControls::IA32E_MODE_GUEST;
+    let tertiary_bit = PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS.bits() as u64;
+    let mut words = Words {
+        pin: word(&allowed.pin, "pin-based", pin.bits() as u64)?,
+        primary: word(&allowed.primary, "primary", primary.bits() as u64)?,
+        secondary: word(&allowed.secondary, "secondary", secondary.bits() as u64)?,
+        tertiary: 0,
+        exit: word(&allowed.exit, "exit", exit.bits() as u64)?,
+        entry: word(&allowed.entry, "entry", entry.bits() as u64)?,
+    };
+    if force_ipiv {
+        words.primary |= tertiary_bit;
+        words.tertiary = TertiaryProcBased::IPI_VIRTUALIZATION.bits();
+    } else if ipiv_offered(allowed) {
+        words.primary |= tertiary_bit;
+        words.tertiary = word(
+            &allowed.tertiary,
+            "tertiary",
+            TertiaryProcBased::IPI_VIRTUALIZATION.bits(),
+        )?;
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_vmx::select::CapabilityMsrs;
+
+    /// Capability MSRs of a Sapphire Rapids-like CPU (TRUE_* MSRs, tertiary controls, CTLS3 with IPIv).
+    fn sapphire_rapids() -> CapabilityMsrs {
+        CapabilityMsrs {
+            basic: 0x00DA_0400_0000_0004,
+            pinbased: 0x0000_00FF_0000_0016,
+            procbased: 0xFFFB_FFFE_0401_E172,
+            exit: 0xF7FF_FFFF_0003_6DFF,
+            entry: 0x0077_FFFF_0000_11FF,
+            procbased2: 0x17FF_FFFF_0000_0000,
+            ept_vpid: 0x0000_0F01_0673_4141,
+            true_pinbased: 0x0000_00FF_0000_0016,
+            true_procbased: 0xFFFB_FFFE_0400_6172,
+            true_exit: 0xF7FF_FFFF_0003_6DFB,
+            true_entry: 0x0077_FFFF_0000_11FB,
+            procbased3: 0x11,
+        }
+    }
+
+    #[test]
+    fn sapphire_rapids_offers_everything_with_ipiv() {
+        let allowed = AllowedSet::from_msrs(&sapphire_rapids());
+        assert!(ipiv_offered(&allowed));
+        let words = select(&allowed, false).expect("all controls allowed");
+        assert_ne!(words.primary & (1 << 17), 0);
+        assert_eq!(words.tertiary & (1 << 4), 1 << 4);
+        assert_ne!(words.pin & (1 << 7), 0);
+        assert_ne!(words.secondary & (1 << 9), 0);
+    }
+
+    #[test]
+    fn ctls3_without_bit_4_turns_ipiv_off_unless_forced() {
+        let allowed = AllowedSet::from_msrs(&CapabilityMsrs {
+            procbased3: 0x01,
+            ..sapphire_rapids()
+        });
+        assert!(!ipiv_offered(&allowed));
+        assert_eq!(select(&allowed, false).unwrap().tertiary, 0);
+        let forced = select(&allowed, true).unwrap();
+        assert_eq!(forced.tertiary, 1 << 4);
+        assert_ne!(forced.primary & (1 << 17), 0);
+    }
+}

@@ -1,0 +1,34 @@
+//! VMX self-test of the emulator (issue "an IPIv-capable VMX emulator"): two CPUs in VMX root, a
+//! sender and a target guest with x2APIC virtualization, posted interrupts and IPI virtualization;
+//! one line per case on COM1, then `TESSERA-RESULT: pass` or `fail`. Bare-metal only.
+#![cfg_attr(target_os = "none", no_std)]
+#![cfg_attr(target_os = "none", no_main)]
+// On the host only the pure modules (cases, controls, gate encoding) are used, by their tests.
+#![cfg_attr(not(target_os = "none"), allow(dead_code))]
+
+mod cases;
+mod controls;
+mod guest;
+#[cfg(target_os = "none")]
+mod ipiv_off;
+#[cfg(target_os = "none")]
+mod sender;
+#[cfg(target_os = "none")]
+mod shared;
+#[cfg(target_os = "none")]
+mod target;
+#[cfg(target_os = "none")]
+mod vcpu;
+
+#[cfg(target_os = "none")]
+mod bsp;
+
+#[cfg(target_os = "none")]
+tessera_arch::entry_points!(bsp: bsp::main, ap: target::main);
+
+/// On the host the self-test cannot run: it is a bare-metal image for the emulator.
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!("vmx-selftest is a bare-metal image: run it with `cargo xtask emulator run` (see tests/emulator/)");
+    std::process::exit(2);
+}

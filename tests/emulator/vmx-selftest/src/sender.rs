@@ -1,0 +1,191 @@
+//! CPU 0: the sender guest writes each case's ICR value; the host checks what happened.
+
+use crate::cases::{Case, Expect, Setup, CASES};
+use crate::guest::{self, DELIVERIES};
+use crate::shared::{TARGET_EXITS, TARGET_PID};
+use core::sync::atomic::Ordering;
+use tessera_arch::smp::spin;
+use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page, PID_ON, PID_SN};
+
+/// VM-exit basic reasons the sender expects.
+const EXIT_EXTERNAL_INTERRUPT: u64 = 1;
+const EXIT_VMCALL: u64 = 18;
+const EXIT_APIC_WRITE: u64 = 56;
+/// APIC-write exit qualification for the ICR (page offset 300H).
+const ICR_OFFSET: u64 = 0x300;
+/// Spins to wait for a delivery on the other CPU, and to be sure one does not come.
+const DELIVERY_TIMEOUT_SPINS: u64 = 5_000_000;
+const QUIET_SPINS: u64 = 200_000;
+
+/// APIC-write exits seen since the last VMCALL.
+#[derive(Default)]
+struct Exits {
+    count: u32,
+    qualification: u64,
+    rip: u64,
+}
+
+/// Runs every case; returns how many passed.
+pub fn run(vmcs: &mut ActiveVmcs, vapic: &'static Page) -> Result<usize, &'static str> {
+    let mut regs = GuestRegisters::default();
+    let mut passed = 0;
+    let mut current: Option<&Case> = None;
+    let mut exits = Exits::default();
+    let mut next = CASES.iter();
+    loop {
+        vmcs.enter(&mut regs).map_err(|e| {
+            log::error!("sender VM entry failed: {e:?}");
+            "sender VM entry failed"
+        })?;
+        let reason = vmcs.read(0x4402).unwrap_or(u64::MAX) & 0xFFFF;
+        let rip = vmcs.read(0x681E).unwrap_or(0);
+        match reason {
+            EXIT_EXTERNAL_INTERRUPT => {
+                let info = vmcs.read(0x4404).unwrap_or(0);
+                log::warn!(
+                    "sender: external interrupt vector {:#x} (resumed)",
+                    info & 0xFF
+                );
+            }
+            EXIT_APIC_WRITE => {
+                exits.count += 1;
+                exits.qualification = vmcs.read(0x6400).unwrap_or(u64::MAX);
+                exits.rip = rip;
+            }
+            EXIT_VMCALL => {
+                if let Some(case) = current.take() {
+                    passed += usize::from(report(case, &exits, vapic));
+                }
+                exits = Exits::default();
+                let Some(case) = next.next() else {
+                    return Ok(passed);
+                };
+                prepare(case, &mut regs);
+                current = Some(case);
+                let length = vmcs.read(0x440C).unwrap_or(3);
+                vmcs.write(0x681E, rip + length)
+                    .map_err(|_| "cannot advance guest RIP")?;
+            }
+            other => {
+                log::error!("sender guest: unexpected exit reason {other} at RIP {rip:#x}");
+                return Err("unexpected VM exit in the sender guest");
+            }
+        }
+    }
+}
+
+/// Sets up the target's descriptor for `case` and gives the guest the ICR value for its WRMSR.
+fn prepare(case: &Case, regs: &mut GuestRegisters) {
+    match case.setup {
+        Setup::Normal => {}
+        Setup::SuppressNotification => TARGET_PID.set_flags(PID_SN, true),
+        Setup::OutstandingNotification => TARGET_PID.set_flags(PID_ON, true),
+    }
+    regs.rcx = 0x830;
+    regs.rax = case.icr & 0xFFFF_FFFF;
+    regs.rdx = case.icr >> 32;
+}
+
+/// Checks one case, prints its line, restores the target's descriptor; true if it passed.
+fn report(case: &Case, exits: &Exits, vapic: &'static Page) -> bool {
+    let verdict = check(case, exits, vapic);
+    TARGET_PID.clear_pir();
+    TARGET_PID.set_flags(PID_ON | PID_SN, false);
+    match verdict {
+        Ok(detail) => tessera_arch::println!("case {:<44} pass ({detail})", case.name),
+        Err(why) => tessera_arch::println!("case {:<44} FAIL: {why}", case.name),
+    }
+    verdict.is_ok()
+}
+
+fn deliveries(case: &Case) -> u64 {
+    case.counter_index()
+        .map_or(0, |i| DELIVERIES[i].load(Ordering::SeqCst))
+}
+
+fn check(case: &Case, exits: &Exits, vapic: &'static Page) -> Result<&'static str, &'static str> {
+    let target_exits_before = TARGET_EXITS.load(Ordering::SeqCst);
+    let result = match case.expect {
+        Expect::Delivered => check_delivered(case, exits),
+        Expect::ApicWriteExit => check_exit(case, exits, vapic),
+        Expect::PostedNotNotified => check_posted(case, exits),
+    };
+    if TARGET_EXITS.load(Ordering::SeqCst) != target_exits_before {
+        return Err("the target guest took a VM exit");
+    }
+    result
+}
+
+fn check_delivered(case: &Case, exits: &Exits) -> Result<&'static str, &'static str> {
+    if exits.count != 0 {
+        return Err("the sender took an APIC-write exit");
+    }
+    for _ in 0..DELIVERY_TIMEOUT_SPINS / 1000 {
+        if deliveries(case) >= 1 {
+            break;
+        }
+        spin(1000);
+    }
+    spin(QUIET_SPINS);
+    match deliveries(case) {
+        0 => Err("the target guest never saw the vector"),
+        1 if TARGET_PID.pir_bit(case.vector()) => Err("delivered but PIR bit still set"),
+        1 => Ok("no exit, target handler ran once"),
+        _ => Err("the target guest saw the vector more than once"),
+    }
+}
+
+fn check_exit(
+    case: &Case,
+    exits: &Exits,
+    vapic: &'static Page,
+) -> Result<&'static str, &'static str> {
+    spin(QUIET_SPINS);
+    if exits.count != 1 {
+        return Err(if exits.count == 0 {
+            "no APIC-write exit"
+        } else {
+            "more than one APIC-write exit"
+        });
+    }
+    if exits.qualification & 0xFFF != ICR_OFFSET {
+        log::error!("qualification {:#x}", exits.qualification);
+        return Err("exit qualification is not 300H");
+    }
+    if exits.rip != guest::sender_after_wrmsr() {
+        log::error!(
+            "exit RIP {:#x}, expected {:#x}",
+            exits.rip,
+            guest::sender_after_wrmsr()
+        );
+        return Err("not trap-like: RIP is not after the WRMSR");
+    }
+    // x2APIC mode keeps the whole 64-bit ICR at offset 300H (SDM 30.5; KVM does the same).
+    let vicr = vapic.read_u32(0x300) as u64 | (vapic.read_u32(0x304) as u64) << 32;
+    if vicr != case.icr {
+        log::error!("virtual ICR {vicr:#x}, written {:#x}", case.icr);
+        return Err("the virtual ICR does not hold the written value");
+    }
+    if case.vector() >= 16 && TARGET_PID.pir_bit(case.vector()) || deliveries(case) != 0 {
+        return Err("the IPI was posted or delivered anyway");
+    }
+    Ok("exit 56, qualification 300H, RIP after WRMSR, VICR written")
+}
+
+fn check_posted(case: &Case, exits: &Exits) -> Result<&'static str, &'static str> {
+    if exits.count != 0 {
+        return Err("the sender took an APIC-write exit");
+    }
+    if !TARGET_PID.pir_bit(case.vector()) {
+        return Err("PIR bit not set");
+    }
+    let on_expected = case.setup == Setup::OutstandingNotification;
+    if (TARGET_PID.control() & PID_ON != 0) != on_expected {
+        return Err("ON changed although no notification may be sent");
+    }
+    spin(QUIET_SPINS);
+    if deliveries(case) != 0 {
+        return Err("the target guest saw the vector: a notification was sent");
+    }
+    Ok("no exit, PIR bit set, no notification")
+}
