@@ -3,6 +3,7 @@
 //! calls [`select`] and writes the result to the VMCS, or refuses to boot with the error's message.
 
 mod allowed;
+mod entry_rules;
 mod error;
 mod names;
 mod wanted;
@@ -13,7 +14,8 @@ mod msr_sets;
 mod tests;
 
 pub use allowed::Allowed;
-pub use error::{Need, SelectError};
+pub use entry_rules::{check_entry_rules, BrokenRule};
+pub use error::{msr_name, Need, SelectError};
 pub use names::control_name;
 
 use crate::controls::{
@@ -106,21 +108,26 @@ pub struct SelectedControls {
 pub fn select(msrs: &CapabilityMsrs, ipiv_mode: IpivMode) -> Result<SelectedControls, SelectError> {
     let allowed = AllowedSet::from_msrs(msrs);
     wanted::check_ept_capabilities(msrs.ept_vpid)?;
-    let ipiv_check = ipiv_offered(&allowed, ipiv_mode);
-    let ipiv = ipiv_mode != IpivMode::Off && ipiv_check.is_ok();
-    if let (IpivMode::Required, Err(error)) = (ipiv_mode, ipiv_check) {
+    let offered = ipiv_check(&allowed, ipiv_mode);
+    let ipiv = ipiv_mode != IpivMode::Off && offered.is_ok();
+    if let (IpivMode::Required, Err(error)) = (ipiv_mode, offered) {
         return Err(error);
     }
     let mut selected = wanted::control_words(&allowed, ipiv)?;
     selected.ipiv_unavailable = match ipiv_mode {
-        IpivMode::Preferred => ipiv_check.err(),
+        IpivMode::Preferred => offered.err(),
         _ => None,
     };
     Ok(selected)
 }
 
 /// Whether the CPU allows both "activate tertiary controls" and "IPI virtualization".
-fn ipiv_offered(allowed: &AllowedSet, mode: IpivMode) -> Result<(), SelectError> {
+pub fn ipiv_offered(allowed: &AllowedSet) -> bool {
+    ipiv_check(allowed, IpivMode::Required).is_ok()
+}
+
+/// `Err` naming the first of "activate tertiary controls" and "IPI virtualization" not allowed-1.
+fn ipiv_check(allowed: &AllowedSet, mode: IpivMode) -> Result<(), SelectError> {
     let need = match mode {
         IpivMode::Preferred => Need::IpivPreferred,
         _ => Need::IpivRequired,
