@@ -10,6 +10,7 @@ mod iso;
 mod result;
 mod run;
 pub mod scenarios;
+mod selftest;
 
 pub use result::Verdict;
 pub use run::{run, Ending, RunOutcome, RunSpec};

@@ -13,6 +13,8 @@ const PARALLEL_RUNS: usize = 2;
 pub struct Scenario {
     pub name: String,
     pub spec: RunSpec,
+    /// `SUMMARY` key=value pairs the image must print besides passing (e.g. the mode it ran in).
+    pub required_summary: Vec<(String, String)>,
 }
 
 /// Runs every emulator scenario; true when all passed.
@@ -39,10 +41,13 @@ fn scenarios() -> Result<Vec<Scenario>, String> {
     let smoke = build_runner_smoke()?;
     let mut spec = RunSpec::new(smoke);
     spec.timeout_s = 120;
-    Ok(vec![Scenario {
+    let mut list = vec![Scenario {
         name: "runner-smoke".into(),
         spec,
-    }])
+        required_summary: Vec::new(),
+    }];
+    list.extend(super::selftest::scenarios()?);
+    Ok(list)
 }
 
 /// Runs `scenarios` at most `PARALLEL_RUNS` at a time; prints each verdict; true if all pass.
@@ -61,7 +66,7 @@ pub fn run_parallel(emulator: &Emulator, scenarios: Vec<Scenario>) -> bool {
                 let passed = match run(emulator, &scenario.spec) {
                     Ok(outcome) => {
                         report(&scenario.spec, &outcome);
-                        outcome.passed()
+                        outcome.passed() && has_summaries(&scenario, &outcome)
                     }
                     Err(e) => {
                         eprintln!("error: scenario {}: {e}", scenario.name);
@@ -79,6 +84,25 @@ pub fn run_parallel(emulator: &Emulator, scenarios: Vec<Scenario>) -> bool {
         eprintln!("error: emulator scenarios failed: {}", failed.join(", "));
     }
     failed.is_empty()
+}
+
+/// Whether `outcome` printed every required SUMMARY pair of `scenario` (says which one is missing).
+fn has_summaries(scenario: &Scenario, outcome: &super::RunOutcome) -> bool {
+    let printed: Vec<(String, String)> = outcome.summaries().into_iter().flatten().collect();
+    let missing: Vec<String> = scenario
+        .required_summary
+        .iter()
+        .filter(|pair| !printed.contains(pair))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "error: scenario {}: no SUMMARY {}",
+            scenario.name,
+            missing.join(" ")
+        );
+    }
+    missing.is_empty()
 }
 
 /// Assembles and links tests/emulator/runner-smoke into target/emulator/runner-smoke.elf.
