@@ -7,6 +7,7 @@ extern crate std;
 
 pub mod console;
 pub mod controls;
+pub mod cpuid;
 pub mod exit;
 pub mod fields;
 pub mod guest_abi;
