@@ -127,8 +127,11 @@ pub fn report(spec: &RunSpec, outcome: &RunOutcome) {
     let ips = outcome.ips.map_or("not reported".to_string(), |v| {
         format!("{:.1} M", v as f64 / 1e6)
     });
+    let first = outcome.first_output.map_or("no output".to_string(), |d| {
+        format!("first COM1 output after {:.1} s", d.as_secs_f64())
+    });
     eprintln!(
-        "emulator: {} (ipiv {}): {verdict}; {:.1} s, {ips} instructions/s",
+        "emulator: {} (ipiv {}): {verdict}; {:.1} s ({first}), {ips} instructions/s per CPU",
         spec.image.display(),
         if spec.ipiv { "on" } else { "off" },
         outcome.elapsed.as_secs_f64()

@@ -54,6 +54,8 @@ pub enum Ending {
 pub struct RunOutcome {
     pub ending: Ending,
     pub elapsed: Duration,
+    /// From the emulator's start to the image's first COM1 output (BIOS, GRUB and loading).
+    pub first_output: Option<Duration>,
     /// Average emulated instructions per wall-clock second, as Bochs reported it.
     pub ips: Option<u64>,
     /// COM1 output, whole.
@@ -94,30 +96,19 @@ pub fn run(emulator: &Emulator, spec: &RunSpec) -> Result<RunOutcome, String> {
     let rc_path = dir.path().join("bochsrc");
     fs::write(&rc_path, bochsrc::render(&config)).map_err(|e| e.to_string())?;
     fs::write(&config.serial_log, "").map_err(|e| e.to_string())?;
-    let outcome = supervise(emulator, spec, &rc_path, &config)?;
-    let kept_dir = if matches!(outcome.0, Ending::Reported(Verdict::Pass)) {
-        None
-    } else {
-        Some(dir.keep())
-    };
-    let (ending, elapsed, ips, serial) = outcome;
-    Ok(RunOutcome {
-        ending,
-        elapsed,
-        ips,
-        serial,
-        kept_dir,
-    })
+    let mut outcome = supervise(emulator, spec, &rc_path, &config)?;
+    if !outcome.passed() {
+        outcome.kept_dir = Some(dir.keep());
+    }
+    Ok(outcome)
 }
-
-type Supervised = (Ending, Duration, Option<u64>, String);
 
 fn supervise(
     emulator: &Emulator,
     spec: &RunSpec,
     rc_path: &Path,
     config: &BochsConfig,
-) -> Result<Supervised, String> {
+) -> Result<RunOutcome, String> {
     let started = Instant::now();
     let mut child = Command::new(&emulator.bochs)
         .arg("-q")
@@ -130,7 +121,7 @@ fn supervise(
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", emulator.bochs.display()))?;
     let ips = watch_ips(&mut child);
-    let mut serial = SerialTail::open(&config.serial_log)?;
+    let mut serial = SerialTail::open(&config.serial_log, started)?;
     let timeout = Duration::from_secs(spec.timeout_s);
     let ending = loop {
         for line in serial.new_lines()? {
@@ -163,9 +154,15 @@ fn finish(
     started: Instant,
     ips: &Arc<Mutex<Option<u64>>>,
     serial: SerialTail,
-) -> Supervised {
-    let ips = *ips.lock().expect("ips lock");
-    (ending, started.elapsed(), ips, serial.text)
+) -> RunOutcome {
+    RunOutcome {
+        ending,
+        elapsed: started.elapsed(),
+        first_output: serial.first_output,
+        ips: *ips.lock().expect("ips lock"),
+        serial: serial.text,
+        kept_dir: None,
+    }
 }
 
 fn echo(spec: &RunSpec, line: &str) {
@@ -210,15 +207,19 @@ struct SerialTail {
     file: File,
     pending: String,
     text: String,
+    started: Instant,
+    first_output: Option<Duration>,
 }
 
 impl SerialTail {
-    fn open(path: &Path) -> Result<SerialTail, String> {
+    fn open(path: &Path, started: Instant) -> Result<SerialTail, String> {
         let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(SerialTail {
             file,
             pending: String::new(),
             text: String::new(),
+            started,
+            first_output: None,
         })
     }
 
@@ -227,6 +228,9 @@ impl SerialTail {
         self.file
             .read_to_end(&mut bytes)
             .map_err(|e| e.to_string())?;
+        if !bytes.is_empty() && self.first_output.is_none() {
+            self.first_output = Some(self.started.elapsed());
+        }
         let chunk = String::from_utf8_lossy(&bytes).replace('\r', "");
         self.text.push_str(&chunk);
         self.pending.push_str(&chunk);
