@@ -59,7 +59,8 @@ pub(crate) fn call_ap_main(cpu: Cpu) -> ! {
 
 /// Prints `why` and a failing result line on COM1, then halts this CPU.
 pub fn fatal(why: fmt::Arguments) -> ! {
-    crate::serial::write_fmt_forced(format_args!("fatal: {why}\nTESSERA-RESULT: fail: {why}\n"));
+    crate::serial::write_fmt_forced(format_args!("fatal: {why}\n"));
+    crate::serial::write_result_fail(why);
     crate::halt_forever()
 }
 
@@ -67,5 +68,11 @@ pub fn fatal(why: fmt::Arguments) -> ! {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     let cpu = crate::percpu::current_index_or_boot();
-    fatal(format_args!("panic on cpu{cpu}: {info}"))
+    match info.location() {
+        Some(at) => fatal(format_args!(
+            "panic on cpu{cpu} at {at}: {}",
+            info.message()
+        )),
+        None => fatal(format_args!("panic on cpu{cpu}: {}", info.message())),
+    }
 }

@@ -95,15 +95,16 @@ extern "C" fn exception_handler(frame: &ExceptionFrame) -> ! {
     let cpu = crate::percpu::current_index_or_boot();
     let cr2 = x86_64::registers::control::Cr2::read_raw();
     crate::serial::write_fmt_forced(format_args!(
-        "\nEXCEPTION on cpu{cpu}: vector {} ({}), error code {:#x}, RIP {:#x}, RSP {:#x}, CR2 {cr2:#x}\n\
-         TESSERA-RESULT: fail: exception {} on cpu{cpu} at RIP {:#x}\n",
+        "\nEXCEPTION on cpu{cpu}: vector {} ({}), error code {:#x}, RIP {:#x}, RSP {:#x}, CR2 {cr2:#x}\n",
         frame.vector,
         exception_name(frame.vector),
         frame.error_code,
         frame.rip,
         frame.rsp,
-        frame.vector,
-        frame.rip
+    ));
+    crate::serial::write_result_fail(format_args!(
+        "exception {} on cpu{cpu} at RIP {:#x}",
+        frame.vector, frame.rip
     ));
     crate::halt_forever()
 }

@@ -71,9 +71,42 @@ pub fn write_fmt(args: fmt::Arguments) {
     let _ = COM1.lock().write_fmt(args);
 }
 
-/// Writes to COM1 even if the console lock is held (panics and exceptions): output may interleave.
+/// Spins allowed to wait for the console lock before a fatal message is written anyway.
+const URGENT_LOCK_SPINS: u32 = 1_000_000;
+
+/// Runs `write` on COM1 for panics and exceptions: waits a bounded time for the console lock
+/// (another CPU may be mid-line), then writes regardless (this CPU may hold the lock itself).
+fn with_console_urgent(write: impl FnOnce(&mut Uart)) {
+    for _ in 0..URGENT_LOCK_SPINS {
+        if let Some(mut uart) = COM1.try_lock() {
+            return write(&mut uart);
+        }
+        core::hint::spin_loop();
+    }
+    write(&mut Uart::new(COM1_PORT))
+}
+
+/// Writes to COM1 for panics and exceptions (see `with_console_urgent`).
 pub fn write_fmt_forced(args: fmt::Arguments) {
-    let _ = Uart::new(COM1_PORT).write_fmt(args);
+    with_console_urgent(|uart| {
+        let _ = uart.write_fmt(args);
+    });
+}
+
+/// Writes `TESSERA-RESULT: fail: <why>` as one line (newlines in `why` become spaces).
+pub fn write_result_fail(why: fmt::Arguments) {
+    struct OneLine<'a>(&'a mut Uart);
+    impl Write for OneLine<'_> {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            s.bytes()
+                .for_each(|b| self.0.write_byte(if b == b'\n' { b' ' } else { b }));
+            Ok(())
+        }
+    }
+    with_console_urgent(|uart| {
+        let _ = OneLine(uart).write_fmt(format_args!("TESSERA-RESULT: fail: {why}"));
+        uart.write_byte(b'\n');
+    });
 }
 
 /// Writes bytes to the debug port 0xE9 (visible in the emulator's log before COM1 is set up).
