@@ -5,6 +5,8 @@
 // On the host only the pure helpers are used; the boot path that reaches the rest is bare-metal only.
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
+#[cfg(target_os = "none")]
+pub mod acpi;
 pub mod apic;
 #[cfg(target_os = "none")]
 pub mod boot;
@@ -46,6 +48,15 @@ pub fn cpuid(leaf: u32, subleaf: u32) -> CpuidResult {
         ebx: r.ebx,
         ecx: r.ecx,
         edx: r.edx,
+    }
+}
+
+/// The time-stamp counter (cycles; in the emulator it advances with emulated instructions).
+pub fn tsc_cycles() -> u64 {
+    #[allow(unused_unsafe)] // `_rdtsc` is safe on newer toolchains, unsafe on older ones.
+    // SAFETY: RDTSC only reads a counter (CR4.TSD is clear: Tessera runs at CPL 0 anyway).
+    unsafe {
+        core::arch::x86_64::_rdtsc()
     }
 }
 

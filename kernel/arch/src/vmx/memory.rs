@@ -27,25 +27,71 @@ impl Page {
         self.0.get() as u64
     }
 
-    fn word(&self, offset_bytes: usize) -> *mut u32 {
+    fn at<T>(&self, offset_bytes: usize) -> *mut T {
+        let size = core::mem::size_of::<T>();
         assert!(
-            offset_bytes.is_multiple_of(4) && offset_bytes < PAGE_BYTES,
-            "bad page offset {offset_bytes:#x}"
+            offset_bytes.is_multiple_of(size) && offset_bytes + size <= PAGE_BYTES,
+            "bad page offset {offset_bytes:#x} for a {size}-byte access"
         );
-        // SAFETY: the offset is inside the page (checked above).
-        unsafe { (self.0.get() as *mut u8).add(offset_bytes) as *mut u32 }
+        // SAFETY: the offset is inside the page and aligned for `T` (checked above).
+        unsafe { (self.0.get() as *mut u8).add(offset_bytes) as *mut T }
     }
 
     /// Reads the u32 at `offset_bytes` (4-byte aligned).
     pub fn read_u32(&self, offset_bytes: usize) -> u32 {
-        // SAFETY: `word` returns an aligned pointer inside this page; volatile because the CPU writes it.
-        unsafe { core::ptr::read_volatile(self.word(offset_bytes)) }
+        // SAFETY: `at` returns an aligned pointer inside this page; volatile because the CPU writes it.
+        unsafe { core::ptr::read_volatile(self.at(offset_bytes)) }
     }
 
     /// Writes the u32 at `offset_bytes` (4-byte aligned).
     pub fn write_u32(&self, offset_bytes: usize, value: u32) {
         // SAFETY: as in `read_u32`.
-        unsafe { core::ptr::write_volatile(self.word(offset_bytes), value) }
+        unsafe { core::ptr::write_volatile(self.at(offset_bytes), value) }
+    }
+
+    /// Reads the u64 at `offset_bytes` (8-byte aligned), e.g. a page-table or EPT entry.
+    pub fn read_u64(&self, offset_bytes: usize) -> u64 {
+        // SAFETY: as in `read_u32`.
+        unsafe { core::ptr::read_volatile(self.at(offset_bytes)) }
+    }
+
+    /// Writes the u64 at `offset_bytes` (8-byte aligned).
+    pub fn write_u64(&self, offset_bytes: usize, value: u64) {
+        // SAFETY: as in `read_u32`.
+        unsafe { core::ptr::write_volatile(self.at(offset_bytes), value) }
+    }
+
+    /// Copies `entries` to the start of the page (at most 512), e.g. a table built by tessera-vmx.
+    pub fn write_u64s(&self, entries: &[u64]) {
+        assert!(
+            entries.len() <= PAGE_BYTES / 8,
+            "{} entries do not fit a page",
+            entries.len()
+        );
+        entries
+            .iter()
+            .enumerate()
+            .for_each(|(i, &e)| self.write_u64(i * 8, e));
+    }
+
+    /// Sets every byte to `byte` (0xFF: an MSR or I/O bitmap that intercepts everything).
+    pub fn fill(&self, byte: u8) {
+        let word = u64::from_ne_bytes([byte; 8]);
+        (0..PAGE_BYTES / 8).for_each(|i| self.write_u64(i * 8, word));
+    }
+
+    /// Sets (`true`) or clears bit `bit` of the page seen as a 32768-bit bitmap (MSR/I/O bitmaps).
+    pub fn set_bit(&self, bit: usize, value: bool) {
+        assert!(bit < PAGE_BYTES * 8, "bit {bit} beyond the page");
+        let offset = bit / 32 * 4;
+        let mask = 1u32 << (bit % 32);
+        let old = self.read_u32(offset);
+        self.write_u32(offset, if value { old | mask } else { old & !mask });
+    }
+
+    /// Whether bit `bit` of the page is set.
+    pub fn bit(&self, bit: usize) -> bool {
+        self.read_u32(bit / 32 * 4) & (1 << (bit % 32)) != 0
     }
 }
 
@@ -258,5 +304,15 @@ mod tests {
         assert!(POOL.take().is_none());
         a.write_u32(0x200, 7);
         assert_eq!(a.read_u32(0x200), 7);
+        b.fill(0xFF);
+        assert_eq!(b.read_u64(4088), u64::MAX);
+        b.set_bit(0x830, false);
+        assert!(!b.bit(0x830) && b.bit(0x831));
+        assert_eq!(b.read_u32(0x830 / 32 * 4), !(1 << (0x830 % 32)));
+        b.write_u64s(&[1, 2]);
+        assert_eq!(
+            (b.read_u64(0), b.read_u64(8), b.read_u64(16)),
+            (1, 2, u64::MAX)
+        );
     }
 }
