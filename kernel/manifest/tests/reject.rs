@@ -506,3 +506,29 @@ fn both_files_syntax_errors_are_reported() {
     let out = errors("name = ", "board = ");
     has(&out, &["board.toml:1:", "manifest.toml:1:", "2 error(s)"]);
 }
+
+#[test]
+fn extreme_values_are_errors_not_panics() {
+    let b = edit(BOARD, "bytes = \"14 MiB\"", "bytes = 0xFFFFFFFFFFFFFFF0");
+    has(
+        &errors(&b, MANIFEST),
+        &["board.toml:6:9: the hypervisor range is empty or wraps around"],
+    );
+    let b = edit(BOARD, "base = \"1 MiB\"", "base = 0xFFFFFFFFFFFFF000");
+    has(
+        &errors(&b, MANIFEST),
+        &["board.toml:37:1: RAM range is empty or wraps around"],
+    );
+    let m = edit(
+        MANIFEST,
+        "memory = \"32 MiB\"",
+        "memory = \"32 MiB\"\nguest_base = 0xFFFFFFFFFFE00000",
+    );
+    has(&errors(BOARD, &m), &["manifest.toml:8:14: memory of partition `alpha` would end past the 52-bit physical address space"]);
+    let m = edit(
+        MANIFEST,
+        "cpus = [\"cpu2\", \"cpu3\"]",
+        "cpus = []\napic_ids = { first = 0, last = 0 }",
+    );
+    has(&errors(BOARD, &m), &["partition `beta` has no CPU"]);
+}

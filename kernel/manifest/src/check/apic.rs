@@ -93,7 +93,9 @@ fn explicit(
                     "lower the range; a smaller highest ID also means a smaller PID-pointer table",
                 ),
         );
-    } else if size > 0 && (l - f) as usize + 1 != size {
+    } else if size == 0 {
+        // The partition has no CPU (reported elsewhere): nothing to place.
+    } else if (l - f) as usize + 1 != size {
         let d = cx.manifest.error(
             ids.span(),
             format!(

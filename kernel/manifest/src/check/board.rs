@@ -71,6 +71,19 @@ pub fn check(cx: &mut Ctx<'_>, file: &BoardFile) -> BoardFacts {
         base: file.hypervisor.base.get_ref().0,
         bytes: file.hypervisor.bytes.get_ref().0,
     };
+    if hypervisor.bytes == 0 || hypervisor.base.checked_add(hypervisor.bytes).is_none() {
+        let d = cx.board.error(
+            file.hypervisor.bytes.span(),
+            "the hypervisor range is empty or wraps around",
+        );
+        cx.push(
+            d.found(format!(
+                "base {:#x}, bytes {:#x}",
+                hypervisor.base, hypervisor.bytes
+            ))
+            .accepted("bytes > 0 and base + bytes below 2^64"),
+        );
+    }
     let devices = devices(cx, file);
     let hypervisor_console = file.hypervisor.console.as_ref().and_then(|name| {
         let found = devices.iter().position(|d| &d.name == name.get_ref());
@@ -139,7 +152,11 @@ fn devices(cx: &mut Ctx<'_>, file: &BoardFile) -> Vec<DeviceModel> {
         }
         for m in &dev.mmio {
             let (base, bytes) = (m.get_ref().base.get_ref().0, m.get_ref().bytes.get_ref().0);
-            if base % 4096 != 0 || bytes % 4096 != 0 || bytes == 0 {
+            if !base.is_multiple_of(4096)
+                || !bytes.is_multiple_of(4096)
+                || bytes == 0
+                || base.checked_add(bytes).is_none()
+            {
                 let d = cx.board.error(
                     m.span(),
                     format!(

@@ -11,6 +11,9 @@ use crate::size::Bytes;
 /// Alignment of partition memory sizes and bases (one 2 MiB EPT page).
 pub const ALIGN_BYTES: u64 = 2 << 20;
 
+/// Highest physical address + 1 that x86-64 paging can express (52 bits).
+pub const MAX_ADDRESS: u64 = 1 << 52;
+
 /// Checks and places every partition's memory (`None` where it has errors).
 pub fn check(cx: &mut Ctx<'_>, board: &BoardFacts, manifest: &ManifestFile) -> Vec<Option<Memory>> {
     let parts: Vec<&PartitionSpec> = manifest.partitions.iter().map(|p| p.get_ref()).collect();
@@ -57,16 +60,28 @@ fn check_alignment(cx: &mut Ctx<'_>, part: &PartitionSpec) -> bool {
     for (field, value) in fields {
         let Some(value) = value else { continue };
         let v = value.get_ref().0;
-        if v % ALIGN_BYTES != 0
-            || (field == "memory" && v == 0)
-            || v.checked_add(part.memory.get_ref().0).is_none()
-        {
+        if !v.is_multiple_of(ALIGN_BYTES) || (field == "memory" && v == 0) {
             let d = cx.manifest.error(
                 value.span(),
                 format!("`{field}` of partition `{name}` is not a multiple of 2 MiB"),
             );
-            let up = Bytes(v.div_ceil(ALIGN_BYTES).max(1) * ALIGN_BYTES);
+            let up = Bytes(v.div_ceil(ALIGN_BYTES).max(1).saturating_mul(ALIGN_BYTES));
             cx.push(d.found(Bytes(v)).accepted("a non-zero multiple of 2 MiB (0x200000) for memory; a multiple of 2 MiB for bases").hint(format!("try {up}")));
+            ok = false;
+        } else if field != "memory"
+            && v.checked_add(part.memory.get_ref().0)
+                .is_none_or(|end| end > MAX_ADDRESS)
+        {
+            let d = cx.manifest.error(
+                value.span(),
+                format!(
+                    "memory of partition `{name}` would end past the 52-bit physical address space"
+                ),
+            );
+            cx.push(
+                d.found(Bytes(v))
+                    .accepted(format!("{field} + memory <= {MAX_ADDRESS:#x}")),
+            );
             ok = false;
         }
     }
@@ -75,15 +90,12 @@ fn check_alignment(cx: &mut Ctx<'_>, part: &PartitionSpec) -> bool {
 
 /// Reports when the partitions need more memory than the board's RAM; returns true then.
 fn check_total(cx: &mut Ctx<'_>, board: &BoardFacts, parts: &[&PartitionSpec]) -> bool {
-    let ram: u64 = board.ram.iter().map(|r| r.bytes).sum::<u64>();
-    let free = ram.saturating_sub(
-        board
-            .ram
-            .iter()
-            .filter(|r| overlaps(**r, board.hypervisor))
-            .map(|_| board.hypervisor.bytes)
-            .sum(),
-    );
+    let free = board.ram.iter().fold(0u64, |sum, r| {
+        let shared = end(*r)
+            .min(end(board.hypervisor))
+            .saturating_sub(r.base.max(board.hypervisor.base));
+        sum.saturating_add(r.bytes - shared.min(r.bytes))
+    });
     let mut total = 0u64;
     for part in parts {
         total = total.saturating_add(part.memory.get_ref().0);
@@ -126,7 +138,7 @@ fn fits_explicit(
     if !board
         .ram
         .iter()
-        .any(|x| x.base <= r.base && r.base + r.bytes <= x.base + x.bytes)
+        .any(|x| x.base <= r.base && end(r) <= end(*x))
     {
         let d = cx.manifest.error(
             span,
@@ -194,14 +206,14 @@ fn place(
         .ram
         .iter()
         .map(|r| r.base)
-        .chain(busy.iter().map(|b| b.base + b.bytes))
-        .map(|a| a.div_ceil(ALIGN_BYTES) * ALIGN_BYTES);
+        .chain(busy.iter().map(|b| end(*b)))
+        .map(|a| a.div_ceil(ALIGN_BYTES).saturating_mul(ALIGN_BYTES));
     let fits = |base: u64| {
         let r = HostRange { base, bytes };
         board
             .ram
             .iter()
-            .any(|x| x.base <= base && base + bytes <= x.base + x.bytes)
+            .any(|x| x.base <= base && base.saturating_add(bytes) <= end(*x))
             && !busy.iter().any(|b| overlaps(*b, r))
     };
     let found = candidates
@@ -220,4 +232,9 @@ fn place(
         cx.push(d.hint("the free RAM is fragmented by host_base placements; shrink the memory or move the others"));
     }
     found
+}
+
+/// One past the last byte of `r` (saturating).
+fn end(r: HostRange) -> u64 {
+    r.base.saturating_add(r.bytes)
 }
