@@ -11,6 +11,7 @@ pub mod cpuid;
 pub mod exit;
 pub mod fields;
 pub mod guest_abi;
+pub mod guest_state;
 pub mod ipi;
 pub mod msr;
 pub mod select;

@@ -68,3 +68,38 @@ fn every_planned_vcpu_gets_a_valid_block_naming_itself_as_a_peer() {
         });
     }
 }
+
+#[test]
+fn every_planned_partition_gets_a_boot_area_with_its_blocks() {
+    use tessera_vmx::guest_state::{write_boot_area, write_boot_info, GuestBootLayout, GuestRange};
+    for manifest in common::manifests() {
+        with_plan(&manifest, |plan| {
+            for (p, partition) in plan.partitions.iter().enumerate() {
+                let ram = GuestRange {
+                    base: partition.memory.guest_base,
+                    bytes: partition.memory.bytes,
+                };
+                let mmio: Vec<GuestRange> = partition
+                    .devices
+                    .iter()
+                    .flat_map(|d| d.mmio)
+                    .map(|r| GuestRange {
+                        base: r.base,
+                        bytes: r.bytes,
+                    })
+                    .collect();
+                let layout =
+                    GuestBootLayout::new(ram, partition.vcpus.len() as u64, &mmio).unwrap();
+                let mut area = vec![0u8; layout.area_bytes as usize];
+                write_boot_area(&layout, &mmio, &mut area).unwrap();
+                for v in 0..partition.vcpus.len() as u16 {
+                    let mut info = BootInfo::EMPTY;
+                    fill_boot_info(plan, p as u16, v, &mut info).unwrap();
+                    write_boot_info(&layout, &mut area, u64::from(v), &info).unwrap();
+                    let at = layout.area_offset(layout.boot_info_guest(u64::from(v)));
+                    assert_eq!(&area[at..at + 8], b"TESSBOOT");
+                }
+            }
+        });
+    }
+}

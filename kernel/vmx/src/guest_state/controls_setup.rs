@@ -1,0 +1,155 @@
+//! The VM-execution, exit and entry control fields of a vCPU's VMCS, from the selected controls and
+//! the addresses of its structures (SDM Vol. 3C 25.6-25.8).
+
+use super::guest::GUEST_CR4;
+use super::writes::FieldWrites;
+use crate::controls::PrimaryProcBased;
+use crate::fields::{
+    Field16Control as C16, Field32Control as C32, Field64Control as C64, NaturalControl as CN,
+};
+use crate::select::SelectedControls;
+
+/// CR4.VMXE: owned by the hypervisor; the guest reads it as 0 and a write of 1 exits.
+const CR4_VMXE: u64 = 1 << 13;
+
+/// Host-physical addresses and values a vCPU's control fields point at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ControlSetup {
+    pub controls: SelectedControls,
+    /// Vector the processor treats as "posted interrupts pending" (bits 15:8 of the field stay 0).
+    pub posted_interrupt_vector: u8,
+    /// 64-byte aligned.
+    pub posted_interrupt_descriptor: u64,
+    /// 4 KiB aligned, one per vCPU.
+    pub virtual_apic_page: u64,
+    pub msr_bitmap: u64,
+    pub io_bitmap_a: u64,
+    pub io_bitmap_b: u64,
+    pub eptp: u64,
+    /// The partition's PID-pointer table (4 KiB aligned) and its last index; required with IPIv.
+    pub pid_table: Option<(u64, u16)>,
+}
+
+/// Why the control fields cannot be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetupError {
+    /// A structure address is not aligned as the SDM requires (`what`, address, alignment).
+    Misaligned {
+        what: &'static str,
+        address: u64,
+        align_bytes: u64,
+    },
+    /// IPI virtualization is on but no PID-pointer table was given.
+    MissingPidTable,
+}
+
+/// Every control field for the vCPU, in an order that sets the control words first.
+pub fn control_writes(setup: &ControlSetup) -> Result<FieldWrites, SetupError> {
+    check_alignment(setup)?;
+    let c = &setup.controls;
+    let mut w = FieldWrites::new();
+    w.push(C32::PinBasedControls.encoding(), u64::from(c.pin.bits()));
+    w.push(
+        C32::ProcBasedControls.encoding(),
+        u64::from(c.primary.bits()),
+    );
+    w.push(
+        C32::SecondaryProcBasedControls.encoding(),
+        u64::from(c.secondary.bits()),
+    );
+    if c.primary
+        .contains(PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS)
+    {
+        w.push(C64::TertiaryProcBasedControls.encoding(), c.tertiary.bits());
+    }
+    w.push(C32::ExitControls.encoding(), u64::from(c.exit.bits()));
+    w.push(C32::EntryControls.encoding(), u64::from(c.entry.bits()));
+    zero_counts_and_events(&mut w);
+    addresses(&mut w, setup)?;
+    w.push(CN::Cr0GuestHostMask.encoding(), 0);
+    w.push(CN::Cr4GuestHostMask.encoding(), CR4_VMXE);
+    w.push(CN::Cr4ReadShadow.encoding(), GUEST_CR4 & !CR4_VMXE);
+    Ok(w)
+}
+
+/// No exceptions intercepted, no MSR load/store lists, no event injected, TPR threshold 0, no EOI exits.
+fn zero_counts_and_events(w: &mut FieldWrites) {
+    for field in [
+        C32::ExceptionBitmap,
+        C32::PageFaultErrorCodeMask,
+        C32::PageFaultErrorCodeMatch,
+        C32::Cr3TargetCount,
+        C32::ExitMsrStoreCount,
+        C32::ExitMsrLoadCount,
+        C32::EntryMsrLoadCount,
+        C32::EntryInterruptionInfo,
+        C32::TprThreshold,
+    ] {
+        w.push(field.encoding(), 0);
+    }
+    for field in [
+        C64::EoiExitBitmap0,
+        C64::EoiExitBitmap1,
+        C64::EoiExitBitmap2,
+        C64::EoiExitBitmap3,
+    ] {
+        w.push(field.encoding(), 0);
+    }
+}
+
+fn addresses(w: &mut FieldWrites, s: &ControlSetup) -> Result<(), SetupError> {
+    w.push(C64::IoBitmapA.encoding(), s.io_bitmap_a);
+    w.push(C64::IoBitmapB.encoding(), s.io_bitmap_b);
+    w.push(C64::MsrBitmap.encoding(), s.msr_bitmap);
+    w.push(C64::VirtualApicAddress.encoding(), s.virtual_apic_page);
+    w.push(
+        C16::PostedInterruptNotificationVector.encoding(),
+        u64::from(s.posted_interrupt_vector),
+    );
+    w.push(
+        C64::PostedInterruptDescriptor.encoding(),
+        s.posted_interrupt_descriptor,
+    );
+    w.push(C64::Eptp.encoding(), s.eptp);
+    match (s.controls.ipiv, s.pid_table) {
+        (true, None) => return Err(SetupError::MissingPidTable),
+        (true, Some((table, last_index))) => {
+            w.push(C64::PidPointerTable.encoding(), table);
+            w.push(C16::LastPidPointerIndex.encoding(), u64::from(last_index));
+        }
+        (false, _) => {}
+    }
+    Ok(())
+}
+
+fn check_alignment(s: &ControlSetup) -> Result<(), SetupError> {
+    let page_aligned = [
+        ("virtual-APIC page", s.virtual_apic_page),
+        ("MSR bitmap", s.msr_bitmap),
+        ("I/O bitmap A", s.io_bitmap_a),
+        ("I/O bitmap B", s.io_bitmap_b),
+        ("EPT PML4 (EPTP bits 51:12)", s.eptp & !0xFFF),
+        (
+            "PID-pointer table",
+            s.pid_table.map_or(0, |(table, _)| table),
+        ),
+    ];
+    let checks = page_aligned
+        .into_iter()
+        .map(|(what, address)| (what, address, 4096));
+    let all = checks.chain([(
+        "posted-interrupt descriptor",
+        s.posted_interrupt_descriptor,
+        64,
+    )]);
+    for (what, address, align_bytes) in all {
+        if address % align_bytes != 0 {
+            return Err(SetupError::Misaligned {
+                what,
+                address,
+                align_bytes,
+            });
+        }
+    }
+    Ok(())
+}

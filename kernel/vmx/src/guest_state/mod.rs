@@ -1,0 +1,21 @@
+//! A vCPU's first VM entry, computed without hardware: the boot area in guest memory (page tables,
+//! GDT/TSS, boot-info blocks), the guest-state fields and the control fields, as lists of VMCS writes.
+
+mod area;
+mod controls_setup;
+mod gdt;
+mod guest;
+mod layout;
+mod writes;
+
+#[cfg(test)]
+mod tests;
+
+pub use area::{guest_translate, write_boot_area, write_boot_info};
+pub use controls_setup::{control_writes, ControlSetup, SetupError};
+pub use gdt::{CODE_SELECTOR, DATA_SELECTOR, GDT_LIMIT, TSS_SELECTOR};
+pub use guest::{
+    guest_state_writes, Activity, FixedBits, GuestEntry, GUEST_CR0, GUEST_CR4, GUEST_EFER,
+};
+pub use layout::{GuestBootLayout, GuestRange, LayoutError, PAGE_BYTES};
+pub use writes::{FieldWrites, MAX_WRITES};

@@ -1,0 +1,202 @@
+//! The first-entry field lists: only fields of the right type, each once, and values that pass the
+//! SDM's VM-entry checks Tessera's guests depend on (Vol. 3C 26.3.1.1-26.3.1.2).
+
+use std::vec::Vec;
+
+use super::*;
+use crate::fields::{
+    self, Field16Control as C16, Field32Guest as G32, Field64Control as C64, FieldType,
+    NaturalGuest as GN,
+};
+use crate::select::{select, CapabilityMsrs, IpivMode};
+
+const MIB: u64 = 1 << 20;
+
+fn layout() -> GuestBootLayout {
+    GuestBootLayout::new(
+        GuestRange {
+            base: 0,
+            bytes: 32 * MIB,
+        },
+        2,
+        &[],
+    )
+    .unwrap()
+}
+
+fn entry() -> GuestEntry {
+    GuestEntry {
+        rip: 0x10_0000,
+        rsp: 0,
+        activity: Activity::Active,
+        cr0_fixed: FixedBits {
+            fixed0: 0x8000_0021,
+            fixed1: 0xFFFF_FFFF,
+        },
+        cr4_fixed: FixedBits {
+            fixed0: 0x2000,
+            fixed1: 0x0077_2FFF,
+        },
+    }
+}
+
+fn assert_unique_and_typed(writes: &FieldWrites, field_type: FieldType) {
+    let encodings: Vec<u32> = writes.as_slice().iter().map(|&(e, _)| e).collect();
+    for (i, e) in encodings.iter().enumerate() {
+        assert_eq!(fields::type_of(*e), field_type, "{e:#x}");
+        assert!(!encodings[..i].contains(e), "{e:#x} written twice");
+    }
+}
+
+#[test]
+fn guest_state_has_each_guest_field_once() {
+    let w = guest_state_writes(&layout(), &entry());
+    assert_unique_and_typed(&w, FieldType::GuestState);
+    for field in [
+        GN::Cr0,
+        GN::Cr3,
+        GN::Cr4,
+        GN::Rip,
+        GN::Rflags,
+        GN::GdtrBase,
+        GN::TrBase,
+        GN::CsBase,
+    ] {
+        assert!(w.get(field.encoding()).is_some(), "{field:?}");
+    }
+    assert_eq!(w.get(GN::Rip.encoding()), Some(0x10_0000));
+    assert_eq!(w.get(GN::Cr3.encoding()), Some(layout().pml4_guest()));
+}
+
+#[test]
+fn guest_state_passes_the_64_bit_entry_checks() {
+    let w = guest_state_writes(&layout(), &entry());
+    let get = |encoding: u32| w.get(encoding).unwrap();
+    let (cr0, cr4) = (get(GN::Cr0.encoding()), get(GN::Cr4.encoding()));
+    assert_eq!(cr0 & 0x8000_0021, 0x8000_0021, "PE, NE, PG (fixed0)");
+    assert_ne!(cr4 & (1 << 5), 0, "PAE for IA-32e mode");
+    assert_ne!(cr4 & (1 << 13), 0, "VMXE from fixed0");
+    let cs_rights = get(G32::CsAccessRights.encoding());
+    assert_eq!(
+        (cs_rights >> 13 & 1, cs_rights >> 14 & 1),
+        (1, 0),
+        "CS.L = 1 needs CS.D = 0"
+    );
+    assert_eq!(
+        get(G32::TrAccessRights.encoding()) & 0x1F,
+        0x0B,
+        "TR: busy 64-bit TSS, S = 0"
+    );
+    assert_ne!(
+        get(G32::LdtrAccessRights.encoding()) & 1 << 16,
+        0,
+        "LDTR unusable"
+    );
+    assert_eq!(get(GN::Rflags.encoding()), 2, "bit 1 set, IF clear");
+    assert_eq!(
+        get(crate::fields::Field64Guest::VmcsLinkPointer.encoding()),
+        u64::MAX
+    );
+}
+
+#[test]
+fn waiting_vcpus_enter_in_wait_for_sipi() {
+    let waiting = GuestEntry {
+        activity: Activity::WaitForSipi,
+        ..entry()
+    };
+    assert_eq!(
+        guest_state_writes(&layout(), &waiting).get(G32::ActivityState.encoding()),
+        Some(3)
+    );
+}
+
+fn sapphire_rapids() -> CapabilityMsrs {
+    CapabilityMsrs {
+        basic: 0x00DA_0400_0000_0004,
+        pinbased: 0x0000_00FF_0000_0016,
+        procbased: 0xFFFB_FFFE_0401_E172,
+        exit: 0xF7FF_FFFF_0003_6DFF,
+        entry: 0x0077_FFFF_0000_11FF,
+        procbased2: 0x17FF_FFFF_0000_0000,
+        ept_vpid: 0x0000_0F01_0673_4141,
+        true_pinbased: 0x0000_00FF_0000_0016,
+        true_procbased: 0xFFFB_FFFE_0400_6172,
+        true_exit: 0xF7FF_FFFF_0003_6DFB,
+        true_entry: 0x0077_FFFF_0000_11FB,
+        procbased3: 0x10,
+    }
+}
+
+fn setup(mode: IpivMode) -> ControlSetup {
+    ControlSetup {
+        controls: select(&sapphire_rapids(), mode).unwrap(),
+        posted_interrupt_vector: 0xF2,
+        posted_interrupt_descriptor: 0x20_0040,
+        virtual_apic_page: 0x20_1000,
+        msr_bitmap: 0x20_2000,
+        io_bitmap_a: 0x20_3000,
+        io_bitmap_b: 0x20_4000,
+        eptp: 0x20_501E,
+        pid_table: Some((0x20_6000, 3)),
+    }
+}
+
+#[test]
+fn control_fields_with_ipiv_point_at_the_pid_table() {
+    let w = control_writes(&setup(IpivMode::Required)).unwrap();
+    assert_unique_and_typed(&w, FieldType::Control);
+    assert_eq!(w.get(C64::TertiaryProcBasedControls.encoding()), Some(0x10));
+    assert_eq!(w.get(C64::PidPointerTable.encoding()), Some(0x20_6000));
+    assert_eq!(w.get(C16::LastPidPointerIndex.encoding()), Some(3));
+    assert_eq!(
+        w.get(C16::PostedInterruptNotificationVector.encoding()),
+        Some(0xF2)
+    );
+    assert_eq!(
+        w.as_slice()[0].0,
+        crate::fields::Field32Control::PinBasedControls.encoding()
+    );
+}
+
+#[test]
+fn control_fields_without_ipiv_leave_tertiary_and_table_out() {
+    let w = control_writes(&ControlSetup {
+        pid_table: None,
+        ..setup(IpivMode::Off)
+    })
+    .unwrap();
+    assert_eq!(w.get(C64::TertiaryProcBasedControls.encoding()), None);
+    assert_eq!(w.get(C64::PidPointerTable.encoding()), None);
+    assert_eq!(w.get(C64::Eptp.encoding()), Some(0x20_501E));
+}
+
+#[test]
+fn control_setup_errors_name_the_structure() {
+    let no_table = ControlSetup {
+        pid_table: None,
+        ..setup(IpivMode::Required)
+    };
+    assert_eq!(control_writes(&no_table), Err(SetupError::MissingPidTable));
+    let bad_pid = ControlSetup {
+        posted_interrupt_descriptor: 0x20_0020,
+        ..setup(IpivMode::Off)
+    };
+    let expected = SetupError::Misaligned {
+        what: "posted-interrupt descriptor",
+        address: 0x20_0020,
+        align_bytes: 64,
+    };
+    assert_eq!(control_writes(&bad_pid), Err(expected));
+    let bad_bitmap = ControlSetup {
+        msr_bitmap: 0x20_2800,
+        ..setup(IpivMode::Off)
+    };
+    assert!(matches!(
+        control_writes(&bad_bitmap),
+        Err(SetupError::Misaligned {
+            what: "MSR bitmap",
+            ..
+        })
+    ));
+}
