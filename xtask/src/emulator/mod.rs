@@ -151,6 +151,9 @@ pub fn report(spec: &RunSpec, outcome: &RunOutcome) {
 /// which binary is used.
 pub fn ensure() -> Result<Emulator, String> {
     let layout = cache::Layout::of_workspace();
+    // One preparation at a time per checkout (packages, downloads, build); a second caller
+    // waits, then finds everything in place. Dropping `_lock` releases it.
+    let _lock = lock(&layout)?;
     apt::ensure_packages(&apt::RUNNER_PACKAGES)?;
     let firmware = fetch::ensure_bios(&layout)?;
     let (bochs, origin) = match std::env::var_os(BOCHS_ENV) {
@@ -187,12 +190,15 @@ fn build(layout: &cache::Layout) -> Result<PathBuf, String> {
         return Ok(layout.bochs(&key));
     }
     apt::ensure_packages(&apt::BUILD_PACKAGES)?;
-    fs::create_dir_all(&layout.root).map_err(|e| format!("{}: {e}", layout.root.display()))?;
-    // One build at a time per checkout; a second caller waits, then finds the binary.
-    let lock_path = layout.root.join("build.lock");
-    let lock = File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
-    lock.lock()
-        .map_err(|e| format!("{}: {e}", lock_path.display()))?;
     fetch::ensure_tarballs(layout)?;
     compile::ensure_built(layout, &key, &patch_path)
+}
+
+fn lock(layout: &cache::Layout) -> Result<File, String> {
+    fs::create_dir_all(&layout.root).map_err(|e| format!("{}: {e}", layout.root.display()))?;
+    let path = layout.root.join("prepare.lock");
+    let file = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    file.lock()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(file)
 }
