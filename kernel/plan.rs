@@ -17,6 +17,18 @@ mod tests {
         assert!(items > vcpus * tessera_manifest::heap::PER_VCPU.len());
     }
 
+    /// The kernel carves its heap by iterating `heap::sequence(&PLAN)`; the generated size is the
+    /// smallest on which that same sequence succeeds.
+    #[test]
+    fn heap_bytes_is_the_minimal_replay_of_the_kernel_sequence() {
+        use tessera_manifest::heap_size::{replay, GRANULE_BYTES};
+        let items: Vec<(usize, usize)> = tessera_manifest::heap::sequence(&PLAN)
+            .map(|i| (i.bytes, i.align))
+            .collect();
+        assert!(replay(HEAP_BYTES, &items).is_ok());
+        assert!(replay(HEAP_BYTES - GRANULE_BYTES, &items).is_err());
+    }
+
     #[test]
     fn every_vcpu_has_its_own_pid_table_entry() {
         for (p, part) in PLAN.partitions.iter().enumerate() {
