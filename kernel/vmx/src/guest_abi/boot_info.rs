@@ -2,8 +2,6 @@
 //! starts in 64-bit mode with paging as the hypervisor set up). Versioned and `#[repr(C)]` so a
 //! guest crate can read it in place; the hypervisor writes it with [`BootInfo::write_to`].
 
-use core::mem::offset_of;
-
 /// `magic`: "TESSBOOT" in little-endian bytes.
 pub const BOOT_INFO_MAGIC: u64 = u64::from_le_bytes(*b"TESSBOOT");
 /// Layout version; bumped whenever a field moves or changes meaning.
@@ -159,82 +157,12 @@ impl BootInfo {
         self.peer_count += 1;
         Ok(())
     }
-
-    /// Serializes the block in its `#[repr(C)]` layout (little-endian) into `out`.
-    pub fn write_to(&self, out: &mut [u8; BOOT_INFO_BYTES]) {
-        out.fill(0);
-        let mut put =
-            |offset: usize, bytes: &[u8]| out[offset..offset + bytes.len()].copy_from_slice(bytes);
-        put(offset_of!(BootInfo, magic), &self.magic.to_le_bytes());
-        put(offset_of!(BootInfo, version), &self.version.to_le_bytes());
-        put(
-            offset_of!(BootInfo, size_bytes),
-            &self.size_bytes.to_le_bytes(),
-        );
-        put(
-            offset_of!(BootInfo, vcpu_index),
-            &self.vcpu_index.to_le_bytes(),
-        );
-        put(
-            offset_of!(BootInfo, vcpu_count),
-            &self.vcpu_count.to_le_bytes(),
-        );
-        put(
-            offset_of!(BootInfo, virtual_apic_id),
-            &self.virtual_apic_id.to_le_bytes(),
-        );
-        put(
-            offset_of!(BootInfo, peer_count),
-            &self.peer_count.to_le_bytes(),
-        );
-        put(
-            offset_of!(BootInfo, memory_guest_base),
-            &self.memory_guest_base.to_le_bytes(),
-        );
-        put(
-            offset_of!(BootInfo, memory_bytes),
-            &self.memory_bytes.to_le_bytes(),
-        );
-        put(offset_of!(BootInfo, name_len), &self.name_len.to_le_bytes());
-        put(
-            offset_of!(BootInfo, partition_index),
-            &self.partition_index.to_le_bytes(),
-        );
-        put(offset_of!(BootInfo, name), &self.name);
-        for (i, peer) in self.peers.iter().enumerate() {
-            let base = offset_of!(BootInfo, peers) + i * core::mem::size_of::<BootPeer>();
-            write_peer(
-                peer,
-                &mut out[base..base + core::mem::size_of::<BootPeer>()],
-            );
-        }
-    }
-}
-
-fn write_peer(peer: &BootPeer, out: &mut [u8]) {
-    let mut put =
-        |offset: usize, bytes: &[u8]| out[offset..offset + bytes.len()].copy_from_slice(bytes);
-    put(
-        offset_of!(BootPeer, virtual_apic_id),
-        &peer.virtual_apic_id.to_le_bytes(),
-    );
-    put(
-        offset_of!(BootPeer, partition_index),
-        &peer.partition_index.to_le_bytes(),
-    );
-    put(
-        offset_of!(BootPeer, vcpu_index),
-        &peer.vcpu_index.to_le_bytes(),
-    );
-    put(offset_of!(BootPeer, route), &peer.route.to_le_bytes());
-    for (i, word) in peer.vectors.iter().enumerate() {
-        put(offset_of!(BootPeer, vectors) + 8 * i, &word.to_le_bytes());
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::mem::offset_of;
     use std::boxed::Box;
 
     #[test]

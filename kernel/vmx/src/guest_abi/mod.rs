@@ -2,6 +2,7 @@
 //! may depend on this crate for these definitions (it is `no_std` and has no unsafe code).
 
 mod boot_info;
+mod boot_info_bytes;
 mod from_plan;
 mod hypercall;
 
