@@ -1,54 +1,56 @@
-//! The VMX/IPIv self-test image of the emulator (tests/emulator/vmx-selftest) as two scenarios:
-//! IPIv offered (every IPIv case) and not offered (VM entry with the control set is refused).
+//! The platform-layer test images as scenarios: tests/emulator/arch-smoke on the 4-CPU board (boot
+//! information, MADT, AP bring-up, VMX root everywhere) and tests/emulator/vmx-selftest on 2 CPUs
+//! with IPIv offered (every IPIv case) and not offered (VM entry with the control set is refused).
 
 use super::scenarios::Scenario;
 use super::{cache, RunSpec};
 use std::path::PathBuf;
 use std::process::Command;
 
-/// Package and binary name of the self-test image.
-const PACKAGE: &str = "tessera-vmx-selftest";
-const BINARY: &str = "vmx-selftest";
-
-/// Builds the image and returns its two scenarios, each requiring the mode it must have run in.
+/// Builds the images and returns their scenarios, each requiring the SUMMARY it must print.
 pub fn scenarios() -> Result<Vec<Scenario>, String> {
-    let image = build()?;
-    let scenario = |ipiv: bool| {
-        let mut spec = RunSpec::new(image.clone());
+    let smoke = build("tessera-arch-smoke", "arch-smoke")?;
+    let selftest = build("tessera-vmx-selftest", "vmx-selftest")?;
+    let mut smoke_spec = RunSpec::new(smoke);
+    smoke_spec.timeout_s = 120;
+    let mut list = vec![Scenario {
+        name: "arch-smoke".into(),
+        spec: smoke_spec,
+        required_summary: vec![("cpus".into(), "4".into())],
+    }];
+    for ipiv in [true, false] {
+        let mut spec = RunSpec::new(selftest.clone());
         spec.cpus = 2;
         spec.ipiv = ipiv;
         spec.timeout_s = 180;
-        let mode = if ipiv { "ipiv-on" } else { "ipiv-off" };
-        Scenario {
-            name: format!("vmx-selftest --ipiv {}", if ipiv { "on" } else { "off" }),
+        let (flag, mode) = if ipiv {
+            ("on", "ipiv-on")
+        } else {
+            ("off", "ipiv-off")
+        };
+        list.push(Scenario {
+            name: format!("vmx-selftest --ipiv {flag}"),
             spec,
             required_summary: vec![("mode".into(), mode.into())],
-        }
-    };
-    Ok(vec![scenario(true), scenario(false)])
+        });
+    }
+    Ok(list)
 }
 
-/// `cargo build` of the bare-metal image; returns the ELF's path.
-fn build() -> Result<PathBuf, String> {
+/// `cargo build` of a bare-metal image; returns the ELF's path.
+fn build(package: &str, binary: &str) -> Result<PathBuf, String> {
     let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-p",
-            PACKAGE,
-            "--bin",
-            BINARY,
-            "--target",
-            "x86_64-unknown-none",
-        ])
+        .args(["build", "-p", package, "--bin", binary])
+        .args(["--target", "x86_64-unknown-none"])
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
         return Err(format!(
-            "building {PACKAGE} for x86_64-unknown-none failed ({status})"
+            "building {package} for x86_64-unknown-none failed ({status})"
         ));
     }
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| cache::workspace_root().join("target"));
-    Ok(target_dir.join("x86_64-unknown-none/debug").join(BINARY))
+    Ok(target_dir.join("x86_64-unknown-none/debug").join(binary))
 }

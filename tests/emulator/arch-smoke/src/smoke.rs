@@ -1,0 +1,98 @@
+//! The boot CPU's and the APs' side of the smoke test.
+
+use crate::check::{aps_to_start, mismatch, Listed};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use tessera_arch::multiboot::BootInfo;
+use tessera_arch::percpu::MAX_CPUS;
+use tessera_arch::vmx::{self, PagePool};
+use tessera_arch::{fatal, println, smp, Cpu};
+
+/// APIC ID each CPU read from its own x2APIC, by CPU index.
+static REPORTED_APIC_ID: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(u32::MAX) }; MAX_CPUS];
+/// CPUs (boot CPU included) that entered VMX root.
+static IN_VMX_ROOT: AtomicUsize = AtomicUsize::new(0);
+/// One VMXON region per CPU.
+static VMXON_PAGES: PagePool<MAX_CPUS> = PagePool::new();
+const VMX_WAIT_SPINS: u64 = 100_000;
+
+/// Boot CPU: boot information, MADT, AP bring-up, VMX root everywhere.
+pub fn bsp_main(cpu: Cpu, boot: BootInfo) -> ! {
+    let start_cycles = tessera_arch::tsc_cycles();
+    let ram_mib = boot.available_bytes() >> 20;
+    println!(
+        "arch-smoke: boot CPU APIC ID {}, {ram_mib} MiB available, RSDP {:?}",
+        cpu.apic_id(),
+        boot.rsdp_addr()
+    );
+    let madt =
+        tessera_arch::acpi::madt_cpus(&boot).unwrap_or_else(|e| fatal(format_args!("MADT: {e:?}")));
+    let listed: heapless::Vec<Listed, 64> = madt.iter().map(|c| (c.apic_id, c.enabled)).collect();
+    println!(
+        "MADT lists {} processors: {:?}",
+        listed.len(),
+        listed
+            .iter()
+            .map(|c| c.0)
+            .collect::<heapless::Vec<u32, 64>>()
+    );
+    let mut started: heapless::Vec<u32, MAX_CPUS> = heapless::Vec::new();
+    for apic_id in aps_to_start(&listed, cpu.apic_id()) {
+        let index = started.len() + 1;
+        smp::start_ap(index, apic_id)
+            .unwrap_or_else(|e| fatal(format_args!("CPU {index} (APIC ID {apic_id}): {e:?}")));
+        let _ = started.push(apic_id);
+    }
+    let reported: heapless::Vec<u32, MAX_CPUS> = (1..=started.len())
+        .map(|i| REPORTED_APIC_ID[i].load(Ordering::SeqCst))
+        .collect();
+    if let Some((i, want, got)) = mismatch(&started, &reported) {
+        fatal(format_args!(
+            "CPU {} was started as APIC ID {want} but reads {got}",
+            i + 1
+        ));
+    }
+    enter_vmx_root(&cpu);
+    wait_vmx_root(started.len() + 1);
+    let cycles = tessera_arch::tsc_cycles() - start_cycles;
+    println!(
+        "SUMMARY cpus={} ram_mib={ram_mib} bringup_cycles={cycles}",
+        started.len() + 1
+    );
+    println!("TESSERA-RESULT: pass");
+    tessera_arch::halt_forever()
+}
+
+/// Application processor: reports its APIC ID, enters VMX root, halts.
+pub fn ap_main(cpu: Cpu) -> ! {
+    REPORTED_APIC_ID[cpu.index()].store(tessera_arch::apic::apic_id(), Ordering::SeqCst);
+    enter_vmx_root(&cpu);
+    tessera_arch::halt_forever()
+}
+
+fn enter_vmx_root(cpu: &Cpu) {
+    let page = VMXON_PAGES.take().expect("one VMXON page per CPU");
+    match vmx::enable(page) {
+        Ok(_root) => {
+            IN_VMX_ROOT.fetch_add(1, Ordering::SeqCst);
+        }
+        Err(e) => fatal(format_args!(
+            "cpu{} (APIC ID {}): VMX root refused: {e:?}",
+            cpu.index(),
+            cpu.apic_id()
+        )),
+    }
+}
+
+fn wait_vmx_root(cpus: usize) {
+    for _ in 0..VMX_WAIT_SPINS {
+        if IN_VMX_ROOT.load(Ordering::SeqCst) == cpus {
+            println!("all {cpus} CPUs in VMX root");
+            return;
+        }
+        smp::spin(100);
+    }
+    fatal(format_args!(
+        "only {} of {cpus} CPUs reached VMX root",
+        IN_VMX_ROOT.load(Ordering::SeqCst)
+    ))
+}
