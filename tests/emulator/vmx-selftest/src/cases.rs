@@ -63,7 +63,7 @@ use Expect::*;
 use Setup::*;
 
 /// Every case, in the order the sender runs them.
-pub const CASES: [Case; 16] = [
+pub const CASES: [Case; 17] = [
     case(
         "valid unicast delivers without exit",
         icr(TARGET_VAPIC_ID, 0x41),
@@ -139,6 +139,12 @@ pub const CASES: [Case; 16] = [
     case(
         "level trigger exits",
         icr(TARGET_VAPIC_ID, 1 << 15 | 1 << 14 | 0x47),
+        Normal,
+        ApicWriteExit,
+    ),
+    case(
+        "delivery-status bit 12 set exits",
+        icr(TARGET_VAPIC_ID, 1 << 12 | 0x4B),
         Normal,
         ApicWriteExit,
     ),
