@@ -4,6 +4,7 @@ mod check;
 mod cli;
 mod emulator;
 mod explain;
+mod manifest_smoke;
 mod test;
 mod toolchain;
 

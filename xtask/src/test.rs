@@ -30,6 +30,9 @@ pub fn main(args: &TestArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    if !args.emulator_only && !manifest_smoke() {
+        return ExitCode::FAILURE;
+    }
     if !args.host_only {
         eprintln!("==> emulator scenarios");
         if !crate::emulator::scenarios::run_all() {
@@ -37,4 +40,16 @@ pub fn main(args: &TestArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `cargo xtask check` / `explain` on the shipped manifests and a broken one.
+fn manifest_smoke() -> bool {
+    eprintln!("==> manifest commands: check and explain");
+    match crate::manifest_smoke::run() {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("error: manifest commands: {e}");
+            false
+        }
+    }
 }
