@@ -136,7 +136,7 @@ fn check_ept(plan: &Plan<'_>) {
 
 fn built_pages(mappings: &[EptMapping]) -> u64 {
     let mut pages: Vec<TablePage> = (0..64).map(|_| TablePage::ZERO).collect();
-    let mut slots: Vec<PageSlot<'_>> = pages
+    let mut slots: Vec<PageSlot<&mut TablePage>> = pages
         .iter_mut()
         .enumerate()
         .map(|(i, page)| PageSlot {

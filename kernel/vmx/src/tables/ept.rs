@@ -10,20 +10,13 @@ use super::ept_entry::{
     GUEST_PHYSICAL_LIMIT, LARGE_PAGE, PAGE_2M_BYTES, PAGE_4K_BYTES,
 };
 
-/// One 4 KiB paging-structure page: 512 eight-byte entries.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[repr(C, align(4096))]
-pub struct TablePage(pub [u64; 512]);
-
-impl TablePage {
-    pub const ZERO: TablePage = TablePage([0; 512]);
-}
+use super::page::PageWords;
 
 /// A page the builder may use, with the host-physical address the processor will see for it.
 #[derive(Debug)]
-pub struct PageSlot<'p> {
+pub struct PageSlot<P> {
     pub phys: u64,
-    pub page: &'p mut TablePage,
+    pub page: P,
 }
 
 /// A guest-physical range to map onto host-physical memory.
@@ -64,20 +57,20 @@ pub enum EptError {
 }
 
 /// Fills caller-provided pages with an EPT. Slot 0 becomes the PML4.
-pub struct EptBuilder<'s, 'p> {
-    slots: &'s mut [PageSlot<'p>],
+pub struct EptBuilder<'s, P: PageWords> {
+    slots: &'s mut [PageSlot<P>],
     used: usize,
 }
 
 /// Paging-structure levels, leaf-most last.
 const SHIFTS: [u32; 4] = [39, 30, 21, 12];
 
-impl<'s, 'p> EptBuilder<'s, 'p> {
+impl<'s, P: PageWords> EptBuilder<'s, P> {
     /// Starts an empty EPT in `slots[0]` (zeroed here, like every page taken later).
-    pub fn new(slots: &'s mut [PageSlot<'p>]) -> Result<Self, EptError> {
+    pub fn new(slots: &'s mut [PageSlot<P>]) -> Result<Self, EptError> {
         check_slots(slots)?;
         let first = slots.first_mut().ok_or(EptError::NoPages)?;
-        *first.page = TablePage::ZERO;
+        first.page.fill_words(0);
         Ok(EptBuilder { slots, used: 1 })
     }
 
@@ -93,13 +86,13 @@ impl<'s, 'p> EptBuilder<'s, 'p> {
 
     /// Where `guest` lands in the EPT built so far (see [`super::translate`]).
     pub fn translate(&self, guest: u64) -> Option<super::Translation> {
-        let page_at = |phys| {
-            self.slots
+        let read = |phys, index| {
+            let slot = self.slots[..self.used]
                 .iter()
-                .find(|slot| slot.phys == phys)
-                .map(|slot| &*slot.page)
+                .find(|slot| slot.phys == phys)?;
+            Some(slot.page.read_word(index))
         };
-        super::translate(page_at, self.pml4_phys(), guest)
+        super::translate(read, self.pml4_phys(), guest)
     }
 
     /// Maps `mapping` with 2 MiB pages where the guest block is aligned and covered, else 4 KiB pages.
@@ -126,20 +119,24 @@ impl<'s, 'p> EptBuilder<'s, 'p> {
         for &shift in &SHIFTS[..leaf_level] {
             table = self.next_table(table, index(guest, shift), guest)?;
         }
-        let slot = &mut self.slots[table].page.0[index(guest, SHIFTS[leaf_level])];
-        if is_present(*slot) {
+        let (page, at) = (
+            &mut self.slots[table].page,
+            index(guest, SHIFTS[leaf_level]),
+        );
+        if is_present(page.read_word(at)) {
             return Err(EptError::AlreadyMapped { guest });
         }
-        *slot = entry;
+        page.write_word(at, entry);
         Ok(())
     }
 
     /// The slot of the table that entry `at` of slot `table` points to, creating it when absent.
     fn next_table(&mut self, table: usize, at: usize, guest: u64) -> Result<usize, EptError> {
-        let entry = self.slots[table].page.0[at];
+        let entry = self.slots[table].page.read_word(at);
         if !is_present(entry) {
             let fresh = self.take_page(guest)?;
-            self.slots[table].page.0[at] = table_entry(self.slots[fresh].phys);
+            let fresh_entry = table_entry(self.slots[fresh].phys);
+            self.slots[table].page.write_word(at, fresh_entry);
             return Ok(fresh);
         }
         if entry & LARGE_PAGE != 0 {
@@ -159,7 +156,7 @@ impl<'s, 'p> EptBuilder<'s, 'p> {
             .slots
             .get_mut(self.used)
             .ok_or(EptError::OutOfPages { guest, pages })?;
-        *slot.page = TablePage::ZERO;
+        slot.page.fill_words(0);
         self.used += 1;
         Ok(self.used - 1)
     }
@@ -171,7 +168,7 @@ const fn index(guest: u64, shift: u32) -> usize {
 }
 
 /// Every slot 4 KiB aligned and at its own address.
-fn check_slots(slots: &[PageSlot<'_>]) -> Result<(), EptError> {
+fn check_slots<P>(slots: &[PageSlot<P>]) -> Result<(), EptError> {
     for (i, slot) in slots.iter().enumerate() {
         if !slot.phys.is_multiple_of(PAGE_4K_BYTES) {
             return Err(EptError::SlotNotAligned { phys: slot.phys });

@@ -3,9 +3,10 @@
 use std::boxed::Box;
 use std::vec::Vec;
 
-use super::ept::{EptBuilder, EptError, EptMapping, PageSlot, TablePage};
+use super::ept::{EptBuilder, EptError, EptMapping, PageSlot};
 use super::ept_entry::{EptPermissions, MemoryType};
 use super::ept_walk::Translation;
+use super::page::TablePage;
 
 const KIB4: u64 = 4096;
 const MIB: u64 = 1 << 20;
@@ -20,14 +21,14 @@ fn pages(count: usize) -> Vec<Box<TablePage>> {
         .collect()
 }
 
-fn slots(pages: &mut [Box<TablePage>]) -> Vec<PageSlot<'_>> {
+fn slots(pages: &mut [Box<TablePage>]) -> Vec<PageSlot<&mut TablePage>> {
     let phys = |i: usize| TABLES_PHYS + i as u64 * KIB4;
     pages
         .iter_mut()
         .enumerate()
         .map(|(i, page)| PageSlot {
             phys: phys(i),
-            page,
+            page: &mut **page,
         })
         .collect()
 }
@@ -188,9 +189,12 @@ fn bad_ranges_and_slots_are_refused() {
         EptError::AboveGuestLimit { .. }
     ));
     let mut storage = pages(2);
-    let mut bad: Vec<PageSlot<'_>> = storage
+    let mut bad: Vec<PageSlot<&mut TablePage>> = storage
         .iter_mut()
-        .map(|page| PageSlot { phys: 0x1000, page })
+        .map(|page| PageSlot {
+            phys: 0x1000,
+            page: &mut **page,
+        })
         .collect();
     assert_eq!(
         EptBuilder::new(&mut bad).err(),
@@ -201,5 +205,8 @@ fn bad_ranges_and_slots_are_refused() {
         EptBuilder::new(&mut bad).err(),
         Some(EptError::SlotNotAligned { phys: 0x2010 })
     );
-    assert_eq!(EptBuilder::new(&mut []).err(), Some(EptError::NoPages));
+    assert_eq!(
+        EptBuilder::<&mut TablePage>::new(&mut []).err(),
+        Some(EptError::NoPages)
+    );
 }

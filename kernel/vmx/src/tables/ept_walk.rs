@@ -1,7 +1,6 @@
 //! Translating a guest-physical address through built EPT pages, as the processor would
 //! (SDM Vol. 3C 29.3.2). Used by host tests and by the kernel for fault diagnostics.
 
-use super::ept::TablePage;
 use super::ept_entry::{is_present, EptPermissions, MemoryType, ADDRESS_MASK, LARGE_PAGE};
 
 /// Where a guest-physical address lands.
@@ -14,16 +13,16 @@ pub struct Translation {
     pub page_bytes: u64,
 }
 
-/// Translates `guest` through the EPT rooted at `pml4_phys`; `page_at` finds a table page by its
-/// physical address. `None` if unmapped.
-pub fn translate<'a>(
-    page_at: impl Fn(u64) -> Option<&'a TablePage>,
+/// Translates `guest` through the EPT rooted at `pml4_phys`; `read(table_phys, index)` reads entry
+/// `index` of the table page at `table_phys`, `None` for a page it does not know. `None` if unmapped.
+pub fn translate(
+    read: impl Fn(u64, usize) -> Option<u64>,
     pml4_phys: u64,
     guest: u64,
 ) -> Option<Translation> {
     let mut table_phys = pml4_phys;
     for (level, shift) in [39u32, 30, 21, 12].into_iter().enumerate() {
-        let entry = page_at(table_phys)?.0[((guest >> shift) & 0x1FF) as usize];
+        let entry = read(table_phys, ((guest >> shift) & 0x1FF) as usize)?;
         if !is_present(entry) {
             return None;
         }

@@ -2,6 +2,8 @@
 //! bit makes an access to that port exit; an access exits if any byte it touches is set. Tessera
 //! denies every port except the ranges the manifest grants.
 
+use super::page::{clear_page_bit, page_bit, PageWords};
+
 /// Bytes of each I/O bitmap.
 pub const IO_BITMAP_BYTES: usize = 4096;
 const PORTS_PER_BITMAP: u32 = 0x8000;
@@ -14,16 +16,16 @@ pub struct PortRangeTooLong {
 }
 
 /// Bitmaps A and B being filled in caller-provided pages.
-pub struct IoBitmaps<'a> {
-    a: &'a mut [u8; IO_BITMAP_BYTES],
-    b: &'a mut [u8; IO_BITMAP_BYTES],
+pub struct IoBitmaps<A: PageWords, B: PageWords> {
+    a: A,
+    b: B,
 }
 
-impl<'a> IoBitmaps<'a> {
+impl<A: PageWords, B: PageWords> IoBitmaps<A, B> {
     /// Sets every bit: every IN/OUT exits until allowed.
-    pub fn deny_all(a: &'a mut [u8; IO_BITMAP_BYTES], b: &'a mut [u8; IO_BITMAP_BYTES]) -> Self {
-        a.fill(0xFF);
-        b.fill(0xFF);
+    pub fn deny_all(mut a: A, mut b: B) -> Self {
+        a.fill_words(u64::MAX);
+        b.fill_words(u64::MAX);
         IoBitmaps { a, b }
     }
 
@@ -33,12 +35,10 @@ impl<'a> IoBitmaps<'a> {
             return Err(PortRangeTooLong { base, count });
         }
         for port in u32::from(base)..u32::from(base) + count {
-            let (bitmap, index) = if port < PORTS_PER_BITMAP {
-                (&mut *self.a, port)
-            } else {
-                (&mut *self.b, port - PORTS_PER_BITMAP)
-            };
-            bitmap[(index / 8) as usize] &= !(1 << (index % 8));
+            match port < PORTS_PER_BITMAP {
+                true => clear_page_bit(&mut self.a, port as usize),
+                false => clear_page_bit(&mut self.b, (port - PORTS_PER_BITMAP) as usize),
+            }
         }
         Ok(())
     }
@@ -46,19 +46,15 @@ impl<'a> IoBitmaps<'a> {
 
 /// Whether an access of `size_bytes` at `port` exits under bitmaps `a` and `b` (wrapping past 0xFFFF exits).
 pub fn port_access_exits(
-    a: &[u8; IO_BITMAP_BYTES],
-    b: &[u8; IO_BITMAP_BYTES],
+    a: &impl PageWords,
+    b: &impl PageWords,
     port: u16,
     size_bytes: u8,
 ) -> bool {
-    (0..u32::from(size_bytes)).any(|i| {
-        let p = u32::from(port) + i;
-        let (bitmap, index) = match p {
-            p if p < PORTS_PER_BITMAP => (a, p),
-            p if p < 2 * PORTS_PER_BITMAP => (b, p - PORTS_PER_BITMAP),
-            _ => return true,
-        };
-        bitmap[(index / 8) as usize] & (1 << (index % 8)) != 0
+    (0..u32::from(size_bytes)).any(|i| match u32::from(port) + i {
+        p if p < PORTS_PER_BITMAP => page_bit(a, p as usize),
+        p if p < 2 * PORTS_PER_BITMAP => page_bit(b, (p - PORTS_PER_BITMAP) as usize),
+        _ => true,
     })
 }
 
@@ -77,25 +73,27 @@ mod tests {
     #[test]
     fn granted_com1_is_open_and_neighbours_stay_closed() {
         let (mut a, mut b) = pages();
-        IoBitmaps::deny_all(&mut a, &mut b).allow(0x3F8, 8).unwrap();
-        assert!(!port_access_exits(&a, &b, 0x3F8, 1));
-        assert!(!port_access_exits(&a, &b, 0x3FC, 4));
+        IoBitmaps::deny_all(&mut *a, &mut *b)
+            .allow(0x3F8, 8)
+            .unwrap();
+        assert!(!port_access_exits(&*a, &*b, 0x3F8, 1));
+        assert!(!port_access_exits(&*a, &*b, 0x3FC, 4));
         assert!(
-            port_access_exits(&a, &b, 0x3FE, 4),
+            port_access_exits(&*a, &*b, 0x3FE, 4),
             "access spilling past the range exits"
         );
-        assert!(port_access_exits(&a, &b, 0x3F7, 1));
-        assert!(port_access_exits(&a, &b, 0x400, 1));
-        assert!(port_access_exits(&a, &b, 0xCF8, 4));
+        assert!(port_access_exits(&*a, &*b, 0x3F7, 1));
+        assert!(port_access_exits(&*a, &*b, 0x400, 1));
+        assert!(port_access_exits(&*a, &*b, 0xCF8, 4));
     }
 
     #[test]
     fn high_ports_use_bitmap_b() {
         let (mut a, mut b) = pages();
-        IoBitmaps::deny_all(&mut a, &mut b)
+        IoBitmaps::deny_all(&mut *a, &mut *b)
             .allow(0x7FFF, 2)
             .unwrap();
-        assert!(!port_access_exits(&a, &b, 0x7FFF, 2));
+        assert!(!port_access_exits(&*a, &*b, 0x7FFF, 2));
         assert_eq!(b[0], 0xFE);
         assert_eq!(a[0xFFF], 0x7F);
     }
@@ -103,7 +101,7 @@ mod tests {
     #[test]
     fn ranges_past_the_last_port_are_refused_and_wrapping_exits() {
         let (mut a, mut b) = pages();
-        let mut bitmaps = IoBitmaps::deny_all(&mut a, &mut b);
+        let mut bitmaps = IoBitmaps::deny_all(&mut *a, &mut *b);
         assert_eq!(
             bitmaps.allow(0xFFFF, 2),
             Err(PortRangeTooLong {
@@ -112,7 +110,7 @@ mod tests {
             })
         );
         bitmaps.allow(0xFFFC, 4).unwrap();
-        assert!(!port_access_exits(&a, &b, 0xFFFC, 4));
-        assert!(port_access_exits(&a, &b, 0xFFFE, 4));
+        assert!(!port_access_exits(&*a, &*b, 0xFFFC, 4));
+        assert!(port_access_exits(&*a, &*b, 0xFFFE, 4));
     }
 }

@@ -6,13 +6,14 @@ mod ept_entry;
 mod ept_walk;
 mod io_bitmap;
 mod msr_bitmap;
+mod page;
 mod posted;
 mod vapic;
 
 #[cfg(test)]
 mod ept_tests;
 
-pub use ept::{EptBuilder, EptError, EptMapping, PageSlot, TablePage};
+pub use ept::{EptBuilder, EptError, EptMapping, PageSlot};
 pub use ept_entry::{
     eptp, is_present, leaf_entry, table_entry, EptPermissions, MemoryType, GUEST_PHYSICAL_LIMIT,
     PAGE_2M_BYTES, PAGE_4K_BYTES,
@@ -20,6 +21,7 @@ pub use ept_entry::{
 pub use ept_walk::{translate, Translation};
 pub use io_bitmap::{port_access_exits, IoBitmaps, PortRangeTooLong, IO_BITMAP_BYTES};
 pub use msr_bitmap::{msr_access_exits, MsrAccess, MsrBitmap, MsrOutsideBitmap, MSR_BITMAP_BYTES};
+pub use page::{clear_page_bit, page_bit, PageWords, TablePage, PAGE_WORDS};
 pub use posted::{
     control_word, ndst_x2apic, ndst_xapic, pid_table_entry, pid_table_entry_target, PidNotAligned,
     PostOutcome, PostedInterruptDescriptor, PID_ON, PID_SN, PID_TABLE_ENTRY_VALID,

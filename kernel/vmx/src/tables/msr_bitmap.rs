@@ -2,6 +2,8 @@
 //! 0xC000_0000..0xC000_1FFF at bytes 0 and 1024, write bitmaps at 2048 and 3072; a set bit makes the
 //! access exit, and MSRs outside both ranges always exit. Tessera starts from "everything exits".
 
+use super::page::{clear_page_bit, page_bit, PageWords};
+
 /// Bytes of an MSR bitmap.
 pub const MSR_BITMAP_BYTES: usize = 4096;
 
@@ -34,14 +36,14 @@ const X2APIC_READABLE_OFFSETS: [u16; 16] = [
 ];
 
 /// A bitmap being filled in a caller-provided page.
-pub struct MsrBitmap<'a> {
-    page: &'a mut [u8; MSR_BITMAP_BYTES],
+pub struct MsrBitmap<P: PageWords> {
+    page: P,
 }
 
-impl<'a> MsrBitmap<'a> {
+impl<P: PageWords> MsrBitmap<P> {
     /// Sets every bit: each RDMSR and WRMSR exits until allowed.
-    pub fn deny_all(page: &'a mut [u8; MSR_BITMAP_BYTES]) -> Self {
-        page.fill(0xFF);
+    pub fn deny_all(mut page: P) -> Self {
+        page.fill_words(u64::MAX);
         MsrBitmap { page }
     }
 
@@ -49,7 +51,7 @@ impl<'a> MsrBitmap<'a> {
     pub fn allow(&mut self, msr: u32, access: MsrAccess) -> Result<(), MsrOutsideBitmap> {
         for &write in writes(access) {
             let (byte, bit) = position(msr, write).ok_or(MsrOutsideBitmap { msr })?;
-            self.page[byte] &= !(1 << bit);
+            clear_page_bit(&mut self.page, 8 * byte + bit as usize);
         }
         Ok(())
     }
@@ -104,9 +106,9 @@ fn position(msr: u32, write: bool) -> Option<(usize, u32)> {
 }
 
 /// Whether an access to `msr` exits under `page` (MSRs outside the bitmap always exit).
-pub fn msr_access_exits(page: &[u8; MSR_BITMAP_BYTES], msr: u32, write: bool) -> bool {
+pub fn msr_access_exits(page: &impl PageWords, msr: u32, write: bool) -> bool {
     match position(msr, write) {
-        Some((byte, bit)) => page[byte] & (1 << bit) != 0,
+        Some((byte, bit)) => page_bit(page, 8 * byte + bit as usize),
         None => true,
     }
 }
@@ -123,10 +125,10 @@ mod tests {
     #[test]
     fn everything_exits_by_default() {
         let mut p = page();
-        MsrBitmap::deny_all(&mut p);
+        MsrBitmap::deny_all(&mut *p);
         for msr in [0x10, 0x1B, 0x830, 0xC000_0080, 0xC000_0100, 0x4000_0000] {
             assert!(
-                msr_access_exits(&p, msr, false) && msr_access_exits(&p, msr, true),
+                msr_access_exits(&*p, msr, false) && msr_access_exits(&*p, msr, true),
                 "{msr:#x}"
             );
         }
@@ -135,13 +137,13 @@ mod tests {
     #[test]
     fn allowing_a_read_leaves_the_write_exiting() {
         let mut p = page();
-        let mut bitmap = MsrBitmap::deny_all(&mut p);
+        let mut bitmap = MsrBitmap::deny_all(&mut *p);
         bitmap.allow(0xC000_0100, MsrAccess::Read).unwrap();
         bitmap.allow(0x277, MsrAccess::ReadWrite).unwrap();
-        assert!(!msr_access_exits(&p, 0xC000_0100, false));
-        assert!(msr_access_exits(&p, 0xC000_0100, true));
-        assert!(msr_access_exits(&p, 0xC000_0101, false));
-        assert!(!msr_access_exits(&p, 0x277, false) && !msr_access_exits(&p, 0x277, true));
+        assert!(!msr_access_exits(&*p, 0xC000_0100, false));
+        assert!(msr_access_exits(&*p, 0xC000_0100, true));
+        assert!(msr_access_exits(&*p, 0xC000_0101, false));
+        assert!(!msr_access_exits(&*p, 0x277, false) && !msr_access_exits(&*p, 0x277, true));
         assert_eq!(
             p[1024 + 0x100 / 8],
             0xFE,
@@ -152,43 +154,43 @@ mod tests {
     #[test]
     fn msrs_outside_the_ranges_cannot_be_allowed() {
         let mut p = page();
-        let error = MsrBitmap::deny_all(&mut p).allow(0x4000_0000, MsrAccess::Read);
+        let error = MsrBitmap::deny_all(&mut *p).allow(0x4000_0000, MsrAccess::Read);
         assert_eq!(error, Err(MsrOutsideBitmap { msr: 0x4000_0000 }));
     }
 
     #[test]
     fn x2apic_policy_without_ipiv_traps_icr_writes() {
         let mut p = page();
-        MsrBitmap::deny_all(&mut p).allow_x2apic(false);
-        assert!(!msr_access_exits(&p, 0x802, false), "ID read");
-        assert!(!msr_access_exits(&p, 0x830, false), "ICR read");
+        MsrBitmap::deny_all(&mut *p).allow_x2apic(false);
+        assert!(!msr_access_exits(&*p, 0x802, false), "ID read");
+        assert!(!msr_access_exits(&*p, 0x830, false), "ICR read");
         assert!(
-            msr_access_exits(&p, 0x830, true),
+            msr_access_exits(&*p, 0x830, true),
             "ICR write must exit without IPIv"
         );
         assert!(
-            !msr_access_exits(&p, 0x80B, true) && !msr_access_exits(&p, 0x83F, true),
+            !msr_access_exits(&*p, 0x80B, true) && !msr_access_exits(&*p, 0x83F, true),
             "EOI, SELF IPI"
         );
         assert!(
-            !msr_access_exits(&p, 0x808, true) && !msr_access_exits(&p, 0x808, false),
+            !msr_access_exits(&*p, 0x808, true) && !msr_access_exits(&*p, 0x808, false),
             "TPR"
         );
         assert!(
-            !msr_access_exits(&p, 0x817, false) && !msr_access_exits(&p, 0x810, false),
+            !msr_access_exits(&*p, 0x817, false) && !msr_access_exits(&*p, 0x810, false),
             "ISR"
         );
-        assert!(msr_access_exits(&p, 0x839, false), "current count");
-        assert!(msr_access_exits(&p, 0x838, true), "timer writes");
-        assert!(msr_access_exits(&p, 0x802, true), "ID write");
-        assert!(msr_access_exits(&p, 0x1B, true), "APIC base");
+        assert!(msr_access_exits(&*p, 0x839, false), "current count");
+        assert!(msr_access_exits(&*p, 0x838, true), "timer writes");
+        assert!(msr_access_exits(&*p, 0x802, true), "ID write");
+        assert!(msr_access_exits(&*p, 0x1B, true), "APIC base");
     }
 
     #[test]
     fn x2apic_policy_with_ipiv_passes_icr_writes() {
         let mut p = page();
-        MsrBitmap::deny_all(&mut p).allow_x2apic(true);
-        assert!(!msr_access_exits(&p, 0x830, true));
-        assert!(msr_access_exits(&p, 0x831, true));
+        MsrBitmap::deny_all(&mut *p).allow_x2apic(true);
+        assert!(!msr_access_exits(&*p, 0x830, true));
+        assert!(msr_access_exits(&*p, 0x831, true));
     }
 }

@@ -2,6 +2,8 @@
 //! Table 11-1). With APIC-register virtualization the guest reads these registers from this page, so
 //! this is where it learns its virtual APIC ID.
 
+use super::page::PageWords;
+
 /// Bytes of the virtual-APIC page.
 pub const VIRTUAL_APIC_PAGE_BYTES: usize = 4096;
 
@@ -18,10 +20,11 @@ const LDR_OFFSET: usize = 0x0D0;
 const SVR_OFFSET: usize = 0x0F0;
 const LVT_OFFSETS: [usize; 6] = [0x320, 0x330, 0x340, 0x350, 0x360, 0x370];
 
-/// Resets `page` (as 1024 32-bit words) to an x2APIC at reset with ID `apic_id`.
-pub fn init_virtual_apic_page(page: &mut [u32; VIRTUAL_APIC_PAGE_BYTES / 4], apic_id: u32) {
-    page.fill(0);
-    let mut set = |offset: usize, value: u32| page[offset / 4] = value;
+/// Resets `page` to an x2APIC at reset with ID `apic_id` (every register is 16-byte aligned, so each
+/// is the low half of one word).
+pub fn init_virtual_apic_page(page: &mut impl PageWords, apic_id: u32) {
+    page.fill_words(0);
+    let mut set = |offset: usize, value: u32| page.write_word(offset / 8, u64::from(value));
     set(ID_OFFSET, apic_id);
     set(VERSION_OFFSET, APIC_VERSION);
     set(LDR_OFFSET, crate::ipi::x2apic_logical_id(apic_id));
@@ -32,8 +35,8 @@ pub fn init_virtual_apic_page(page: &mut [u32; VIRTUAL_APIC_PAGE_BYTES / 4], api
 }
 
 /// The register at APIC-page `offset` (16-byte aligned) of `page`.
-pub fn read_register(page: &[u32; VIRTUAL_APIC_PAGE_BYTES / 4], offset: u16) -> u32 {
-    page[usize::from(offset) / 4]
+pub fn read_register(page: &impl PageWords, offset: u16) -> u32 {
+    page.read_word(usize::from(offset) / 8) as u32
 }
 
 #[cfg(test)]
@@ -43,14 +46,14 @@ mod tests {
 
     #[test]
     fn guest_reads_its_virtual_apic_id_and_logical_id() {
-        let mut page = Box::new([0xFFFF_FFFFu32; 1024]);
-        init_virtual_apic_page(&mut page, 0x13);
-        assert_eq!(read_register(&page, 0x20), 0x13);
-        assert_eq!(read_register(&page, 0xD0), 0x0001_0008);
-        assert_eq!(read_register(&page, 0x30), APIC_VERSION);
-        assert_eq!(read_register(&page, 0xF0), 0xFF);
-        assert_eq!(read_register(&page, 0x350), LVT_MASKED);
-        assert_eq!(read_register(&page, 0x300), 0, "ICR starts clear");
-        assert_eq!(read_register(&page, 0x80), 0, "TPR starts at 0");
+        let mut page = Box::new([0xFFu8; 4096]);
+        init_virtual_apic_page(&mut *page, 0x13);
+        assert_eq!(read_register(&*page, 0x20), 0x13);
+        assert_eq!(read_register(&*page, 0xD0), 0x0001_0008);
+        assert_eq!(read_register(&*page, 0x30), APIC_VERSION);
+        assert_eq!(read_register(&*page, 0xF0), 0xFF);
+        assert_eq!(read_register(&*page, 0x350), LVT_MASKED);
+        assert_eq!(read_register(&*page, 0x300), 0, "ICR starts clear");
+        assert_eq!(read_register(&*page, 0x80), 0, "TPR starts at 0");
     }
 }
