@@ -18,6 +18,7 @@ pub mod msr;
 pub mod multiboot;
 pub mod paging;
 pub mod percpu;
+pub mod phys;
 pub mod pic;
 pub mod serial;
 pub mod smp;

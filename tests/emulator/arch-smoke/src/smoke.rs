@@ -5,7 +5,7 @@ use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use tessera_arch::multiboot::BootInfo;
 use tessera_arch::percpu::MAX_CPUS;
 use tessera_arch::vmx::{self, PagePool};
-use tessera_arch::{fatal, println, smp, Cpu};
+use tessera_arch::{fatal, phys, println, smp, Cpu};
 
 /// APIC ID each CPU read from its own x2APIC, by CPU index.
 static REPORTED_APIC_ID: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(u32::MAX) }; MAX_CPUS];
@@ -51,11 +51,12 @@ pub fn bsp_main(cpu: Cpu, boot: BootInfo) -> ! {
             i + 1
         ));
     }
+    check_claims(&boot);
     enter_vmx_root(&cpu);
     wait_vmx_root(started.len() + 1);
     let cycles = tessera_arch::tsc_cycles() - start_cycles;
     println!(
-        "SUMMARY cpus={} ram_mib={ram_mib} bringup_cycles={cycles}",
+        "SUMMARY cpus={} ram_mib={ram_mib} elapsed_cycles={cycles}",
         started.len() + 1
     );
     println!("TESSERA-RESULT: pass");
@@ -67,6 +68,28 @@ pub fn ap_main(cpu: Cpu) -> ! {
     REPORTED_APIC_ID[cpu.index()].store(tessera_arch::apic::apic_id(), Ordering::SeqCst);
     enter_vmx_root(&cpu);
     tessera_arch::halt_forever()
+}
+
+/// Physical RAM claims: a free range is handed out once and holds what is written; the same range,
+/// the image and low memory are refused.
+fn check_claims(boot: &BootInfo) {
+    const BASE: u64 = 16 << 20;
+    const BYTES: u64 = 1 << 20;
+    let ram = phys::claim_ram(boot, BASE, BYTES)
+        .unwrap_or_else(|e| fatal(format_args!("claim 16 MiB: {e:?}")));
+    ram.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
+    if ram.iter().enumerate().any(|(i, b)| *b != i as u8) {
+        fatal(format_args!("claimed RAM does not hold what was written"));
+    }
+    let refusals = [
+        phys::claim_ram(boot, BASE + 4096, 4096),
+        phys::claim_ram(boot, 2 << 20, 4096),
+        phys::claim_ram(boot, 0x8000, 4096),
+    ];
+    if let Some(ok) = refusals.iter().position(|r| r.is_ok()) {
+        fatal(format_args!("claim {ok} should have been refused"));
+    }
+    println!("RAM claims: 1 MiB at 16 MiB granted; overlap, image and low memory refused");
 }
 
 fn enter_vmx_root(cpu: &Cpu) {

@@ -1,0 +1,172 @@
+//! Handing out physical RAM outside the image (partition memory, EPT tables, heaps) as `&'static mut`
+//! slices, each byte at most once, only where the loader's memory map says "available".
+
+use crate::multiboot::{BootInfo, MEMORY_AVAILABLE};
+use crate::sync::SpinLock;
+
+/// Memory below this is never handed out (real-mode IVT/BDA, the AP trampoline, EBDA, ROMs).
+pub const LOW_MEMORY_END: u64 = 0x10_0000;
+/// How many claims can be outstanding.
+pub const MAX_CLAIMS: usize = 64;
+
+/// Why a claim was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimError {
+    /// Zero bytes, or the range wraps around.
+    Empty,
+    /// Below `LOW_MEMORY_END`.
+    LowMemory { base: u64 },
+    /// Not inside one region the memory map reports as available.
+    NotAvailableRam { base: u64, bytes: u64 },
+    /// Overlaps the image itself (code, data, stacks).
+    OverlapsImage { image_start: u64, image_end: u64 },
+    /// Overlaps the boot information block.
+    OverlapsBootInfo,
+    /// Overlaps an earlier claim.
+    OverlapsClaim { base: u64, bytes: u64 },
+    /// `MAX_CLAIMS` claims already made.
+    TooManyClaims,
+}
+
+/// Half-open physical range [start, end).
+type Range = (u64, u64);
+
+fn overlaps(a: Range, b: Range) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
+/// The pure decision: may `want` be claimed, given available RAM, the reserved ranges and earlier claims?
+pub fn check_claim(
+    want: Range,
+    available: impl IntoIterator<Item = Range>,
+    image: Range,
+    boot_info: Range,
+    claimed: &[Range],
+) -> Result<(), ClaimError> {
+    let (base, end) = want;
+    if end <= base {
+        return Err(ClaimError::Empty);
+    }
+    if base < LOW_MEMORY_END {
+        return Err(ClaimError::LowMemory { base });
+    }
+    if !available.into_iter().any(|(s, e)| s <= base && end <= e) {
+        return Err(ClaimError::NotAvailableRam {
+            base,
+            bytes: end - base,
+        });
+    }
+    if overlaps(want, image) {
+        return Err(ClaimError::OverlapsImage {
+            image_start: image.0,
+            image_end: image.1,
+        });
+    }
+    if overlaps(want, boot_info) {
+        return Err(ClaimError::OverlapsBootInfo);
+    }
+    match claimed.iter().find(|c| overlaps(want, **c)) {
+        Some(&(s, e)) => Err(ClaimError::OverlapsClaim {
+            base: s,
+            bytes: e - s,
+        }),
+        None => Ok(()),
+    }
+}
+
+static CLAIMS: SpinLock<heapless::Vec<Range, MAX_CLAIMS>> = SpinLock::new(heapless::Vec::new());
+
+/// Claims `bytes` of RAM at physical `base` for good; the contents are whatever RAM holds.
+#[cfg(target_os = "none")]
+pub fn claim_ram(boot: &BootInfo, base: u64, bytes: u64) -> Result<&'static mut [u8], ClaimError> {
+    let want = (base, base.checked_add(bytes).ok_or(ClaimError::Empty)?);
+    let available = boot
+        .memory_map()
+        .filter(|r| r.kind == MEMORY_AVAILABLE)
+        .map(|r| (r.base, r.base + r.length_bytes));
+    let (info_start, info_bytes) = boot.range();
+    let mut claims = CLAIMS.lock();
+    check_claim(
+        want,
+        available,
+        image_range(),
+        (info_start, info_start + info_bytes),
+        &claims,
+    )?;
+    claims.push(want).map_err(|_| ClaimError::TooManyClaims)?;
+    // SAFETY: the range is available RAM (identity mapped below 4 GiB, the only RAM the emulator board
+    // has; above that an access faults into the exception handler), outside the image and the boot
+    // information, and no earlier claim overlaps it: this is the only reference to it, for good.
+    Ok(unsafe { core::slice::from_raw_parts_mut(base as *mut u8, bytes as usize) })
+}
+
+/// The image's own physical range, from the linker script's `__image_start` / `__image_end`.
+#[cfg(target_os = "none")]
+fn image_range() -> Range {
+    extern "C" {
+        static __image_start: u8;
+        static __image_end: u8;
+    }
+    // Only the symbols' addresses are taken, never their contents.
+    (
+        &raw const __image_start as u64,
+        &raw const __image_end as u64,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RAM: [Range; 2] = [(0, 0x9_F000), (0x10_0000, 0x1000_0000)];
+    const IMAGE: Range = (0x20_0000, 0x40_0000);
+    const INFO: Range = (0x50_0000, 0x50_1000);
+
+    fn check(want: Range, claimed: &[Range]) -> Result<(), ClaimError> {
+        check_claim(want, RAM, IMAGE, INFO, claimed)
+    }
+
+    #[test]
+    fn accepts_free_ram() {
+        assert_eq!(check((0x100_0000, 0x200_0000), &[]), Ok(()));
+    }
+
+    #[test]
+    fn refuses_each_reserved_kind() {
+        assert_eq!(
+            check((0x8000, 0x9000), &[]),
+            Err(ClaimError::LowMemory { base: 0x8000 })
+        );
+        assert_eq!(
+            check((0xFFF_0000, 0x1001_0000), &[]),
+            Err(ClaimError::NotAvailableRam {
+                base: 0xFFF_0000,
+                bytes: 0x2_0000
+            })
+        );
+        assert!(matches!(
+            check((0x3F_F000, 0x41_0000), &[]),
+            Err(ClaimError::OverlapsImage { .. })
+        ));
+        assert_eq!(
+            check((0x50_0800, 0x60_0000), &[]),
+            Err(ClaimError::OverlapsBootInfo)
+        );
+        assert_eq!(
+            check((0x100_0000, 0x100_1000), &[(0x100_0800, 0x100_2000)]),
+            Err(ClaimError::OverlapsClaim {
+                base: 0x100_0800,
+                bytes: 0x1800
+            })
+        );
+        assert_eq!(check((0x100_0000, 0x100_0000), &[]), Err(ClaimError::Empty));
+    }
+
+    #[test]
+    fn adjacent_claims_do_not_overlap() {
+        assert_eq!(
+            check((0x100_1000, 0x100_2000), &[(0x100_0000, 0x100_1000)]),
+            Ok(())
+        );
+    }
+}
