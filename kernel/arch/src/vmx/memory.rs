@@ -95,6 +95,18 @@ impl Page {
     }
 }
 
+/// tessera-vmx's table builders (EPT, MSR and I/O bitmaps, virtual-APIC page) write straight into
+/// processor-shared pages through this.
+impl tessera_vmx::tables::PageWords for &Page {
+    fn read_word(&self, index: usize) -> u64 {
+        self.read_u64(index * 8)
+    }
+
+    fn write_word(&mut self, index: usize, value: u64) {
+        self.write_u64(index * 8, value)
+    }
+}
+
 /// A fixed set of pages handed out one by one, each at most once (no allocation after boot).
 pub struct PagePool<const N: usize> {
     pages: [Page; N],
@@ -309,6 +321,9 @@ mod tests {
         b.set_bit(0x830, false);
         assert!(!b.bit(0x830) && b.bit(0x831));
         assert_eq!(b.read_u32(0x830 / 32 * 4), !(1 << (0x830 % 32)));
+        let mut words = b;
+        tessera_vmx::tables::PageWords::write_word(&mut words, 3, 9);
+        assert_eq!(b.read_u64(24), 9);
         b.write_u64s(&[1, 2]);
         assert_eq!(
             (b.read_u64(0), b.read_u64(8), b.read_u64(16)),
