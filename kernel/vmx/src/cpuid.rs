@@ -29,7 +29,12 @@ pub const SIGNATURE: [u8; 12] = *b"TesseraPartn";
 const LEAF1_ECX_VMX: u32 = 1 << 5;
 const LEAF1_ECX_SMX: u32 = 1 << 6;
 const LEAF1_ECX_X2APIC: u32 = 1 << 21;
+const LEAF1_ECX_TSC_DEADLINE: u32 = 1 << 24;
 const LEAF1_ECX_HYPERVISOR: u32 = 1 << 31;
+/// MTRRs: their MSRs are not granted to guests.
+const LEAF1_EDX_MTRR: u32 = 1 << 12;
+/// Features whose MSRs or instructions a guest may not use.
+const LEAF1_ECX_HIDDEN: u32 = LEAF1_ECX_VMX | LEAF1_ECX_SMX | LEAF1_ECX_TSC_DEADLINE;
 
 /// The guest's CPUID result for `leaf`, given the host's result for the same leaf and subleaf.
 pub fn emulate(leaf: u32, host: CpuidResult, vcpu: &VcpuIdentity) -> CpuidResult {
@@ -52,12 +57,17 @@ pub fn emulate(leaf: u32, host: CpuidResult, vcpu: &VcpuIdentity) -> CpuidResult
 }
 
 /// Leaf 1: initial APIC ID (EBX 31:24) is the virtual one; x2APIC and "hypervisor present" set;
-/// VMX and SMX hidden.
+/// VMX, SMX, TSC deadline and MTRRs hidden (their MSRs are not granted).
 fn leaf_1(host: CpuidResult, vcpu: &VcpuIdentity) -> CpuidResult {
-    let ecx =
-        (host.ecx | LEAF1_ECX_X2APIC | LEAF1_ECX_HYPERVISOR) & !(LEAF1_ECX_VMX | LEAF1_ECX_SMX);
+    let ecx = (host.ecx | LEAF1_ECX_X2APIC | LEAF1_ECX_HYPERVISOR) & !LEAF1_ECX_HIDDEN;
     let ebx = (host.ebx & 0x00FF_FFFF) | (vcpu.virtual_apic_id & 0xFF) << 24;
-    CpuidResult { ebx, ecx, ..host }
+    let edx = host.edx & !LEAF1_EDX_MTRR;
+    CpuidResult {
+        ebx,
+        ecx,
+        edx,
+        ..host
+    }
 }
 
 fn signature_leaf() -> CpuidResult {
@@ -100,7 +110,9 @@ mod tests {
         assert_eq!(guest.ecx & LEAF1_ECX_VMX, 0);
         assert_ne!(guest.ecx & LEAF1_ECX_HYPERVISOR, 0);
         assert_ne!(guest.ecx & LEAF1_ECX_X2APIC, 0);
-        assert_eq!((guest.eax, guest.edx), (host.eax, host.edx));
+        assert_eq!(guest.ecx & LEAF1_ECX_TSC_DEADLINE, 0);
+        assert_eq!(guest.edx, host.edx & !LEAF1_EDX_MTRR);
+        assert_eq!(guest.eax, host.eax);
     }
 
     #[test]

@@ -14,5 +14,6 @@ pub mod guest_abi;
 pub mod guest_state;
 pub mod ipi;
 pub mod msr;
+pub mod msr_policy;
 pub mod select;
 pub mod tables;
