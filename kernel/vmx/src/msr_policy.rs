@@ -17,7 +17,8 @@ pub enum MsrAction {
     WriteGuestField { encoding: u32, value: u64 },
     /// WRMSR is stored in the virtual-APIC page register at `offset`.
     WriteVirtualApic { offset: u16, value: u32 },
-    /// WRMSR to the ICR: hand the value to `ipi::decide`.
+    /// WRMSR to the ICR: store the value at offset 0x300 of the virtual-APIC page (reads of the ICR
+    /// are virtualized) and hand it to `ipi::decide`.
     SendIpi(u64),
     /// Accepted with no effect.
     Ignore,

@@ -8,6 +8,7 @@ mod instruction_error;
 mod interruption;
 mod io;
 mod reason;
+mod stop;
 
 pub use apic::{ApicAccess, ApicAccessType, ApicWrite, ICR_OFFSET};
 pub use counters::ExitCounters;
@@ -17,3 +18,4 @@ pub use instruction_error::{guest_state_failure_text, instruction_error_text};
 pub use interruption::{InterruptionInfo, InterruptionType};
 pub use io::{IoDirection, IoQualification};
 pub use reason::{ExitReason, ExitReasonField, MAX_EXIT_REASON};
+pub use stop::{StopReason, StopReport};

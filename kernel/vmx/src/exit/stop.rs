@@ -1,0 +1,161 @@
+//! Why a vCPU is stopped (fault containment), and the one log line that says so:
+//! `stopped: partition alpha vcpu 1 rip 0x10203a: EPT violation: write at guest-physical 0x4000000`.
+
+use core::fmt;
+
+use super::io::IoDirection;
+use super::reason::ExitReason;
+
+/// What the guest did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    TripleFault,
+    /// An access outside the partition's memory and devices.
+    EptViolation {
+        guest_physical: u64,
+        access: &'static str,
+    },
+    /// An I/O port the partition was not granted.
+    DeniedPort {
+        port: u16,
+        direction: IoDirection,
+    },
+    /// An MSR the partition was not granted.
+    DeniedMsr {
+        msr: u32,
+        write: bool,
+    },
+    /// VM entry failed (basic reason 33, 34 or 41) with this qualification.
+    EntryFailure {
+        reason: u16,
+        qualification: u64,
+    },
+    /// An exit Tessera does not handle.
+    UnhandledExit {
+        reason: u16,
+    },
+    /// The guest asked to stop (hypercall) with this status.
+    Requested {
+        status: u64,
+    },
+}
+
+/// A stopped vCPU, for the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StopReport<'a> {
+    pub partition: &'a str,
+    pub vcpu: u16,
+    pub rip: u64,
+    pub reason: StopReason,
+}
+
+impl fmt::Display for StopReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "stopped: partition {} vcpu {} rip {:#x}: {}",
+            self.partition, self.vcpu, self.rip, self.reason
+        )
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            StopReason::TripleFault => f.write_str("triple fault"),
+            StopReason::EptViolation {
+                guest_physical,
+                access,
+            } => {
+                write!(
+                    f,
+                    "EPT violation: {access} at guest-physical {guest_physical:#x}"
+                )
+            }
+            StopReason::DeniedPort { port, direction } => {
+                let verb = if direction == IoDirection::In {
+                    "in from"
+                } else {
+                    "out to"
+                };
+                write!(f, "denied I/O: {verb} port {port:#x}")
+            }
+            StopReason::DeniedMsr { msr, write } => {
+                write!(
+                    f,
+                    "denied MSR: {} {msr:#x}",
+                    if write { "wrmsr" } else { "rdmsr" }
+                )
+            }
+            StopReason::EntryFailure {
+                reason,
+                qualification,
+            } => {
+                let name =
+                    ExitReason::from_number(reason).map_or("unknown", ExitReason::short_name);
+                write!(
+                    f,
+                    "VM entry failed: {name} (qualification {qualification:#x})"
+                )
+            }
+            StopReason::UnhandledExit { reason } => {
+                let name =
+                    ExitReason::from_number(reason).map_or("unknown", ExitReason::short_name);
+                write!(f, "unhandled exit {reason} ({name})")
+            }
+            StopReason::Requested { status } => {
+                write!(f, "guest stopped itself with status {status}")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    fn line(reason: StopReason) -> std::string::String {
+        StopReport {
+            partition: "alpha",
+            vcpu: 1,
+            rip: 0x10_203A,
+            reason,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn each_reason_reads_as_one_line() {
+        let ept = StopReason::EptViolation {
+            guest_physical: 0x400_0000,
+            access: "write",
+        };
+        assert_eq!(
+            line(ept),
+            "stopped: partition alpha vcpu 1 rip 0x10203a: EPT violation: write at guest-physical 0x4000000"
+        );
+        assert!(line(StopReason::TripleFault).ends_with(": triple fault"));
+        let port = StopReason::DeniedPort {
+            port: 0x2F8,
+            direction: IoDirection::Out,
+        };
+        assert!(line(port).ends_with("denied I/O: out to port 0x2f8"));
+        assert!(line(StopReason::DeniedMsr {
+            msr: 0x10,
+            write: false
+        })
+        .ends_with("denied MSR: rdmsr 0x10"));
+        let entry = StopReason::EntryFailure {
+            reason: 33,
+            qualification: 0,
+        };
+        assert!(
+            line(entry).ends_with("VM entry failed: entry_fail_guest_state (qualification 0x0)")
+        );
+        assert!(
+            line(StopReason::UnhandledExit { reason: 35 }).ends_with("unhandled exit 35 (unknown)")
+        );
+        assert!(line(StopReason::Requested { status: 0 }).ends_with("with status 0"));
+    }
+}
