@@ -4,6 +4,24 @@
 /// virtualize exits with this offset (ipiv.md section 4).
 pub const ICR_OFFSET: u16 = 0x300;
 
+/// Page offset of the x2APIC SELF IPI register (MSR 0x83F); a self-IPI with a vector below 16 takes an
+/// APIC-write exit with this offset (ipiv.md section 4).
+pub const SELF_IPI_OFFSET: u16 = 0x3F0;
+
+/// The register an APIC-write exit is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApicWriteRegister {
+    /// 0x300: an ICR value IPIv did not virtualize; read the 64-bit ICR and call `ipi::decide`.
+    Icr,
+    /// 0x3F0: a self-IPI the processor refused (vector below 16): drop it.
+    SelfIpi,
+    /// 0x080: TPR.
+    Tpr,
+    /// 0x0B0: EOI.
+    Eoi,
+    Other(u16),
+}
+
 /// APIC-write exit (reason 56): bits 11:0 give the offset of the register written on the virtual-APIC page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ApicWrite {
@@ -25,6 +43,17 @@ impl ApicWrite {
     /// Whether the write was to the ICR (the IPI fallback path).
     pub const fn is_icr(&self) -> bool {
         self.offset & 0xFF0 == ICR_OFFSET
+    }
+
+    /// Which register was written.
+    pub const fn register(&self) -> ApicWriteRegister {
+        match self.offset & 0xFF0 {
+            ICR_OFFSET => ApicWriteRegister::Icr,
+            SELF_IPI_OFFSET => ApicWriteRegister::SelfIpi,
+            0x080 => ApicWriteRegister::Tpr,
+            0x0B0 => ApicWriteRegister::Eoi,
+            other => ApicWriteRegister::Other(other),
+        }
     }
 }
 
@@ -74,6 +103,15 @@ mod tests {
         let w = ApicWrite::decode(0x300);
         assert!(w.is_icr());
         assert_eq!(w.x2apic_msr(), 0x830);
+        assert_eq!(w.register(), ApicWriteRegister::Icr);
+        assert_eq!(
+            ApicWrite::decode(0x3F0).register(),
+            ApicWriteRegister::SelfIpi
+        );
+        assert_eq!(
+            ApicWrite::decode(0x0F0).register(),
+            ApicWriteRegister::Other(0xF0)
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ mod io;
 mod reason;
 mod stop;
 
-pub use apic::{ApicAccess, ApicAccessType, ApicWrite, ICR_OFFSET};
+pub use apic::{
+    ApicAccess, ApicAccessType, ApicWrite, ApicWriteRegister, ICR_OFFSET, SELF_IPI_OFFSET,
+};
 pub use counters::ExitCounters;
 pub use cr::{CrAccess, CrAccessType};
 pub use ept_violation::EptViolation;
