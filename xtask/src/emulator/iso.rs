@@ -5,9 +5,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The GRUB menu: boot the image at once.
+/// The GRUB menu: boot the image at once; GRUB's own messages (such as "no multiboot header
+/// found") go to COM1 so they show up in the run's output, and COM1 is left at 8N1.
 pub fn grub_cfg() -> &'static str {
-    "set timeout=0\nset default=0\nmenuentry \"tessera\" {\n    multiboot2 /boot/image.elf\n    boot\n}\n"
+    "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1\n\
+     terminal_output serial\n\
+     set timeout=0\nset default=0\n\
+     menuentry \"tessera\" {\n    multiboot2 /boot/image.elf\n    boot\n}\n"
 }
 
 /// What kind of file an image is, judged by its content.
@@ -94,5 +98,6 @@ mod tests {
         assert!(cfg.contains("set timeout=0"));
         assert!(cfg.contains("multiboot2 /boot/image.elf"));
         assert!(cfg.contains("boot"));
+        assert!(cfg.contains("terminal_output serial"));
     }
 }

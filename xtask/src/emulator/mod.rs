@@ -124,14 +124,16 @@ pub fn report(spec: &RunSpec, outcome: &RunOutcome) {
         ),
         Ending::EmulatorExited(how) => format!("emulator exited before a result: {how}"),
     };
-    let ips = outcome.ips.map_or("not reported".to_string(), |v| {
-        format!("{:.1} M", v as f64 / 1e6)
-    });
+    let ips = outcome
+        .ips
+        .map_or("speed not reported (run under 1 s)".to_string(), |v| {
+            format!("{:.1} M instructions/s per CPU", v as f64 / 1e6)
+        });
     let first = outcome.first_output.map_or("no output".to_string(), |d| {
         format!("first COM1 output after {:.1} s", d.as_secs_f64())
     });
     eprintln!(
-        "emulator: {} (ipiv {}): {verdict}; {:.1} s ({first}), {ips} instructions/s per CPU",
+        "emulator: {} (ipiv {}): {verdict}; {:.1} s ({first}), {ips}",
         spec.image.display(),
         if spec.ipiv { "on" } else { "off" },
         outcome.elapsed.as_secs_f64()

@@ -44,9 +44,39 @@ pub fn parse_ips_line(line: &str) -> Option<u64> {
     average.split_whitespace().next()?.parse().ok()
 }
 
+/// Removes ANSI escape sequences (`ESC [ ... final byte`), which GRUB's serial console emits.
+pub fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if ('\u{40}'..='\u{7e}').contains(&c) {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ansi_sequences_are_removed() {
+        assert_eq!(
+            strip_ansi("\u{1b}[H\u{1b}[J\u{1b}[1;1H  Booting `tessera'"),
+            "  Booting `tessera'"
+        );
+        assert_eq!(strip_ansi("plain"), "plain");
+    }
 
     #[test]
     fn pass_and_fail_lines() {

@@ -2,7 +2,7 @@
 //! stdout and a log, stopped at the first `TESSERA-RESULT:` line or at the timeout.
 
 use super::bochsrc::{self, BochsConfig};
-use super::result::{parse_ips_line, parse_result_line, parse_summary_line, Verdict};
+use super::result::{parse_ips_line, parse_result_line, parse_summary_line, strip_ansi, Verdict};
 use super::{iso, Emulator};
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
@@ -236,7 +236,7 @@ impl SerialTail {
         self.pending.push_str(&chunk);
         let mut lines = Vec::new();
         while let Some(end) = self.pending.find('\n') {
-            lines.push(self.pending[..end].to_string());
+            lines.push(strip_ansi(&self.pending[..end]));
             self.pending.drain(..=end);
         }
         Ok(lines)
