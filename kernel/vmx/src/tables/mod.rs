@@ -26,4 +26,7 @@ pub use posted::{
     control_word, ndst_x2apic, ndst_xapic, pid_table_entry, pid_table_entry_target, PidNotAligned,
     PostOutcome, PostedInterruptDescriptor, PID_ON, PID_SN, PID_TABLE_ENTRY_VALID,
 };
-pub use vapic::{init_virtual_apic_page, read_register, APIC_VERSION, VIRTUAL_APIC_PAGE_BYTES};
+pub use vapic::{
+    init_virtual_apic_page, read_icr, read_register, write_icr, APIC_VERSION,
+    VIRTUAL_APIC_PAGE_BYTES,
+};

@@ -39,6 +39,19 @@ pub fn read_register(page: &impl PageWords, offset: u16) -> u32 {
     page.read_word(usize::from(offset) / 8) as u32
 }
 
+/// The 64-bit x2APIC ICR as virtualized: 8 bytes at offset 0x300 (SDM Vol. 3C 30.5: RDMSR of
+/// 800H-8FFH reads 8 bytes at `(ECX & FFH) << 4`). Read it at an APIC-write exit for the ICR.
+pub fn read_icr(page: &impl PageWords) -> u64 {
+    page.read_word(ICR_OFFSET / 8)
+}
+
+/// Stores an ICR value written through a WRMSR exit, so that the guest reads it back.
+pub fn write_icr(page: &mut impl PageWords, icr: u64) {
+    page.write_word(ICR_OFFSET / 8, icr)
+}
+
+const ICR_OFFSET: usize = 0x300;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +68,13 @@ mod tests {
         assert_eq!(read_register(&*page, 0x350), LVT_MASKED);
         assert_eq!(read_register(&*page, 0x300), 0, "ICR starts clear");
         assert_eq!(read_register(&*page, 0x80), 0, "TPR starts at 0");
+    }
+
+    #[test]
+    fn icr_is_eight_bytes_at_0x300() {
+        let mut page = Box::new([0u8; 4096]);
+        write_icr(&mut *page, 0x0000_0007_0000_40F1);
+        assert_eq!(&page[0x300..0x308], &[0xF1, 0x40, 0, 0, 7, 0, 0, 0]);
+        assert_eq!(read_icr(&*page), 0x0000_0007_0000_40F1);
     }
 }
