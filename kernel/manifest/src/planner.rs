@@ -7,8 +7,16 @@ use crate::model::{Model, PartitionModel};
 use crate::plan::{Device, Image, Partition, PidTable, PidTarget, Plan, Route, RouteMode, Vcpu};
 use bumpalo::Bump;
 
-/// Builds the plan of `model` in `arena`.
+/// Builds the plan of `model` in `arena`, with the heap sized by replay.
 pub fn plan<'a>(arena: &'a Bump, model: &'a Model) -> Plan<'a> {
+    let mut plan = layout(arena, model);
+    let items: Vec<(usize, usize)> = heap::sequence(&plan).map(|i| (i.bytes, i.align)).collect();
+    plan.heap_bytes = heap_size::minimal_bytes(&items);
+    plan
+}
+
+/// Builds the plan of `model` in `arena` without sizing the heap (`heap_bytes` is 0).
+pub fn layout<'a>(arena: &'a Bump, model: &'a Model) -> Plan<'a> {
     let partitions: Vec<Partition<'a>> = model
         .partitions
         .iter()
@@ -22,17 +30,14 @@ pub fn plan<'a>(arena: &'a Bump, model: &'a Model) -> Plan<'a> {
             apic_id: *apic_id,
         })
         .collect();
-    let mut plan = Plan {
+    Plan {
         board: &model.board,
         board_cpus: arena.alloc_slice_copy(&board_cpus),
         ipiv: model.ipiv,
         hypervisor: model.hypervisor,
         partitions: arena.alloc_slice_copy(&partitions),
         heap_bytes: 0,
-    };
-    let items: Vec<(usize, usize)> = heap::sequence(&plan).map(|i| (i.bytes, i.align)).collect();
-    plan.heap_bytes = heap_size::minimal_bytes(&items);
-    plan
+    }
 }
 
 fn partition<'a>(arena: &'a Bump, model: &'a Model, p: &'a PartitionModel) -> Partition<'a> {

@@ -41,16 +41,22 @@ impl Bytes {
 }
 
 impl fmt::Display for Bytes {
-    /// `64 MiB` when the value is a whole number of a unit, else `0x...`.
+    /// `64 MiB` when the value is a whole number of a unit, else `188720 bytes (184.3 KiB)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match UNITS
+        let whole = UNITS
             .iter()
             .rev()
-            .find(|(_, scale)| self.0 >= *scale && self.0.is_multiple_of(*scale))
-        {
-            Some((unit, scale)) => write!(f, "{} {unit}", self.0 / scale),
-            None if self.0 < 1024 => write!(f, "{} bytes", self.0),
-            None => write!(f, "{:#x}", self.0),
+            .find(|(_, scale)| self.0 >= *scale && self.0.is_multiple_of(*scale));
+        let near = UNITS.iter().rev().find(|(_, scale)| self.0 >= *scale);
+        match (whole, near) {
+            (Some((unit, scale)), _) => write!(f, "{} {unit}", self.0 / scale),
+            (None, Some((unit, scale))) => write!(
+                f,
+                "{} bytes ({:.1} {unit})",
+                self.0,
+                self.0 as f64 / *scale as f64
+            ),
+            (None, None) => write!(f, "{} bytes", self.0),
         }
     }
 }
@@ -103,7 +109,7 @@ mod tests {
     fn displays_whole_units() {
         assert_eq!(Bytes(64 << 20).to_string(), "64 MiB");
         assert_eq!(Bytes(3 << 10).to_string(), "3 KiB");
-        assert_eq!(Bytes(0x1001).to_string(), "0x1001");
+        assert_eq!(Bytes(0x1001).to_string(), "4097 bytes (4.0 KiB)");
         assert_eq!(Bytes(16).to_string(), "16 bytes");
     }
 }

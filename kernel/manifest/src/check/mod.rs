@@ -5,6 +5,7 @@ mod apic;
 mod board;
 mod cpus;
 mod devices;
+mod fit;
 mod image;
 mod memory;
 mod routes;
@@ -49,36 +50,11 @@ pub fn check(sources: &Sources, images: Images) -> Result<Model, Errors> {
     };
     let board = board::check(&mut cx, &board_file);
     let ipiv = check_top(&mut cx, &board, &manifest);
-    let names = cpus::check_names(&mut cx, &manifest);
-    let vcpus = cpus::check(&mut cx, &board, &manifest);
-    let routes = routes::check(&mut cx, &manifest, &names);
-    let sizes: Vec<usize> = vcpus.iter().map(Vec::len).collect();
-    let (apic_first, notes) = apic::check(&mut cx, &manifest, &sizes, &routes);
-    let memory = memory::check(&mut cx, &board, &manifest);
-    let devices = devices::check(&mut cx, &board, &manifest, &memory);
-    let loaded = image::check(&mut cx, sources, &manifest, &memory, images);
+    let parts = check_partitions(&mut cx, sources, &board, &manifest, images);
     if !cx.errors.is_empty() {
-        cx.errors
-            .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
-        return Err(Errors(cx.errors));
+        return Err(sorted(cx.errors));
     }
-    let mut parts = Vec::new();
-    let all = vcpus.into_iter().zip(routes).zip(devices).zip(loaded);
-    for (i, (((vcpus, routes), (console, devices)), image)) in all.enumerate() {
-        let spec = manifest.partitions[i].get_ref();
-        parts.push(PartitionModel {
-            name: spec.name.get_ref().clone(),
-            vcpus,
-            apic_first: apic_first[i],
-            memory: memory[i].unwrap_or_else(|| unreachable!("placed when there are no errors")),
-            image_path: sources.manifest_dir.join(spec.image.get_ref()),
-            image,
-            console,
-            devices,
-            routes,
-        });
-    }
-    Ok(Model {
+    let model = Model {
         board: board.name.clone(),
         board_cpus: board
             .cpus
@@ -87,9 +63,83 @@ pub fn check(sources: &Sources, images: Images) -> Result<Model, Errors> {
             .collect(),
         ipiv,
         hypervisor: board.hypervisor,
-        partitions: parts,
+        notes: parts.notes.clone(),
+        partitions: assemble(sources, &manifest, parts),
+    };
+    fit::check(&mut cx, &board_file, &model);
+    match cx.errors.is_empty() {
+        true => Ok(model),
+        false => Err(sorted(cx.errors)),
+    }
+}
+
+/// Per-partition results of the checks, in manifest order.
+struct Checked {
+    vcpus: Vec<Vec<crate::model::VcpuModel>>,
+    routes: Vec<Vec<crate::model::RouteModel>>,
+    apic_first: Vec<u32>,
+    notes: Vec<String>,
+    memory: Vec<Option<crate::plan::Memory>>,
+    devices: Vec<(crate::plan::Console, Vec<crate::model::DeviceModel>)>,
+    images: Vec<Option<crate::model::LoadedImage>>,
+}
+
+fn check_partitions(
+    cx: &mut Ctx<'_>,
+    sources: &Sources,
+    board: &BoardFacts,
+    manifest: &ManifestFile,
+    images: Images,
+) -> Checked {
+    let names = cpus::check_names(cx, manifest);
+    let vcpus = cpus::check(cx, board, manifest);
+    let routes = routes::check(cx, manifest, &names);
+    let sizes: Vec<usize> = vcpus.iter().map(Vec::len).collect();
+    let (apic_first, notes) = apic::check(cx, manifest, &sizes, &routes);
+    let memory = memory::check(cx, board, manifest);
+    let devices = devices::check(cx, board, manifest, &memory);
+    let images = image::check(cx, sources, manifest, &memory, images);
+    Checked {
+        vcpus,
+        routes,
+        apic_first,
         notes,
-    })
+        memory,
+        devices,
+        images,
+    }
+}
+
+/// Builds the partition models of an error-free check.
+fn assemble(sources: &Sources, manifest: &ManifestFile, c: Checked) -> Vec<PartitionModel> {
+    let all = c
+        .vcpus
+        .into_iter()
+        .zip(c.routes)
+        .zip(c.devices)
+        .zip(c.images);
+    all.enumerate()
+        .map(|(i, (((vcpus, routes), (console, devices)), image))| {
+            let spec = manifest.partitions[i].get_ref();
+            PartitionModel {
+                name: spec.name.get_ref().clone(),
+                vcpus,
+                apic_first: c.apic_first[i],
+                memory: c.memory[i]
+                    .unwrap_or_else(|| unreachable!("placed when there are no errors")),
+                image_path: sources.manifest_dir.join(spec.image.get_ref()),
+                image,
+                console,
+                devices,
+                routes,
+            }
+        })
+        .collect()
+}
+
+fn sorted(mut errors: Vec<Diagnostic>) -> Errors {
+    errors.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    Errors(errors)
 }
 
 /// The partitions file names this board, and its `ipiv` wish can be honoured.
