@@ -127,8 +127,8 @@ pub fn ensure_deb_src(package: &str, version: &str) -> Result<(), String> {
     let entry = deb_src_entry(&mirror);
     if !is_root() {
         return Err(format!(
-            "need root to add the trixie deb-src entry; run:\n  sudo tee {DEB_SRC_FILE} <<'END'\n{entry}END\n  \
-             sudo apt-get update"
+            "need root to add the trixie deb-src entry; run:\n{}",
+            deb_src_hint(&entry)
         ));
     }
     if !Path::new(DEB_SRC_FILE).exists() {
@@ -165,10 +165,7 @@ pub fn ensure_packages(wanted: &[&str]) -> Result<(), String> {
     if missing.is_empty() {
         return Ok(());
     }
-    let command = format!(
-        "apt-get install -y --no-install-recommends {}",
-        missing.join(" ")
-    );
+    let command = install_command(&missing);
     if !is_root() {
         return Err(format!(
             "missing Debian packages {}; run:\n  sudo {command}",
@@ -181,6 +178,19 @@ pub fn ensure_packages(wanted: &[&str]) -> Result<(), String> {
         .args(&missing);
     cmd.env("DEBIAN_FRONTEND", "noninteractive");
     run_logged(&mut cmd, &command)
+}
+
+/// The shell lines that add the deb-src entry and refresh apt, for a user to run.
+pub fn deb_src_hint(entry: &str) -> String {
+    format!("sudo tee {DEB_SRC_FILE} >/dev/null <<'END'\n{entry}END\nsudo apt-get update")
+}
+
+/// The `apt-get` command that installs `missing`.
+pub fn install_command(missing: &[&str]) -> String {
+    format!(
+        "apt-get install -y --no-install-recommends {}",
+        missing.join(" ")
+    )
 }
 
 /// Runs `cmd`, failing with `what` and its exit status.
@@ -225,6 +235,17 @@ mod tests {
     fn no_debian_archive_is_none() {
         let text = "deb https://packages.example/apt stable main\n";
         assert_eq!(mirror_from_sources(&[("x.list".into(), text.into())]), None);
+    }
+
+    #[test]
+    fn hints_are_runnable_commands() {
+        let hint = deb_src_hint(&deb_src_entry("http://m.example/debian"));
+        assert!(hint.starts_with(&format!("sudo tee {DEB_SRC_FILE} >/dev/null <<'END'\n")));
+        assert!(hint.ends_with("\nEND\nsudo apt-get update"));
+        assert_eq!(
+            install_command(&["xorriso", "mtools"]),
+            "apt-get install -y --no-install-recommends xorriso mtools"
+        );
     }
 
     #[test]
