@@ -40,69 +40,15 @@ impl BoardFacts {
 
 /// Checks the board file and extracts its facts (also when it has errors).
 pub fn check(cx: &mut Ctx<'_>, file: &BoardFile) -> BoardFacts {
-    let mut cpus: Vec<CpuFact> = Vec::new();
-    for cpu in &file.cpus {
-        let cpu = cpu.get_ref();
-        if cpus.iter().any(|c| &c.name == cpu.name.get_ref()) {
-            let d = cx.board.error(
-                cpu.name.span(),
-                format!("CPU name `{}` is used twice", cpu.name.get_ref()),
-            );
-            cx.push(d.hint("give every [[cpu]] a unique name"));
-        }
-        if let Some(other) = cpus.iter().find(|c| c.apic_id == *cpu.apic_id.get_ref()) {
-            let d = cx.board.error(
-                cpu.apic_id.span(),
-                format!(
-                    "APIC ID {} is already CPU `{}`'s",
-                    cpu.apic_id.get_ref(),
-                    other.name
-                ),
-            );
-            cx.push(d.hint("physical APIC IDs are unique; read them from the machine's MADT"));
-        }
-        cpus.push(CpuFact {
-            name: cpu.name.get_ref().clone(),
-            apic_id: *cpu.apic_id.get_ref(),
-        });
-    }
+    let cpus = cpus(cx, file);
     let ram = ranges(cx, &file.ram, "RAM range");
-    let hypervisor = HostRange {
-        base: file.hypervisor.base.get_ref().0,
-        bytes: file.hypervisor.bytes.get_ref().0,
-    };
-    if hypervisor.bytes == 0 || hypervisor.base.checked_add(hypervisor.bytes).is_none() {
-        let d = cx.board.error(
-            file.hypervisor.bytes.span(),
-            "the hypervisor range is empty or wraps around",
-        );
-        cx.push(
-            d.found(format!(
-                "base {:#x}, bytes {:#x}",
-                hypervisor.base, hypervisor.bytes
-            ))
-            .accepted("bytes > 0 and base + bytes below 2^64"),
-        );
-    }
+    let hypervisor = hypervisor(cx, file);
     let devices = devices(cx, file);
-    let hypervisor_console = file.hypervisor.console.as_ref().and_then(|name| {
-        let found = devices.iter().position(|d| &d.name == name.get_ref());
-        if found.is_none() {
-            let d = cx.board.error(
-                name.span(),
-                format!(
-                    "unknown device `{}` for the hypervisor console",
-                    name.get_ref()
-                ),
-            );
-            let names = devices.iter().map(|d| d.name.as_str());
-            cx.push(
-                d.accepted(list(names.clone()))
-                    .maybe_hint(did_you_mean(name.get_ref(), names)),
-            );
-        }
-        found
-    });
+    let hypervisor_console = file
+        .hypervisor
+        .console
+        .as_ref()
+        .and_then(|name| console(cx, name, &devices));
     BoardFacts {
         name: file.name.get_ref().clone(),
         ipiv: file.ipiv,
@@ -112,6 +58,71 @@ pub fn check(cx: &mut Ctx<'_>, file: &BoardFile) -> BoardFacts {
         devices,
         hypervisor_console,
     }
+}
+
+/// Board CPUs; names and APIC IDs must be unique.
+fn cpus(cx: &mut Ctx<'_>, file: &BoardFile) -> Vec<CpuFact> {
+    let mut cpus: Vec<CpuFact> = Vec::new();
+    for cpu in file.cpus.iter().map(Spanned::get_ref) {
+        let (name, apic_id) = (cpu.name.get_ref(), *cpu.apic_id.get_ref());
+        if cpus.iter().any(|c| &c.name == name) {
+            let d = cx
+                .board
+                .error(cpu.name.span(), format!("CPU name `{name}` is used twice"));
+            cx.push(d.hint("give every [[cpu]] a unique name"));
+        }
+        if let Some(other) = cpus.iter().find(|c| c.apic_id == apic_id) {
+            let d = cx.board.error(
+                cpu.apic_id.span(),
+                format!("APIC ID {apic_id} is already CPU `{}`'s", other.name),
+            );
+            cx.push(d.hint("physical APIC IDs are unique; read them from the machine's MADT"));
+        }
+        cpus.push(CpuFact {
+            name: name.clone(),
+            apic_id,
+        });
+    }
+    cpus
+}
+
+/// The hypervisor's range; it must not be empty or wrap around.
+fn hypervisor(cx: &mut Ctx<'_>, file: &BoardFile) -> HostRange {
+    let h = &file.hypervisor;
+    let r = HostRange {
+        base: h.base.get_ref().0,
+        bytes: h.bytes.get_ref().0,
+    };
+    if r.bytes == 0 || r.base.checked_add(r.bytes).is_none() {
+        let d = cx.board.error(
+            h.bytes.span(),
+            "the hypervisor range is empty or wraps around",
+        );
+        let found = format!("base {:#x}, bytes {:#x}", r.base, r.bytes);
+        cx.push(
+            d.found(found)
+                .accepted("bytes > 0 and base + bytes below 2^64"),
+        );
+    }
+    r
+}
+
+/// Index of the hypervisor's console device.
+fn console(cx: &mut Ctx<'_>, name: &Spanned<String>, devices: &[DeviceModel]) -> Option<usize> {
+    let found = devices.iter().position(|d| &d.name == name.get_ref());
+    if found.is_none() {
+        let message = format!(
+            "unknown device `{}` for the hypervisor console",
+            name.get_ref()
+        );
+        let names = devices.iter().map(|d| d.name.as_str());
+        let d = cx
+            .board
+            .error(name.span(), message)
+            .accepted(list(names.clone()));
+        cx.push(d.maybe_hint(did_you_mean(name.get_ref(), names)));
+    }
+    found
 }
 
 /// Converts ranges, reporting empty ones and overlaps between them.
@@ -142,56 +153,52 @@ fn ranges(cx: &mut Ctx<'_>, specs: &[Spanned<RangeSpec>], what: &str) -> Vec<Hos
 
 fn devices(cx: &mut Ctx<'_>, file: &BoardFile) -> Vec<DeviceModel> {
     let mut out: Vec<DeviceModel> = Vec::new();
-    for spec in &file.devices {
-        let dev = spec.get_ref();
-        if out.iter().any(|d| &d.name == dev.name.get_ref()) {
+    for dev in file.devices.iter().map(Spanned::get_ref) {
+        let name = dev.name.get_ref();
+        if out.iter().any(|d| &d.name == name) {
             cx.push(cx.board.error(
                 dev.name.span(),
-                format!("device name `{}` is used twice", dev.name.get_ref()),
+                format!("device name `{name}` is used twice"),
             ));
         }
-        for m in &dev.mmio {
-            let (base, bytes) = (m.get_ref().base.get_ref().0, m.get_ref().bytes.get_ref().0);
-            if !base.is_multiple_of(4096)
-                || !bytes.is_multiple_of(4096)
-                || bytes == 0
-                || base.checked_add(bytes).is_none()
-            {
-                let d = cx.board.error(
-                    m.span(),
-                    format!(
-                        "MMIO range of device `{}` is not whole 4 KiB pages",
-                        dev.name.get_ref()
-                    ),
-                );
-                cx.push(
-                    d.found(format!("base {base:#x}, bytes {bytes:#x}"))
-                        .accepted("base and bytes multiples of 4 KiB, bytes > 0"),
-                );
-            }
-        }
+        let mmio: Vec<HostRange> = dev.mmio.iter().map(|m| mmio_range(cx, name, m)).collect();
+        let ports = dev
+            .ports
+            .iter()
+            .map(|p| PortRange {
+                base: p.base,
+                count: p.count,
+            })
+            .collect();
         out.push(DeviceModel {
-            name: dev.name.get_ref().clone(),
-            ports: dev
-                .ports
-                .iter()
-                .map(|p| PortRange {
-                    base: p.base,
-                    count: p.count,
-                })
-                .collect(),
-            mmio: dev
-                .mmio
-                .iter()
-                .map(|m| HostRange {
-                    base: m.get_ref().base.get_ref().0,
-                    bytes: m.get_ref().bytes.get_ref().0,
-                })
-                .collect(),
+            name: name.clone(),
+            ports,
+            mmio,
             irqs: dev.irqs.clone(),
         });
     }
     out
+}
+
+/// One MMIO range of device `name`: whole 4 KiB pages that do not wrap around.
+fn mmio_range(cx: &mut Ctx<'_>, name: &str, m: &Spanned<RangeSpec>) -> HostRange {
+    let r = HostRange {
+        base: m.get_ref().base.get_ref().0,
+        bytes: m.get_ref().bytes.get_ref().0,
+    };
+    let pages = r.base.is_multiple_of(4096) && r.bytes.is_multiple_of(4096) && r.bytes > 0;
+    if !pages || r.base.checked_add(r.bytes).is_none() {
+        let d = cx.board.error(
+            m.span(),
+            format!("MMIO range of device `{name}` is not whole 4 KiB pages"),
+        );
+        let found = format!("base {:#x}, bytes {:#x}", r.base, r.bytes);
+        cx.push(
+            d.found(found)
+                .accepted("base and bytes multiples of 4 KiB, bytes > 0"),
+        );
+    }
+    r
 }
 
 /// True if two non-empty ranges share a byte.

@@ -128,63 +128,44 @@ fn fits_explicit(
     (part, span): (&PartitionSpec, std::ops::Range<usize>),
     r: HostRange,
 ) -> bool {
-    let name = part.name.get_ref();
-    let ram = board
-        .ram
+    let at = format!("memory of `{}` at {}", part.name.get_ref(), show(r));
+    let d = if !in_ram(board, r) {
+        let ram: Vec<String> = board.ram.iter().map(|x| show(*x)).collect();
+        let d = cx
+            .manifest
+            .error(span, format!("{at} is outside the board's RAM"))
+            .found(show(r));
+        d.accepted(format!("within one RAM range: {}", ram.join(", ")))
+    } else if overlaps(r, board.hypervisor) {
+        let d = cx.manifest.error(
+            span,
+            format!("{at} overlaps the hypervisor at {}", show(board.hypervisor)),
+        );
+        d.hint("move host_base past the hypervisor, or omit it to let the planner place the memory")
+    } else if let Some(j) = placed
         .iter()
-        .map(|x| show(*x))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if !board
+        .position(|o| o.is_some_and(|o| overlaps(o, r)))
+    {
+        let other = format!(
+            "partition `{}` at {}",
+            parts[j].name.get_ref(),
+            show(placed[j].unwrap_or(r))
+        );
+        let d = cx.manifest.error(span, format!("{at} overlaps {other}"));
+        d.hint("partitions never share memory; pick disjoint host_base values")
+    } else {
+        return true;
+    };
+    cx.push(d);
+    false
+}
+
+/// True if `r` lies inside one of the board's RAM ranges.
+fn in_ram(board: &BoardFacts, r: HostRange) -> bool {
+    board
         .ram
         .iter()
         .any(|x| x.base <= r.base && end(r) <= end(*x))
-    {
-        let d = cx.manifest.error(
-            span,
-            format!(
-                "memory of `{name}` at {} is outside the board's RAM",
-                show(r)
-            ),
-        );
-        cx.push(
-            d.found(show(r))
-                .accepted(format!("within one RAM range: {ram}")),
-        );
-        return false;
-    }
-    if overlaps(r, board.hypervisor) {
-        let d = cx.manifest.error(
-            span,
-            format!(
-                "memory of `{name}` at {} overlaps the hypervisor at {}",
-                show(r),
-                show(board.hypervisor)
-            ),
-        );
-        cx.push(d.hint(
-            "move host_base past the hypervisor, or omit it to let the planner place the memory",
-        ));
-        return false;
-    }
-    if let Some((j, o)) = placed
-        .iter()
-        .enumerate()
-        .find_map(|(j, o)| o.filter(|o| overlaps(*o, r)).map(|o| (j, o)))
-    {
-        let d = cx.manifest.error(
-            span,
-            format!(
-                "memory of `{name}` at {} overlaps partition `{}` at {}",
-                show(r),
-                parts[j].name.get_ref(),
-                show(o)
-            ),
-        );
-        cx.push(d.hint("partitions never share memory; pick disjoint host_base values"));
-        return false;
-    }
-    true
 }
 
 /// Lowest 2 MiB-aligned free range of the partition's size.
@@ -202,33 +183,25 @@ fn place(
         .copied()
         .chain([board.hypervisor])
         .collect();
-    let candidates = board
+    let starts = board
         .ram
         .iter()
         .map(|r| r.base)
-        .chain(busy.iter().map(|b| end(*b)))
-        .map(|a| a.div_ceil(ALIGN_BYTES).saturating_mul(ALIGN_BYTES));
-    let fits = |base: u64| {
-        let r = HostRange { base, bytes };
-        board
-            .ram
-            .iter()
-            .any(|x| x.base <= base && base.saturating_add(bytes) <= end(*x))
-            && !busy.iter().any(|b| overlaps(*b, r))
-    };
-    let found = candidates
-        .filter(|&b| fits(b))
-        .min()
-        .map(|base| HostRange { base, bytes });
+        .chain(busy.iter().map(|b| end(*b)));
+    let found = starts
+        .map(|a| HostRange {
+            base: a.div_ceil(ALIGN_BYTES).saturating_mul(ALIGN_BYTES),
+            bytes,
+        })
+        .filter(|&r| in_ram(board, r) && !busy.iter().any(|b| overlaps(*b, r)))
+        .min_by_key(|r| r.base);
     if found.is_none() && !over {
-        let d = cx.manifest.error(
-            part.memory.span(),
-            format!(
-                "no free 2 MiB-aligned board RAM for the {} of `{}`",
-                Bytes(bytes),
-                part.name.get_ref()
-            ),
+        let message = format!(
+            "no free 2 MiB-aligned board RAM for the {} of `{}`",
+            Bytes(bytes),
+            part.name.get_ref()
         );
+        let d = cx.manifest.error(part.memory.span(), message);
         cx.push(d.hint("the free RAM is fragmented by host_base placements; shrink the memory or move the others"));
     }
     found
