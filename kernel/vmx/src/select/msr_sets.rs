@@ -38,3 +38,22 @@ pub fn without_true_msrs() -> CapabilityMsrs {
         ..sapphire_rapids()
     }
 }
+
+/// Recorded from the emulator (Bochs `sapphire_rapids` model with Tessera's IPIv patch, `--ipiv on`)
+/// by reading the capability MSRs in VMX root; with `--ipiv off` CTLS3 reads 0x80.
+pub fn emulator_ipiv_on() -> CapabilityMsrs {
+    CapabilityMsrs {
+        basic: 0x00D8_1000_0000_0004,
+        pinbased: 0x0000_00FF_0000_0016,
+        procbased: 0xFFFB_FFFE_0401_E172,
+        exit: 0xC87F_FFFF_0003_6DFF,
+        entry: 0x0008_FFFF_0000_11FF,
+        procbased2: 0x06D7_7FFF_0000_0000,
+        ept_vpid: 0x0000_0F01_0673_4141,
+        true_pinbased: 0x0000_00FF_0000_0016,
+        true_procbased: 0xFFFB_FFFE_0400_6172,
+        true_exit: 0xC87F_FFFF_0003_6DFB,
+        true_entry: 0x0008_FFFF_0000_11FB,
+        procbased3: 0x90,
+    }
+}

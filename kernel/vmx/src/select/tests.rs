@@ -2,7 +2,7 @@
 
 use std::string::ToString;
 
-use super::msr_sets::{sapphire_rapids, without_tertiary, without_true_msrs};
+use super::msr_sets::{emulator_ipiv_on, sapphire_rapids, without_tertiary, without_true_msrs};
 use super::*;
 
 #[test]
@@ -194,4 +194,31 @@ fn optional_secondary_controls_follow_the_msr() {
     assert!(!without
         .secondary
         .contains(SecondaryProcBased::ENABLE_RDTSCP));
+}
+
+#[test]
+fn emulator_capabilities_give_the_words_seen_in_the_emulator() {
+    let s = select(&emulator_ipiv_on(), IpivMode::Required).unwrap();
+    let words = (
+        s.pin.bits(),
+        s.primary.bits(),
+        s.secondary.bits(),
+        s.tertiary.bits(),
+        s.exit.bits(),
+        s.entry.bits(),
+    );
+    assert_eq!(words, (0x9F, 0x9622_6172, 0x131A, 0x10, 0x3F_EFFB, 0xD3FB));
+    let off = CapabilityMsrs {
+        procbased3: 0x80,
+        ..emulator_ipiv_on()
+    };
+    assert_eq!(
+        select(&off, IpivMode::Required).unwrap_err().to_string(),
+        "IPIv required but IA32_VMX_PROCBASED_CTLS3 (MSR 0x492) bit 4 'IPI virtualization' \
+         is not allowed-1 (tertiary processor-based VM-execution control bit 4)"
+    );
+    assert_eq!(
+        select(&off, IpivMode::Off).unwrap().primary.bits(),
+        0x9620_6172
+    );
 }
