@@ -12,12 +12,20 @@ use crate::select::SelectedControls;
 /// CR4.VMXE: owned by the hypervisor; the guest reads it as 0 and a write of 1 exits.
 const CR4_VMXE: u64 = 1 << 13;
 
-/// Host-physical addresses and values a vCPU's control fields point at.
+/// The value (non-address) control fields of a vCPU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ControlSetup {
+pub struct ControlValues {
     pub controls: SelectedControls,
     /// Vector the processor treats as "posted interrupts pending" (bits 15:8 of the field stay 0).
     pub posted_interrupt_vector: u8,
+    /// The partition's last PID-pointer index; required with IPIv.
+    pub last_pid_index: Option<u16>,
+}
+
+/// Host-physical addresses the control fields point at. Kernels that set addresses through typed
+/// setters (tessera-arch's `ActiveVmcs::set_page` and friends) use only [`control_writes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ControlAddresses {
     /// 64-byte aligned.
     pub posted_interrupt_descriptor: u64,
     /// 4 KiB aligned, one per vCPU.
@@ -26,8 +34,8 @@ pub struct ControlSetup {
     pub io_bitmap_a: u64,
     pub io_bitmap_b: u64,
     pub eptp: u64,
-    /// The partition's PID-pointer table (4 KiB aligned) and its last index; required with IPIv.
-    pub pid_table: Option<(u64, u16)>,
+    /// The partition's PID-pointer table (4 KiB aligned); required with IPIv.
+    pub pid_table: Option<u64>,
 }
 
 /// Why the control fields cannot be written.
@@ -39,14 +47,13 @@ pub enum SetupError {
         address: u64,
         align_bytes: u64,
     },
-    /// IPI virtualization is on but no PID-pointer table was given.
+    /// IPI virtualization is on but no PID-pointer table (or last index) was given.
     MissingPidTable,
 }
 
-/// Every control field for the vCPU, in an order that sets the control words first.
-pub fn control_writes(setup: &ControlSetup) -> Result<FieldWrites, SetupError> {
-    check_alignment(setup)?;
-    let c = &setup.controls;
+/// Every value control field for the vCPU (no addresses), control words first.
+pub fn control_writes(values: &ControlValues) -> Result<FieldWrites, SetupError> {
+    let c = &values.controls;
     let mut w = FieldWrites::new();
     w.push(C32::PinBasedControls.encoding(), u64::from(c.pin.bits()));
     w.push(
@@ -65,10 +72,39 @@ pub fn control_writes(setup: &ControlSetup) -> Result<FieldWrites, SetupError> {
     w.push(C32::ExitControls.encoding(), u64::from(c.exit.bits()));
     w.push(C32::EntryControls.encoding(), u64::from(c.entry.bits()));
     zero_counts_and_events(&mut w);
-    addresses(&mut w, setup)?;
+    w.push(
+        C16::PostedInterruptNotificationVector.encoding(),
+        u64::from(values.posted_interrupt_vector),
+    );
+    match (c.ipiv, values.last_pid_index) {
+        (true, None) => return Err(SetupError::MissingPidTable),
+        (true, Some(last)) => w.push(C16::LastPidPointerIndex.encoding(), u64::from(last)),
+        (false, _) => {}
+    }
     w.push(CN::Cr0GuestHostMask.encoding(), 0);
     w.push(CN::Cr4GuestHostMask.encoding(), CR4_VMXE);
     w.push(CN::Cr4ReadShadow.encoding(), GUEST_CR4 & !CR4_VMXE);
+    Ok(w)
+}
+
+/// The address control fields, after checking each alignment; with `ipiv` the PID-pointer table too.
+pub fn address_writes(a: &ControlAddresses, ipiv: bool) -> Result<FieldWrites, SetupError> {
+    check_alignment(a)?;
+    let mut w = FieldWrites::new();
+    w.push(C64::IoBitmapA.encoding(), a.io_bitmap_a);
+    w.push(C64::IoBitmapB.encoding(), a.io_bitmap_b);
+    w.push(C64::MsrBitmap.encoding(), a.msr_bitmap);
+    w.push(C64::VirtualApicAddress.encoding(), a.virtual_apic_page);
+    w.push(
+        C64::PostedInterruptDescriptor.encoding(),
+        a.posted_interrupt_descriptor,
+    );
+    w.push(C64::Eptp.encoding(), a.eptp);
+    match (ipiv, a.pid_table) {
+        (true, None) => return Err(SetupError::MissingPidTable),
+        (true, Some(table)) => w.push(C64::PidPointerTable.encoding(), table),
+        (false, _) => {}
+    }
     Ok(w)
 }
 
@@ -97,42 +133,14 @@ fn zero_counts_and_events(w: &mut FieldWrites) {
     }
 }
 
-fn addresses(w: &mut FieldWrites, s: &ControlSetup) -> Result<(), SetupError> {
-    w.push(C64::IoBitmapA.encoding(), s.io_bitmap_a);
-    w.push(C64::IoBitmapB.encoding(), s.io_bitmap_b);
-    w.push(C64::MsrBitmap.encoding(), s.msr_bitmap);
-    w.push(C64::VirtualApicAddress.encoding(), s.virtual_apic_page);
-    w.push(
-        C16::PostedInterruptNotificationVector.encoding(),
-        u64::from(s.posted_interrupt_vector),
-    );
-    w.push(
-        C64::PostedInterruptDescriptor.encoding(),
-        s.posted_interrupt_descriptor,
-    );
-    w.push(C64::Eptp.encoding(), s.eptp);
-    match (s.controls.ipiv, s.pid_table) {
-        (true, None) => return Err(SetupError::MissingPidTable),
-        (true, Some((table, last_index))) => {
-            w.push(C64::PidPointerTable.encoding(), table);
-            w.push(C16::LastPidPointerIndex.encoding(), u64::from(last_index));
-        }
-        (false, _) => {}
-    }
-    Ok(())
-}
-
-fn check_alignment(s: &ControlSetup) -> Result<(), SetupError> {
+fn check_alignment(s: &ControlAddresses) -> Result<(), SetupError> {
     let page_aligned = [
         ("virtual-APIC page", s.virtual_apic_page),
         ("MSR bitmap", s.msr_bitmap),
         ("I/O bitmap A", s.io_bitmap_a),
         ("I/O bitmap B", s.io_bitmap_b),
         ("EPT PML4 (EPTP bits 51:12)", s.eptp & !0xFFF),
-        (
-            "PID-pointer table",
-            s.pid_table.map_or(0, |(table, _)| table),
-        ),
+        ("PID-pointer table", s.pid_table.unwrap_or(0)),
     ];
     let checks = page_aligned
         .into_iter()

@@ -12,7 +12,9 @@ mod writes;
 mod tests;
 
 pub use area::{guest_translate, write_boot_area, write_boot_info};
-pub use controls_setup::{control_writes, ControlSetup, SetupError};
+pub use controls_setup::{
+    address_writes, control_writes, ControlAddresses, ControlValues, SetupError,
+};
 pub use gdt::{CODE_SELECTOR, DATA_SELECTOR, GDT_LIMIT, TSS_SELECTOR};
 pub use guest::{
     guest_state_writes, Activity, FixedBits, GuestEntry, GUEST_CR0, GUEST_CR4, GUEST_EFER,

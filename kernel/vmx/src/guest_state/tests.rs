@@ -128,26 +128,31 @@ fn sapphire_rapids() -> CapabilityMsrs {
     }
 }
 
-fn setup(mode: IpivMode) -> ControlSetup {
-    ControlSetup {
+fn values(mode: IpivMode) -> ControlValues {
+    ControlValues {
         controls: select(&sapphire_rapids(), mode).unwrap(),
         posted_interrupt_vector: 0xF2,
+        last_pid_index: Some(3),
+    }
+}
+
+fn addresses() -> ControlAddresses {
+    ControlAddresses {
         posted_interrupt_descriptor: 0x20_0040,
         virtual_apic_page: 0x20_1000,
         msr_bitmap: 0x20_2000,
         io_bitmap_a: 0x20_3000,
         io_bitmap_b: 0x20_4000,
         eptp: 0x20_501E,
-        pid_table: Some((0x20_6000, 3)),
+        pid_table: Some(0x20_6000),
     }
 }
 
 #[test]
-fn control_fields_with_ipiv_point_at_the_pid_table() {
-    let w = control_writes(&setup(IpivMode::Required)).unwrap();
+fn control_fields_with_ipiv_set_tertiary_and_last_index() {
+    let w = control_writes(&values(IpivMode::Required)).unwrap();
     assert_unique_and_typed(&w, FieldType::Control);
     assert_eq!(w.get(C64::TertiaryProcBasedControls.encoding()), Some(0x10));
-    assert_eq!(w.get(C64::PidPointerTable.encoding()), Some(0x20_6000));
     assert_eq!(w.get(C16::LastPidPointerIndex.encoding()), Some(3));
     assert_eq!(
         w.get(C16::PostedInterruptNotificationVector.encoding()),
@@ -157,43 +162,75 @@ fn control_fields_with_ipiv_point_at_the_pid_table() {
         w.as_slice()[0].0,
         crate::fields::Field32Control::PinBasedControls.encoding()
     );
+    let a = address_writes(&addresses(), true).unwrap();
+    assert_unique_and_typed(&a, FieldType::Control);
+    assert_eq!(a.get(C64::PidPointerTable.encoding()), Some(0x20_6000));
+}
+
+#[test]
+fn value_and_address_fields_do_not_overlap() {
+    let w = control_writes(&values(IpivMode::Required)).unwrap();
+    let a = address_writes(&addresses(), true).unwrap();
+    assert!(a.as_slice().iter().all(|(e, _)| w.get(*e).is_none()));
+    let address_encodings = [0x2000, 0x2002, 0x2004, 0x2012, 0x2016, 0x201A, 0x2042];
+    assert!(w
+        .as_slice()
+        .iter()
+        .all(|(e, _)| !address_encodings.contains(e)));
 }
 
 #[test]
 fn control_fields_without_ipiv_leave_tertiary_and_table_out() {
-    let w = control_writes(&ControlSetup {
-        pid_table: None,
-        ..setup(IpivMode::Off)
+    let w = control_writes(&ControlValues {
+        last_pid_index: None,
+        ..values(IpivMode::Off)
     })
     .unwrap();
     assert_eq!(w.get(C64::TertiaryProcBasedControls.encoding()), None);
-    assert_eq!(w.get(C64::PidPointerTable.encoding()), None);
-    assert_eq!(w.get(C64::Eptp.encoding()), Some(0x20_501E));
+    assert_eq!(w.get(C16::LastPidPointerIndex.encoding()), None);
+    let a = address_writes(
+        &ControlAddresses {
+            pid_table: None,
+            ..addresses()
+        },
+        false,
+    )
+    .unwrap();
+    assert_eq!(a.get(C64::PidPointerTable.encoding()), None);
+    assert_eq!(a.get(C64::Eptp.encoding()), Some(0x20_501E));
 }
 
 #[test]
 fn control_setup_errors_name_the_structure() {
-    let no_table = ControlSetup {
-        pid_table: None,
-        ..setup(IpivMode::Required)
+    let no_index = ControlValues {
+        last_pid_index: None,
+        ..values(IpivMode::Required)
     };
-    assert_eq!(control_writes(&no_table), Err(SetupError::MissingPidTable));
-    let bad_pid = ControlSetup {
+    assert_eq!(control_writes(&no_index), Err(SetupError::MissingPidTable));
+    let no_table = ControlAddresses {
+        pid_table: None,
+        ..addresses()
+    };
+    assert_eq!(
+        address_writes(&no_table, true),
+        Err(SetupError::MissingPidTable)
+    );
+    let bad_pid = ControlAddresses {
         posted_interrupt_descriptor: 0x20_0020,
-        ..setup(IpivMode::Off)
+        ..addresses()
     };
     let expected = SetupError::Misaligned {
         what: "posted-interrupt descriptor",
         address: 0x20_0020,
         align_bytes: 64,
     };
-    assert_eq!(control_writes(&bad_pid), Err(expected));
-    let bad_bitmap = ControlSetup {
+    assert_eq!(address_writes(&bad_pid, false), Err(expected));
+    let bad_bitmap = ControlAddresses {
         msr_bitmap: 0x20_2800,
-        ..setup(IpivMode::Off)
+        ..addresses()
     };
     assert!(matches!(
-        control_writes(&bad_bitmap),
+        address_writes(&bad_bitmap, false),
         Err(SetupError::Misaligned {
             what: "MSR bitmap",
             ..
