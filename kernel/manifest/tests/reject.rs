@@ -119,7 +119,7 @@ fn partition_without_cpu() {
         &out,
         &[
             "manifest.toml:16:8: partition `beta` has no CPU",
-            "accepted: board CPUs not yet owned: `cpu2`, `cpu3`",
+            "accepted: board CPUs no partition owns: `cpu2`, `cpu3`",
         ],
     );
 }
@@ -537,4 +537,40 @@ fn extreme_values_are_errors_not_panics() {
 fn hypervisor_range_too_small_for_heap() {
     let b = edit(BOARD, "bytes = \"14 MiB\"", "bytes = \"64 KiB\"");
     has(&errors(&b, MANIFEST), &["board.toml:6:9: the hypervisor's 64 KiB cannot hold its heap (at least 188720 bytes (184.3 KiB)) and the embedded images (128 bytes)", "hint: enlarge [hypervisor] bytes"]);
+}
+
+#[test]
+fn elf_loader_rejects_wrong_machine_truncation_and_bad_entry() {
+    use tessera_manifest::check::load_image;
+    let memory = tessera_manifest::Memory {
+        guest_base: 0,
+        host_base: 0x100_0000,
+        bytes: 32 << 20,
+    };
+    let good = common::elf(0x10_0000, 0x2000, 0x10_0000);
+    let image = load_image(&good, Some(memory)).unwrap();
+    assert_eq!((image.entry, image.segments.len()), (0x10_0000, 1));
+    assert_eq!(image.segments[0].memory_bytes, 0x2000);
+    let mut arm = good.clone();
+    arm[18] = 183; // EM_AARCH64
+    assert!(load_image(&arm, Some(memory))
+        .unwrap_err()
+        .0
+        .contains("e_machine is 183"));
+    assert!(load_image(&good[..100], Some(memory)).is_err());
+    assert!(load_image(&good[..124], Some(memory))
+        .unwrap_err()
+        .0
+        .contains("outside the file"));
+    let far_entry = common::elf(0x10_0000, 0x2000, 0x90_0000);
+    assert!(load_image(&far_entry, Some(memory))
+        .unwrap_err()
+        .0
+        .contains("entry point 0x900000 outside"));
+    let mut class32 = good;
+    class32[4] = 1;
+    assert!(load_image(&class32, None)
+        .unwrap_err()
+        .0
+        .contains("not 64-bit"));
 }

@@ -5,6 +5,7 @@ use super::{BoardFacts, Ctx};
 use crate::diag::{did_you_mean, list};
 use crate::model::VcpuModel;
 use crate::schema::{ManifestFile, PartitionSpec};
+use toml::Spanned;
 
 /// What a partition name may look like.
 pub const NAME_RULE: &str =
@@ -49,67 +50,74 @@ pub fn check_names(cx: &mut Ctx<'_>, manifest: &ManifestFile) -> Vec<String> {
 pub fn check(cx: &mut Ctx<'_>, board: &BoardFacts, manifest: &ManifestFile) -> Vec<Vec<VcpuModel>> {
     let mut owner: Vec<Option<String>> = vec![None; board.cpus.len()];
     let mut out = Vec::new();
-    for part in &manifest.partitions {
-        let part = part.get_ref();
-        let mut vcpus = Vec::new();
-        for cpu in part.cpus.get_ref() {
-            let Some(index) = board.cpu(cpu.get_ref()) else {
-                let d = cx.manifest.error(
-                    cpu.span(),
-                    format!(
-                        "unknown board CPU `{}` in partition `{}`",
-                        cpu.get_ref(),
-                        part.name.get_ref()
-                    ),
-                );
-                let names = board.cpus.iter().map(|c| c.name.as_str());
-                cx.push(
-                    d.found(format!("\"{}\"", cpu.get_ref()))
-                        .accepted(list(names.clone()))
-                        .maybe_hint(did_you_mean(cpu.get_ref(), names)),
-                );
-                continue;
-            };
-            if let Some(other) = &owner[index] {
-                let d = cx.manifest.error(
-                    cpu.span(),
-                    format!(
-                        "CPU `{}` is owned twice: by `{other}` and by `{}`",
-                        cpu.get_ref(),
-                        part.name.get_ref()
-                    ),
-                );
-                cx.push(d.hint("a CPU belongs to exactly one partition"));
-                continue;
-            }
-            owner[index] = Some(part.name.get_ref().clone());
-            let starts_at_boot = starts_at_boot(part, cpu.get_ref());
-            vcpus.push(VcpuModel {
-                board_cpu: cpu.get_ref().clone(),
-                physical_apic_id: board.cpus[index].apic_id,
-                starts_at_boot,
-            });
-        }
-        if part.cpus.get_ref().is_empty() {
-            let d = cx.manifest.error(
-                part.cpus.span(),
-                format!("partition `{}` has no CPU", part.name.get_ref()),
-            );
-            let free = board
-                .cpus
-                .iter()
-                .zip(&owner)
-                .filter(|(_, o)| o.is_none())
-                .map(|(c, _)| c.name.as_str());
-            cx.push(
-                d.found("cpus = []")
-                    .accepted(format!("board CPUs not yet owned: {}", list(free))),
-            );
-        }
+    for part in manifest.partitions.iter().map(Spanned::get_ref) {
+        let vcpus = part
+            .cpus
+            .get_ref()
+            .iter()
+            .filter_map(|cpu| resolve(cx, board, &mut owner, part, cpu))
+            .collect();
         check_boot_cpus(cx, part);
         out.push(vcpus);
     }
+    for part in manifest
+        .partitions
+        .iter()
+        .map(Spanned::get_ref)
+        .filter(|p| p.cpus.get_ref().is_empty())
+    {
+        let d = cx.manifest.error(
+            part.cpus.span(),
+            format!("partition `{}` has no CPU", part.name.get_ref()),
+        );
+        let free = board
+            .cpus
+            .iter()
+            .zip(&owner)
+            .filter(|(_, o)| o.is_none())
+            .map(|(c, _)| c.name.as_str());
+        cx.push(
+            d.found("cpus = []")
+                .accepted(format!("board CPUs no partition owns: {}", list(free))),
+        );
+    }
     out
+}
+
+/// The vCPU for board CPU `cpu` of `part`, if the CPU exists and is not owned yet.
+fn resolve(
+    cx: &mut Ctx<'_>,
+    board: &BoardFacts,
+    owner: &mut [Option<String>],
+    part: &PartitionSpec,
+    cpu: &Spanned<String>,
+) -> Option<VcpuModel> {
+    let (name, partition) = (cpu.get_ref(), part.name.get_ref());
+    let Some(index) = board.cpu(name) else {
+        let d = cx.manifest.error(
+            cpu.span(),
+            format!("unknown board CPU `{name}` in partition `{partition}`"),
+        );
+        let names = board.cpus.iter().map(|c| c.name.as_str());
+        let d = d.found(format!("\"{name}\"")).accepted(list(names.clone()));
+        cx.push(d.maybe_hint(did_you_mean(name, names)));
+        return None;
+    };
+    if let Some(other) = &owner[index] {
+        let d = cx.manifest.error(
+            cpu.span(),
+            format!("CPU `{name}` is owned twice: by `{other}` and by `{partition}`"),
+        );
+        cx.push(d.hint("a CPU belongs to exactly one partition"));
+        return None;
+    }
+    owner[index] = Some(partition.clone());
+    let physical_apic_id = board.cpus[index].apic_id;
+    Some(VcpuModel {
+        board_cpu: name.clone(),
+        physical_apic_id,
+        starts_at_boot: starts_at_boot(part, name),
+    })
 }
 
 fn starts_at_boot(part: &PartitionSpec, cpu: &str) -> bool {

@@ -52,15 +52,37 @@ pub fn check(
 
 type Problem = (String, String);
 
+/// What a partition image must be.
+const ELF64: &str = "an x86-64 ELF64 executable (little-endian, e_machine = EM_X86_64)";
+
+fn not_elf(why: &str) -> Problem {
+    (
+        format!("is not an ELF64 x86-64 executable: {why}"),
+        ELF64.to_string(),
+    )
+}
+
 /// Parses an ELF64 x86-64 file and checks it against the guest memory (if placed).
 pub fn load(bytes: &[u8], memory: Option<Memory>) -> Result<LoadedImage, Problem> {
-    const ELF64: &str = "an x86-64 ELF64 executable (little-endian, e_machine = EM_X86_64)";
-    let not_elf = |why: &str| {
-        (
-            format!("is not an ELF64 x86-64 executable: {why}"),
-            ELF64.to_string(),
-        )
-    };
+    let header = header(bytes)?;
+    let segments = segments(header, bytes, memory)?;
+    let entry = header.e_entry(LittleEndian);
+    if !segments
+        .iter()
+        .any(|s| s.guest_phys <= entry && entry < s.guest_phys.saturating_add(s.memory_bytes))
+    {
+        let message = format!("has entry point {entry:#x} outside its loadable segments");
+        return Err((message, "an entry point inside a PT_LOAD segment".into()));
+    }
+    Ok(LoadedImage {
+        bytes: bytes.to_vec(),
+        entry,
+        segments,
+    })
+}
+
+/// The ELF header, if this is a little-endian ELF64 file for x86-64.
+fn header(bytes: &[u8]) -> Result<&FileHeader64<LittleEndian>, Problem> {
     if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" {
         return Err(not_elf("no ELF magic"));
     }
@@ -69,11 +91,20 @@ pub fn load(bytes: &[u8], memory: Option<Memory>) -> Result<LoadedImage, Problem
             "not 64-bit little-endian (ELFCLASS64, ELFDATA2LSB)",
         ));
     }
-    let e = LittleEndian;
     let header = FileHeader64::<LittleEndian>::parse(bytes).map_err(|x| not_elf(&x.to_string()))?;
-    if header.e_machine(e) != object::elf::EM_X86_64 {
-        return Err(not_elf(&format!("e_machine is {}", header.e_machine(e))));
+    match header.e_machine(LittleEndian) {
+        object::elf::EM_X86_64 => Ok(header),
+        other => Err(not_elf(&format!("e_machine is {other}"))),
     }
+}
+
+/// The non-empty PT_LOAD segments, each inside the file and the guest memory.
+fn segments(
+    header: &FileHeader64<LittleEndian>,
+    bytes: &[u8],
+    memory: Option<Memory>,
+) -> Result<Vec<Segment>, Problem> {
+    let e = LittleEndian;
     let phdrs = header
         .program_headers(e, bytes)
         .map_err(|x| not_elf(&x.to_string()))?;
@@ -88,34 +119,17 @@ pub fn load(bytes: &[u8], memory: Option<Memory>) -> Result<LoadedImage, Problem
             file_bytes: ph.p_filesz(e),
             memory_bytes: ph.p_memsz(e),
         };
-        if s.file_bytes > s.memory_bytes
-            || s.file_offset
-                .checked_add(s.file_bytes)
-                .is_none_or(|end| end > bytes.len() as u64)
-        {
+        let file_end = s.file_offset.checked_add(s.file_bytes);
+        if s.file_bytes > s.memory_bytes || file_end.is_none_or(|end| end > bytes.len() as u64) {
             return Err(not_elf("a PT_LOAD segment points outside the file"));
         }
         check_fits(s, memory)?;
         segments.push(s);
     }
-    let entry = header.e_entry(e);
-    if segments.is_empty() {
-        return Err(not_elf("no loadable (PT_LOAD) segment"));
+    match segments.is_empty() {
+        true => Err(not_elf("no loadable (PT_LOAD) segment")),
+        false => Ok(segments),
     }
-    if !segments
-        .iter()
-        .any(|s| s.guest_phys <= entry && entry < s.guest_phys + s.memory_bytes)
-    {
-        return Err((
-            format!("has entry point {entry:#x} outside its loadable segments"),
-            "an entry point inside a PT_LOAD segment".into(),
-        ));
-    }
-    Ok(LoadedImage {
-        bytes: bytes.to_vec(),
-        entry,
-        segments,
-    })
 }
 
 fn check_fits(s: Segment, memory: Option<Memory>) -> Result<(), Problem> {
