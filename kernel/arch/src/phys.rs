@@ -1,6 +1,7 @@
 //! Handing out physical RAM outside the image (partition memory, EPT tables, heaps) as `&'static mut`
 //! slices, each byte at most once, only where the loader's memory map says "available".
 
+#[cfg(target_os = "none")]
 use crate::multiboot::{BootInfo, MEMORY_AVAILABLE};
 use crate::sync::SpinLock;
 

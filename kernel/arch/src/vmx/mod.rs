@@ -5,13 +5,15 @@ mod fields;
 #[cfg(target_os = "none")]
 mod host;
 mod instr;
-pub mod memory;
+mod page;
+mod posted;
 mod run;
 mod vmcs;
 
 pub use fields::{check_direct_write, FieldRefusal};
 pub use instr::VmFail;
-pub use memory::{Page, PagePool, PidTable, PidTableError, PostedInterruptDesc, PID_ON, PID_SN};
+pub use page::{Page, PagePool, PAGE_BYTES};
+pub use posted::{PidTable, PidTableError, PostedInterruptDesc, PID_ON, PID_SN, PID_TABLE_ENTRIES};
 pub use run::GuestRegisters;
 pub use vmcs::{ActiveVmcs, Vmcs, VmcsError, PAGE_FIELDS};
 

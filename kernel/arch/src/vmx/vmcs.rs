@@ -2,10 +2,10 @@
 
 use super::fields::{check_direct_write, FieldRefusal};
 use super::instr::{self, VmFail};
-use super::memory::{Page, PidTable, PostedInterruptDesc};
 #[cfg(target_os = "none")]
 use super::run::GuestRegisters;
 use super::VmxRoot;
+use super::{Page, PidTable, PostedInterruptDesc};
 use core::marker::PhantomData;
 
 /// A VMCS region (one page, revision ID in its first word).
