@@ -3,7 +3,7 @@
 
 use crate::heap;
 use crate::heap_size;
-use crate::model::{Model, PartitionModel};
+use crate::model::Model;
 use crate::plan::{Device, Image, Partition, PidTable, PidTarget, Plan, Route, RouteMode, Vcpu};
 use bumpalo::Bump;
 
@@ -17,10 +17,8 @@ pub fn plan<'a>(arena: &'a Bump, model: &'a Model) -> Plan<'a> {
 
 /// Builds the plan of `model` in `arena` without sizing the heap (`heap_bytes` is 0).
 pub fn layout<'a>(arena: &'a Bump, model: &'a Model) -> Plan<'a> {
-    let partitions: Vec<Partition<'a>> = model
-        .partitions
-        .iter()
-        .map(|p| partition(arena, model, p))
+    let partitions: Vec<Partition<'a>> = (0..model.partitions.len())
+        .map(|i| partition(arena, model, i))
         .collect();
     let board_cpus: Vec<crate::plan::BoardCpu<'a>> = model
         .board_cpus
@@ -40,49 +38,17 @@ pub fn layout<'a>(arena: &'a Bump, model: &'a Model) -> Plan<'a> {
     }
 }
 
-fn partition<'a>(arena: &'a Bump, model: &'a Model, p: &'a PartitionModel) -> Partition<'a> {
-    let vcpus: Vec<Vcpu<'a>> = p
-        .vcpus
-        .iter()
-        .zip(p.apic_first..)
-        .map(|(v, virtual_apic_id)| Vcpu {
-            board_cpu: &v.board_cpu,
-            physical_apic_id: v.physical_apic_id,
-            virtual_apic_id,
-            starts_at_boot: v.starts_at_boot,
-        })
-        .collect();
-    let devices: Vec<Device<'a>> = p
-        .devices
-        .iter()
-        .map(|d| Device {
-            name: &d.name,
-            ports: &d.ports,
-            mmio: &d.mmio,
-            irqs: &d.irqs,
-        })
-        .collect();
-    let routes: Vec<Route<'a>> = p
-        .routes
-        .iter()
-        .map(|r| Route {
-            to: r.to as u16,
-            to_name: &model.partitions[r.to].name,
-            mode: r.mode,
-            vectors: r.vectors,
-        })
-        .collect();
-    let entries = pid_entries(
-        model,
-        model
-            .partitions
-            .iter()
-            .position(|q| std::ptr::eq(q, p))
-            .unwrap_or(0),
-    );
+fn partition<'a>(arena: &'a Bump, model: &'a Model, index: usize) -> Partition<'a> {
+    let p = &model.partitions[index];
+    let entries = pid_entries(model, index);
     Partition {
         name: &p.name,
-        vcpus: arena.alloc_slice_copy(&vcpus),
+        vcpus: arena.alloc_slice_fill_iter(p.vcpus.iter().enumerate().map(|(i, v)| Vcpu {
+            board_cpu: &v.board_cpu,
+            physical_apic_id: v.physical_apic_id,
+            virtual_apic_id: p.apic_first + i as u32,
+            starts_at_boot: v.starts_at_boot,
+        })),
         memory: p.memory,
         image: p.image.as_ref().map(|i| Image {
             bytes: &i.bytes,
@@ -90,8 +56,18 @@ fn partition<'a>(arena: &'a Bump, model: &'a Model, p: &'a PartitionModel) -> Pa
             segments: &i.segments,
         }),
         console: p.console,
-        devices: arena.alloc_slice_copy(&devices),
-        routes: arena.alloc_slice_copy(&routes),
+        devices: arena.alloc_slice_fill_iter(p.devices.iter().map(|d| Device {
+            name: &d.name,
+            ports: &d.ports,
+            mmio: &d.mmio,
+            irqs: &d.irqs,
+        })),
+        routes: arena.alloc_slice_fill_iter(p.routes.iter().map(|r| Route {
+            to: r.to as u16,
+            to_name: &model.partitions[r.to].name,
+            mode: r.mode,
+            vectors: r.vectors,
+        })),
         pid_table: PidTable {
             last_index: (entries.len() - 1) as u16,
             entries: arena.alloc_slice_copy(&entries),
@@ -126,4 +102,105 @@ pub fn pid_entries(model: &Model, p: usize) -> Vec<Option<PidTarget>> {
         }
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PartitionModel, RouteModel, VcpuModel};
+    use crate::plan::{Console, HostRange, Ipiv, IpivMode, Memory};
+    use crate::vectors::VectorSet;
+
+    fn part(
+        name: &str,
+        vcpus: usize,
+        apic_first: u32,
+        routes: &[(usize, RouteMode)],
+    ) -> PartitionModel {
+        let vcpu = |i: usize| VcpuModel {
+            board_cpu: format!("{name}{i}"),
+            physical_apic_id: i as u32,
+            starts_at_boot: i == 0,
+        };
+        PartitionModel {
+            name: name.into(),
+            vcpus: (0..vcpus).map(vcpu).collect(),
+            apic_first,
+            memory: Memory {
+                guest_base: 0,
+                host_base: 0,
+                bytes: 2 << 20,
+            },
+            image_path: "x".into(),
+            image: None,
+            console: Console::Hypercall,
+            devices: Vec::new(),
+            routes: routes
+                .iter()
+                .map(|&(to, mode)| RouteModel {
+                    to,
+                    mode,
+                    vectors: VectorSet::DELIVERABLE,
+                })
+                .collect(),
+        }
+    }
+
+    fn model(partitions: Vec<PartitionModel>) -> Model {
+        let ipiv = Ipiv {
+            mode: IpivMode::Required,
+            enabled: true,
+        };
+        let hypervisor = HostRange { base: 0, bytes: 0 };
+        Model {
+            board: "b".into(),
+            board_cpus: Vec::new(),
+            ipiv,
+            hypervisor,
+            partitions,
+            notes: Vec::new(),
+        }
+    }
+
+    fn target(partition: u16, vcpu: u16) -> Option<PidTarget> {
+        Some(PidTarget { partition, vcpu })
+    }
+
+    #[test]
+    fn table_holds_own_and_exitless_targets_only() {
+        let m = model(vec![
+            part(
+                "a",
+                2,
+                0,
+                &[(1, RouteMode::Exitless), (2, RouteMode::Trapped)],
+            ),
+            part("b", 1, 4, &[]),
+            part("c", 2, 6, &[]),
+        ]);
+        assert_eq!(
+            pid_entries(&m, 0),
+            vec![target(0, 0), target(0, 1), None, None, target(1, 0)]
+        );
+        assert_eq!(
+            pid_entries(&m, 1),
+            vec![None, None, None, None, target(1, 0)]
+        );
+        assert_eq!(pid_entries(&m, 2).len(), 8);
+    }
+
+    #[test]
+    fn plan_numbers_vcpus_from_the_first_apic_id() {
+        let m = model(vec![part("a", 3, 5, &[])]);
+        let arena = Bump::new();
+        let plan = layout(&arena, &m);
+        let ids: Vec<u32> = plan.partitions[0]
+            .vcpus
+            .iter()
+            .map(|v| v.virtual_apic_id)
+            .collect();
+        assert_eq!(ids, [5, 6, 7]);
+        assert_eq!(plan.partitions[0].pid_table.last_index, 7);
+        assert_eq!(plan.heap_bytes, 0);
+    }
 }

@@ -220,3 +220,66 @@ pub fn total_entries(firsts: &[u32], sizes: &[usize], routes: &[Vec<RouteModel>]
         })
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vectors::VectorSet;
+
+    fn route(to: usize, mode: RouteMode) -> RouteModel {
+        RouteModel {
+            to,
+            mode,
+            vectors: VectorSet::DELIVERABLE,
+        }
+    }
+
+    #[test]
+    fn routed_pairs_and_co_targets_conflict() {
+        let routes = vec![
+            vec![route(1, RouteMode::Exitless), route(2, RouteMode::Trapped)],
+            vec![],
+            vec![],
+            vec![],
+        ];
+        let c = conflicts(4, &routes);
+        assert!(c[0][1] && c[1][0] && c[0][2] && c[1][2]);
+        assert!(!c[3][0] && !c[3][1] && !c[0][0]);
+    }
+
+    #[test]
+    fn search_gives_the_routed_target_the_low_ids() {
+        // a routes exitless to b: putting b first makes a's table cover both and b's only itself.
+        let routes = vec![vec![route(1, RouteMode::Exitless)], vec![]];
+        let c = conflicts(2, &routes);
+        let firsts = assign(&[None, None], &[0, 1], &[2, 2], &routes, &c);
+        assert_eq!(firsts, [2, 0]);
+        assert_eq!(total_entries(&firsts, &[2, 2], &routes), 4 + 2);
+    }
+
+    #[test]
+    fn unrelated_partitions_reuse_ids() {
+        let routes = vec![vec![], vec![]];
+        let firsts = assign(
+            &[None, None],
+            &[0, 1],
+            &[3, 1],
+            &routes,
+            &conflicts(2, &routes),
+        );
+        assert_eq!(firsts, [0, 0]);
+    }
+
+    #[test]
+    fn fixed_ranges_are_kept_and_avoided() {
+        let routes = vec![vec![route(1, RouteMode::Trapped)], vec![]];
+        let firsts = assign(
+            &[Some(1), None],
+            &[1],
+            &[2, 1],
+            &routes,
+            &conflicts(2, &routes),
+        );
+        assert_eq!(firsts, [1, 0]);
+    }
+}
