@@ -1,0 +1,326 @@
+//! Every instruction a test guest executes that Rust cannot express safely: the entry point,
+//! VMCALL, MSR and port access, the IDT and its stubs, HLT/STI, CR3/INVLPG and raw memory probes.
+//! This is the only file of the guest crates with `unsafe`; each function argues its safety so the
+//! rest of the crate (and every guest) is safe code.
+
+use core::arch::{asm, global_asm};
+use core::sync::atomic::AtomicU64;
+use tessera_vmx::guest_abi::BootInfo;
+
+use crate::layout::{MAX_VCPUS, STACK_BYTES};
+
+/// One stack per vCPU, indexed by the boot-info `vcpu_index`; `_start` picks the slot.
+#[repr(C, align(16))]
+pub struct Stacks([[u8; STACK_BYTES]; MAX_VCPUS]);
+
+/// The vCPU stacks (in .bss; only `_start` and the stack-slot arithmetic in `layout` use them).
+#[no_mangle]
+pub static mut TESSERA_GUEST_STACKS: Stacks = Stacks([[0; STACK_BYTES]; MAX_VCPUS]);
+
+// Entry: RDI = guest-physical (= linear) address of this vCPU's boot-info block, 64-bit mode,
+// identity paging. `vcpu_index` is at offset 16 of the block. A vCPU whose index has no stack
+// slot halts for good (the hypervisor sees no progress; the guest cannot report without a stack).
+#[cfg(target_os = "none")]
+global_asm!(
+    ".pushsection .text.entry, \"ax\"",
+    ".global _start",
+    "_start:",
+    "    cli",
+    "    mov eax, dword ptr [rdi + 16]",
+    "    cmp eax, {max_vcpus}",
+    "    jae 2f",
+    "    inc rax",
+    "    imul rax, rax, {stack_bytes}",
+    "    lea rsp, [rip + {stacks}]",
+    "    add rsp, rax",
+    "    xor ebp, ebp",
+    "    call tessera_guest_entry",
+    "2:  hlt",
+    "    jmp 2b",
+    ".popsection",
+    max_vcpus = const MAX_VCPUS,
+    stack_bytes = const STACK_BYTES,
+    stacks = sym TESSERA_GUEST_STACKS,
+);
+
+// Interrupt stubs, one per vector, 16 bytes apart from `tessera_guest_vectors`. Each pushes a zero
+// error code where the CPU pushes none, then its vector, and joins the common path, which saves
+// the caller-saved registers (guests are built without SSE), calls `tessera_guest_interrupt`
+// (vector, error code, interrupted RIP), restores them and returns with IRETQ.
+global_asm!(
+    ".pushsection .text.tessera_guest_vectors, \"ax\"",
+    ".balign 16",
+    "tessera_guest_vectors:",
+    ".set tessera_guest_vector, 0",
+    ".rept 256",
+    "    .balign 16",
+    "    .if (tessera_guest_vector == 8) || ((tessera_guest_vector >= 10) && (tessera_guest_vector <= 14)) || (tessera_guest_vector == 17) || (tessera_guest_vector == 21) || (tessera_guest_vector == 29) || (tessera_guest_vector == 30)",
+    "    .else",
+    "    push 0",
+    "    .endif",
+    "    push tessera_guest_vector",
+    "    jmp tessera_guest_interrupt_common",
+    "    .set tessera_guest_vector, tessera_guest_vector + 1",
+    ".endr",
+    "tessera_guest_interrupt_common:",
+    "    push rax",
+    "    push rcx",
+    "    push rdx",
+    "    push rsi",
+    "    push rdi",
+    "    push r8",
+    "    push r9",
+    "    push r10",
+    "    push r11",
+    "    mov rdi, [rsp + 72]",
+    "    mov rsi, [rsp + 80]",
+    "    mov rdx, [rsp + 88]",
+    "    cld",
+    "    call tessera_guest_interrupt",
+    "    pop r11",
+    "    pop r10",
+    "    pop r9",
+    "    pop r8",
+    "    pop rdi",
+    "    pop rsi",
+    "    pop rdx",
+    "    pop rcx",
+    "    pop rax",
+    "    add rsp, 16",
+    "    iretq",
+    ".popsection",
+);
+
+/// Bytes between two interrupt stubs.
+pub const STUB_BYTES: u64 = 16;
+
+/// Address of the vCPU stack array (for mapping a stack address back to its vCPU).
+pub fn stacks_address() -> u64 {
+    core::ptr::addr_of!(TESSERA_GUEST_STACKS) as u64
+}
+
+/// The boot-info block at `address`, if the address is non-null and aligned for it.
+pub fn boot_info(address: u64) -> Option<&'static BootInfo> {
+    let aligned = address.is_multiple_of(core::mem::align_of::<BootInfo>() as u64);
+    if address == 0 || !aligned {
+        return None;
+    }
+    // SAFETY: the hypervisor hands each vCPU the address of its own boot-info page (RDI at entry),
+    // identity-mapped, inside the partition's boot area above the image; nothing in the guest
+    // writes that page, so a shared `'static` reference to it is sound. Alignment checked above.
+    Some(unsafe { &*(address as *const BootInfo) })
+}
+
+/// VMCALL with RAX = `number`, RBX/RCX/RDX = arguments; returns RAX.
+pub fn vmcall(number: u64, rbx: u64, rcx: u64, rdx: u64) -> u64 {
+    let result: u64;
+    // SAFETY: Tessera's hypercalls only read guest memory (a console buffer the caller passes)
+    // and registers, and return a value in RAX; STOP does not return. RBX is reserved by LLVM,
+    // so it is swapped in and out around the instruction.
+    unsafe {
+        asm!(
+            "xchg rbx, {rbx}",
+            "vmcall",
+            "xchg rbx, {rbx}",
+            rbx = inout(reg) rbx => _,
+            inout("rax") number => result,
+            in("rcx") rcx,
+            in("rdx") rdx,
+            options(nostack),
+        );
+    }
+    result
+}
+
+/// RDMSR. Reading an MSR never changes guest memory; a denied one makes the hypervisor stop the
+/// vCPU, an absent one raises #GP (reported by the guest's IDT).
+pub fn read_msr(msr: u32) -> u64 {
+    let (low, high): (u32, u32);
+    // SAFETY: RDMSR writes only EDX:EAX; no memory is touched.
+    unsafe {
+        asm!("rdmsr", in("ecx") msr, out("eax") low, out("edx") high, options(nomem, nostack));
+    }
+    (u64::from(high) << 32) | u64::from(low)
+}
+
+/// WRMSR to an x2APIC register (MSRs 0x800-0x8FF): the guest's own (virtual) local APIC.
+pub fn write_x2apic(msr: u32, value: u64) {
+    assert!(
+        (0x800..=0x8FF).contains(&msr),
+        "MSR {msr:#x} is not an x2APIC register"
+    );
+    // SAFETY: x2APIC registers change interrupt delivery, not memory; interrupts reach only the
+    // stubs above, which preserve every register they use.
+    unsafe {
+        asm!("wrmsr", in("ecx") msr, in("eax") value as u32, in("edx") (value >> 32) as u32,
+             options(nostack));
+    }
+}
+
+/// WRMSR to any MSR, for isolation tests: the manifest denies it, so the hypervisor stops the vCPU.
+pub fn write_msr_expecting_stop(msr: u32, value: u64) {
+    // SAFETY: called only on MSRs outside what the hypervisor passes through; the write exits and
+    // the vCPU is stopped, so it never takes effect. Were it to take effect, the tests use MSRs
+    // (IA32_SYSENTER_CS, unused in 64-bit guests without SYSENTER) whose write leaves memory untouched.
+    unsafe {
+        asm!("wrmsr", in("ecx") msr, in("eax") value as u32, in("edx") (value >> 32) as u32,
+             options(nostack));
+    }
+}
+
+/// IN AL from `port`. Port reads change no guest memory; a denied port exits to the hypervisor.
+pub fn read_port_u8(port: u16) -> u8 {
+    let value: u8;
+    // SAFETY: IN writes only AL.
+    unsafe {
+        asm!("in al, dx", in("dx") port, out("al") value, options(nomem, nostack));
+    }
+    value
+}
+
+/// CPUID `leaf`/`subleaf`: EAX, EBX, ECX, EDX (the hypervisor emulates it: virtual APIC ID,
+/// hypervisor leaves).
+pub fn cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
+    let (eax, ebx, ecx, edx): (u32, u32, u32, u32);
+    // SAFETY: CPUID writes only EAX-EDX; RBX is reserved by LLVM, so it is saved around it.
+    unsafe {
+        asm!(
+            "mov {rbx_copy:r}, rbx",
+            "cpuid",
+            "xchg {rbx_copy:r}, rbx",
+            rbx_copy = out(reg) ebx,
+            inout("eax") leaf => eax,
+            inout("ecx") subleaf => ecx,
+            out("edx") edx,
+            options(nomem, nostack),
+        );
+    }
+    [eax, ebx, ecx, edx]
+}
+
+/// Time-stamp counter (advances with emulated instructions in the emulator).
+pub fn rdtsc() -> u64 {
+    let (low, high): (u32, u32);
+    // SAFETY: RDTSC writes only EDX:EAX.
+    unsafe {
+        asm!("rdtsc", out("eax") low, out("edx") high, options(nomem, nostack));
+    }
+    (u64::from(high) << 32) | u64::from(low)
+}
+
+/// CR3: the guest-physical address of the PML4 (the start of the boot area).
+pub fn read_cr3() -> u64 {
+    let value: u64;
+    // SAFETY: reading CR3 has no side effect.
+    unsafe {
+        asm!("mov {}, cr3", out(reg) value, options(nomem, nostack));
+    }
+    value
+}
+
+/// Loads the IDT at `table` (256 16-byte gates) into this vCPU's IDTR.
+pub fn load_idt(table: &'static [AtomicU64; 512]) {
+    let mut pointer = [0u8; 10];
+    pointer[..2].copy_from_slice(&(512u16 * 8 - 1).to_le_bytes());
+    pointer[2..].copy_from_slice(&(table.as_ptr() as u64).to_le_bytes());
+    // SAFETY: the table is static and only ever holds gates that `idt` builds for the stubs in
+    // this file (or not-present gates), so every delivered vector lands in a stub.
+    unsafe {
+        asm!("lidt [{}]", in(reg) pointer.as_ptr(), options(readonly, nostack));
+    }
+}
+
+/// First byte of the interrupt stubs (stub `v` starts at `+ STUB_BYTES * v`).
+pub fn vector_stubs_address() -> u64 {
+    let address: u64;
+    // SAFETY: LEA only computes an address.
+    unsafe {
+        asm!("lea {}, [rip + tessera_guest_vectors]", out(reg) address, options(nomem, nostack));
+    }
+    address
+}
+
+/// The code segment selector in use (the hypervisor's guest GDT).
+pub fn code_selector() -> u16 {
+    let selector: u16;
+    // SAFETY: reading CS has no side effect.
+    unsafe {
+        asm!("mov {:x}, cs", out(reg) selector, options(nomem, nostack));
+    }
+    selector
+}
+
+/// STI; HLT: waits for the next interrupt with interrupts enabled (the IDT must be loaded).
+pub fn enable_interrupts_and_halt() {
+    // SAFETY: the only interrupts that can arrive run the stubs above (the callers load the IDT
+    // first); STI's one-instruction shadow makes the pair atomic against a lost wake-up.
+    unsafe { asm!("sti; hlt", options(nomem, nostack)) }
+}
+
+/// STI: lets interrupts in (the IDT must be loaded).
+pub fn enable_interrupts() {
+    // SAFETY: as in `enable_interrupts_and_halt`.
+    unsafe { asm!("sti", options(nomem, nostack)) }
+}
+
+/// CLI.
+pub fn disable_interrupts() {
+    // SAFETY: masking interrupts has no memory effect.
+    unsafe { asm!("cli", options(nomem, nostack)) }
+}
+
+/// HLT with interrupts as they are (forever if masked; the vCPU's CPU is idle, not the hypervisor's).
+pub fn halt() {
+    // SAFETY: HLT only waits.
+    unsafe { asm!("hlt", options(nomem, nostack)) }
+}
+
+/// INVLPG `address`: drops the TLB entry after a page-table edit.
+pub fn invalidate_page(address: u64) {
+    // SAFETY: INVLPG only invalidates a translation; it does not access the address.
+    unsafe { asm!("invlpg [{}]", in(reg) address, options(nostack)) }
+}
+
+/// Writes a page-table word of the boot area (CR3 up to the end of partition memory), which no
+/// Rust object occupies (the image ends below it).
+pub fn write_page_table_word(info: &BootInfo, address: u64, value: u64) {
+    let end = info.memory_guest_base + info.memory_bytes;
+    assert!(address >= read_cr3() && address + 8 <= end && address.is_multiple_of(8));
+    // SAFETY: checked to lie in the boot area, which the image and its stacks never overlap, and
+    // to be aligned; identity paging makes the address usable as a pointer.
+    unsafe { core::ptr::write_volatile(address as *mut u64, value) }
+}
+
+/// Reads a word of the boot area (see [`write_page_table_word`]).
+pub fn read_page_table_word(info: &BootInfo, address: u64) -> u64 {
+    let end = info.memory_guest_base + info.memory_bytes;
+    assert!(address >= read_cr3() && address + 8 <= end && address.is_multiple_of(8));
+    // SAFETY: as in `write_page_table_word`; a volatile read of plain memory.
+    unsafe { core::ptr::read_volatile(address as *const u64) }
+}
+
+/// Reads 8 bytes at `address` outside the partition's memory: the hypervisor must stop the vCPU.
+pub fn read_outside(info: &BootInfo, address: u64) -> u64 {
+    assert!(
+        outside(info, address),
+        "{address:#x} is inside the partition"
+    );
+    // SAFETY: the address is outside the partition's memory, so it aliases no Rust object; the
+    // guest must map it first (or it faults in the guest) and EPT makes the access exit.
+    unsafe { core::ptr::read_volatile(address as *const u64) }
+}
+
+/// Writes 8 bytes at `address` outside the partition's memory (see [`read_outside`]).
+pub fn write_outside(info: &BootInfo, address: u64, value: u64) {
+    assert!(
+        outside(info, address),
+        "{address:#x} is inside the partition"
+    );
+    // SAFETY: as in `read_outside`.
+    unsafe { core::ptr::write_volatile(address as *mut u64, value) }
+}
+
+fn outside(info: &BootInfo, address: u64) -> bool {
+    let end = info.memory_guest_base + info.memory_bytes;
+    address.saturating_add(8) <= info.memory_guest_base || address >= end
+}

@@ -1,0 +1,90 @@
+//! A minimal IDT for test guests: every vector has a stub (see `cpu`); interrupts (vector 2 = NMI
+//! and 32..=255) are counted per vCPU and vector and acknowledged, exceptions end the vCPU with a
+//! failure naming the vector and RIP. Issue-specific guests read the counts to check delivery.
+
+use crate::layout::{current_vcpu, MAX_VCPUS};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+const VECTORS: usize = 256;
+const NMI_VECTOR: u64 = 2;
+const FIRST_INTERRUPT_VECTOR: u64 = 32;
+/// Present, DPL 0, 64-bit interrupt gate (type 0xE).
+const INTERRUPT_GATE: u64 = 0x8E;
+
+/// The IDT, shared by every vCPU of the partition (same gates everywhere).
+static IDT: [AtomicU64; 2 * VECTORS] = [const { AtomicU64::new(0) }; 2 * VECTORS];
+/// Arrivals per vCPU and vector.
+static ARRIVALS: [[AtomicU32; VECTORS]; MAX_VCPUS] =
+    [const { [const { AtomicU32::new(0) }; VECTORS] }; MAX_VCPUS];
+/// Whether the exception path should only count (a test that provokes one on purpose).
+static COUNT_EXCEPTIONS: AtomicBool = AtomicBool::new(false);
+
+/// The two words of a 64-bit interrupt gate to `handler` through code segment `selector`.
+pub const fn gate(handler: u64, selector: u16) -> [u64; 2] {
+    let low = (handler & 0xFFFF)
+        | (selector as u64) << 16
+        | INTERRUPT_GATE << 40
+        | ((handler >> 16) & 0xFFFF) << 48;
+    [low, handler >> 32]
+}
+
+/// Fills the IDT (idempotent: every vCPU writes the same gates) and loads it on this vCPU.
+/// Interrupts stay masked until [`crate::cpu::enable_interrupts`].
+pub fn install() {
+    let stubs = crate::cpu::vector_stubs_address();
+    let selector = crate::cpu::code_selector();
+    for vector in 0..VECTORS {
+        let [low, high] = gate(stubs + crate::cpu::STUB_BYTES * vector as u64, selector);
+        IDT[2 * vector].store(low, Ordering::Relaxed);
+        IDT[2 * vector + 1].store(high, Ordering::Relaxed);
+    }
+    crate::cpu::load_idt(&IDT);
+}
+
+/// How many times `vector` arrived on vCPU `vcpu`.
+pub fn arrivals(vcpu: usize, vector: u8) -> u32 {
+    ARRIVALS[vcpu][usize::from(vector)].load(Ordering::Acquire)
+}
+
+/// Every arrival on vCPU `vcpu` (all vectors).
+pub fn total_arrivals(vcpu: usize) -> u64 {
+    ARRIVALS[vcpu]
+        .iter()
+        .map(|count| u64::from(count.load(Ordering::Acquire)))
+        .sum()
+}
+
+/// Makes exceptions count like interrupts instead of failing the vCPU (for tests that provoke them).
+pub fn count_exceptions(enabled: bool) {
+    COUNT_EXCEPTIONS.store(enabled, Ordering::Release);
+}
+
+/// Called by the common stub with the vector, the error code (0 if none) and the interrupted RIP.
+#[no_mangle]
+extern "C" fn tessera_guest_interrupt(vector: u64, error_code: u64, rip: u64) {
+    let is_exception = vector < FIRST_INTERRUPT_VECTOR && vector != NMI_VECTOR;
+    if is_exception && !COUNT_EXCEPTIONS.load(Ordering::Acquire) {
+        crate::runtime::fail_from_exception(vector, error_code, rip);
+    }
+    let vcpu = current_vcpu();
+    ARRIVALS[vcpu][vector as usize % VECTORS].fetch_add(1, Ordering::AcqRel);
+    if vector >= FIRST_INTERRUPT_VECTOR {
+        crate::apic::eoi();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gates_split_the_handler_address() {
+        let [low, high] = gate(0x1234_5678_9ABC_DEF0, 0x08);
+        assert_eq!(low & 0xFFFF, 0xDEF0);
+        assert_eq!((low >> 16) & 0xFFFF, 0x08);
+        assert_eq!((low >> 40) & 0xFF, 0x8E, "present interrupt gate");
+        assert_eq!((low >> 32) & 0x7, 0, "no IST");
+        assert_eq!(low >> 48, 0x9ABC);
+        assert_eq!(high, 0x1234_5678);
+    }
+}

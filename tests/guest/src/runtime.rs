@@ -1,0 +1,111 @@
+//! A guest's life: checked boot information, `main`, then its result on the console and the STOP
+//! hypercall with a status the hypervisor logs (0 = pass).
+
+use crate::hypercall::stop;
+use crate::layout::current_vcpu;
+use core::fmt::{self, Write};
+use tessera_vmx::guest_abi::BootInfo;
+
+/// STOP status: the guest's test passed.
+pub const STATUS_PASS: u64 = 0;
+/// STOP status: the guest's test failed (its console says why).
+pub const STATUS_FAIL: u64 = 1;
+/// STOP status: the guest panicked.
+pub const STATUS_PANIC: u64 = 2;
+/// STOP status: an unexpected exception (vector and RIP on the console).
+pub const STATUS_EXCEPTION: u64 = 3;
+/// STOP status: the boot-info block failed its check.
+pub const STATUS_BAD_BOOT_INFO: u64 = 4;
+
+/// Why a guest's test failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure(pub heapless::String<112>);
+
+impl Failure {
+    /// A failure described by `args` (cut at 112 bytes).
+    pub fn new(args: fmt::Arguments<'_>) -> Self {
+        let mut text = heapless::String::new();
+        let _ = text.write_fmt(args);
+        Failure(text)
+    }
+}
+
+/// What a guest's `main` returns.
+pub type TestResult = Result<(), Failure>;
+
+/// A guest's main function.
+pub type Main = fn(&'static BootInfo) -> TestResult;
+
+/// `return fail!("...", args)`: an `Err(Failure)` with a formatted reason.
+#[macro_export]
+macro_rules! fail {
+    ($($arg:tt)*) => { Err($crate::Failure::new(format_args!($($arg)*))) };
+}
+
+/// Defines the guest's entry (`_start` calls it with the boot-info address) running `main`; on
+/// the host, a `main` that says the crate is a bare-metal guest.
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        #[cfg(target_os = "none")]
+        #[no_mangle]
+        extern "C" fn tessera_guest_entry(boot_info_address: u64) -> ! {
+            $crate::runtime::start(boot_info_address, $main)
+        }
+
+        #[cfg(not(target_os = "none"))]
+        fn main() {
+            let _: $crate::runtime::Main = $main;
+            eprintln!(
+                "{} is a Tessera test guest (bare metal): `cargo xtask image` builds it",
+                env!("CARGO_PKG_NAME")
+            );
+            std::process::exit(2);
+        }
+    };
+}
+
+/// Checks the boot-info block at `boot_info_address`, loads the IDT (exceptions are reported,
+/// interrupts stay masked until the guest enables them), runs `main` and reports its result.
+pub fn start(boot_info_address: u64, main: Main) -> ! {
+    let Some(info) = crate::cpu::boot_info(boot_info_address) else {
+        crate::println!("vcpu ?: fail: boot info at {boot_info_address:#x} is unusable");
+        stop(STATUS_BAD_BOOT_INFO)
+    };
+    if let Err(error) = info.check() {
+        crate::println!("vcpu {}: fail: boot info: {error:?}", current_vcpu());
+        stop(STATUS_BAD_BOOT_INFO)
+    }
+    crate::idt::install();
+    report(info, main(info))
+}
+
+/// Prints `vcpu <i>: pass` or `vcpu <i>: fail: <why>` and stops the vCPU with its status.
+pub fn report(info: &BootInfo, result: TestResult) -> ! {
+    match result {
+        Ok(()) => {
+            crate::println!("vcpu {}: pass", info.vcpu_index);
+            stop(STATUS_PASS)
+        }
+        Err(Failure(why)) => {
+            crate::println!("vcpu {}: fail: {why}", info.vcpu_index);
+            stop(STATUS_FAIL)
+        }
+    }
+}
+
+/// An exception nobody expected: says which and where, and stops the vCPU.
+pub fn fail_from_exception(vector: u64, error_code: u64, rip: u64) -> ! {
+    crate::println!(
+        "vcpu {}: fail: exception {vector} (error code {error_code:#x}) at RIP {rip:#x}",
+        current_vcpu()
+    );
+    stop(STATUS_EXCEPTION)
+}
+
+#[cfg(target_os = "none")]
+#[panic_handler]
+fn panic(panic: &core::panic::PanicInfo<'_>) -> ! {
+    crate::println!("vcpu {}: fail: panic: {panic}", current_vcpu());
+    stop(STATUS_PANIC)
+}
