@@ -25,53 +25,83 @@ struct Exits {
     rip: u64,
 }
 
+/// Where the sender is in the case list.
+struct Session {
+    vapic: &'static Page,
+    regs: GuestRegisters,
+    passed: usize,
+    current: Option<&'static Case>,
+    exits: Exits,
+    next: core::slice::Iter<'static, Case>,
+}
+
 /// Runs every case; returns how many passed.
 pub fn run(vmcs: &mut ActiveVmcs, vapic: &'static Page) -> Result<usize, &'static str> {
-    let mut regs = GuestRegisters::default();
-    let mut passed = 0;
-    let mut current: Option<&Case> = None;
-    let mut exits = Exits::default();
-    let mut next = CASES.iter();
+    let mut session = Session {
+        vapic,
+        regs: GuestRegisters::default(),
+        passed: 0,
+        current: None,
+        exits: Exits::default(),
+        next: CASES.iter(),
+    };
     loop {
-        vmcs.enter(&mut regs).map_err(|e| {
+        vmcs.enter(&mut session.regs).map_err(|e| {
             log::error!("sender VM entry failed: {e:?}");
             "sender VM entry failed"
         })?;
         let reason = vmcs.read(0x4402).unwrap_or(u64::MAX) & 0xFFFF;
         let rip = vmcs.read(0x681E).unwrap_or(0);
         match reason {
-            EXIT_EXTERNAL_INTERRUPT => {
-                let info = vmcs.read(0x4404).unwrap_or(0);
-                log::warn!(
-                    "sender: external interrupt vector {:#x} (resumed)",
-                    info & 0xFF
-                );
-            }
-            EXIT_APIC_WRITE => {
-                exits.count += 1;
-                exits.qualification = vmcs.read(0x6400).unwrap_or(u64::MAX);
-                exits.rip = rip;
-            }
-            EXIT_VMCALL => {
-                if let Some(case) = current.take() {
-                    passed += usize::from(report(case, &exits, vapic));
-                }
-                exits = Exits::default();
-                let Some(case) = next.next() else {
-                    return Ok(passed);
-                };
-                prepare(case, &mut regs);
-                current = Some(case);
-                let length = vmcs.read(0x440C).unwrap_or(3);
-                vmcs.write(0x681E, rip + length)
-                    .map_err(|_| "cannot advance guest RIP")?;
-            }
+            EXIT_EXTERNAL_INTERRUPT => log_interrupt(vmcs),
+            EXIT_APIC_WRITE => session.exits = session.exits.record(vmcs, rip),
+            EXIT_VMCALL if session.next_case() => skip_instruction(vmcs, rip)?,
+            EXIT_VMCALL => return Ok(session.passed),
             other => {
                 log::error!("sender guest: unexpected exit reason {other} at RIP {rip:#x}");
                 return Err("unexpected VM exit in the sender guest");
             }
         }
     }
+}
+
+impl Exits {
+    fn record(&self, vmcs: &ActiveVmcs, rip: u64) -> Exits {
+        let qualification = vmcs.read(0x6400).unwrap_or(u64::MAX);
+        Exits {
+            count: self.count + 1,
+            qualification,
+            rip,
+        }
+    }
+}
+
+impl Session {
+    /// Judges the case just run (if any) and hands the guest the next one; false when all are done.
+    fn next_case(&mut self) -> bool {
+        if let Some(case) = self.current.take() {
+            self.passed += usize::from(report(case, &self.exits, self.vapic));
+        }
+        self.exits = Exits::default();
+        let Some(case) = self.next.next() else {
+            return false;
+        };
+        prepare(case, &mut self.regs);
+        self.current = Some(case);
+        true
+    }
+}
+
+fn log_interrupt(vmcs: &ActiveVmcs) {
+    let vector = vmcs.read(0x4404).unwrap_or(0) & 0xFF;
+    log::warn!("sender: external interrupt vector {vector:#x} (resumed)");
+}
+
+/// Moves the guest past the instruction that exited (its VMCALL).
+fn skip_instruction(vmcs: &mut ActiveVmcs, rip: u64) -> Result<(), &'static str> {
+    let length = vmcs.read(0x440C).unwrap_or(3);
+    vmcs.write(0x681E, rip + length)
+        .map_err(|_| "cannot advance guest RIP")
 }
 
 /// Sets up the target's descriptor for `case` and gives the guest the ICR value for its WRMSR.
