@@ -282,4 +282,39 @@ mod tests {
         );
         assert_eq!(firsts, [1, 0]);
     }
+
+    /// Smallest total over every conflict-free assignment of first IDs in `0..limit`.
+    fn brute_force(sizes: &[usize], routes: &[Vec<RouteModel>], limit: u32) -> u64 {
+        let c = conflicts(sizes.len(), routes);
+        let n = sizes.len();
+        let mut best = u64::MAX;
+        for code in 0..limit.pow(n as u32) {
+            let firsts: Vec<u32> = (0..n).map(|i| code / limit.pow(i as u32) % limit).collect();
+            let last = |i: usize| firsts[i] + sizes[i] as u32 - 1;
+            let clash = (0..n)
+                .any(|p| (0..n).any(|q| c[p][q] && firsts[p] <= last(q) && firsts[q] <= last(p)));
+            if !clash {
+                best = best.min(total_entries(&firsts, sizes, routes));
+            }
+        }
+        best
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn search_matches_brute_force(sizes in proptest::collection::vec(1usize..=2, 1..=4), pairs in proptest::collection::vec((0usize..4, 0usize..4, proptest::bool::ANY), 0..6)) {
+            let n = sizes.len();
+            let mut routes: Vec<Vec<RouteModel>> = vec![Vec::new(); n];
+            for (from, to, exitless) in pairs {
+                let (from, to) = (from % n, to % n);
+                if from != to && !routes[from].iter().any(|r| r.to == to) {
+                    let mode = if exitless { RouteMode::Exitless } else { RouteMode::Trapped };
+                    routes[from].push(route(to, mode));
+                }
+            }
+            let auto: Vec<usize> = (0..n).collect();
+            let firsts = assign(&vec![None; n], &auto, &sizes, &routes, &conflicts(n, &routes));
+            proptest::prop_assert_eq!(total_entries(&firsts, &sizes, &routes), brute_force(&sizes, &routes, 8));
+        }
+    }
 }
