@@ -2,7 +2,7 @@
 //!
 //! Sender (CPU 0): `vmcall` asks the host for the next ICR value (RCX = 0x830, EDX:EAX = value), then
 //! `wrmsr` writes it to the virtual x2APIC ICR, and again. Target (CPU 1): enables interrupts, says it
-//! is alive, and spins; a handler per counted vector counts its delivery and writes the virtual EOI.
+//! is alive, and halts (HLT does not exit: a posted interrupt must wake it); a handler per counted vector counts its delivery and writes the virtual EOI.
 
 #[cfg(target_os = "none")]
 use crate::cases::FIRST_COUNTED_VECTOR;
@@ -31,7 +31,7 @@ selftest_target_guest:
     sti
     lock inc qword ptr [rip + {alive}]
 2:
-    pause
+    hlt
     jmp 2b
 
     .irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
