@@ -32,9 +32,9 @@ pub fn write_boot_area(
         area,
         used_pages: 1,
     };
-    tables.map(layout.ram, 0);
+    tables.map(layout.ram, 0)?;
     for range in mmio.iter().filter(|r| r.bytes > 0) {
-        tables.map(*range, WRITE_THROUGH | CACHE_DISABLE);
+        tables.map(*range, WRITE_THROUGH | CACHE_DISABLE)?;
     }
     write_gdt(layout, area);
     Ok(())
@@ -78,11 +78,11 @@ struct Tables<'l, 'a> {
 
 impl Tables<'_, '_> {
     /// Maps every 2 MiB block `range` touches, identity, with `cache_bits`.
-    fn map(&mut self, range: GuestRange, cache_bits: u64) {
+    fn map(&mut self, range: GuestRange, cache_bits: u64) -> Result<(), LayoutError> {
         let first = range.base / BLOCK_2M_BYTES * BLOCK_2M_BYTES;
         for block in (first..range.end()).step_by(BLOCK_2M_BYTES as usize) {
-            let pdpt = self.child(0, (block >> 39) & 0x1FF);
-            let pd = self.child(pdpt, (block >> 30) & 0x1FF);
+            let pdpt = self.child(0, (block >> 39) & 0x1FF)?;
+            let pd = self.child(pdpt, (block >> 30) & 0x1FF)?;
             let entry = block | PRESENT | WRITABLE | PAGE_SIZE | cache_bits;
             write_u64(
                 self.area,
@@ -90,27 +90,29 @@ impl Tables<'_, '_> {
                 entry,
             );
         }
+        Ok(())
     }
 
     /// The page number (in the area) of the table entry `index` of page `table` points to, made if absent.
-    fn child(&mut self, table: u64, index: u64) -> u64 {
+    fn child(&mut self, table: u64, index: u64) -> Result<u64, LayoutError> {
         let at = (table * PAGE_BYTES + 8 * index) as usize;
         let entry = read_u64(self.area, at);
         if entry & PRESENT != 0 {
-            return ((entry & ADDRESS_MASK) - self.layout.area_guest_base) / PAGE_BYTES;
+            return Ok(((entry & ADDRESS_MASK) - self.layout.area_guest_base) / PAGE_BYTES);
         }
         let page = self.used_pages;
-        debug_assert!(
-            page < self.layout.page_table_pages,
-            "layout counted the pages"
-        );
+        if page >= self.layout.page_table_pages {
+            return Err(LayoutError::PageTablesExceeded {
+                pages: self.layout.page_table_pages,
+            });
+        }
         self.used_pages += 1;
         write_u64(
             self.area,
             at,
             (self.layout.area_guest_base + page * PAGE_BYTES) | PRESENT | WRITABLE,
         );
-        page
+        Ok(page)
     }
 }
 
@@ -126,6 +128,9 @@ fn read_u64(area: &[u8], at: usize) -> u64 {
 pub fn guest_translate(layout: &GuestBootLayout, area: &[u8], linear: u64) -> Option<(u64, u64)> {
     let mut table = layout.pml4_guest();
     for shift in [39u32, 30, 21] {
+        if table < layout.area_guest_base || table >= layout.gdt_guest() {
+            return None;
+        }
         let at = layout.area_offset(table) + 8 * ((linear >> shift) & 0x1FF) as usize;
         let entry = read_u64(area, at);
         if entry & PRESENT == 0 {
@@ -220,6 +225,26 @@ mod tests {
         let at = layout.area_offset(layout.boot_info_guest(1));
         assert_eq!(&area[at..at + 8], b"TESSBOOT");
         assert_eq!(at + 4096, area.len());
+    }
+
+    #[test]
+    fn ranges_beyond_the_layout_are_refused_not_overwritten() {
+        let layout = GuestBootLayout::new(
+            GuestRange {
+                base: 0,
+                bytes: 8 * MIB,
+            },
+            1,
+            &[],
+        )
+        .unwrap();
+        let mut area = vec![0; layout.area_bytes as usize];
+        let far = [GuestRange {
+            base: 0x80_0000_0000,
+            bytes: 4096,
+        }];
+        let error = write_boot_area(&layout, &far, &mut area);
+        assert_eq!(error, Err(LayoutError::PageTablesExceeded { pages: 3 }));
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub enum LayoutError {
     },
     /// An MMIO range shares a 2 MiB block with RAM.
     MmioOverlapsRam { base: u64 },
+    /// The page tables needed more pages than the layout counted (ranges differ from the layout's).
+    PageTablesExceeded { pages: u64 },
     /// The caller's area slice is not exactly `area_bytes` long.
     AreaSize {
         expected_bytes: u64,
