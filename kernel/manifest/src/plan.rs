@@ -3,6 +3,19 @@
 //! `build.rs` writes these as `'static` items into `$OUT_DIR/manifest.rs`; on the host the planner
 //! builds them in an arena. Indices (`u16`) refer to positions in `Plan::partitions` and
 //! `Partition::vcpus`.
+//!
+//! How the kernel uses it (`kernel/plan.rs` includes the generated file):
+//! - `HEAP_BYTES` sizes a 4096-aligned static heap region for `linked_list_allocator`; the kernel
+//!   allocates exactly the items of [`crate::heap::sequence`]`(&PLAN)`, in that order.
+//! - Each vCPU runs pinned on the board CPU with `physical_apic_id`; vCPUs with
+//!   `starts_at_boot == false` enter wait-for-SIPI.
+//! - Each partition's PID-pointer table gets `entries.len()` 8-byte entries: entry `T` is
+//!   [`crate::ipiv_model::entry_value`] (the target vCPU's posted-interrupt descriptor address | 1,
+//!   or 0); the VMCS "last PID-pointer index" is `last_index`.
+//! - Guest memory maps `memory.guest_base..+bytes` to `memory.host_base`; device MMIO is mapped
+//!   1:1; the EPT follows the page rule in [`crate::ept`].
+//! - Image segments are copied from `image.bytes` to guest-physical addresses; the BSP starts at
+//!   `image.entry`.
 
 use crate::vectors::VectorSet;
 

@@ -64,7 +64,7 @@ pub fn check(sources: &Sources, images: Images) -> Result<Model, Errors> {
             .collect(),
         ipiv,
         hypervisor: board.hypervisor,
-        notes: parts.notes.clone(),
+        notes: notes(&manifest, &parts),
         partitions: assemble(sources, &manifest, parts),
     };
     fit::check(&mut cx, &board_file, &model);
@@ -136,6 +136,25 @@ fn assemble(sources: &Sources, manifest: &ManifestFile, c: Checked) -> Vec<Parti
             }
         })
         .collect()
+}
+
+/// What the planner chose: APIC-ID ranges, then memory placements.
+fn notes(manifest: &ManifestFile, parts: &Checked) -> Vec<String> {
+    let placed = manifest
+        .partitions
+        .iter()
+        .zip(&parts.memory)
+        .filter(|(p, _)| p.get_ref().host_base.is_none());
+    let memory = placed.filter_map(|(p, m)| {
+        m.map(|m| {
+            format!(
+                "partition `{}`: host_base = {:#x} (chosen by the planner)",
+                p.get_ref().name.get_ref(),
+                m.host_base
+            )
+        })
+    });
+    parts.notes.iter().cloned().chain(memory).collect()
 }
 
 fn sorted(mut errors: Vec<Diagnostic>) -> Errors {
