@@ -35,6 +35,9 @@ pub enum Expect {
     ApicWriteExit,
     /// No VM exit; PIR[vector] is set in the target's descriptor, but no notification: the guest sees nothing.
     PostedNotNotified,
+    /// No VM exit; posted to the sender's own descriptor and notified to its own CPU: the vector ends
+    /// up pending in the sender's PIR or virtual IRR (the sender runs with interrupts disabled).
+    PostedToSelf,
 }
 
 /// One self-test case.
@@ -63,12 +66,18 @@ use Expect::*;
 use Setup::*;
 
 /// Every case, in the order the sender runs them.
-pub const CASES: [Case; 17] = [
+pub const CASES: [Case; 18] = [
     case(
         "valid unicast delivers without exit",
         icr(TARGET_VAPIC_ID, 0x41),
         Normal,
         Delivered,
+    ),
+    case(
+        "unicast to own virtual APIC ID posts to self",
+        icr(SENDER_VAPIC_ID, 0x4C),
+        Normal,
+        PostedToSelf,
     ),
     case(
         "vector below 16 exits",
@@ -195,6 +204,8 @@ mod tests {
             dest <= LAST_PID_INDEX as u32 && (dest == SENDER_VAPIC_ID || dest == TARGET_VAPIC_ID);
         if !Icr::ipiv_eligible(case.icr) || case.vector() < 16 || !entry_valid {
             ApicWriteExit
+        } else if dest == SENDER_VAPIC_ID {
+            PostedToSelf
         } else if case.setup == Normal {
             Delivered
         } else {

@@ -48,8 +48,8 @@ pub fn run(
 
 fn line(name: &str, verdict: Result<&str, &str>) -> bool {
     match verdict {
-        Ok(detail) => tessera_arch::println!("case {name:<44} pass ({detail})"),
-        Err(why) => tessera_arch::println!("case {name:<44} FAIL: {why}"),
+        Ok(detail) => tessera_arch::println!("case {name:<46} pass ({detail})"),
+        Err(why) => tessera_arch::println!("case {name:<46} FAIL: {why}"),
     }
     verdict.is_ok()
 }

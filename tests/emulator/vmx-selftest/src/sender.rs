@@ -2,7 +2,7 @@
 
 use crate::cases::{Case, Expect, Setup, CASES};
 use crate::guest::{self, DELIVERIES};
-use crate::shared::{TARGET_EXITS, TARGET_PID};
+use crate::shared::{SENDER_PID, TARGET_EXITS, TARGET_PID};
 use core::sync::atomic::Ordering;
 use tessera_arch::smp::spin;
 use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page, PID_ON, PID_SN};
@@ -122,8 +122,8 @@ fn report(case: &Case, exits: &Exits, vapic: &'static Page) -> bool {
     TARGET_PID.clear_pir();
     TARGET_PID.set_flags(PID_ON | PID_SN, false);
     match verdict {
-        Ok(detail) => tessera_arch::println!("case {:<44} pass ({detail})", case.name),
-        Err(why) => tessera_arch::println!("case {:<44} FAIL: {why}", case.name),
+        Ok(detail) => tessera_arch::println!("case {:<46} pass ({detail})", case.name),
+        Err(why) => tessera_arch::println!("case {:<46} FAIL: {why}", case.name),
     }
     verdict.is_ok()
 }
@@ -139,6 +139,7 @@ fn check(case: &Case, exits: &Exits, vapic: &'static Page) -> Result<&'static st
         Expect::Delivered => check_delivered(case, exits),
         Expect::ApicWriteExit => check_exit(case, exits, vapic),
         Expect::PostedNotNotified => check_posted(case, exits),
+        Expect::PostedToSelf => check_posted_to_self(case, exits, vapic),
     };
     if TARGET_EXITS.load(Ordering::SeqCst) != target_exits_before {
         return Err("the target guest took a VM exit");
@@ -218,4 +219,31 @@ fn check_posted(case: &Case, exits: &Exits) -> Result<&'static str, &'static str
         return Err("the target guest saw the vector: a notification was sent");
     }
     Ok("no exit, PIR bit set, no notification")
+}
+
+/// Whether bit `vector` of the virtual IRR (virtual-APIC page 200H, one 32-bit word per 10H) is set.
+fn virtual_irr(vapic: &'static Page, vector: u8) -> bool {
+    vapic.read_u32(0x200 + 0x10 * (vector as usize / 32)) & (1 << (vector % 32)) != 0
+}
+
+fn check_posted_to_self(
+    case: &Case,
+    exits: &Exits,
+    vapic: &'static Page,
+) -> Result<&'static str, &'static str> {
+    if exits.count != 0 {
+        return Err("the sender took an APIC-write exit");
+    }
+    let posted = SENDER_PID.pir_bit(case.vector()) && SENDER_PID.control() & PID_ON != 0;
+    let taken = virtual_irr(vapic, case.vector()) && !SENDER_PID.pir_bit(case.vector());
+    if TARGET_PID.pir_bit(case.vector()) || deliveries(case) != 0 {
+        return Err("posted to the target instead of the sender");
+    }
+    match (posted, taken) {
+        (true, _) => Ok("no exit, PIR bit and ON set in the sender's own descriptor"),
+        (_, true) => {
+            Ok("no exit, notification processed: vector pending in the sender's virtual IRR")
+        }
+        _ => Err("neither in the sender's PIR (with ON) nor in its virtual IRR"),
+    }
 }
