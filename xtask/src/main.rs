@@ -4,9 +4,7 @@ mod check;
 mod cli;
 mod emulator;
 mod explain;
-mod image;
 mod manifest_smoke;
-mod scenario;
 mod test;
 mod toolchain;
 
@@ -19,7 +17,9 @@ fn main() -> ExitCode {
         cli::Command::Check(args) => check::main(&args),
         cli::Command::Explain(args) => explain::main(&args),
         cli::Command::Emulator(args) => emulator::main(&args),
-        cli::Command::Image(args) => image::main(&args),
-        cli::Command::Run(args) => image::run_main(&args),
+        other => {
+            eprintln!("error: `{}` is not implemented yet", other.name());
+            ExitCode::from(2)
+        }
     }
 }

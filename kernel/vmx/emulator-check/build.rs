@@ -1,0 +1,10 @@
+//! Links bare-metal builds of the check image with its own `linker.ld` (loaded and run at 2 MiB).
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=linker.ld");
+    if std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default() == "none" {
+        let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+        println!("cargo:rustc-link-arg-bins=-T{dir}/linker.ld");
+    }
+}
