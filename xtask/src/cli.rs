@@ -16,28 +16,14 @@ pub enum Command {
     Check(ManifestArgs),
     /// Print the plan: APIC-ID map, PID-pointer tables, routes, heap.
     Explain(ExplainArgs),
-    /// Build a bootable image for a board + manifest.
-    Image(ManifestArgs),
-    /// Build the default image and boot it in the emulator.
-    Run(ManifestArgs),
+    /// Build a bootable image for a board + manifest (guests, hypervisor, GRUB ISO in target/images).
+    Image(crate::image::ImageArgs),
+    /// Build the image (default manifest) and boot it in the emulator, COM1 shown live.
+    Run(crate::image::RunArgs),
     /// Build (once, cached) and print the IPIv-patched emulator; `emulator run IMAGE` boots an image.
     Emulator(crate::emulator::EmulatorArgs),
     /// Run every test: host tests and emulator scenarios.
     Test(TestArgs),
-}
-
-impl Command {
-    /// The subcommand's name as typed.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::Check(_) => "check",
-            Command::Explain(_) => "explain",
-            Command::Image(_) => "image",
-            Command::Run(_) => "run",
-            Command::Emulator(_) => "emulator",
-            Command::Test(_) => "test",
-        }
-    }
 }
 
 #[derive(Args, Clone)]

@@ -4,7 +4,9 @@ mod check;
 mod cli;
 mod emulator;
 mod explain;
+mod image;
 mod manifest_smoke;
+mod scenario;
 mod test;
 mod toolchain;
 
@@ -17,9 +19,7 @@ fn main() -> ExitCode {
         cli::Command::Check(args) => check::main(&args),
         cli::Command::Explain(args) => explain::main(&args),
         cli::Command::Emulator(args) => emulator::main(&args),
-        other => {
-            eprintln!("error: `{}` is not implemented yet", other.name());
-            ExitCode::from(2)
-        }
+        cli::Command::Image(args) => image::main(&args),
+        cli::Command::Run(args) => image::run_main(&args),
     }
 }

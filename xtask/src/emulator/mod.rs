@@ -12,6 +12,8 @@ mod run;
 pub mod scenarios;
 mod selftest;
 
+pub use cache::workspace_root;
+pub use iso::bootable_iso;
 pub use result::Verdict;
 pub use run::{run, Ending, RunOutcome, RunSpec};
 

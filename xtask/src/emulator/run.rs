@@ -81,7 +81,10 @@ pub fn run(emulator: &Emulator, spec: &RunSpec) -> Result<RunOutcome, String> {
         .prefix("tessera-emu-")
         .tempdir()
         .map_err(|e| format!("cannot create a run directory: {e}"))?;
-    let iso = iso::bootable_iso(&spec.image, dir.path())?;
+    // Bochs runs in the run directory: the image path must not be relative.
+    let image = fs::canonicalize(&spec.image)
+        .map_err(|e| format!("cannot read image {}: {e}", spec.image.display()))?;
+    let iso = iso::bootable_iso(&image, dir.path())?;
     let config = BochsConfig {
         cpus: spec.cpus,
         memory_mib: spec.memory_mib,

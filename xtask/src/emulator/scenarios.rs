@@ -1,7 +1,7 @@
 //! The emulator tier of `cargo xtask test`: makes the emulator ready, builds the test
 //! images, and boots each scenario (in parallel, two at a time), each to a verdict.
 
-use super::{cache, ensure, report, run, Emulator, RunSpec};
+use super::{cache, ensure, report, run, Emulator, RunOutcome, RunSpec};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
@@ -15,7 +15,12 @@ pub struct Scenario {
     pub spec: RunSpec,
     /// `SUMMARY` key=value pairs the image must print besides passing (e.g. the mode it ran in).
     pub required_summary: Vec<(String, String)>,
+    /// A further check of a passing run (e.g. a guest scenario's expected COM1 lines).
+    pub check: Option<Check>,
 }
+
+/// A scenario's own check of its run's output; the error says what is missing.
+pub type Check = Box<dyn Fn(&RunOutcome) -> Result<(), String> + Send + Sync>;
 
 /// Runs every emulator scenario; true when all passed.
 pub fn run_all() -> bool {
@@ -45,15 +50,17 @@ fn scenarios() -> Result<Vec<Scenario>, String> {
         name: "runner-smoke".into(),
         spec,
         required_summary: Vec::new(),
+        check: None,
     }];
     list.extend(super::selftest::scenarios()?);
+    list.extend(crate::scenario::scenarios()?);
     Ok(list)
 }
 
 /// Runs `scenarios` at most `PARALLEL_RUNS` at a time; prints each verdict; true if all pass.
 pub fn run_parallel(emulator: &Emulator, scenarios: Vec<Scenario>) -> bool {
     let queue = Mutex::new(scenarios.into_iter());
-    let failed = Mutex::new(Vec::new());
+    let results = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..PARALLEL_RUNS {
             scope.spawn(|| loop {
@@ -63,31 +70,57 @@ pub fn run_parallel(emulator: &Emulator, scenarios: Vec<Scenario>) -> bool {
                 scenario.spec.echo = false;
                 scenario.spec.label = scenario.name.clone();
                 eprintln!("==> emulator scenario {}", scenario.name);
+                let started = std::time::Instant::now();
                 let passed = match run(emulator, &scenario.spec) {
                     Ok(outcome) => {
                         report(&scenario.spec, &outcome);
-                        outcome.passed() && has_summaries(&scenario, &outcome)
+                        outcome.passed()
+                            && has_summaries(&scenario, &outcome)
+                            && passes_check(&scenario, &outcome)
                     }
                     Err(e) => {
                         eprintln!("error: scenario {}: {e}", scenario.name);
                         false
                     }
                 };
-                if !passed {
-                    failed.lock().expect("failed").push(scenario.name);
-                }
+                let line = (scenario.name, passed, started.elapsed().as_secs_f64());
+                results.lock().expect("results").push(line);
             });
         }
     });
-    let failed = failed.into_inner().expect("failed");
+    let results = results.into_inner().expect("results");
+    eprintln!("==> emulator scenarios: {} run", results.len());
+    for (name, passed, seconds) in &results {
+        let verdict = if *passed { "pass" } else { "FAIL" };
+        eprintln!("scenario {name:<28} {verdict:<4} {seconds:>6.1} s");
+    }
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|(_, passed, _)| !passed)
+        .map(|(name, _, _)| name.as_str())
+        .collect();
     if !failed.is_empty() {
         eprintln!("error: emulator scenarios failed: {}", failed.join(", "));
     }
     failed.is_empty()
 }
 
+/// Whether the scenario's own check (if any) accepts `outcome` (says why not).
+fn passes_check(scenario: &Scenario, outcome: &RunOutcome) -> bool {
+    let Some(check) = &scenario.check else {
+        return true;
+    };
+    match check(outcome) {
+        Ok(()) => true,
+        Err(why) => {
+            eprintln!("error: scenario {}: {why}", scenario.name);
+            false
+        }
+    }
+}
+
 /// Whether `outcome` printed every required SUMMARY pair of `scenario` (says which one is missing).
-fn has_summaries(scenario: &Scenario, outcome: &super::RunOutcome) -> bool {
+fn has_summaries(scenario: &Scenario, outcome: &RunOutcome) -> bool {
     let printed: Vec<(String, String)> = outcome.summaries().into_iter().flatten().collect();
     let missing: Vec<String> = scenario
         .required_summary

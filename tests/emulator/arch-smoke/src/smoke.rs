@@ -1,4 +1,4 @@
-//! The boot CPU's and the APs' side of the smoke test.
+//! The boot CPU's and the APs' side of the smoke test (each CPU also runs an all-context INVEPT).
 
 use crate::check::{aps_to_start, mismatch, Listed};
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -96,6 +96,13 @@ fn enter_vmx_root(cpu: &Cpu) {
     let page = VMXON_PAGES.take().expect("one VMXON page per CPU");
     match vmx::enable(page) {
         Ok(_root) => {
+            // All-context INVEPT is legal in VMX root without a current VMCS.
+            if let Err(e) = vmx::invept(None) {
+                fatal(format_args!(
+                    "cpu{}: INVEPT (all contexts) failed: {e:?}",
+                    cpu.index()
+                ));
+            }
             IN_VMX_ROOT.fetch_add(1, Ordering::SeqCst);
         }
         Err(e) => fatal(format_args!(

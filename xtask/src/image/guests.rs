@@ -1,0 +1,148 @@
+//! Builds every test guest crate under tests/guests/ for the bare-metal target (profile `guest`:
+//! optimized, stripped) and places each binary at target/guests/<name>, where manifests refer to
+//! it (`image = "../target/guests/<name>"`). A binary is copied only when its bytes changed, so the
+//! hypervisor's build script (which tracks image files) does not rebuild for nothing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One guest crate: its package and binary name (the directory name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guest {
+    pub package: String,
+    pub name: String,
+}
+
+/// The guest crates under `guests_dir` (each directory with a Cargo.toml), sorted by name.
+pub fn discover(guests_dir: &Path) -> Result<Vec<Guest>, String> {
+    let entries = fs::read_dir(guests_dir).map_err(|e| format!("{}: {e}", guests_dir.display()))?;
+    let mut guests = Vec::new();
+    for entry in entries {
+        let dir = entry.map_err(|e| e.to_string())?.path();
+        let manifest = dir.join("Cargo.toml");
+        if manifest.is_file() {
+            guests.push(read_guest(&manifest, &dir)?);
+        }
+    }
+    guests.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(guests)
+}
+
+fn read_guest(manifest: &Path, dir: &Path) -> Result<Guest, String> {
+    let text = fs::read_to_string(manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let package = table
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .ok_or_else(|| format!("{}: no [package] name", manifest.display()))?;
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| format!("{}: directory name is not UTF-8", dir.display()))?;
+    let bin_matches = table
+        .get("bin")
+        .and_then(|b| b.as_array())
+        .is_some_and(|bins| {
+            bins.iter()
+                .any(|b| b.get("name").and_then(|n| n.as_str()) == Some(name))
+        });
+    if !bin_matches {
+        return Err(format!(
+            "{}: expected a [[bin]] named `{name}` (a guest's binary is named after its directory)",
+            manifest.display()
+        ));
+    }
+    Ok(Guest {
+        package: package.to_string(),
+        name: name.to_string(),
+    })
+}
+
+/// Builds `guests` in one cargo run and copies each binary to `out_dir/<name>`; returns the paths.
+pub fn build(guests: &[Guest], target_dir: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.args([
+        "build",
+        "--quiet",
+        "--profile",
+        "guest",
+        "--target",
+        "x86_64-unknown-none",
+    ]);
+    for guest in guests {
+        cargo.args(["-p", &guest.package]);
+    }
+    let status = cargo
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("building the test guests failed ({status})"));
+    }
+    fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let built = target_dir.join("x86_64-unknown-none").join("guest");
+    guests
+        .iter()
+        .map(|guest| copy_if_changed(&built.join(&guest.name), &out_dir.join(&guest.name)))
+        .collect()
+}
+
+/// Copies `from` to `to` unless `to` already holds the same bytes; returns `to`.
+pub fn copy_if_changed(from: &Path, to: &Path) -> Result<PathBuf, String> {
+    let bytes = fs::read(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    if fs::read(to).ok().as_deref() != Some(&bytes[..]) {
+        fs::write(to, &bytes).map_err(|e| format!("{}: {e}", to.display()))?;
+    }
+    Ok(to.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_guests_are_found_with_their_binaries() {
+        let dir = crate::emulator::workspace_root().join("tests/guests");
+        let guests = discover(&dir).unwrap();
+        let names: Vec<&str> = guests.iter().map(|g| g.name.as_str()).collect();
+        for expected in ["hello", "isolation", "smp"] {
+            assert!(
+                names.contains(&expected),
+                "{expected} missing from {names:?}"
+            );
+        }
+        let hello = guests.iter().find(|g| g.name == "hello").unwrap();
+        assert_eq!(hello.package, "tessera-guest-hello");
+    }
+
+    #[test]
+    fn a_guest_whose_binary_is_misnamed_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let guest = dir.path().join("pingpong");
+        fs::create_dir(&guest).unwrap();
+        fs::write(
+            guest.join("Cargo.toml"),
+            "[package]\nname = \"g\"\n[[bin]]\nname = \"other\"\npath = \"src/main.rs\"\n",
+        )
+        .unwrap();
+        let error = discover(dir.path()).unwrap_err();
+        assert!(error.contains("[[bin]] named `pingpong`"), "{error}");
+    }
+
+    #[test]
+    fn unchanged_bytes_are_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&from, b"elf").unwrap();
+        copy_if_changed(&from, &to).unwrap();
+        let first = fs::metadata(&to).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        copy_if_changed(&from, &to).unwrap();
+        assert_eq!(fs::metadata(&to).unwrap().modified().unwrap(), first);
+        fs::write(&from, b"elf2").unwrap();
+        copy_if_changed(&from, &to).unwrap();
+        assert_eq!(fs::read(&to).unwrap(), b"elf2");
+    }
+}

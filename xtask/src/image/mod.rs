@@ -1,0 +1,199 @@
+//! `cargo xtask image` and `cargo xtask run`: one bootable, versioned image for a board + manifest.
+//! Steps: every test guest (target/guests/<name>), the hypervisor for x86_64-unknown-none with the
+//! manifest's images embedded, then a GRUB ISO at target/images/<manifest stem>.iso (rebuilt only
+//! when the hypervisor ELF changed). `run` boots that ISO in the emulator with COM1 shown live.
+
+mod guests;
+mod iso_cache;
+mod version;
+
+use crate::cli::ManifestArgs;
+use crate::emulator::{self, OnOff, RunSpec};
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+#[derive(Args, Clone)]
+pub struct ImageArgs {
+    #[command(flatten)]
+    pub files: ManifestArgs,
+    /// Build the hypervisor with the release profile.
+    #[arg(long)]
+    pub release: bool,
+}
+
+#[derive(Args, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+    /// Offer IPI virtualization in the emulated CPU (`off` runs the fallback paths).
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    pub ipiv: OnOff,
+    /// Seconds of wall-clock time before the run counts as failed.
+    #[arg(long = "timeout", default_value_t = 600)]
+    pub timeout_s: u64,
+}
+
+/// A built image.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub iso: PathBuf,
+    pub elf: PathBuf,
+    pub iso_bytes: u64,
+    pub version: String,
+}
+
+/// Where built images go: target/images under the workspace.
+pub fn images_dir() -> PathBuf {
+    emulator::workspace_root().join("target").join("images")
+}
+
+/// `cargo xtask image`.
+pub fn main(args: &ImageArgs) -> ExitCode {
+    match build_and_say(args) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cargo xtask run`: the image, then the emulator with COM1 live; exit code from the result.
+pub fn run_main(args: &RunArgs) -> ExitCode {
+    let built = match build_and_say(&args.image) {
+        Ok(built) => built,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let emulator = match emulator::ensure() {
+        Ok(emulator) => emulator,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let spec = RunSpec {
+        timeout_s: args.timeout_s,
+        ipiv: args.ipiv == OnOff::On,
+        ..RunSpec::new(built.iso)
+    };
+    match emulator::run(&emulator, &spec) {
+        Ok(outcome) => {
+            emulator::report(&spec, &outcome);
+            if outcome.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn build_and_say(args: &ImageArgs) -> Result<Built, String> {
+    crate::toolchain::ensure()?;
+    let built = build(
+        &args.files.board,
+        &args.files.manifest,
+        args.release,
+        &images_dir(),
+    )?;
+    println!(
+        "image {}: {:.1} MiB, tessera {} (hypervisor ELF {})",
+        built.iso.display(),
+        built.iso_bytes as f64 / (1024.0 * 1024.0),
+        built.version,
+        built.elf.display()
+    );
+    Ok(built)
+}
+
+/// Builds the guests, the hypervisor for `board` + `manifest` and its ISO in `out_dir`
+/// (`<manifest stem>.iso` and `.elf`). Paths are taken relative to the current directory.
+pub fn build(
+    board: &Path,
+    manifest: &Path,
+    release: bool,
+    out_dir: &Path,
+) -> Result<Built, String> {
+    let root = emulator::workspace_root();
+    let target_dir = cargo_target_dir(&root);
+    let guests = guests::discover(&root.join("tests").join("guests"))?;
+    guests::build(&guests, &target_dir, &root.join("target").join("guests"))?;
+    let board = absolute(board)?;
+    let manifest = absolute(manifest)?;
+    let version = version::describe(&root);
+    let kernel = build_hypervisor(&board, &manifest, release, &version, &target_dir)?;
+    let stem = manifest
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .ok_or_else(|| format!("{}: no file name", manifest.display()))?;
+    std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let elf = guests::copy_if_changed(&kernel, &out_dir.join(format!("{stem}.elf")))?;
+    let iso = iso_cache::ensure_iso(&elf, &out_dir.join(format!("{stem}.iso")))?;
+    let iso_bytes = std::fs::metadata(&iso).map_err(|e| e.to_string())?.len();
+    Ok(Built {
+        iso,
+        elf,
+        iso_bytes,
+        version,
+    })
+}
+
+fn build_hypervisor(
+    board: &Path,
+    manifest: &Path,
+    release: bool,
+    version: &str,
+    target_dir: &Path,
+) -> Result<PathBuf, String> {
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.args([
+        "build",
+        "--quiet",
+        "-p",
+        "tessera",
+        "--target",
+        "x86_64-unknown-none",
+    ]);
+    if release {
+        cargo.arg("--release");
+    }
+    cargo
+        .env("TESSERA_BOARD", board)
+        .env("TESSERA_MANIFEST", manifest)
+        .env("TESSERA_VERSION", version)
+        .env_remove("TESSERA_IMAGES");
+    let status = cargo
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "building the hypervisor for {} + {} failed ({status})",
+            board.display(),
+            manifest.display()
+        ));
+    }
+    let profile = if release { "release" } else { "debug" };
+    Ok(target_dir
+        .join("x86_64-unknown-none")
+        .join(profile)
+        .join("tessera"))
+}
+
+/// The target directory cargo uses (CARGO_TARGET_DIR or the workspace's target/).
+pub fn cargo_target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, String> {
+    std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,125 @@
+//! A scenario's header: TOML in the `#@` comment lines of its manifest (the manifest itself stays
+//! an ordinary partitions file, so its errors point at its real lines). Example:
+//!
+//! ```toml
+//! #@ ipiv = ["on", "off"]          # one emulator run per value (default: ["on"])
+//! #@ timeout_s = 300               # wall-clock seconds per run (default: 300)
+//! #@ expect = [["[a] ... pass", "[b] ... pass"], "TESSERA-RESULT: pass"]  # see `expect`
+//! #@ forbid = ["panic"]            # no COM1 line may match these
+//! #@ summary = { scenario = "x" }  # SUMMARY pairs that must be printed
+//! ```
+
+use super::expect::Expectation;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+const PREFIX: &str = "#@";
+
+/// `ipiv = "on" | "off"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ipiv {
+    On,
+    Off,
+}
+
+/// What a scenario expects, and how to run it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    #[serde(default = "default_ipiv")]
+    pub ipiv: Vec<Ipiv>,
+    #[serde(default = "default_timeout_s")]
+    pub timeout_s: u64,
+    /// COM1 line patterns, in order (see `expect`).
+    pub expect: Vec<Expectation>,
+    #[serde(default)]
+    pub forbid: Vec<String>,
+    #[serde(default)]
+    pub summary: BTreeMap<String, String>,
+}
+
+fn default_ipiv() -> Vec<Ipiv> {
+    vec![Ipiv::On]
+}
+
+fn default_timeout_s() -> u64 {
+    300
+}
+
+/// Reads the header of the manifest text `source` (named `file` in errors).
+pub fn parse(file: &str, source: &str) -> Result<Header, String> {
+    let mut text = String::new();
+    let mut file_lines = Vec::new();
+    for (number, line) in source.lines().enumerate() {
+        if let Some(rest) = line.trim_start().strip_prefix(PREFIX) {
+            text.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+            text.push('\n');
+            file_lines.push(number + 1);
+        }
+    }
+    if file_lines.is_empty() {
+        return Err(format!(
+            "{file}: no scenario header: add `#@ expect = [\"<COM1 line pattern>\", ...]` lines"
+        ));
+    }
+    let header: Header = toml::from_str(&text).map_err(|e| {
+        let header_line = e
+            .span()
+            .map_or(0, |s| text[..s.start].matches('\n').count());
+        let line = file_lines
+            .get(header_line)
+            .or(file_lines.last())
+            .copied()
+            .unwrap_or(1);
+        format!("{file}:{line}: scenario header: {}", e.message())
+    })?;
+    if header.expect.is_empty() || header.ipiv.is_empty() {
+        return Err(format!(
+            "{file}: scenario header: `expect` and `ipiv` must not be empty (found expect = {:?}, ipiv = {:?})",
+            header.expect, header.ipiv
+        ));
+    }
+    Ok(header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lines_are_read_and_defaults_filled() {
+        let source = "# A scenario.\n#@ expect = [\"alpha: ... pass\"]\nboard = \"emulator\"\n#@ forbid = [\"panic\"]\n";
+        let header = parse("s.toml", source).unwrap();
+        assert_eq!(header.expect, [Expectation::Line("alpha: ... pass".into())]);
+        assert_eq!(header.forbid, ["panic"]);
+        assert_eq!(header.ipiv, [Ipiv::On]);
+        assert_eq!(header.timeout_s, 300);
+    }
+
+    #[test]
+    fn multi_line_values_and_both_ipiv_modes() {
+        let source = "#@ ipiv = [\"on\", \"off\"]\n#@ expect = [\n#@   \"a\",\n#@   \"b\",\n#@ ]\n#@ summary = { mode = \"x\" }\n";
+        let header = parse("s.toml", source).unwrap();
+        assert_eq!(header.ipiv, [Ipiv::On, Ipiv::Off]);
+        let lines = ["a", "b"].map(|s| Expectation::Line(s.into()));
+        assert_eq!(header.expect, lines);
+        assert_eq!(header.summary["mode"], "x");
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_field() {
+        let source = "board = \"emulator\"\n#@ expect = [\"a\"]\n#@ timeout = 5\n";
+        let error = parse("tests/scenarios/s.toml", source).unwrap_err();
+        assert!(error.starts_with("tests/scenarios/s.toml:3:"), "{error}");
+        assert!(error.contains("timeout"), "{error}");
+    }
+
+    #[test]
+    fn a_manifest_without_a_header_or_expectations_is_refused() {
+        let missing = parse("s.toml", "board = \"emulator\"\n").unwrap_err();
+        assert!(missing.contains("no scenario header"), "{missing}");
+        let empty = parse("s.toml", "#@ expect = []\n").unwrap_err();
+        assert!(empty.contains("must not be empty"), "{empty}");
+    }
+}
