@@ -12,6 +12,7 @@ pub mod apic;
 pub mod boot;
 #[cfg(target_os = "none")]
 pub mod entry;
+pub mod fixed_heap;
 pub mod gdt;
 pub mod idt;
 pub mod msr;
@@ -22,6 +23,7 @@ pub mod phys;
 pub mod pic;
 pub mod serial;
 pub mod smp;
+pub mod stack;
 pub mod sync;
 pub mod trampoline;
 pub mod vmx;

@@ -2,6 +2,7 @@
 //! access and guest entry/exit.
 
 mod fields;
+pub mod heap_fields;
 #[cfg(target_os = "none")]
 mod host;
 mod instr;

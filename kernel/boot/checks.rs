@@ -1,0 +1,86 @@
+//! The boot CPU's machine check: MADT CPUs, RAM and VMX capabilities against the plan. Every
+//! difference is logged on its own line, then boot is refused.
+
+use super::machine::{cpu_differences, ram_differences, Differences, FirmwareCpu};
+use crate::plan::PLAN;
+use tessera_arch::multiboot::{BootInfo, MEMORY_AVAILABLE};
+use tessera_manifest::IpivMode as PlanMode;
+use tessera_vmx::select::{select, IpivMode, SelectedControls};
+
+/// Checks the machine; returns the VMX controls to use, or refuses to boot.
+pub fn machine(boot: &BootInfo) -> SelectedControls {
+    let mut differences = Differences::new();
+    let mut refusals = 0usize;
+    match tessera_arch::acpi::madt_cpus(boot) {
+        Ok(madt) => {
+            let cpus: heapless::Vec<FirmwareCpu, { tessera_arch::acpi::MAX_MADT_CPUS }> = madt
+                .iter()
+                .map(|c| FirmwareCpu {
+                    apic_id: c.apic_id,
+                    enabled: c.enabled,
+                })
+                .collect();
+            cpu_differences(&PLAN, &cpus, &mut differences);
+        }
+        Err(e) => {
+            log::error!("machine: the ACPI MADT cannot be read: {e:?}");
+            refusals += 1;
+        }
+    }
+    let available: heapless::Vec<(u64, u64), 64> = boot
+        .memory_map()
+        .filter(|r| r.kind == MEMORY_AVAILABLE)
+        .map(|r| (r.base, r.base + r.length_bytes))
+        .take(64)
+        .collect();
+    ram_differences(&PLAN, &available, &mut differences);
+    for d in &differences {
+        log::error!("machine: {d}");
+    }
+    let controls = vmx_controls();
+    refusals += differences.len() + usize::from(controls.is_none());
+    match controls {
+        Some(c) if refusals == 0 => c,
+        _ => tessera_arch::fatal(format_args!(
+            "the machine does not match board `{}`: {refusals} difference(s)",
+            PLAN.board
+        )),
+    }
+}
+
+/// Selects the VMX controls for the plan's IPIv mode from this CPU's capability MSRs.
+fn vmx_controls() -> Option<SelectedControls> {
+    if !tessera_arch::vmx::supported() {
+        log::error!("machine: the CPU does not report VMX (CPUID.01H:ECX bit 5)");
+        return None;
+    }
+    let mode = match PLAN.ipiv.mode {
+        PlanMode::Required => IpivMode::Required,
+        PlanMode::Preferred => IpivMode::Preferred,
+        PlanMode::Off => IpivMode::Off,
+    };
+    match select(&tessera_arch::vmx::capabilities(), mode) {
+        Ok(c) => {
+            if let Some(why) = c.ipiv_unavailable {
+                log::warn!("IPIv preferred but unavailable, ICR writes will exit: {why}");
+            }
+            log::info!(
+                "VMX controls selected: IPI virtualization {}",
+                on_off(c.ipiv)
+            );
+            Some(c)
+        }
+        Err(e) => {
+            log::error!("machine: {e}");
+            None
+        }
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}

@@ -1,0 +1,96 @@
+//! The boot CPU's path (check the machine, carve the heap, set up partitions, start the CPUs the
+//! plan uses) and every CPU's move onto its vCPU's host stack.
+
+#[cfg(target_os = "none")]
+mod checks;
+pub mod machine;
+#[cfg(target_os = "none")]
+pub mod summary;
+
+#[cfg(target_os = "none")]
+pub use flow::first_entry_reached;
+
+#[cfg(target_os = "none")]
+mod flow {
+    use crate::plan::{HEAP_BYTES, PLAN};
+    use crate::vcpu::{launch, run::vcpu_main, shared};
+    use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use tessera_arch::multiboot::BootInfo;
+    use tessera_arch::{fatal, Cpu};
+
+    tessera_arch::entry_points!(bsp: bsp_main, ap: ap_main);
+
+    /// TSC at the boot CPU's first Rust instruction.
+    static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
+    static FIRST_ENTRY_SEEN: AtomicBool = AtomicBool::new(false);
+
+    fn bsp_main(cpu: Cpu, boot: BootInfo) -> ! {
+        BOOT_TSC.store(tessera_arch::tsc_cycles(), Ordering::SeqCst);
+        log::info!(
+            "Tessera {}: board {}, {} partition(s), {} vCPU(s), IPIv {}",
+            env!("CARGO_PKG_VERSION"),
+            PLAN.board,
+            PLAN.partitions.len(),
+            PLAN.vcpus().count(),
+            PLAN.ipiv.mode.as_str()
+        );
+        let controls = super::checks::machine(&boot);
+        launch::set_controls(controls);
+        let carved = crate::heap::carve().unwrap_or_else(|e| fatal(format_args!("heap: {e}")));
+        log::info!(
+            "heap: used {} of {} bytes (planned {HEAP_BYTES})",
+            carved.used_bytes,
+            carved.size_bytes
+        );
+        crate::partition::setup_all(&boot, carved, controls.ipiv);
+        for (index, (_, _, vcpu)) in PLAN.vcpus().enumerate() {
+            if vcpu.starts_at_boot {
+                shared::of(index).start_at_boot();
+            }
+        }
+        start_other_cpus(cpu.apic_id());
+        enter_own_vcpu(cpu.apic_id())
+    }
+
+    fn ap_main(cpu: Cpu) -> ! {
+        enter_own_vcpu(cpu.apic_id())
+    }
+
+    /// Starts each CPU that hosts a vCPU (one AP at a time), except the calling one.
+    fn start_other_cpus(own_apic_id: u32) {
+        let others = PLAN
+            .vcpus()
+            .map(|(_, _, v)| v.physical_apic_id)
+            .filter(|&apic| apic != own_apic_id);
+        for (n, apic_id) in others.enumerate() {
+            if let Err(e) = tessera_arch::smp::start_ap(n + 1, apic_id) {
+                fatal(format_args!(
+                    "CPU with APIC ID {apic_id} did not start: {e:?}"
+                ));
+            }
+        }
+    }
+
+    /// Moves onto the host stack of the vCPU pinned to this CPU and runs it; halts if none is.
+    fn enter_own_vcpu(apic_id: u32) -> ! {
+        let Some(index) = PLAN
+            .vcpus()
+            .position(|(_, _, v)| v.physical_apic_id == apic_id)
+        else {
+            log::info!("APIC ID {apic_id} hosts no vCPU: halting");
+            tessera_arch::halt_forever()
+        };
+        let Some(stack) = launch::take_stack(index) else {
+            fatal(format_args!("vCPU {index}: no host stack"))
+        };
+        tessera_arch::stack::run_on(stack, vcpu_main, index as u64)
+    }
+
+    /// Called before each vCPU's first VM entry; the first one logs the boot time in TSC cycles.
+    pub fn first_entry_reached() {
+        if !FIRST_ENTRY_SEEN.swap(true, Ordering::SeqCst) {
+            let cycles = tessera_arch::tsc_cycles() - BOOT_TSC.load(Ordering::SeqCst);
+            tessera_arch::println!("SUMMARY boot_to_first_entry_cycles={cycles}");
+        }
+    }
+}

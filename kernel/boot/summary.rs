@@ -1,0 +1,43 @@
+//! The end of a run: when no vCPU is active, exit counts per partition and vCPU, then the verdict
+//! (see `outcome`) as the `TESSERA-RESULT:` line.
+
+use crate::outcome::{partition_verdict, VcpuEnd};
+use crate::partition::tables::global_index;
+use crate::plan::PLAN;
+use crate::vcpu::shared::{self, MAX_VCPUS};
+use tessera_arch::println;
+
+/// Prints the counts and the result line (called once, by the CPU whose vCPU stopped last).
+pub fn print() {
+    let mut failed = 0usize;
+    for (p, part) in PLAN.partitions.iter().enumerate() {
+        let mut ends: heapless::Vec<VcpuEnd, MAX_VCPUS> = heapless::Vec::new();
+        let mut total = 0u64;
+        for v in 0..part.vcpus.len() {
+            let state = shared::of(global_index(&PLAN, p as u16, v as u16));
+            let counters = state.counters.lock().clone();
+            total += counters.total();
+            println!(
+                "partition {} vcpu {v}: {:?}, {counters}",
+                part.name,
+                state.end()
+            );
+            let _ = ends.push(state.end());
+        }
+        let verdict = partition_verdict(&ends);
+        println!(
+            "SUMMARY partition={} exits={total} result={}",
+            part.name,
+            if verdict.is_ok() { "pass" } else { "fail" }
+        );
+        if let Err(why) = verdict {
+            println!("partition {}: {why}", part.name);
+            failed += 1;
+        }
+    }
+    if failed == 0 {
+        println!("TESSERA-RESULT: pass");
+    } else {
+        println!("TESSERA-RESULT: fail: {failed} partition(s) did not succeed");
+    }
+}

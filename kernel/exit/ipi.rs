@@ -1,0 +1,80 @@
+//! IPIs that reach the hypervisor: a WRMSR to the ICR (IPIv off) or an APIC-write exit at offset
+//! 300H (a value IPIv does not virtualize, a target outside the PID-pointer table, or a trapped
+//! route). tessera-vmx decides; delivery posts into the target's descriptor and sends the
+//! notification, so the receiver takes no exit. INIT and SIPI start a waiting vCPU of the same
+//! partition (it then starts at the image entry in 64-bit mode, RDI = its boot-info block, like a
+//! boot vCPU; the SIPI vector is ignored). NMIs are not emulated yet: dropped and counted as denied.
+
+use super::Flow;
+use crate::partition::tables::global_index;
+use crate::plan::PLAN;
+use crate::vcpu::{shared, Vcpu};
+use tessera_vmx::exit::{ApicWrite, ApicWriteRegister};
+use tessera_vmx::ipi::{decide, Decision, EmulatedKind, Emulation, PlanView, VcpuRef};
+use tessera_vmx::tables::PostOutcome;
+
+/// APIC-write exit (trap-like: the write is done and RIP is past it).
+pub fn apic_write(vcpu: &mut Vcpu) -> Flow {
+    match ApicWrite::decode(super::qualification(vcpu)).register() {
+        ApicWriteRegister::Icr => {
+            let low = u64::from(vcpu.virtual_apic.read_u32(0x300));
+            let high = u64::from(vcpu.virtual_apic.read_u32(0x304));
+            send(vcpu, high << 32 | low)
+        }
+        // A self-IPI with a vector below 16: an APIC error on bare metal; dropped.
+        ApicWriteRegister::SelfIpi => Flow::Resume,
+        _ => Flow::Resume,
+    }
+}
+
+/// Carries out ICR value `icr` written by `vcpu`.
+pub fn send(vcpu: &mut Vcpu, icr: u64) -> Flow {
+    let view = PlanView::new(&PLAN, vcpu.partition);
+    match decide(icr, vcpu.vcpu, &view) {
+        Decision::Deliver { target, vector } => post(target, vector),
+        Decision::Emulate(emulation) => emulate(vcpu, &view, emulation),
+        Decision::Deny(reason) => {
+            shared::of(vcpu.index).count_denied_ipi();
+            log::debug!("{}: vcpu {} IPI denied: {reason}", vcpu.name(), vcpu.vcpu);
+        }
+        Decision::GeneralProtection => super::msr::inject_gp(vcpu),
+    }
+    Flow::Resume
+}
+
+fn emulate(vcpu: &Vcpu, view: &PlanView, emulation: Emulation) {
+    for target in emulation.targets.iter(vcpu.vcpu, view) {
+        let to = VcpuRef {
+            partition: vcpu.partition,
+            vcpu: target,
+        };
+        let state = shared::of(global_index(&PLAN, to.partition, to.vcpu));
+        match emulation.kind {
+            EmulatedKind::Fixed { vector } => post(to, vector),
+            EmulatedKind::Init => {
+                state.init();
+            }
+            EmulatedKind::StartUp { .. } => {
+                state.start_up();
+            }
+            EmulatedKind::InitDeassert => {}
+            EmulatedKind::Nmi => {
+                shared::of(vcpu.index).count_denied_ipi();
+                log::warn!("{}: vcpu {} NMI IPI not emulated", vcpu.name(), vcpu.vcpu);
+            }
+        }
+    }
+}
+
+/// Posts `vector` into `target`'s descriptor and sends the notification if the processor would.
+fn post(target: VcpuRef, vector: u8) {
+    let state = shared::of(global_index(&PLAN, target.partition, target.vcpu));
+    let Some(pid) = state.pid() else { return };
+    if pid.post(vector) == PostOutcome::Notify {
+        let icr = tessera_arch::apic::icr_fixed(
+            pid.notification_destination(),
+            pid.notification_vector(),
+        );
+        tessera_arch::apic::send_ipi(icr);
+    }
+}

@@ -1,0 +1,69 @@
+//! RDMSR/WRMSR that exited (the MSR bitmap passes only the virtualized x2APIC accesses, and the ICR
+//! with IPIv). tessera-vmx's MSR policy decides: emulate from the VMCS or virtual-APIC page, send an
+//! IPI, inject #GP where bare metal would, or stop the vCPU for an MSR its partition was not granted.
+
+use super::Flow;
+use crate::vcpu::Vcpu;
+use tessera_vmx::exit::{InterruptionInfo, InterruptionType, StopReason};
+use tessera_vmx::fields::{Field32Control as C32, Field64Guest};
+use tessera_vmx::msr_policy::{on_rdmsr, on_wrmsr, MsrAction, MsrContext};
+
+pub fn rdmsr(vcpu: &mut Vcpu) -> Flow {
+    let msr = vcpu.regs.rcx as u32;
+    let action = on_rdmsr(msr, &context(vcpu));
+    apply(vcpu, msr, false, action)
+}
+
+pub fn wrmsr(vcpu: &mut Vcpu) -> Flow {
+    let msr = vcpu.regs.rcx as u32;
+    let value = (vcpu.regs.rdx << 32) | (vcpu.regs.rax & 0xFFFF_FFFF);
+    let action = on_wrmsr(msr, value, &context(vcpu));
+    apply(vcpu, msr, true, action)
+}
+
+fn context(vcpu: &Vcpu) -> MsrContext {
+    MsrContext {
+        vcpu_index: u32::from(vcpu.vcpu),
+        guest_efer: vcpu.read(Field64Guest::Ia32Efer.encoding()),
+    }
+}
+
+fn apply(vcpu: &mut Vcpu, msr: u32, write: bool, action: MsrAction) -> Flow {
+    match action {
+        MsrAction::Read(value) => set_result(vcpu, value),
+        MsrAction::ReadGuestField { encoding } => {
+            let value = vcpu.read(encoding);
+            set_result(vcpu, value);
+        }
+        MsrAction::WriteGuestField { encoding, value } => vcpu.write(encoding, value),
+        MsrAction::WriteVirtualApic { offset, value } => {
+            vcpu.virtual_apic.write_u32(usize::from(offset), value)
+        }
+        MsrAction::SendIpi(icr) => {
+            vcpu.virtual_apic.write_u32(0x300, icr as u32);
+            vcpu.virtual_apic.write_u32(0x304, (icr >> 32) as u32);
+            vcpu.skip_instruction();
+            return super::ipi::send(vcpu, icr);
+        }
+        MsrAction::Ignore => {}
+        MsrAction::InjectGp => {
+            inject_gp(vcpu);
+            return Flow::Resume;
+        }
+        MsrAction::Deny => return Flow::Stop(StopReason::DeniedMsr { msr, write }),
+    }
+    vcpu.skip_instruction();
+    Flow::Resume
+}
+
+fn set_result(vcpu: &mut Vcpu, value: u64) {
+    vcpu.regs.rax = value & 0xFFFF_FFFF;
+    vcpu.regs.rdx = value >> 32;
+}
+
+/// Injects #GP(0) at the next entry (RIP stays on the faulting instruction).
+pub fn inject_gp(vcpu: &mut Vcpu) {
+    let info = InterruptionInfo::inject(13, InterruptionType::HardwareException, true);
+    vcpu.write(C32::EntryInterruptionInfo.encoding(), u64::from(info));
+    vcpu.write(C32::EntryExceptionErrorCode.encoding(), 0);
+}

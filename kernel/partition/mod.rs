@@ -1,0 +1,89 @@
+//! Setting up every partition on the boot CPU: claim its RAM, place its image and boot area, build
+//! its EPT and PID-pointer table, fill each vCPU's pages, and hand each vCPU its launch data.
+
+pub mod image;
+pub mod tables;
+
+#[cfg(target_os = "none")]
+pub use setup::setup_all;
+
+#[cfg(target_os = "none")]
+mod setup {
+    use super::{image, tables};
+    use crate::heap::Carved;
+    use crate::plan::PLAN;
+    use crate::vcpu::launch::{self, Launch};
+    use crate::vcpu::shared;
+    use core::sync::atomic::AtomicU64;
+    use tessera_arch::fatal;
+    use tessera_arch::multiboot::BootInfo;
+    use tessera_arch::vmx::Page;
+
+    /// What every vCPU of one partition shares.
+    #[derive(Clone, Copy)]
+    struct PartitionReady {
+        eptp: u64,
+        ept_root: &'static Page,
+        pid_table: &'static [AtomicU64],
+        guest_memory: &'static [u8],
+    }
+
+    /// Sets up every partition and publishes each vCPU's launch data; a failure refuses to boot.
+    pub fn setup_all(boot: &BootInfo, carved: Carved, ipiv: bool) {
+        for (index, memory) in carved.vcpus.iter().enumerate() {
+            shared::of(index).set_pid(memory.pid);
+        }
+        let mut ready: heapless::Vec<PartitionReady, { crate::heap::MAX_PARTITIONS }> =
+            heapless::Vec::new();
+        for (p, part) in PLAN.partitions.iter().enumerate() {
+            let r = setup_one(boot, &carved, p, ipiv);
+            if ready.push(r).is_err() {
+                fatal(format_args!("partition {}: too many partitions", part.name));
+            }
+        }
+        for (index, (memory, (p, _, _))) in carved.vcpus.into_iter().zip(PLAN.vcpus()).enumerate() {
+            let r = ready[p as usize];
+            let launch = Launch {
+                memory,
+                pid_table: r.pid_table,
+                eptp: r.eptp,
+                ept_root: r.ept_root,
+                guest_memory: r.guest_memory,
+            };
+            launch::publish(index, launch);
+        }
+    }
+
+    fn setup_one(boot: &BootInfo, carved: &Carved, p: usize, ipiv: bool) -> PartitionReady {
+        let part = &PLAN.partitions[p];
+        let name = part.name;
+        let memory = tessera_arch::phys::claim_ram(boot, part.memory.host_base, part.memory.bytes)
+            .unwrap_or_else(|e| fatal(format_args!("partition {name}: memory: {e:?}")));
+        image::place(&PLAN, p as u16, memory)
+            .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
+        let tables_memory = &carved.partitions[p];
+        let (eptp, ept_root) = tables::build_ept(part, tables_memory)
+            .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
+        tables::fill_pid_table(&PLAN, part, tables_memory, &carved.vcpus)
+            .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
+        for v in 0..part.vcpus.len() {
+            let global = tables::global_index(&PLAN, p as u16, v as u16);
+            tables::fill_vcpu_pages(part, v, &carved.vcpus[global], ipiv)
+                .unwrap_or_else(|e| fatal(format_args!("partition {name} vcpu {v}: {e}")));
+        }
+        log::info!(
+            "partition {name}: {} MiB at host {:#x}, {} vCPU(s), EPT {} pages, PID-pointer table {} bytes",
+            part.memory.bytes >> 20,
+            part.memory.host_base,
+            part.vcpus.len(),
+            tables_memory.ept_pages.len(),
+            part.pid_table.bytes()
+        );
+        PartitionReady {
+            eptp,
+            ept_root,
+            pid_table: tables_memory.pid_table,
+            guest_memory: memory,
+        }
+    }
+}

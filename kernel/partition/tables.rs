@@ -1,0 +1,130 @@
+//! A partition's processor-read tables, built in its heap pages: the EPT (its memory and granted
+//! MMIO, nothing else), the PID-pointer table (exactly the planned entries), and per vCPU the
+//! virtual-APIC page, MSR bitmap (x2APIC policy; ICR writes pass only with IPIv) and I/O bitmaps
+//! (granted ports only).
+
+use crate::heap::{PartitionMemory, VcpuMemory};
+use core::fmt;
+use tessera_arch::vmx::heap_fields::set_pid_entry;
+use tessera_arch::vmx::Page;
+use tessera_manifest::{Partition, Plan};
+use tessera_vmx::tables::{
+    eptp, init_virtual_apic_page, EptBuilder, EptError, EptMapping, EptPermissions, IoBitmaps,
+    MemoryType, MsrBitmap, PageSlot,
+};
+
+/// Why a table could not be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableError {
+    Ept(EptError),
+    /// The builder used a different number of pages than the plan reserved.
+    EptPages {
+        used: usize,
+        planned: usize,
+    },
+    PidEntry {
+        index: usize,
+    },
+    PortRange {
+        base: u16,
+    },
+}
+
+impl fmt::Display for TableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TableError::Ept(e) => write!(f, "EPT: {e:?}"),
+            TableError::EptPages { used, planned } => {
+                write!(f, "EPT used {used} pages, the plan reserved {planned}")
+            }
+            TableError::PidEntry { index } => write!(f, "PID-pointer table entry {index}"),
+            TableError::PortRange { base } => write!(f, "I/O port range at {base:#x}"),
+        }
+    }
+}
+
+/// Builds the partition's EPT in its planned pages; returns the EPTP and the PML4 page.
+pub fn build_ept(
+    part: &Partition<'_>,
+    memory: &PartitionMemory,
+) -> Result<(u64, &'static Page), TableError> {
+    let mut slots: heapless::Vec<PageSlot<&'static Page>, { crate::heap::MAX_EPT_PAGES }> = memory
+        .ept_pages
+        .iter()
+        .map(|&page| PageSlot {
+            phys: page.phys_addr(),
+            page,
+        })
+        .collect();
+    let root = *memory
+        .ept_pages
+        .first()
+        .ok_or(TableError::Ept(EptError::NoPages))?;
+    let mut ept = EptBuilder::new(&mut slots).map_err(TableError::Ept)?;
+    ept.map(&EptMapping {
+        guest_base: part.memory.guest_base,
+        host_base: part.memory.host_base,
+        bytes: part.memory.bytes,
+        permissions: EptPermissions::RAM,
+        memory_type: MemoryType::WriteBack,
+    })
+    .map_err(TableError::Ept)?;
+    for m in part.devices.iter().flat_map(|d| d.mmio.iter()) {
+        ept.map(&EptMapping {
+            guest_base: m.base,
+            host_base: m.base,
+            bytes: m.bytes,
+            permissions: EptPermissions::MMIO,
+            memory_type: MemoryType::Uncacheable,
+        })
+        .map_err(TableError::Ept)?;
+    }
+    let (used, planned) = (ept.pages_used(), memory.ept_pages.len());
+    if used != planned {
+        return Err(TableError::EptPages { used, planned });
+    }
+    Ok((eptp(ept.pml4_phys()), root))
+}
+
+/// Fills the partition's PID-pointer table: entry T points at the PID of the vCPU the plan names.
+pub fn fill_pid_table(
+    plan: &Plan<'_>,
+    part: &Partition<'_>,
+    memory: &PartitionMemory,
+    vcpus: &[VcpuMemory],
+) -> Result<(), TableError> {
+    for (index, entry) in part.pid_table.entries.iter().enumerate() {
+        let Some(target) = entry else { continue };
+        let global = global_index(plan, target.partition, target.vcpu);
+        let pid = vcpus.get(global).ok_or(TableError::PidEntry { index })?.pid;
+        set_pid_entry(memory.pid_table, index, pid).ok_or(TableError::PidEntry { index })?;
+    }
+    Ok(())
+}
+
+/// Position of vCPU `vcpu` of partition `partition` in plan order.
+pub fn global_index(plan: &Plan<'_>, partition: u16, vcpu: u16) -> usize {
+    let before: usize = plan.partitions[..partition as usize]
+        .iter()
+        .map(|p| p.vcpus.len())
+        .sum();
+    before + vcpu as usize
+}
+
+/// The virtual-APIC page, MSR bitmap and I/O bitmaps of one vCPU.
+pub fn fill_vcpu_pages(
+    part: &Partition<'_>,
+    vcpu: usize,
+    memory: &VcpuMemory,
+    ipiv: bool,
+) -> Result<(), TableError> {
+    let mut vapic = memory.virtual_apic;
+    init_virtual_apic_page(&mut vapic, part.vcpus[vcpu].virtual_apic_id);
+    MsrBitmap::deny_all(memory.msr_bitmap).allow_x2apic(ipiv);
+    let mut io = IoBitmaps::deny_all(memory.io_bitmap_a, memory.io_bitmap_b);
+    for range in part.devices.iter().flat_map(|d| d.ports.iter()) {
+        io.allow(range.base, u32::from(range.count))
+            .map_err(|_| TableError::PortRange { base: range.base })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! What the boot CPU hands each vCPU's CPU: its heap structures, its partition's tables and a view
+//! of its partition's memory (for hypercall buffers), plus the VMX controls chosen at boot.
+
+use crate::heap::VcpuMemory;
+use crate::vcpu::shared::MAX_VCPUS;
+use core::sync::atomic::AtomicU64;
+use tessera_arch::fixed_heap::HostStack;
+use tessera_arch::sync::SpinLock;
+use tessera_arch::vmx::Page;
+use tessera_vmx::select::SelectedControls;
+
+/// Everything one vCPU needs to configure its VMCS and run.
+pub struct Launch {
+    pub memory: VcpuMemory,
+    pub pid_table: &'static [AtomicU64],
+    pub eptp: u64,
+    pub ept_root: &'static Page,
+    /// The partition's RAM, host view (read for console hypercalls).
+    pub guest_memory: &'static [u8],
+}
+
+static LAUNCH: [SpinLock<Option<Launch>>; MAX_VCPUS] = [const { SpinLock::new(None) }; MAX_VCPUS];
+static CONTROLS: SpinLock<Option<SelectedControls>> = SpinLock::new(None);
+
+/// Hands `launch` to vCPU `index` (boot CPU, before the vCPU's CPU starts).
+pub fn publish(index: usize, launch: Launch) {
+    *LAUNCH[index].lock() = Some(launch);
+}
+
+/// The host stack of vCPU `index`, once.
+pub fn take_stack(index: usize) -> Option<HostStack> {
+    let mut slot = LAUNCH.get(index)?.lock();
+    let launch = slot.as_mut()?;
+    launch.memory.host_stack.take()
+}
+
+/// Everything else of vCPU `index`, once.
+pub fn take(index: usize) -> Option<Launch> {
+    LAUNCH.get(index)?.lock().take()
+}
+
+pub fn set_controls(controls: SelectedControls) {
+    *CONTROLS.lock() = Some(controls);
+}
+
+pub fn controls() -> Option<SelectedControls> {
+    *CONTROLS.lock()
+}

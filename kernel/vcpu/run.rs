@@ -1,0 +1,180 @@
+//! One vCPU's life on its own CPU: VMX root, VMCS, (for a vCPU started later) the wait for its
+//! partition's INIT/SIPI, then enter / handle exit / enter until the guest stops or is stopped.
+
+use crate::exit::{self, Flow};
+use crate::outcome::VcpuEnd;
+use crate::plan::PLAN;
+use crate::vcpu::{launch, shared, vmcs};
+use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, Vmcs, VmcsError};
+use tessera_vmx::console::{LineBuffer, TokenBucket};
+use tessera_vmx::exit::{instruction_error_text, ExitReasonField, StopReason, StopReport};
+use tessera_vmx::fields::{Field32ReadOnly as R32, NaturalGuest as GN};
+
+/// Console bytes one vCPU may burst, and the TSC cycles that earn one more byte (see README).
+const CONSOLE_BURST_BYTES: u64 = 4096;
+const CONSOLE_CYCLES_PER_BYTE: u64 = 10_000;
+/// Longest console line kept before it is printed in pieces.
+pub const CONSOLE_LINE_BYTES: usize = 160;
+
+/// A running vCPU: its current VMCS, registers and identity.
+pub struct Vcpu<'a> {
+    pub vmcs: ActiveVmcs<'a>,
+    pub regs: GuestRegisters,
+    /// Position in plan order.
+    pub index: usize,
+    pub partition: u16,
+    pub vcpu: u16,
+    pub virtual_apic: &'static Page,
+    pub guest_memory: &'static [u8],
+    pub console_bucket: TokenBucket,
+    pub console_line: LineBuffer<CONSOLE_LINE_BYTES>,
+}
+
+impl Vcpu<'_> {
+    /// VMREAD, 0 if the field cannot be read (only possible with a broken VMCS, logged).
+    pub fn read(&self, field: u32) -> u64 {
+        self.vmcs.read(field).unwrap_or_else(|e| {
+            log::error!("VMREAD {field:#x}: {e:?}");
+            0
+        })
+    }
+
+    pub fn write(&mut self, field: u32, value: u64) {
+        if let Err(e) = self.vmcs.write(field, value) {
+            log::error!("VMWRITE {field:#x}: {e:?}");
+        }
+    }
+
+    /// Moves RIP past the instruction that exited.
+    pub fn skip_instruction(&mut self) {
+        let rip = self.read(GN::Rip.encoding());
+        let len = self.read(R32::ExitInstructionLength.encoding());
+        self.write(GN::Rip.encoding(), rip + len);
+    }
+
+    pub fn name(&self) -> &'static str {
+        PLAN.partitions[self.partition as usize].name
+    }
+}
+
+/// Where a vCPU's CPU lands on its host stack (`index` = plan-order position).
+pub extern "C" fn vcpu_main(index: u64) -> ! {
+    let index = index as usize;
+    let (p, v, plan_vcpu) = PLAN
+        .vcpus()
+        .nth(index)
+        .expect("vCPU index from the boot CPU");
+    let Some(launch) = launch::take(index) else {
+        fail(index, p, v, format_args!("no launch data"))
+    };
+    let controls = launch::controls().expect("controls are chosen before any AP starts");
+    let part = &PLAN.partitions[p as usize];
+    let root = vmx::enable(launch.memory.vmxon)
+        .unwrap_or_else(|e| fail(index, p, v, format_args!("VMX root refused: {e:?}")));
+    let mut region = Vmcs::new(launch.memory.vmcs, root.revision_id());
+    let mut active = root
+        .activate(&mut region)
+        .unwrap_or_else(|e| fail(index, p, v, format_args!("VMPTRLD: {e:?}")));
+    let layout = crate::partition::image::layout(part)
+        .unwrap_or_else(|e| fail(index, p, v, format_args!("{e}")));
+    let rip = vmcs::entry_point(part).unwrap_or(0);
+    if let Err(e) = vmcs::configure(&mut active, &launch, &controls, &layout, rip) {
+        fail(index, p, v, format_args!("VMCS: {e}"))
+    }
+    if !plan_vcpu.starts_at_boot {
+        wait_for_start_up(index);
+    }
+    let mut vcpu = Vcpu {
+        vmcs: active,
+        regs: GuestRegisters {
+            rdi: layout.boot_info_guest(v as u64),
+            ..GuestRegisters::default()
+        },
+        index,
+        partition: p,
+        vcpu: v,
+        virtual_apic: launch.memory.virtual_apic,
+        guest_memory: launch.guest_memory,
+        console_bucket: TokenBucket::new(
+            CONSOLE_BURST_BYTES,
+            CONSOLE_CYCLES_PER_BYTE,
+            tessera_arch::tsc_cycles(),
+        ),
+        console_line: LineBuffer::new(),
+    };
+    let reason = run(&mut vcpu);
+    stop(&mut vcpu, reason)
+}
+
+/// Spins until the partition's guest releases this vCPU with INIT and SIPI.
+fn wait_for_start_up(index: usize) {
+    let me = shared::of(index);
+    while !me.take_start() {
+        core::hint::spin_loop();
+    }
+}
+
+/// Enters the guest until an exit handler stops it.
+fn run(vcpu: &mut Vcpu) -> StopReason {
+    crate::boot::first_entry_reached();
+    loop {
+        if let Err(e) = vcpu.vmcs.enter(&mut vcpu.regs) {
+            return entry_error(e);
+        }
+        let reason = ExitReasonField(vcpu.read(R32::ExitReason.encoding()) as u32);
+        shared::of(vcpu.index)
+            .counters
+            .lock()
+            .record(reason.basic());
+        if let Flow::Stop(why) = exit::dispatch(vcpu, reason) {
+            return why;
+        }
+    }
+}
+
+fn entry_error(e: VmcsError) -> StopReason {
+    if let VmcsError::Instruction(vmx::VmFail::Valid(n)) = e {
+        log::error!("VM entry failed: error {n}: {}", instruction_error_text(n));
+    } else {
+        log::error!("VM entry failed: {e:?}");
+    }
+    StopReason::EntryFailure {
+        reason: 0,
+        qualification: 0,
+    }
+}
+
+/// Logs why the vCPU stopped, records how it ended and halts its CPU (the last one prints the verdict).
+fn stop(vcpu: &mut Vcpu, reason: StopReason) -> ! {
+    crate::exit::vmcall::flush_console(vcpu);
+    let report = StopReport {
+        partition: vcpu.name(),
+        vcpu: vcpu.vcpu,
+        rip: vcpu.read(GN::Rip.encoding()),
+        reason,
+    };
+    let end = match reason {
+        StopReason::Requested { status } => {
+            log::info!("{report}");
+            VcpuEnd::Stopped { status }
+        }
+        _ => {
+            log::warn!("{report}");
+            VcpuEnd::Faulted
+        }
+    };
+    if shared::of(vcpu.index).finish(end) {
+        crate::boot::summary::print();
+    }
+    tessera_arch::halt_forever()
+}
+
+/// A vCPU that could not be set up: logged as a fault of its partition.
+fn fail(index: usize, p: u16, v: u16, why: core::fmt::Arguments) -> ! {
+    let name = PLAN.partitions[p as usize].name;
+    log::error!("stopped: partition {name} vcpu {v}: setup failed: {why}");
+    if shared::of(index).fail() {
+        crate::boot::summary::print();
+    }
+    tessera_arch::halt_forever()
+}

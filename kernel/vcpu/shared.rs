@@ -1,0 +1,140 @@
+//! What other CPUs may see of a vCPU: its run state, exit counters, denied-IPI count and its
+//! posted-interrupt descriptor (for senders that post into it). Indexed by the vCPU's position in
+//! plan order (`PLAN.vcpus()`).
+
+use crate::outcome::VcpuEnd;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use tessera_arch::percpu::MAX_CPUS;
+use tessera_arch::sync::SpinLock;
+use tessera_vmx::exit::ExitCounters;
+use tessera_vmx::tables::PostedInterruptDescriptor;
+
+/// Most vCPUs (one per physical CPU).
+pub const MAX_VCPUS: usize = MAX_CPUS;
+
+/// Run states.
+const WAITING: u8 = 0;
+const STARTING: u8 = 1;
+const RUNNING: u8 = 2;
+const STOPPED: u8 = 3;
+const FAULTED: u8 = 4;
+
+/// One vCPU's shared state.
+pub struct Shared {
+    state: AtomicU8,
+    init_seen: AtomicBool,
+    status: AtomicU64,
+    denied_ipis: AtomicU64,
+    pub counters: SpinLock<ExitCounters>,
+    pid: SpinLock<Option<&'static PostedInterruptDescriptor>>,
+}
+
+impl Shared {
+    const fn new() -> Self {
+        Self {
+            state: AtomicU8::new(WAITING),
+            init_seen: AtomicBool::new(false),
+            status: AtomicU64::new(0),
+            denied_ipis: AtomicU64::new(0),
+            counters: SpinLock::new(ExitCounters::new()),
+            pid: SpinLock::new(None),
+        }
+    }
+}
+
+static SHARED: [Shared; MAX_VCPUS] = [const { Shared::new() }; MAX_VCPUS];
+/// vCPUs launched (or about to be) and not yet stopped.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// The shared state of vCPU `index` (plan order).
+pub fn of(index: usize) -> &'static Shared {
+    &SHARED[index]
+}
+
+impl Shared {
+    /// Marks a boot vCPU as running before any CPU launches (so the end is not seen too early).
+    pub fn start_at_boot(&self) {
+        self.state.store(RUNNING, Ordering::SeqCst);
+        ACTIVE.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Records INIT for a waiting vCPU; false if it is not waiting.
+    pub fn init(&self) -> bool {
+        let waiting = self.state.load(Ordering::SeqCst) == WAITING;
+        if waiting {
+            self.init_seen.store(true, Ordering::SeqCst);
+        }
+        waiting
+    }
+
+    /// SIPI after INIT: the waiting vCPU starts (counted active before the sender goes on).
+    pub fn start_up(&self) -> bool {
+        if !self.init_seen.load(Ordering::SeqCst) {
+            return false;
+        }
+        let started = self
+            .state
+            .compare_exchange(WAITING, STARTING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        if started {
+            ACTIVE.fetch_add(1, Ordering::SeqCst);
+        }
+        started
+    }
+
+    /// Whether a SIPI has released this waiting vCPU (it then runs).
+    pub fn take_start(&self) -> bool {
+        self.state
+            .compare_exchange(STARTING, RUNNING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// Marks the vCPU stopped; returns true when it was the last active one.
+    pub fn finish(&self, end: VcpuEnd) -> bool {
+        let state = match end {
+            VcpuEnd::Stopped { status } => {
+                self.status.store(status, Ordering::SeqCst);
+                STOPPED
+            }
+            VcpuEnd::Faulted => FAULTED,
+            VcpuEnd::NeverStarted => WAITING,
+        };
+        self.state.store(state, Ordering::SeqCst);
+        ACTIVE.fetch_sub(1, Ordering::SeqCst) == 1
+    }
+
+    /// Marks a vCPU that could not be set up as faulted; true when it was the last active one.
+    pub fn fail(&self) -> bool {
+        match self.state.swap(FAULTED, Ordering::SeqCst) {
+            STARTING | RUNNING => ACTIVE.fetch_sub(1, Ordering::SeqCst) == 1,
+            _ => false,
+        }
+    }
+
+    /// How the vCPU ended (valid once no vCPU is active).
+    pub fn end(&self) -> VcpuEnd {
+        match self.state.load(Ordering::SeqCst) {
+            STOPPED => VcpuEnd::Stopped {
+                status: self.status.load(Ordering::SeqCst),
+            },
+            FAULTED => VcpuEnd::Faulted,
+            _ => VcpuEnd::NeverStarted,
+        }
+    }
+
+    pub fn count_denied_ipi(&self) {
+        self.denied_ipis.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn denied_ipis(&self) -> u64 {
+        self.denied_ipis.load(Ordering::Relaxed)
+    }
+
+    pub fn set_pid(&self, pid: &'static PostedInterruptDescriptor) {
+        *self.pid.lock() = Some(pid);
+    }
+
+    pub fn pid(&self) -> Option<&'static PostedInterruptDescriptor> {
+        *self.pid.lock()
+    }
+}
