@@ -1,7 +1,8 @@
 //! The route decision for an ICR write that reaches the hypervisor (IPIv off, a trapped route, or a
 //! value IPIv does not virtualize): deliver through the target's posted-interrupt descriptor, emulate
 //! inside the sender's partition, or deny. Nothing a guest writes can reach a vCPU outside its own
-//! partition except through a route, and only fixed IPIs ever cross partitions.
+//! partition except through a route, and only fixed IPIs ever cross partitions (a lowest-priority
+//! IPI to one physical destination is delivered as fixed, as KVM does).
 
 use core::fmt;
 
