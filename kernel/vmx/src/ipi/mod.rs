@@ -8,6 +8,8 @@ mod route;
 
 #[cfg(test)]
 mod decide_tests;
+#[cfg(test)]
+mod isolation_tests;
 
 pub use decide::{decide, Decision, DenyReason, EmulatedKind, Emulation, Targets};
 pub use icr::{
