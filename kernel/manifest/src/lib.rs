@@ -31,6 +31,8 @@ pub mod report;
 #[cfg(feature = "std")]
 pub mod schema;
 #[cfg(feature = "std")]
+pub mod sections;
+#[cfg(feature = "std")]
 pub mod size;
 
 pub use plan::*;

@@ -2,8 +2,10 @@
 
 use crate::diag::{did_you_mean, Diagnostic, Errors, SourceFile};
 use crate::schema::{BoardFile, ManifestFile};
+use crate::sections::Sections;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
+use toml::de::DeTable;
 
 /// The board and partitions files, read but not yet parsed.
 #[derive(Clone, Debug)]
@@ -72,12 +74,29 @@ fn read_file(path: &Path) -> Result<SourceFile, Errors> {
         })
 }
 
-/// Parses one TOML file into `T`, or the first error in it.
-pub fn parse<T: DeserializeOwned>(file: &SourceFile) -> Result<T, Errors> {
-    toml::from_str(&file.text).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
-        Errors(vec![describe(file.error(span, ""), e.message())])
+/// Parses one TOML file into `T`; on failure, every syntax error, or every section's first
+/// schema error (see [`crate::sections`]).
+pub fn parse<T: DeserializeOwned + Sections>(file: &SourceFile) -> Result<T, Errors> {
+    let (table, syntax) = DeTable::parse_recoverable(&file.text);
+    let located =
+        |e: &toml::de::Error| describe(file.error(e.span().unwrap_or(0..0), ""), e.message());
+    if !syntax.is_empty() {
+        return Err(in_order(syntax.iter().map(located).collect()));
+    }
+    toml::from_str(&file.text).map_err(|whole| {
+        let sections = T::section_errors(&table);
+        let errors = if sections.is_empty() {
+            vec![whole]
+        } else {
+            sections
+        };
+        in_order(errors.iter().map(located).collect())
     })
+}
+
+fn in_order(mut errors: Vec<Diagnostic>) -> Errors {
+    errors.sort_by_key(|d| (d.line, d.col));
+    Errors(errors)
 }
 
 /// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" into message + accepted + hint.

@@ -574,3 +574,41 @@ fn elf_loader_rejects_wrong_machine_truncation_and_bad_entry() {
         .0
         .contains("not 64-bit"));
 }
+
+#[test]
+fn schema_errors_in_several_sections_are_all_reported() {
+    let m = edit(MANIFEST, "ipiv = \"required\"", "ipiv = \"yes\"");
+    let m = edit(&m, "memory = \"32 MiB\"", "memroy = \"32 MiB\"");
+    let m = edit(&m, "name = \"beta\"", "name = \"beta\"\ncolour = \"blue\"");
+    let out = errors(BOARD, &m);
+    has(
+        &out,
+        &[
+            "manifest.toml:2:8: unknown variant `yes`",
+            "manifest.toml:7:1: unknown field `memroy`",
+            "manifest.toml:16:1: unknown field `colour`",
+            "3 error(s)",
+        ],
+    );
+    let b = edit(BOARD, "core = 1", "cores = 1");
+    let b = edit(&b, "irqs = [3]", "irqs = [3]\nbus = \"isa\"");
+    has(
+        &errors(&b, MANIFEST),
+        &[
+            "board.toml:20:1: unknown field `cores`",
+            "unknown field `bus`",
+            "2 error(s)",
+        ],
+    );
+}
+
+#[test]
+fn several_syntax_errors_are_reported() {
+    let m = edit(MANIFEST, "memory = \"32 MiB\"", "memory = \"32 MiB");
+    let m = edit(&m, "to = \"beta\"", "to = = \"beta\"");
+    let out = errors(BOARD, &m);
+    has(
+        &out,
+        &["manifest.toml:7:", "manifest.toml:11:", "invalid TOML"],
+    );
+}
