@@ -87,89 +87,99 @@ fn control_registers(w: &mut FieldWrites, layout: &GuestBootLayout, entry: &Gues
     w.push(GN::Dr7.encoding(), GUEST_DR7);
 }
 
-/// Flat 64-bit code, flat data in every data register, the TSS, no LDT, the GDT and an empty IDT.
-fn segments(w: &mut FieldWrites, layout: &GuestBootLayout) {
-    let flat = [
+/// The registers of one segment: selector, limit, access rights, base.
+type SegmentFields = (G16, G32, G32, GN);
+
+/// Flat segments: CS 64-bit code, every data register flat data (selector, access rights).
+const FLAT_SEGMENTS: [(SegmentFields, u16, u32); 6] = [
+    (
         (
             G16::CsSelector,
             G32::CsLimit,
             G32::CsAccessRights,
             GN::CsBase,
-            CODE_SELECTOR,
-            CODE_ACCESS_RIGHTS,
         ),
+        CODE_SELECTOR,
+        CODE_ACCESS_RIGHTS,
+    ),
+    (
         (
             G16::SsSelector,
             G32::SsLimit,
             G32::SsAccessRights,
             GN::SsBase,
-            DATA_SELECTOR,
-            DATA_ACCESS_RIGHTS,
         ),
+        DATA_SELECTOR,
+        DATA_ACCESS_RIGHTS,
+    ),
+    (
         (
             G16::DsSelector,
             G32::DsLimit,
             G32::DsAccessRights,
             GN::DsBase,
-            DATA_SELECTOR,
-            DATA_ACCESS_RIGHTS,
         ),
+        DATA_SELECTOR,
+        DATA_ACCESS_RIGHTS,
+    ),
+    (
         (
             G16::EsSelector,
             G32::EsLimit,
             G32::EsAccessRights,
             GN::EsBase,
-            DATA_SELECTOR,
-            DATA_ACCESS_RIGHTS,
         ),
+        DATA_SELECTOR,
+        DATA_ACCESS_RIGHTS,
+    ),
+    (
         (
             G16::FsSelector,
             G32::FsLimit,
             G32::FsAccessRights,
             GN::FsBase,
-            DATA_SELECTOR,
-            DATA_ACCESS_RIGHTS,
         ),
+        DATA_SELECTOR,
+        DATA_ACCESS_RIGHTS,
+    ),
+    (
         (
             G16::GsSelector,
             G32::GsLimit,
             G32::GsAccessRights,
             GN::GsBase,
-            DATA_SELECTOR,
-            DATA_ACCESS_RIGHTS,
         ),
-    ];
-    for (selector, limit, rights, base, value, access) in flat {
-        segment(
-            w,
-            (selector, limit, rights, base),
-            value,
-            0xFFFF_FFFF,
-            access,
-            0,
-        );
+        DATA_SELECTOR,
+        DATA_ACCESS_RIGHTS,
+    ),
+];
+const TR: SegmentFields = (
+    G16::TrSelector,
+    G32::TrLimit,
+    G32::TrAccessRights,
+    GN::TrBase,
+);
+const LDTR: SegmentFields = (
+    G16::LdtrSelector,
+    G32::LdtrLimit,
+    G32::LdtrAccessRights,
+    GN::LdtrBase,
+);
+
+/// Flat 64-bit code, flat data in every data register, the TSS, no LDT, the GDT and an empty IDT.
+fn segments(w: &mut FieldWrites, layout: &GuestBootLayout) {
+    for (fields, selector, access_rights) in FLAT_SEGMENTS {
+        segment(w, fields, selector, 0xFFFF_FFFF, access_rights, 0);
     }
-    let tr = (
-        G16::TrSelector,
-        G32::TrLimit,
-        G32::TrAccessRights,
-        GN::TrBase,
-    );
     segment(
         w,
-        tr,
+        TR,
         TSS_SELECTOR,
         TSS_LIMIT,
         TSS_ACCESS_RIGHTS,
         layout.tss_guest(),
     );
-    let ldtr = (
-        G16::LdtrSelector,
-        G32::LdtrLimit,
-        G32::LdtrAccessRights,
-        GN::LdtrBase,
-    );
-    segment(w, ldtr, 0, 0, UNUSABLE_ACCESS_RIGHTS, 0);
+    segment(w, LDTR, 0, 0, UNUSABLE_ACCESS_RIGHTS, 0);
     w.push(GN::GdtrBase.encoding(), layout.gdt_guest());
     w.push(G32::GdtrLimit.encoding(), u64::from(GDT_LIMIT));
     w.push(GN::IdtrBase.encoding(), 0);
@@ -178,7 +188,7 @@ fn segments(w: &mut FieldWrites, layout: &GuestBootLayout) {
 
 fn segment(
     w: &mut FieldWrites,
-    (selector, limit, rights, base): (G16, G32, G32, GN),
+    (selector, limit, rights, base): SegmentFields,
     selector_value: u16,
     limit_value: u32,
     access_rights: u32,
