@@ -64,7 +64,7 @@ impl PostedInterruptDescriptor {
         }
     }
 
-    /// Posts `vector` as the processor does (ipiv.md section 4): set PIR[vector], then set ON if ON
+    /// Posts `vector` as the processor does (ipiv.md section 4): set its PIR bit, then set ON if ON
     /// and SN are both clear; returns whether the caller must send the notification.
     pub fn post(&self, vector: u8) -> PostOutcome {
         self.pir[usize::from(vector / 64)].fetch_or(1 << (vector % 64), Ordering::SeqCst);
