@@ -320,6 +320,30 @@ pub fn write_outside(info: &BootInfo, address: u64, value: u64) {
     unsafe { core::ptr::write_volatile(address as *mut u64, value) }
 }
 
+/// Jumps to `address` outside the partition's memory (isolation tests): the instruction fetch
+/// must make the hypervisor stop the vCPU. Returns never; if the fetch were let through, whatever
+/// runs there is not this guest's code.
+pub fn jump_outside(info: &BootInfo, address: u64) -> ! {
+    assert!(
+        outside(info, address),
+        "{address:#x} is inside the partition"
+    );
+    // SAFETY: the target is outside the partition's memory, mapped by the guest's own tables only
+    // so that the fetch reaches EPT, which has no mapping there: the hypervisor stops the vCPU.
+    unsafe { asm!("jmp {}", in(reg) address, options(noreturn)) }
+}
+
+/// Triple-faults this vCPU: loads an empty IDT and raises #BP, which cannot be delivered (#GP),
+/// nor can the #GP (double fault), nor the double fault (shutdown). The hypervisor stops the vCPU.
+pub fn triple_fault() -> ! {
+    let empty = [0u8; 10];
+    // SAFETY: with a zero-limit IDT no handler runs, so no guest state is touched: the processor
+    // goes to shutdown, which exits to the hypervisor (triple fault) and the vCPU never resumes.
+    unsafe {
+        asm!("lidt [{}]", "int3", "ud2", in(reg) empty.as_ptr(), options(noreturn));
+    }
+}
+
 fn outside(info: &BootInfo, address: u64) -> bool {
     let end = info.memory_guest_base + info.memory_bytes;
     address.saturating_add(8) <= info.memory_guest_base || address >= end

@@ -13,3 +13,8 @@ pub fn wait_until(timeout_cycles: u64, mut done: impl FnMut() -> bool) -> bool {
         core::hint::spin_loop();
     }
 }
+
+/// Spins for `cycles` TSC cycles.
+pub fn delay(cycles: u64) {
+    wait_until(cycles, || false);
+}

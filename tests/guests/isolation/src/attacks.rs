@@ -1,5 +1,6 @@
 //! The accesses an isolation test makes, by partition name and vCPU index.
 
+use core::fmt::Write;
 use tessera_guest::{cpu, paging, BootInfo};
 
 /// A port no manifest grants (ISA POST diagnostics).
@@ -14,11 +15,13 @@ pub enum Attack {
     WriteOutsideMemory,
     ReadDeniedPort,
     WriteDeniedMsr,
+    ExecuteOutsideMemory,
+    TripleFault,
 }
 
 /// Partitions whose vCPUs (other than 0) attack.
 pub fn is_attacking_partition(name: &str) -> bool {
-    matches!(name, "memory" | "devices")
+    matches!(name, "memory" | "devices" | "cpu")
 }
 
 /// What vCPU `vcpu` of partition `name` does.
@@ -28,6 +31,8 @@ pub fn for_vcpu(name: &str, vcpu: u32) -> Option<Attack> {
         ("memory", 2) => Some(Attack::WriteOutsideMemory),
         ("devices", 1) => Some(Attack::ReadDeniedPort),
         ("devices", 2) => Some(Attack::WriteDeniedMsr),
+        ("cpu", 1) => Some(Attack::ExecuteOutsideMemory),
+        ("cpu", 2) => Some(Attack::TripleFault),
         _ => None,
     }
 }
@@ -58,6 +63,11 @@ impl Attack {
                 &mut text,
                 format_args!("writing denied MSR {DENIED_MSR:#x}"),
             ),
+            Attack::ExecuteOutsideMemory => core::fmt::write(
+                &mut text,
+                format_args!("jumping to {:#x}, outside its memory", past_memory(info)),
+            ),
+            Attack::TripleFault => text.write_str("triple-faulting (empty IDT, then int3)"),
         };
         text
     }
@@ -65,19 +75,24 @@ impl Attack {
     /// Makes the access; returns only if the hypervisor let it through (a value for the report).
     pub fn run(&self, info: &BootInfo) -> u64 {
         let outside = past_memory(info);
-        match self {
-            Attack::ReadOutsideMemory | Attack::WriteOutsideMemory => {
-                if let Err(error) = paging::map_block(info, outside) {
-                    tessera_guest::println!("cannot map {outside:#x}: {error:?}");
-                    return u64::MAX;
-                }
-                if *self == Attack::ReadOutsideMemory {
-                    cpu::read_outside(info, outside)
-                } else {
-                    cpu::write_outside(info, outside, 0x5445_5353_4552_4121);
-                    0
-                }
+        let touches_memory = matches!(
+            self,
+            Attack::ReadOutsideMemory | Attack::WriteOutsideMemory | Attack::ExecuteOutsideMemory
+        );
+        if touches_memory {
+            if let Err(error) = paging::map_block(info, outside) {
+                tessera_guest::println!("cannot map {outside:#x}: {error:?}");
+                return u64::MAX;
             }
+        }
+        match self {
+            Attack::ReadOutsideMemory => cpu::read_outside(info, outside),
+            Attack::WriteOutsideMemory => {
+                cpu::write_outside(info, outside, 0x5445_5353_4552_4121);
+                0
+            }
+            Attack::ExecuteOutsideMemory => cpu::jump_outside(info, outside),
+            Attack::TripleFault => cpu::triple_fault(),
             Attack::ReadDeniedPort => u64::from(cpu::read_port_u8(DENIED_PORT)),
             Attack::WriteDeniedMsr => {
                 cpu::write_msr_expecting_stop(DENIED_MSR, 0);

@@ -1,7 +1,7 @@
 //! Test guest `isolation`. In a partition named `memory`, vCPU 1 reads and vCPU 2 writes the first
 //! bytes past the partition's memory (mapped in the guest's own page tables, so the access reaches
 //! EPT); in a partition named `devices`, vCPU 1 reads a denied I/O port and vCPU 2 writes a denied
-//! MSR. Each such access must make the hypervisor stop that vCPU; vCPU 0 waits for every attempt,
+//! MSR; in a partition named `cpu`, vCPU 1 jumps past its memory and vCPU 2 triple-faults. Each such access must make the hypervisor stop that vCPU; vCPU 0 waits for every attempt,
 //! gives the hypervisor time to act and passes if no attacker got past its access. Partitions with
 //! any other name are bystanders: they compute over their own memory for a while and pass if it
 //! is intact, showing that the faults elsewhere did not disturb them.
@@ -11,7 +11,7 @@
 mod attacks;
 
 use core::sync::atomic::{AtomicU32, Ordering};
-use tessera_guest::{fail, println, time, BootInfo, TestResult};
+use tessera_guest::{cpu, fail, println, time, BootInfo, TestResult};
 
 tessera_guest::entry!(run);
 
@@ -23,8 +23,10 @@ static SURVIVORS: AtomicU32 = AtomicU32::new(0);
 const ATTEMPT_TIMEOUT_CYCLES: u64 = 2_000_000_000;
 /// How long vCPU 0 then waits for a survivor to show up, in TSC cycles.
 const GRACE_CYCLES: u64 = 20_000_000;
-/// Rounds of the bystander's work (long enough to outlast the attacks).
-const BYSTANDER_ROUNDS: u32 = 200;
+/// How long attackers wait before their access, in TSC cycles (so that bystanders are at work).
+const ATTACK_DELAY_CYCLES: u64 = 10_000_000;
+/// How long a bystander works, in TSC cycles (well past the attacks).
+const BYSTANDER_WORK_CYCLES: u64 = 200_000_000;
 
 fn run(info: &'static BootInfo) -> TestResult {
     let Some(attack) = attacks::for_vcpu(info.name(), info.vcpu_index) else {
@@ -34,6 +36,7 @@ fn run(info: &'static BootInfo) -> TestResult {
             bystander(info)
         };
     };
+    time::delay(ATTACK_DELAY_CYCLES);
     println!("vcpu {}: {}", info.vcpu_index, attack.describe(info));
     ATTEMPTS.fetch_add(1, Ordering::AcqRel);
     let value = attack.run(info);
@@ -68,11 +71,15 @@ fn coordinate(info: &BootInfo) -> TestResult {
 fn bystander(info: &BootInfo) -> TestResult {
     println!("vcpu {}: bystander at work", info.vcpu_index);
     let mut buffer = [0u64; 512];
-    for round in 0..BYSTANDER_ROUNDS {
-        let seed = u64::from(round) << 32 | u64::from(info.vcpu_index);
+    let mut round = 0u64;
+    let started = cpu::rdtsc();
+    while cpu::rdtsc().wrapping_sub(started) < BYSTANDER_WORK_CYCLES {
+        let seed = round << 32 | u64::from(info.vcpu_index);
         for (i, word) in buffer.iter_mut().enumerate() {
             *word = seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
+        // Keep the compiler from proving the check true: the words must really be stored and read.
+        core::hint::black_box(&mut buffer);
         let intact = buffer
             .iter()
             .enumerate()
@@ -80,7 +87,11 @@ fn bystander(info: &BootInfo) -> TestResult {
         if !intact {
             return fail!("own memory changed under it in round {round}");
         }
+        round += 1;
     }
-    println!("vcpu {}: bystander finished its work", info.vcpu_index);
+    println!(
+        "vcpu {}: bystander finished its work ({round} rounds)",
+        info.vcpu_index
+    );
     Ok(())
 }
