@@ -36,13 +36,22 @@ mod flow {
         );
         let controls = super::checks::machine(&boot);
         launch::set_controls(controls);
+        let checked = tessera_arch::tsc_cycles();
         let carved = crate::heap::carve().unwrap_or_else(|e| fatal(format_args!("heap: {e}")));
+        let carved_at = tessera_arch::tsc_cycles();
         log::info!(
             "heap: used {} of {} bytes (planned {HEAP_BYTES})",
             carved.used_bytes,
             carved.size_bytes
         );
         crate::partition::setup_all(&boot, carved, controls.ipiv);
+        let boot_tsc = BOOT_TSC.load(Ordering::SeqCst);
+        tessera_arch::println!(
+            "SUMMARY boot_machine_check_cycles={} boot_heap_cycles={} boot_partitions_cycles={}",
+            checked - boot_tsc,
+            carved_at - checked,
+            tessera_arch::tsc_cycles() - carved_at
+        );
         for (index, (_, _, vcpu)) in PLAN.vcpus().enumerate() {
             if vcpu.starts_at_boot {
                 shared::of(index).start_at_boot();
