@@ -111,6 +111,21 @@ impl ActiveVmcs<'_> {
         Ok(unsafe { instr::vmwrite(0x2042, table.phys_addr()) }?)
     }
 
+    /// Sets only the PID-pointer table address (0x2042) to `table` plus `offset_bytes`, so tests can
+    /// check the VM-entry rule on its alignment. Entries the processor reads there still lie in the
+    /// table's page (valid ones point at real descriptors) while `offset_bytes + 8 * (last index + 1)`
+    /// stays within 4096.
+    pub fn set_pid_table_address(
+        &mut self,
+        table: &'static PidTable,
+        offset_bytes: u8,
+    ) -> Result<(), VmcsError> {
+        let addr = table.phys_addr() + offset_bytes as u64;
+        // SAFETY: `addr` lies in the static table's page, whose valid entries only point at real
+        // descriptors (see above for the bound on the last index).
+        Ok(unsafe { instr::vmwrite(0x2042, addr) }?)
+    }
+
     /// Sets the EPT pointer (0x201A) to the PML4 `root` with the low 12 bits `flags` (memory type, walk
     /// length, accessed/dirty); the caller builds the EPT tables in pages it owns.
     pub fn set_eptp(&mut self, root: &'static Page, flags: u16) -> Result<(), VmcsError> {

@@ -111,7 +111,7 @@ fn run_cases(cpu: &Cpu, root: &VmxRoot, allowed: &AllowedSet, offered: bool) -> 
     let outcome = if offered {
         crate::sender::run(&mut active, vapic).map(|p| (p, CASES.len()))
     } else {
-        crate::ipiv_off::run(&mut active, allowed, &words).map(|p| (p, 2))
+        crate::ipiv_off::run(&mut active, allowed, &words).map(|p| (p, crate::ipiv_off::CASES))
     };
     outcome.unwrap_or_else(|why| fatal(format_args!("{why}")))
 }

@@ -8,6 +8,8 @@
 
 mod cases;
 mod controls;
+#[cfg(target_os = "none")]
+mod field_probe;
 mod guest;
 #[cfg(target_os = "none")]
 mod ipiv_off;

@@ -24,6 +24,7 @@ pub fn main(cpu: Cpu) -> ! {
     log::info!("target CPU (APIC ID {}) in VMX root", cpu.apic_id());
     let allowed = AllowedSet::from_msrs(&vmx::capabilities());
     if !controls::ipiv_offered(&allowed) {
+        probe_fields(&root);
         tessera_arch::halt_forever();
     }
     if let Err(why) = run_guest(&cpu, &root, &allowed) {
@@ -70,6 +71,15 @@ fn run_guest(cpu: &Cpu, root: &VmxRoot, allowed: &AllowedSet) -> Result<(), &'st
             log::error!("target guest exit reason {reason} at RIP {rip:#x}; guest stopped");
             return Err("unexpected VM exit");
         }
+    }
+}
+
+/// Without IPIv: reports whether this CPU (not only CPU 0) refuses the PID-pointer table fields.
+fn probe_fields(root: &VmxRoot) {
+    let mut vmcs = Vmcs::new(shared::page(), root.revision_id());
+    match root.activate(&mut vmcs) {
+        Ok(mut active) => crate::field_probe::publish_cpu1(crate::field_probe::probe(&mut active)),
+        Err(e) => fail(format_args!("cpu1: VMCLEAR/VMPTRLD failed: {e:?}")),
     }
 }
 
