@@ -1,5 +1,6 @@
 //! External interrupt: with "acknowledge interrupt on exit" the host APIC has delivered it, so it is
-//! retired with an EOI and the guest resumes. Tessera's host takes no device interrupts; a
+//! retired with an EOI and the guest resumes. The only ones expected are kicks (`ipi::KICK_VECTOR`,
+//! sent so a pending NMI gets injected at the next entry). Tessera's host takes no device interrupts; a
 //! posted-interrupt notification that arrives in VMX root stays pending (host interrupts are off)
 //! and is processed as a posted interrupt after the next VM entry, so it never comes here.
 

@@ -3,7 +3,9 @@
 //! route). tessera-vmx decides; delivery posts into the target's descriptor and sends the
 //! notification, so the receiver takes no exit. INIT and SIPI start a waiting vCPU of the same
 //! partition (it then starts at the image entry in 64-bit mode, RDI = its boot-info block, like a
-//! boot vCPU; the SIPI vector is ignored). NMIs are not emulated yet: dropped and counted as denied.
+//! boot vCPU; the SIPI vector is ignored). An NMI is left pending for the target and its CPU is
+//! kicked out of the guest with `KICK_VECTOR` (an external-interrupt exit); the NMI is injected at
+//! its next VM entry.
 
 use super::Flow;
 use crate::partition::tables::global_index;
@@ -59,11 +61,21 @@ fn emulate(vcpu: &Vcpu, view: &PlanView, emulation: Emulation) {
             }
             EmulatedKind::InitDeassert => {}
             EmulatedKind::Nmi => {
-                shared::of(vcpu.index).count_denied_ipi();
-                log::warn!("{}: vcpu {} NMI IPI not emulated", vcpu.name(), vcpu.vcpu);
+                if state.post_nmi() && target != vcpu.vcpu {
+                    kick(to);
+                }
             }
         }
     }
+}
+
+/// Vector that only makes a vCPU's CPU leave the guest (external-interrupt exit, then EOI).
+pub const KICK_VECTOR: u8 = 0xF3;
+
+fn kick(target: VcpuRef) {
+    let apic =
+        PLAN.partitions[target.partition as usize].vcpus[target.vcpu as usize].physical_apic_id;
+    tessera_arch::apic::send_ipi(tessera_arch::apic::icr_fixed(apic, KICK_VECTOR));
 }
 
 /// Posts `vector` into `target`'s descriptor and sends the notification if the processor would.

@@ -7,8 +7,12 @@ use crate::plan::PLAN;
 use crate::vcpu::{launch, shared, vmcs};
 use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, Vmcs, VmcsError};
 use tessera_vmx::console::{LineBuffer, TokenBucket};
-use tessera_vmx::exit::{instruction_error_text, ExitReasonField, StopReason, StopReport};
-use tessera_vmx::fields::{Field32ReadOnly as R32, NaturalGuest as GN};
+use tessera_vmx::exit::{
+    instruction_error_text, ExitReasonField, InterruptionInfo, StopReason, StopReport,
+};
+use tessera_vmx::fields::{
+    Field32Control as C32, Field32Guest as G32, Field32ReadOnly as R32, NaturalGuest as GN,
+};
 
 /// Console bytes one vCPU may burst, and the TSC cycles that earn one more byte (see README).
 const CONSOLE_BURST_BYTES: u64 = 4096;
@@ -118,6 +122,7 @@ fn wait_for_start_up(index: usize) {
 fn run(vcpu: &mut Vcpu) -> StopReason {
     crate::boot::first_entry_reached();
     loop {
+        inject_pending_nmi(vcpu);
         if let Err(e) = vcpu.vmcs.enter(&mut vcpu.regs) {
             return entry_error(e);
         }
@@ -130,6 +135,25 @@ fn run(vcpu: &mut Vcpu) -> StopReason {
             return why;
         }
     }
+}
+
+/// Injects an NMI another vCPU (or this one) sent, unless an event is already being injected or
+/// the guest blocks NMIs (then it stays pending for a later entry).
+fn inject_pending_nmi(vcpu: &mut Vcpu) {
+    let state = shared::of(vcpu.index);
+    if !state.take_nmi() {
+        return;
+    }
+    const VALID: u64 = 1 << 31;
+    const BLOCKING_BY_NMI: u64 = 1 << 3;
+    let injecting = vcpu.read(C32::EntryInterruptionInfo.encoding()) & VALID != 0;
+    let blocked = vcpu.read(G32::InterruptibilityState.encoding()) & BLOCKING_BY_NMI != 0;
+    if injecting || blocked {
+        state.keep_nmi();
+        return;
+    }
+    let nmi = u64::from(InterruptionInfo::inject_nmi());
+    vcpu.write(C32::EntryInterruptionInfo.encoding(), nmi);
 }
 
 fn entry_error(e: VmcsError) -> StopReason {

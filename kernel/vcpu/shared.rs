@@ -23,6 +23,7 @@ const FAULTED: u8 = 4;
 pub struct Shared {
     state: AtomicU8,
     init_seen: AtomicBool,
+    nmi_pending: AtomicBool,
     status: AtomicU64,
     denied_ipis: AtomicU64,
     pub counters: SpinLock<ExitCounters>,
@@ -34,6 +35,7 @@ impl Shared {
         Self {
             state: AtomicU8::new(WAITING),
             init_seen: AtomicBool::new(false),
+            nmi_pending: AtomicBool::new(false),
             status: AtomicU64::new(0),
             denied_ipis: AtomicU64::new(0),
             counters: SpinLock::new(ExitCounters::new()),
@@ -120,6 +122,26 @@ impl Shared {
             FAULTED => VcpuEnd::Faulted,
             _ => VcpuEnd::NeverStarted,
         }
+    }
+
+    /// Leaves an NMI for the vCPU's next VM entry; false if the vCPU is not running (as on bare
+    /// metal, a CPU waiting for SIPI ignores NMI).
+    pub fn post_nmi(&self) -> bool {
+        let running = self.state.load(Ordering::SeqCst) == RUNNING;
+        if running {
+            self.nmi_pending.store(true, Ordering::SeqCst);
+        }
+        running
+    }
+
+    /// Takes a pending NMI.
+    pub fn take_nmi(&self) -> bool {
+        self.nmi_pending.swap(false, Ordering::SeqCst)
+    }
+
+    /// Puts back an NMI that could not be injected yet.
+    pub fn keep_nmi(&self) {
+        self.nmi_pending.store(true, Ordering::SeqCst);
     }
 
     pub fn count_denied_ipi(&self) {
