@@ -109,7 +109,10 @@ fn run_cases(cpu: &Cpu, root: &VmxRoot, allowed: &AllowedSet, offered: bool) -> 
     vcpu::configure(&mut active, &words, &memory, &start)
         .unwrap_or_else(|e| fatal(format_args!("VMCS setup: {e:?}")));
     let outcome = if offered {
-        crate::sender::run(&mut active, vapic).map(|p| (p, CASES.len()))
+        crate::sender::run(&mut active, vapic).map(|p| {
+            let checked = crate::entry_checks::run(root, &words);
+            (p + checked, CASES.len() + crate::entry_checks::CASES)
+        })
     } else {
         crate::ipiv_off::run(&mut active, allowed, &words).map(|p| (p, crate::ipiv_off::CASES))
     };

@@ -76,6 +76,21 @@ pub fn select(allowed: &AllowedSet, force_ipiv: bool) -> Result<Words, Missing> 
     Ok(words)
 }
 
+/// `words` with "use TPR shadow" = 0 and everything that needs it (x2APIC virtualization,
+/// APIC-register virtualization, virtual-interrupt delivery, and posted interrupts, which need
+/// virtual-interrupt delivery) cleared; IPIv stays set, so only the IPIv rule can refuse entry.
+pub fn without_tpr_shadow(words: &Words) -> Words {
+    let apic_virtualization = SecondaryProcBased::VIRTUALIZE_X2APIC_MODE
+        | SecondaryProcBased::APIC_REGISTER_VIRTUALIZATION
+        | SecondaryProcBased::VIRTUAL_INTERRUPT_DELIVERY;
+    Words {
+        pin: words.pin & !(PinBased::PROCESS_POSTED_INTERRUPTS.bits() as u64),
+        primary: words.primary & !(PrimaryProcBased::USE_TPR_SHADOW.bits() as u64),
+        secondary: words.secondary & !(apic_virtualization.bits() as u64),
+        ..*words
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +123,17 @@ mod tests {
         assert_eq!(words.tertiary & (1 << 4), 1 << 4);
         assert_ne!(words.pin & (1 << 7), 0);
         assert_ne!(words.secondary & (1 << 9), 0);
+    }
+
+    #[test]
+    fn without_tpr_shadow_keeps_only_ipiv_of_the_apic_controls() {
+        let allowed = AllowedSet::from_msrs(&sapphire_rapids());
+        let words = without_tpr_shadow(&select(&allowed, false).unwrap());
+        assert_eq!(words.primary & (1 << 21), 0);
+        assert_eq!(words.secondary & (1 << 4 | 1 << 8 | 1 << 9), 0);
+        assert_eq!(words.pin & (1 << 7), 0);
+        assert_eq!(words.tertiary, 1 << 4);
+        assert_ne!(words.primary & (1 << 17), 0);
     }
 
     #[test]
