@@ -20,6 +20,9 @@ pub const FIRST_COUNTED_VECTOR: u8 = 0x40;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setup {
     Normal,
+    /// The target guest still runs with IF = 0 (as does its host); it enables interrupts only after
+    /// this case. Must be the first case.
+    TargetInterruptsMasked,
     /// SN = 1: the processor posts but must not notify.
     SuppressNotification,
     /// ON = 1 already: the processor posts but must not notify again.
@@ -35,6 +38,10 @@ pub enum Expect {
     ApicWriteExit,
     /// No VM exit; PIR[vector] is set in the target's descriptor, but no notification: the guest sees nothing.
     PostedNotNotified,
+    /// No VM exit; the notification is processed although host and guest have IF = 0 ("external-
+    /// interrupt exiting" makes IF irrelevant): the vector reaches the target's virtual IRR, and the
+    /// guest's handler runs once after it sets IF.
+    ProcessedWhileMasked,
     /// No VM exit; posted to the sender's own descriptor and notified to its own CPU: the vector ends
     /// up pending in the sender's PIR or virtual IRR (the sender runs with interrupts disabled).
     PostedToSelf,
@@ -66,7 +73,13 @@ use Expect::*;
 use Setup::*;
 
 /// Every case, in the order the sender runs them.
-pub const CASES: [Case; 18] = [
+pub const CASES: [Case; 19] = [
+    case(
+        "notification processed while IF = 0",
+        icr(TARGET_VAPIC_ID, 0x4D),
+        TargetInterruptsMasked,
+        ProcessedWhileMasked,
+    ),
     case(
         "valid unicast delivers without exit",
         icr(TARGET_VAPIC_ID, 0x41),
@@ -206,6 +219,8 @@ mod tests {
             ApicWriteExit
         } else if dest == SENDER_VAPIC_ID {
             PostedToSelf
+        } else if case.setup == TargetInterruptsMasked {
+            ProcessedWhileMasked
         } else if case.setup == Normal {
             Delivered
         } else {
@@ -217,6 +232,18 @@ mod tests {
     fn expectations_follow_the_pseudocode() {
         for case in CASES {
             assert_eq!(case.expect, predicted(&case), "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn only_the_first_case_finds_the_target_masked() {
+        for (i, case) in CASES.iter().enumerate() {
+            assert_eq!(
+                case.setup == TargetInterruptsMasked,
+                i == 0,
+                "{}",
+                case.name
+            );
         }
     }
 

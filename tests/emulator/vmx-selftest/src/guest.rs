@@ -1,8 +1,10 @@
 //! The two trivial guests (run in VMX non-root on the host's own page tables) and the target's IDT.
 //!
 //! Sender (CPU 0): `vmcall` asks the host for the next ICR value (RCX = 0x830, EDX:EAX = value), then
-//! `wrmsr` writes it to the virtual x2APIC ICR, and again. Target (CPU 1): enables interrupts, says it
-//! is alive, and halts (HLT does not exit: a posted interrupt must wake it); a handler per counted vector counts its delivery and writes the virtual EOI.
+//! `wrmsr` writes it to the virtual x2APIC ICR, and again. Target (CPU 1): says it is alive, spins with
+//! IF = 0 until released (the first case posts to it meanwhile), then enables interrupts and halts
+//! (HLT does not exit: a posted interrupt must wake it); a handler per counted vector counts its
+//! delivery and writes the virtual EOI.
 
 #[cfg(target_os = "none")]
 use crate::cases::FIRST_COUNTED_VECTOR;
@@ -11,8 +13,10 @@ use tessera_arch::gdt::KERNEL_CODE_SELECTOR;
 
 /// How often the target guest's handler for vector `FIRST_COUNTED_VECTOR + i` ran.
 pub static DELIVERIES: [AtomicU64; 16] = [const { AtomicU64::new(0) }; 16];
-/// Set to 1 by the target guest once it runs with interrupts enabled.
+/// Set to 1 by the target guest once it runs (still with interrupts disabled).
 pub static TARGET_ALIVE: AtomicU64 = AtomicU64::new(0);
+/// The target guest spins with IF = 0 until this is non-zero, then enables interrupts.
+pub static TARGET_RELEASE: AtomicU64 = AtomicU64::new(0);
 
 #[cfg(target_os = "none")]
 core::arch::global_asm!(
@@ -28,8 +32,15 @@ selftest_sender_after_wrmsr:
     jmp selftest_sender_guest
 
 selftest_target_guest:
-    sti
     lock inc qword ptr [rip + {alive}]
+1:
+    cmp qword ptr [rip + {release}], 0
+    je 1b
+    sti
+    // A virtual interrupt already pending in the virtual IRR is delivered after this NOP (STI
+    // blocks for one instruction). Bochs 3.0 does not wake HLT for one, although SDM 29.2.2 says
+    // virtual-interrupt delivery wakes HLT like an external interrupt.
+    nop
 2:
     hlt
     jmp 2b
@@ -54,6 +65,7 @@ selftest_isr_\i:
     .text
 "#,
     alive = sym TARGET_ALIVE,
+    release = sym TARGET_RELEASE,
     counts = sym DELIVERIES,
 );
 

@@ -16,6 +16,8 @@ mod guest;
 #[cfg(target_os = "none")]
 mod ipiv_off;
 #[cfg(target_os = "none")]
+mod masked;
+#[cfg(target_os = "none")]
 mod sender;
 #[cfg(target_os = "none")]
 mod shared;

@@ -14,8 +14,8 @@ const EXIT_APIC_WRITE: u64 = 56;
 /// APIC-write exit qualification for the ICR (page offset 300H).
 const ICR_OFFSET: u64 = 0x300;
 /// Spins to wait for a delivery on the other CPU, and to be sure one does not come.
-const DELIVERY_TIMEOUT_SPINS: u64 = 5_000_000;
-const QUIET_SPINS: u64 = 200_000;
+pub const DELIVERY_TIMEOUT_SPINS: u64 = 5_000_000;
+pub const QUIET_SPINS: u64 = 200_000;
 
 /// APIC-write exits seen since the last VMCALL.
 #[derive(Default)]
@@ -107,7 +107,7 @@ fn skip_instruction(vmcs: &mut ActiveVmcs, rip: u64) -> Result<(), &'static str>
 /// Sets up the target's descriptor for `case` and gives the guest the ICR value for its WRMSR.
 fn prepare(case: &Case, regs: &mut GuestRegisters) {
     match case.setup {
-        Setup::Normal => {}
+        Setup::Normal | Setup::TargetInterruptsMasked => {}
         Setup::SuppressNotification => TARGET_PID.set_flags(PID_SN, true),
         Setup::OutstandingNotification => TARGET_PID.set_flags(PID_ON, true),
     }
@@ -128,7 +128,7 @@ fn report(case: &Case, exits: &Exits, vapic: &'static Page) -> bool {
     verdict.is_ok()
 }
 
-fn deliveries(case: &Case) -> u64 {
+pub fn deliveries(case: &Case) -> u64 {
     case.counter_index()
         .map_or(0, |i| DELIVERIES[i].load(Ordering::SeqCst))
 }
@@ -137,6 +137,7 @@ fn check(case: &Case, exits: &Exits, vapic: &'static Page) -> Result<&'static st
     let target_exits_before = TARGET_EXITS.load(Ordering::SeqCst);
     let result = match case.expect {
         Expect::Delivered => check_delivered(case, exits),
+        Expect::ProcessedWhileMasked => crate::masked::check(case, exits.count),
         Expect::ApicWriteExit => check_exit(case, exits, vapic),
         Expect::PostedNotNotified => check_posted(case, exits),
         Expect::PostedToSelf => check_posted_to_self(case, exits, vapic),
@@ -222,7 +223,7 @@ fn check_posted(case: &Case, exits: &Exits) -> Result<&'static str, &'static str
 }
 
 /// Whether bit `vector` of the virtual IRR (virtual-APIC page 200H, one 32-bit word per 10H) is set.
-fn virtual_irr(vapic: &'static Page, vector: u8) -> bool {
+pub fn virtual_irr(vapic: &Page, vector: u8) -> bool {
     vapic.read_u32(0x200 + 0x10 * (vector as usize / 32)) & (1 << (vector % 32)) != 0
 }
 

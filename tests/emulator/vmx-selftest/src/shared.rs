@@ -12,6 +12,8 @@ pub static SENDER_PID: PostedInterruptDesc = PostedInterruptDesc::new();
 pub static TARGET_PID: PostedInterruptDesc = PostedInterruptDesc::new();
 /// The PID-pointer table both guests use.
 pub static PID_TABLE: PidTable = PidTable::new();
+/// The target guest's virtual-APIC page (CPU 0 reads its virtual IRR).
+pub static TARGET_VAPIC: Page = Page::zeroed();
 /// The target guest's IDT.
 pub static TARGET_IDT: GuestIdt = GuestIdt::new();
 /// Pages for VMXON regions, VMCSs, virtual-APIC pages, the MSR bitmap and guest stacks.

@@ -38,7 +38,7 @@ fn run_guest(cpu: &Cpu, root: &VmxRoot, allowed: &AllowedSet) -> Result<(), &'st
     TARGET_PID.set_notification(crate::cases::NOTIFICATION_VECTOR, cpu.apic_id());
     TARGET_IDT.install_counters();
     let memory = VcpuMemory {
-        virtual_apic: shared::page(),
+        virtual_apic: &shared::TARGET_VAPIC,
         msr_bitmap: shared::page(),
         pid: &TARGET_PID,
         pid_table: Some(&shared::PID_TABLE),
