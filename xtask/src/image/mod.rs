@@ -3,6 +3,7 @@
 //! manifest's images embedded, then a GRUB ISO at target/images/<manifest stem>.iso (rebuilt only
 //! when the hypervisor ELF changed). `run` boots that ISO in the emulator with COM1 shown live.
 
+mod elf_size;
 mod guests;
 mod iso_cache;
 mod version;
@@ -40,6 +41,8 @@ pub struct Built {
     pub iso: PathBuf,
     pub elf: PathBuf,
     pub iso_bytes: u64,
+    /// The hypervisor's loadable segments: bytes in memory, bytes from the file.
+    pub loaded_bytes: (u64, u64),
     pub version: String,
 }
 
@@ -104,12 +107,15 @@ fn build_and_say(args: &ImageArgs) -> Result<Built, String> {
         args.release,
         &images_dir(),
     )?;
+    let kib = |bytes: u64| bytes.div_ceil(1024);
     println!(
-        "image {}: {:.1} MiB, tessera {} (hypervisor ELF {})",
+        "image {}: {:.1} MiB, tessera {}; hypervisor {} loads {} KiB ({} KiB from the file)",
         built.iso.display(),
         built.iso_bytes as f64 / (1024.0 * 1024.0),
         built.version,
-        built.elf.display()
+        built.elf.display(),
+        kib(built.loaded_bytes.0),
+        kib(built.loaded_bytes.1)
     );
     Ok(built)
 }
@@ -138,10 +144,14 @@ pub fn build(
     let elf = guests::copy_if_changed(&kernel, &out_dir.join(format!("{stem}.elf")))?;
     let iso = iso_cache::ensure_iso(&elf, &out_dir.join(format!("{stem}.iso")))?;
     let iso_bytes = std::fs::metadata(&iso).map_err(|e| e.to_string())?.len();
+    let elf_bytes = std::fs::read(&elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let loaded_bytes =
+        elf_size::loaded_bytes(&elf_bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
     Ok(Built {
         iso,
         elf,
         iso_bytes,
+        loaded_bytes,
         version,
     })
 }
