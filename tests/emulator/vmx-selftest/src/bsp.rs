@@ -111,7 +111,12 @@ fn run_cases(cpu: &Cpu, root: &VmxRoot, allowed: &AllowedSet, offered: bool) -> 
     let outcome = if offered {
         crate::sender::run(&mut active, vapic).map(|p| {
             let checked = crate::entry_checks::run(root, &words);
-            (p + checked, CASES.len() + crate::entry_checks::CASES)
+            let xapic = crate::xapic::run(root, &words, allowed).unwrap_or_else(|why| {
+                println!("xAPIC cases not run: {why}");
+                0
+            });
+            let total = CASES.len() + crate::entry_checks::CASES + crate::xapic::CASES;
+            (p + checked + xapic, total)
         })
     } else {
         crate::ipiv_off::run(&mut active, allowed, &words).map(|p| (p, crate::ipiv_off::CASES))

@@ -91,6 +91,19 @@ pub fn without_tpr_shadow(words: &Words) -> Words {
     }
 }
 
+/// `words` for a guest in xAPIC mode: "virtualize APIC accesses" instead of "virtualize x2APIC
+/// mode" (the SDM forbids both at once), keeping APIC-register virtualization, virtual-interrupt
+/// delivery, posted interrupts and IPIv.
+pub fn xapic(words: &Words, allowed: &AllowedSet) -> Result<Words, Missing> {
+    let x2apic = SecondaryProcBased::VIRTUALIZE_X2APIC_MODE.bits() as u64;
+    let accesses = SecondaryProcBased::VIRTUALIZE_APIC_ACCESSES.bits() as u64;
+    let secondary = words.secondary & !x2apic | accesses;
+    Ok(Words {
+        secondary: word(&allowed.secondary, "secondary", secondary)?,
+        ..*words
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +147,15 @@ mod tests {
         assert_eq!(words.pin & (1 << 7), 0);
         assert_eq!(words.tertiary, 1 << 4);
         assert_ne!(words.primary & (1 << 17), 0);
+    }
+
+    #[test]
+    fn xapic_swaps_x2apic_mode_for_apic_accesses() {
+        let allowed = AllowedSet::from_msrs(&sapphire_rapids());
+        let words = xapic(&select(&allowed, false).unwrap(), &allowed).unwrap();
+        assert_eq!(words.secondary & (1 << 4), 0);
+        assert_eq!(words.secondary & (1 | 1 << 8 | 1 << 9), 1 | 1 << 8 | 1 << 9);
+        assert_eq!(words.tertiary, 1 << 4);
     }
 
     #[test]

@@ -25,6 +25,8 @@ mod shared;
 mod target;
 #[cfg(target_os = "none")]
 mod vcpu;
+#[cfg(target_os = "none")]
+mod xapic;
 
 #[cfg(target_os = "none")]
 mod bsp;
