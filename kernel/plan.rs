@@ -1,6 +1,4 @@
 //! The machine plan generated at build time from the board and partitions files (see build.rs).
-// The boot path reads PLAN once the VMX bring-up lands; until then only the tests below do.
-#![allow(dead_code)]
 
 include!(concat!(env!("OUT_DIR"), "/manifest.rs"));
 

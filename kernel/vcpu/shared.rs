@@ -160,3 +160,29 @@ impl Shared {
         *self.pid.lock()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The only test touching `SHARED`/`ACTIVE` (they are process-wide).
+    #[test]
+    fn start_up_needs_init_and_the_last_stop_is_reported_once() {
+        let (boot, waiting) = (of(0), of(1));
+        boot.start_at_boot();
+        assert!(!waiting.post_nmi(), "a waiting vCPU ignores NMI");
+        assert!(!waiting.start_up(), "SIPI without INIT is ignored");
+        assert!(waiting.init());
+        assert!(waiting.start_up());
+        assert!(!waiting.start_up(), "the second SIPI finds it started");
+        assert!(waiting.take_start());
+        assert!(!waiting.init(), "INIT to a running vCPU is ignored");
+        assert!(waiting.post_nmi() && waiting.take_nmi() && !waiting.take_nmi());
+        assert!(!boot.finish(VcpuEnd::Stopped { status: 0 }));
+        assert!(waiting.finish(VcpuEnd::Faulted), "the last active vCPU");
+        assert_eq!(boot.end(), VcpuEnd::Stopped { status: 0 });
+        assert_eq!(waiting.end(), VcpuEnd::Faulted);
+        assert_eq!(of(2).end(), VcpuEnd::NeverStarted);
+        assert!(!of(2).fail(), "a vCPU that never ran is not active");
+    }
+}
