@@ -19,7 +19,7 @@ pub static mut TESSERA_GUEST_STACKS: Stacks = Stacks([[0; STACK_BYTES]; MAX_VCPU
 
 // Entry: RDI = guest-physical (= linear) address of this vCPU's boot-info block, 64-bit mode,
 // identity paging. `vcpu_index` is at offset 16 of the block. A vCPU whose index has no stack
-// slot halts for good (the hypervisor sees no progress; the guest cannot report without a stack).
+// slot stops itself at once (STOP hypercall with `STATUS_NO_STACK`; it cannot print without a stack).
 #[cfg(target_os = "none")]
 global_asm!(
     ".pushsection .text.entry, \"ax\"",
@@ -35,12 +35,17 @@ global_asm!(
     "    add rsp, rax",
     "    xor ebp, ebp",
     "    call tessera_guest_entry",
-    "2:  hlt",
-    "    jmp 2b",
+    "2:  mov eax, {stop}",
+    "    mov ebx, {no_stack}",
+    "    vmcall",
+    "3:  hlt",
+    "    jmp 3b",
     ".popsection",
     max_vcpus = const MAX_VCPUS,
     stack_bytes = const STACK_BYTES,
     stacks = sym TESSERA_GUEST_STACKS,
+    stop = const tessera_vmx::guest_abi::HYPERCALL_STOP,
+    no_stack = const crate::runtime::STATUS_NO_STACK,
 );
 
 // Interrupt stubs, one per vector, 16 bytes apart from `tessera_guest_vectors`. Each pushes a zero

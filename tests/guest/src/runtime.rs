@@ -16,6 +16,8 @@ pub const STATUS_PANIC: u64 = 2;
 pub const STATUS_EXCEPTION: u64 = 3;
 /// STOP status: the boot-info block failed its check.
 pub const STATUS_BAD_BOOT_INFO: u64 = 4;
+/// STOP status: the vCPU's index has no stack slot (more than `layout::MAX_VCPUS` vCPUs).
+pub const STATUS_NO_STACK: u64 = 5;
 
 /// Why a guest's test failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
