@@ -134,6 +134,13 @@ pub fn build(
     guests::build(&guests, &target_dir, &root.join("target").join("guests"))?;
     let board = absolute(board)?;
     let manifest = absolute(manifest)?;
+    // The same checks as the hypervisor's build script, reported without cargo's noise.
+    tessera_manifest::check_files(&board, &manifest, tessera_manifest::Images::Load).map_err(
+        |errors| {
+            let text = errors.to_string();
+            text.strip_prefix("error: ").unwrap_or(&text).to_string()
+        },
+    )?;
     let version = version::describe(&root);
     let kernel = build_hypervisor(&board, &manifest, release, &version, &target_dir)?;
     let stem = manifest
