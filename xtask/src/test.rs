@@ -42,6 +42,10 @@ pub fn main(args: &TestArgs) -> ExitCode {
 /// `cargo xtask image` of the default board and manifest (what `cargo xtask run` boots).
 fn default_image() -> bool {
     eprintln!("==> default image: guests, hypervisor, ISO");
+    if let Err(e) = crate::emulator::ensure_iso_tools() {
+        eprintln!("error: default image: {e}");
+        return false;
+    }
     let root = crate::emulator::workspace_root();
     let board = root.join("board/emulator.toml");
     let manifest = root.join("partitions/default.toml");

@@ -151,6 +151,11 @@ pub fn report(spec: &RunSpec, outcome: &RunOutcome) {
     }
 }
 
+/// Installs the tools that turn an ELF into a bootable ISO (GRUB, xorriso), if missing.
+pub fn ensure_iso_tools() -> Result<(), String> {
+    apt::ensure_packages(&apt::RUNNER_PACKAGES)
+}
+
 /// Makes the emulator ready (installing packages, downloading, building as needed) and says
 /// which binary is used.
 pub fn ensure() -> Result<Emulator, String> {

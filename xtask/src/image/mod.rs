@@ -64,15 +64,15 @@ pub fn main(args: &ImageArgs) -> ExitCode {
 
 /// `cargo xtask run`: the image, then the emulator with COM1 live; exit code from the result.
 pub fn run_main(args: &RunArgs) -> ExitCode {
-    let built = match build_and_say(&args.image) {
-        Ok(built) => built,
+    let emulator = match emulator::ensure() {
+        Ok(emulator) => emulator,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let emulator = match emulator::ensure() {
-        Ok(emulator) => emulator,
+    let built = match build_and_say(&args.image) {
+        Ok(built) => built,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
@@ -101,6 +101,7 @@ pub fn run_main(args: &RunArgs) -> ExitCode {
 
 fn build_and_say(args: &ImageArgs) -> Result<Built, String> {
     crate::toolchain::ensure()?;
+    emulator::ensure_iso_tools()?;
     let built = build(
         &args.files.board,
         &args.files.manifest,
