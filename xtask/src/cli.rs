@@ -53,4 +53,7 @@ pub struct TestArgs {
     /// Run only the emulator scenarios (skip host tests and the kernel build).
     #[arg(long, conflicts_with = "host_only")]
     pub emulator_only: bool,
+    /// Run only the emulator scenarios whose name contains this text (repeatable).
+    #[arg(long = "scenario", value_name = "NAME", conflicts_with = "host_only")]
+    pub scenarios: Vec<String>,
 }

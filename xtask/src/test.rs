@@ -32,7 +32,7 @@ pub fn main(args: &TestArgs) -> ExitCode {
     }
     if !args.host_only {
         eprintln!("==> emulator scenarios");
-        if !crate::emulator::scenarios::run_all() {
+        if !crate::emulator::scenarios::run_all(&args.scenarios) {
             return ExitCode::FAILURE;
         }
     }

@@ -22,8 +22,9 @@ pub struct Scenario {
 /// A scenario's own check of its run's output; the error says what is missing.
 pub type Check = Box<dyn Fn(&RunOutcome) -> Result<(), String> + Send + Sync>;
 
-/// Runs every emulator scenario; true when all passed.
-pub fn run_all() -> bool {
+/// Runs every emulator scenario whose name contains one of `filter` (all if it is empty); true
+/// when all of them passed.
+pub fn run_all(filter: &[String]) -> bool {
     let emulator = match ensure() {
         Ok(emulator) => emulator,
         Err(e) => {
@@ -31,7 +32,7 @@ pub fn run_all() -> bool {
             return false;
         }
     };
-    let scenarios = match scenarios() {
+    let scenarios = match scenarios(filter) {
         Ok(list) => list,
         Err(e) => {
             eprintln!("error: building emulator test images: {e}");
@@ -41,8 +42,13 @@ pub fn run_all() -> bool {
     run_parallel(&emulator, scenarios)
 }
 
+/// Whether scenario `name` is selected by `filter` (empty: every scenario).
+pub fn selected(name: &str, filter: &[String]) -> bool {
+    filter.is_empty() || filter.iter().any(|part| name.contains(part.as_str()))
+}
+
 /// The scenarios: the runner smoke image first.
-fn scenarios() -> Result<Vec<Scenario>, String> {
+fn scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
     let smoke = build_runner_smoke()?;
     let mut spec = RunSpec::new(smoke);
     spec.timeout_s = 120;
@@ -53,7 +59,11 @@ fn scenarios() -> Result<Vec<Scenario>, String> {
         check: None,
     }];
     list.extend(super::selftest::scenarios()?);
-    list.extend(crate::scenario::scenarios()?);
+    list.retain(|scenario| selected(&scenario.name, filter));
+    list.extend(crate::scenario::scenarios(filter)?);
+    if list.is_empty() {
+        return Err(format!("no emulator scenario matches {filter:?}"));
+    }
     Ok(list)
 }
 

@@ -15,13 +15,17 @@ use std::path::{Path, PathBuf};
 /// The board every scenario runs on.
 const BOARD: &str = "board/emulator.toml";
 
-/// Builds each scenario's image and returns its emulator runs.
-pub fn scenarios() -> Result<Vec<Scenario>, String> {
+/// Builds the image of each scenario selected by `filter` (its file stem contains one of the
+/// texts; all when empty) and returns its emulator runs.
+pub fn scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
     let root = workspace_root();
     let out_dir = crate::image::images_dir().join("scenarios");
     let mut list = Vec::new();
     for file in scenario_files(&root.join("tests").join("scenarios"))? {
-        list.extend(scenario_runs(&root, &file, &out_dir)?);
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if crate::emulator::scenarios::selected(stem, filter) {
+            list.extend(scenario_runs(&root, &file, &out_dir)?);
+        }
     }
     Ok(list)
 }
