@@ -115,8 +115,12 @@ fn run_cases(cpu: &Cpu, root: &VmxRoot, allowed: &AllowedSet, offered: bool) -> 
                 println!("xAPIC cases not run: {why}");
                 0
             });
-            let total = CASES.len() + crate::entry_checks::CASES + crate::xapic::CASES;
-            (p + checked + xapic, total)
+            let woken = crate::hlt_wake::run(root, &words, allowed);
+            let total = CASES.len()
+                + crate::entry_checks::CASES
+                + crate::xapic::CASES
+                + crate::hlt_wake::CASES;
+            (p + checked + xapic + woken, total)
         })
     } else {
         crate::ipiv_off::run(&mut active, allowed, &words).map(|p| (p, crate::ipiv_off::CASES))

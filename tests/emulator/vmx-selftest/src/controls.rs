@@ -104,6 +104,15 @@ pub fn xapic(words: &Words, allowed: &AllowedSet) -> Result<Words, Missing> {
     })
 }
 
+/// `words` with the VMX-preemption timer activated (a guest that might never exit gets a deadline).
+pub fn with_preemption_timer(words: &Words, allowed: &AllowedSet) -> Result<Words, Missing> {
+    let timer = PinBased::ACTIVATE_PREEMPTION_TIMER.bits() as u64;
+    Ok(Words {
+        pin: word(&allowed.pin, "pin-based", words.pin | timer)?,
+        ..*words
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +165,15 @@ mod tests {
         assert_eq!(words.secondary & (1 << 4), 0);
         assert_eq!(words.secondary & (1 | 1 << 8 | 1 << 9), 1 | 1 << 8 | 1 << 9);
         assert_eq!(words.tertiary, 1 << 4);
+    }
+
+    #[test]
+    fn preemption_timer_is_added_to_the_pin_controls() {
+        let allowed = AllowedSet::from_msrs(&sapphire_rapids());
+        let words = select(&allowed, false).unwrap();
+        let timed = with_preemption_timer(&words, &allowed).unwrap();
+        assert_eq!(timed.pin, words.pin | 1 << 6);
+        assert_eq!(timed.primary, words.primary);
     }
 
     #[test]

@@ -38,8 +38,8 @@ selftest_target_guest:
     je 1b
     sti
     // A virtual interrupt already pending in the virtual IRR is delivered after this NOP (STI
-    // blocks for one instruction). Bochs 3.0 does not wake HLT for one, although SDM 29.2.2 says
-    // virtual-interrupt delivery wakes HLT like an external interrupt.
+    // blocks for one instruction), before the HLT, so the first case does not depend on HLT
+    // being woken by it (fix 5, checked on its own by hlt_wake.rs).
     nop
 2:
     hlt

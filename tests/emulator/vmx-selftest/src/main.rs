@@ -14,6 +14,8 @@ mod entry_checks;
 mod field_probe;
 mod guest;
 #[cfg(target_os = "none")]
+mod hlt_wake;
+#[cfg(target_os = "none")]
 mod ipiv_off;
 #[cfg(target_os = "none")]
 mod masked;
