@@ -7,7 +7,12 @@
 //! #@ expect = [["[a] ... pass", "[b] ... pass"], "TESSERA-RESULT: pass"]  # see `expect`
 //! #@ forbid = ["panic"]            # no COM1 line may match these
 //! #@ summary = { scenario = "x" }  # SUMMARY pairs that must be printed
+//! #@ expect_ipiv.on = ["SUMMARY ... ipiv=on ... sender_exits=0 "]  # only in the `on` run
+//! #@ expect_ipiv.off = ["SUMMARY ... ipiv=off ... sender_exits=1000 "]
 //! ```
+//!
+//! `expect_ipiv.<mode>` patterns must each match some COM1 line (in any order) in that mode's run:
+//! figures that differ with the mode, such as the exits an IPI costs.
 
 use super::expect::Expectation;
 use serde::Deserialize;
@@ -16,7 +21,7 @@ use std::collections::BTreeMap;
 const PREFIX: &str = "#@";
 
 /// `ipiv = "on" | "off"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Ipiv {
     On,
@@ -37,6 +42,9 @@ pub struct Header {
     pub forbid: Vec<String>,
     #[serde(default)]
     pub summary: BTreeMap<String, String>,
+    /// COM1 line patterns (any order) required only in the run with that `ipiv` mode.
+    #[serde(default)]
+    pub expect_ipiv: BTreeMap<Ipiv, Vec<String>>,
 }
 
 fn default_ipiv() -> Vec<Ipiv> {
@@ -105,6 +113,16 @@ mod tests {
         let lines = ["a", "b"].map(|s| Expectation::Line(s.into()));
         assert_eq!(header.expect, lines);
         assert_eq!(header.summary["mode"], "x");
+    }
+
+    #[test]
+    fn per_mode_expectations_are_read_by_mode() {
+        let source = "#@ expect = [\"a\"]\n#@ expect_ipiv.on = [\n#@   \"x=0 \",\n#@ ]\n#@ expect_ipiv.off = [\"x=9 \"]\n";
+        let header = parse("s.toml", source).unwrap();
+        assert_eq!(header.expect_ipiv[&Ipiv::On], ["x=0 "]);
+        assert_eq!(header.expect_ipiv[&Ipiv::Off], ["x=9 "]);
+        let wrong = parse("s.toml", "#@ expect = [\"a\"]\n#@ expect_ipiv.maybe = []\n");
+        assert!(wrong.is_err(), "only on and off are modes");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! for board/emulator.toml (guests referenced relative to it) whose `#@` header says how to run it
 //! and what COM1 must show (see `header`). Adding a scenario is adding one such file. Each becomes
 //! one emulator run per `ipiv` value; it passes when the hypervisor reports `TESSERA-RESULT: pass`,
-//! the expected lines appear in order, no forbidden line appears and the SUMMARY pairs are printed.
+//! the expected lines appear in order, no forbidden line appears, the SUMMARY pairs are printed and
+//! the patterns for its `ipiv` mode (`expect_ipiv`) match.
 
 mod expect;
 mod header;
@@ -64,12 +65,15 @@ fn scenario_runs(root: &Path, file: &Path, out_dir: &Path) -> Result<Vec<Scenari
             _ => format!("{stem} --ipiv {}", if spec.ipiv { "on" } else { "off" }),
         };
         let (expected, forbidden) = (header.expect.clone(), header.forbid.clone());
+        let in_mode = header.expect_ipiv.get(&ipiv).cloned().unwrap_or_default();
         Scenario {
             name,
             spec,
             required_summary: header.summary.clone().into_iter().collect(),
             check: Some(Box::new(move |outcome| {
-                expect::check(&outcome.serial, &expected, &forbidden)
+                expect::check(&outcome.serial, &expected, &forbidden)?;
+                let group = [expect::Expectation::AnyOrder(in_mode.clone())];
+                expect::check(&outcome.serial, &group, &[])
             })),
         }
     });

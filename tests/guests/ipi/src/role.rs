@@ -1,0 +1,48 @@
+//! What a vCPU of the `ipi` guest does, from its partition's name and vCPU index.
+
+use crate::wait::Wait;
+
+/// A vCPU's part in the IPI tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// One side of a ping-pong; `intra` = both sides in this partition (vCPU 0 pings vCPU 1).
+    PingPong { ping: bool, wait: Wait, intra: bool },
+    /// Passes at once (a vCPU a test does not use).
+    Idle,
+}
+
+/// The role of vCPU `vcpu` in partition `name`, or `None` for an unknown name.
+pub fn of(name: &str, vcpu: u32) -> Option<Role> {
+    let (kind, wait) = name.split_once('-')?;
+    let wait = match wait {
+        "poll" => Wait::Poll,
+        "halt" => Wait::Halt,
+        _ => return None,
+    };
+    let ping_pong = |ping, intra| Some(Role::PingPong { ping, wait, intra });
+    match (kind, vcpu) {
+        ("intra", 0) => ping_pong(true, true),
+        ("intra", 1) => ping_pong(false, true),
+        ("intra", _) => Some(Role::Idle),
+        ("ping", 0) => ping_pong(true, false),
+        ("pong", 0) => ping_pong(false, false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_choose_side_and_wait() {
+        let role = |ping, wait, intra| Some(Role::PingPong { ping, wait, intra });
+        assert_eq!(of("intra-poll", 0), role(true, Wait::Poll, true));
+        assert_eq!(of("intra-halt", 1), role(false, Wait::Halt, true));
+        assert_eq!(of("intra-halt", 2), Some(Role::Idle));
+        assert_eq!(of("ping-halt", 0), role(true, Wait::Halt, false));
+        assert_eq!(of("pong-poll", 0), role(false, Wait::Poll, false));
+        assert_eq!(of("pong-spin", 0), None);
+        assert_eq!(of("alpha", 0), None);
+    }
+}
