@@ -89,12 +89,26 @@ pub fn build(guests: &[Guest], target_dir: &Path, out_dir: &Path) -> Result<Vec<
         .collect()
 }
 
-/// Copies `from` to `to` unless `to` already holds the same bytes; returns `to`.
+/// Copies `from` to `to` unless `to` already holds the same bytes; returns `to`. The new file is
+/// written beside `to` and renamed over it, so a concurrent reader never sees half a file.
 pub fn copy_if_changed(from: &Path, to: &Path) -> Result<PathBuf, String> {
     let bytes = fs::read(from).map_err(|e| format!("{}: {e}", from.display()))?;
-    if fs::read(to).ok().as_deref() != Some(&bytes[..]) {
-        fs::write(to, &bytes).map_err(|e| format!("{}: {e}", to.display()))?;
+    if fs::read(to).ok().as_deref() == Some(&bytes[..]) {
+        return Ok(to.to_path_buf());
     }
+    let dir = to.parent().unwrap_or(Path::new("."));
+    let mut temporary = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| format!("cannot create a file in {}: {e}", dir.display()))?;
+    std::io::Write::write_all(&mut temporary, &bytes)
+        .map_err(|e| format!("{}: {e}", temporary.path().display()))?;
+    let permissions = fs::metadata(from)
+        .map_err(|e| format!("{}: {e}", from.display()))?
+        .permissions();
+    fs::set_permissions(temporary.path(), permissions)
+        .map_err(|e| format!("{}: {e}", temporary.path().display()))?;
+    temporary
+        .persist(to)
+        .map_err(|e| format!("{}: {e}", to.display()))?;
     Ok(to.to_path_buf())
 }
 
@@ -144,5 +158,11 @@ mod tests {
         fs::write(&from, b"elf2").unwrap();
         copy_if_changed(&from, &to).unwrap();
         assert_eq!(fs::read(&to).unwrap(), b"elf2");
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions();
+        assert_eq!(
+            mode(&to),
+            mode(&from),
+            "the copy keeps the source's permissions"
+        );
     }
 }
