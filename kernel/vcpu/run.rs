@@ -4,7 +4,8 @@
 use crate::exit::{self, Flow};
 use crate::outcome::VcpuEnd;
 use crate::plan::PLAN;
-use crate::vcpu::{launch, shared, vmcs};
+use crate::vcpu::launch::{self, Launch};
+use crate::vcpu::{shared, vmcs};
 use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, Vmcs, VmcsError};
 use tessera_vmx::console::{LineBuffer, TokenBucket};
 use tessera_vmx::exit::{
@@ -34,7 +35,28 @@ pub struct Vcpu<'a> {
     pub console_line: LineBuffer<CONSOLE_LINE_BYTES>,
 }
 
-impl Vcpu<'_> {
+impl<'a> Vcpu<'a> {
+    /// A vCPU about to enter for the first time with RDI = `boot_info` (guest-physical);
+    /// `(index, partition, vcpu)` = plan-order position and place in its partition.
+    fn new(vmcs: ActiveVmcs<'a>, launch: &Launch, at: (usize, u16, u16), boot_info: u64) -> Self {
+        let (index, partition, vcpu) = at;
+        let now = tessera_arch::tsc_cycles();
+        Vcpu {
+            vmcs,
+            regs: GuestRegisters {
+                rdi: boot_info,
+                ..GuestRegisters::default()
+            },
+            index,
+            partition,
+            vcpu,
+            virtual_apic: launch.memory.virtual_apic,
+            guest_memory: launch.guest_memory,
+            console_bucket: TokenBucket::new(CONSOLE_BURST_BYTES, CONSOLE_CYCLES_PER_BYTE, now),
+            console_line: LineBuffer::new(),
+        }
+    }
+
     /// VMREAD, 0 if the field cannot be read (only possible with a broken VMCS, logged).
     pub fn read(&self, field: u32) -> u64 {
         self.vmcs.read(field).unwrap_or_else(|e| {
@@ -88,24 +110,8 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     if !plan_vcpu.starts_at_boot {
         wait_for_start_up(index);
     }
-    let mut vcpu = Vcpu {
-        vmcs: active,
-        regs: GuestRegisters {
-            rdi: layout.boot_info_guest(v as u64),
-            ..GuestRegisters::default()
-        },
-        index,
-        partition: p,
-        vcpu: v,
-        virtual_apic: launch.memory.virtual_apic,
-        guest_memory: launch.guest_memory,
-        console_bucket: TokenBucket::new(
-            CONSOLE_BURST_BYTES,
-            CONSOLE_CYCLES_PER_BYTE,
-            tessera_arch::tsc_cycles(),
-        ),
-        console_line: LineBuffer::new(),
-    };
+    let boot_info = layout.boot_info_guest(v as u64);
+    let mut vcpu = Vcpu::new(active, &launch, (index, p, v), boot_info);
     let reason = run(&mut vcpu);
     stop(&mut vcpu, reason)
 }
