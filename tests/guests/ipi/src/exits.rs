@@ -2,7 +2,7 @@
 //! it: exits from sending IPIs (WRMSR to the ICR, APIC write) and every other exit. The
 //! hypercalls' own VMCALL exits are measured once (`Meter::calibrate`) and taken out.
 
-use tessera_guest::hypercall::{exit_count, total_exits};
+use tessera_guest::hypercall::{denied_ipis as read_denied_ipis, exit_count, total_exits};
 use tessera_guest::Failure;
 
 /// Basic exit reason of WRMSR (an ICR write without IPIv).
@@ -67,6 +67,11 @@ impl Meter {
     pub fn stop(&self, before: Snapshot) -> Result<Exits, Failure> {
         Ok(between(before, snapshot()?, self.overhead))
     }
+}
+
+/// IPIs this vCPU sent that the hypervisor dropped and counted, so far.
+pub fn denied_ipis() -> Result<u64, Failure> {
+    read_denied_ipis().map_err(|e| Failure::new(format_args!("denied-IPI hypercall failed: {e:?}")))
 }
 
 fn snapshot() -> Result<Snapshot, Failure> {

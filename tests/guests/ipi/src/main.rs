@@ -3,10 +3,12 @@
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 
+mod denied;
 mod exits;
 mod pingpong;
 mod probe;
 mod role;
+mod trapped;
 mod wait;
 
 use role::Role;
@@ -36,6 +38,10 @@ fn run(info: &'static BootInfo) -> TestResult {
                 intra,
             })
         }
+        Role::Denier => denied::deny(info),
+        Role::Watcher => denied::watch(info),
+        Role::TrapSender => trapped::send(info),
+        Role::TrapReceiver => trapped::receive(info),
         Role::Idle => Ok(()),
     }
 }

@@ -7,12 +7,27 @@ use crate::wait::Wait;
 pub enum Role {
     /// One side of a ping-pong; `intra` = both sides in this partition (vCPU 0 pings vCPU 1).
     PingPong { ping: bool, wait: Wait, intra: bool },
+    /// Sends every eligible vector to every APIC ID it has no route to (`denied`).
+    Denier,
+    /// Counts arrivals that must not come (`denied`).
+    Watcher,
+    /// Sends every eligible vector over a trapped route (`trapped`).
+    TrapSender,
+    /// Receives over the trapped route (`trapped`).
+    TrapReceiver,
     /// Passes at once (a vCPU a test does not use).
     Idle,
 }
 
 /// The role of vCPU `vcpu` in partition `name`, or `None` for an unknown name.
 pub fn of(name: &str, vcpu: u32) -> Option<Role> {
+    match (name, vcpu) {
+        ("denier", 0) => return Some(Role::Denier),
+        ("denier" | "friend" | "stranger", _) => return Some(Role::Watcher),
+        ("trapper", 0) => return Some(Role::TrapSender),
+        ("trapped", 0) => return Some(Role::TrapReceiver),
+        _ => {}
+    }
     let (kind, wait) = name.split_once('-')?;
     let wait = match wait {
         "poll" => Wait::Poll,
@@ -44,5 +59,15 @@ mod tests {
         assert_eq!(of("pong-poll", 0), role(false, Wait::Poll, false));
         assert_eq!(of("pong-spin", 0), None);
         assert_eq!(of("alpha", 0), None);
+    }
+
+    #[test]
+    fn denied_and_trapped_roles() {
+        assert_eq!(of("denier", 0), Some(Role::Denier));
+        assert_eq!(of("denier", 1), Some(Role::Watcher));
+        assert_eq!(of("stranger", 0), Some(Role::Watcher));
+        assert_eq!(of("trapper", 0), Some(Role::TrapSender));
+        assert_eq!(of("trapped", 0), Some(Role::TrapReceiver));
+        assert_eq!(of("trapped", 1), None);
     }
 }
