@@ -5,7 +5,8 @@ use super::Flow;
 use crate::vcpu::{shared, Vcpu};
 use tessera_vmx::exit::{ExitReason, StopReason};
 use tessera_vmx::guest_abi::{
-    console_buffer_offset, Hypercall, ERROR_INVALID_ARGUMENT, ERROR_UNKNOWN_CALL, EXIT_COUNT_TOTAL,
+    console_buffer_offset, Hypercall, CONSOLE_WRITE_MAX_BYTES, ERROR_INVALID_ARGUMENT,
+    ERROR_UNKNOWN_CALL, EXIT_COUNT_TOTAL,
 };
 
 pub fn handle(vcpu: &mut Vcpu) -> Flow {
@@ -49,8 +50,11 @@ fn console_write(vcpu: &mut Vcpu, guest_address: u64, bytes: u64) -> u64 {
         return ERROR_INVALID_ARGUMENT;
     };
     let granted = vcpu.console_bucket.take(tessera_arch::tsc_cycles(), bytes);
-    let start = offset as usize;
-    let input = &vcpu.guest_memory[start..start + granted as usize];
+    let mut buffer = [0u8; CONSOLE_WRITE_MAX_BYTES as usize];
+    let input = &mut buffer[..granted as usize];
+    if vcpu.guest_memory.copy_out(offset as usize, input).is_none() {
+        return ERROR_INVALID_ARGUMENT;
+    }
     let name = vcpu.name();
     vcpu.console_line.push(input, |line| emit(name, line));
     granted

@@ -16,6 +16,7 @@ mod setup {
     use crate::vcpu::shared;
     use core::sync::atomic::AtomicU64;
     use tessera_arch::fatal;
+    use tessera_arch::guest_ram::GuestRam;
     use tessera_arch::multiboot::BootInfo;
     use tessera_arch::vmx::Page;
 
@@ -25,7 +26,7 @@ mod setup {
         eptp: u64,
         ept_root: &'static Page,
         pid_table: &'static [AtomicU64],
-        guest_memory: &'static [u8],
+        guest_memory: GuestRam,
     }
 
     /// Sets up every partition and publishes each vCPU's launch data; a failure refuses to boot.
@@ -83,7 +84,7 @@ mod setup {
             eptp,
             ept_root,
             pid_table: tables_memory.pid_table,
-            guest_memory: memory,
+            guest_memory: GuestRam::from_claim(memory),
         }
     }
 }

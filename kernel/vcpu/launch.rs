@@ -5,6 +5,7 @@ use crate::heap::VcpuMemory;
 use crate::vcpu::shared::MAX_VCPUS;
 use core::sync::atomic::AtomicU64;
 use tessera_arch::fixed_heap::HostStack;
+use tessera_arch::guest_ram::GuestRam;
 use tessera_arch::sync::SpinLock;
 use tessera_arch::vmx::Page;
 use tessera_vmx::select::SelectedControls;
@@ -15,8 +16,8 @@ pub struct Launch {
     pub pid_table: &'static [AtomicU64],
     pub eptp: u64,
     pub ept_root: &'static Page,
-    /// The partition's RAM, host view (read for console hypercalls).
-    pub guest_memory: &'static [u8],
+    /// The partition's RAM, read for console hypercalls.
+    pub guest_memory: GuestRam,
 }
 
 static LAUNCH: [SpinLock<Option<Launch>>; MAX_VCPUS] = [const { SpinLock::new(None) }; MAX_VCPUS];

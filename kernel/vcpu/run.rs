@@ -6,6 +6,7 @@ use crate::outcome::VcpuEnd;
 use crate::plan::PLAN;
 use crate::vcpu::launch::{self, Launch};
 use crate::vcpu::{shared, vmcs};
+use tessera_arch::guest_ram::GuestRam;
 use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, Vmcs, VmcsError};
 use tessera_vmx::console::{LineBuffer, TokenBucket};
 use tessera_vmx::exit::{
@@ -30,7 +31,7 @@ pub struct Vcpu<'a> {
     pub partition: u16,
     pub vcpu: u16,
     pub virtual_apic: &'static Page,
-    pub guest_memory: &'static [u8],
+    pub guest_memory: GuestRam,
     pub console_bucket: TokenBucket,
     pub console_line: LineBuffer<CONSOLE_LINE_BYTES>,
 }

@@ -14,6 +14,7 @@ pub mod boot;
 pub mod entry;
 pub mod fixed_heap;
 pub mod gdt;
+pub mod guest_ram;
 pub mod idt;
 pub mod msr;
 pub mod multiboot;
