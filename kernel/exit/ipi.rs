@@ -57,12 +57,14 @@ fn emulate(vcpu: &Vcpu, view: &PlanView, emulation: Emulation) {
                 state.init();
             }
             EmulatedKind::StartUp { .. } => {
-                state.start_up();
+                if state.start_up() {
+                    send_fixed(to, WAKE_VECTOR);
+                }
             }
             EmulatedKind::InitDeassert => {}
             EmulatedKind::Nmi => {
                 if state.post_nmi() && target != vcpu.vcpu {
-                    kick(to);
+                    send_fixed(to, KICK_VECTOR);
                 }
             }
         }
@@ -72,10 +74,14 @@ fn emulate(vcpu: &Vcpu, view: &PlanView, emulation: Emulation) {
 /// Vector that only makes a vCPU's CPU leave the guest (external-interrupt exit, then EOI).
 pub const KICK_VECTOR: u8 = 0xF3;
 
-fn kick(target: VcpuRef) {
-    let apic =
-        PLAN.partitions[target.partition as usize].vcpus[target.vcpu as usize].physical_apic_id;
-    tessera_arch::apic::send_ipi(tessera_arch::apic::icr_fixed(apic, KICK_VECTOR));
+/// Vector that wakes the CPU of a vCPU waiting for its SIPI (halted in the hypervisor).
+pub const WAKE_VECTOR: u8 = 0xF4;
+
+/// Sends a host fixed IPI with `vector` to the CPU `target` is pinned to.
+fn send_fixed(target: VcpuRef, vector: u8) {
+    let vcpus = PLAN.partitions[target.partition as usize].vcpus;
+    let apic = vcpus[target.vcpu as usize].physical_apic_id;
+    tessera_arch::apic::send_ipi(tessera_arch::apic::icr_fixed(apic, vector));
 }
 
 /// Posts `vector` into `target`'s descriptor and sends the notification if the processor would.

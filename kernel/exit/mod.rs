@@ -31,6 +31,7 @@ pub fn dispatch(vcpu: &mut Vcpu, reason: ExitReasonField) -> Flow {
     match reason.reason() {
         Some(ExitReason::ExternalInterrupt) => interrupt::external(vcpu),
         Some(ExitReason::TripleFault) => Flow::Stop(StopReason::TripleFault),
+        Some(ExitReason::NmiWindow) => nmi_window(vcpu),
         Some(ExitReason::Cpuid) => cpuid::handle(vcpu),
         Some(ExitReason::Vmcall) => vmcall::handle(vcpu),
         Some(ExitReason::IoInstruction) => io::handle(vcpu),
@@ -40,6 +41,12 @@ pub fn dispatch(vcpu: &mut Vcpu, reason: ExitReasonField) -> Flow {
         Some(ExitReason::ApicWrite) => ipi::apic_write(vcpu),
         _ => Flow::Stop(StopReason::UnhandledExit { reason: basic }),
     }
+}
+
+/// The guest can take an NMI again: stop asking, the run loop injects the pending one.
+fn nmi_window(vcpu: &mut Vcpu) -> Flow {
+    crate::vcpu::run::set_nmi_window_exiting(vcpu, false);
+    Flow::Resume
 }
 
 /// The exit qualification of the current exit.

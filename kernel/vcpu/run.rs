@@ -9,12 +9,14 @@ use crate::vcpu::{shared, vmcs};
 use tessera_arch::guest_ram::GuestRam;
 use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, Vmcs, VmcsError};
 use tessera_vmx::console::{LineBuffer, TokenBucket};
+use tessera_vmx::controls::PrimaryProcBased;
 use tessera_vmx::exit::{
     instruction_error_text, ExitReasonField, InterruptionInfo, StopReason, StopReport,
 };
 use tessera_vmx::fields::{
     Field32Control as C32, Field32Guest as G32, Field32ReadOnly as R32, NaturalGuest as GN,
 };
+use tessera_vmx::tables::PostedInterruptDescriptor;
 
 /// Console bytes one vCPU may burst, and the TSC cycles that earn one more byte (see README).
 const CONSOLE_BURST_BYTES: u64 = 4096;
@@ -109,7 +111,7 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
         fail(index, p, v, format_args!("VMCS: {e}"))
     }
     if !plan_vcpu.starts_at_boot {
-        wait_for_start_up(index);
+        wait_for_start_up(index, launch.memory.pid);
     }
     let boot_info = layout.boot_info_guest(v as u64);
     let mut vcpu = Vcpu::new(active, &launch, (index, p, v), boot_info);
@@ -117,11 +119,25 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     stop(&mut vcpu, reason)
 }
 
-/// Spins until the partition's guest releases this vCPU with INIT and SIPI.
-fn wait_for_start_up(index: usize) {
+/// Halts until the partition's guest releases this vCPU with INIT and SIPI. The SIPI's handler
+/// marks the start, then sends `ipi::WAKE_VECTOR` here; STI;HLT cannot miss it. Interrupts taken
+/// meanwhile are only acknowledged (tessera-arch's gates), so a posted-interrupt notification for
+/// this vCPU may have been consumed: if its descriptor has ON set, the notification is sent again
+/// to this CPU, where it stays pending until the VM entry and is then processed by the processor.
+fn wait_for_start_up(index: usize, pid: &PostedInterruptDescriptor) {
     let me = shared::of(index);
     while !me.take_start() {
-        core::hint::spin_loop();
+        x86_64::instructions::interrupts::enable_and_hlt();
+        x86_64::instructions::interrupts::disable();
+    }
+    // A wake-up that arrived after the start was seen is taken here, not as an exit of the guest.
+    x86_64::instructions::interrupts::enable();
+    x86_64::instructions::nop();
+    x86_64::instructions::interrupts::disable();
+    if pid.outstanding() {
+        let own = tessera_arch::apic::apic_id();
+        let icr = tessera_arch::apic::icr_fixed(own, pid.notification_vector());
+        tessera_arch::apic::send_ipi(icr);
     }
 }
 
@@ -145,22 +161,33 @@ fn run(vcpu: &mut Vcpu) -> StopReason {
 }
 
 /// Injects an NMI another vCPU (or this one) sent, unless an event is already being injected or
-/// the guest blocks NMIs (then it stays pending for a later entry).
+/// the guest blocks NMIs: then it stays pending and NMI-window exiting brings the vCPU back as soon
+/// as the guest can take it (see `exit::nmi_window`).
 fn inject_pending_nmi(vcpu: &mut Vcpu) {
     let state = shared::of(vcpu.index);
     if !state.take_nmi() {
         return;
     }
     const VALID: u64 = 1 << 31;
-    const BLOCKING_BY_NMI: u64 = 1 << 3;
+    /// Blocking by STI, by MOV SS, by NMI (virtual-NMI blocking with "virtual NMIs").
+    const BLOCKING: u64 = 1 << 0 | 1 << 1 | 1 << 3;
     let injecting = vcpu.read(C32::EntryInterruptionInfo.encoding()) & VALID != 0;
-    let blocked = vcpu.read(G32::InterruptibilityState.encoding()) & BLOCKING_BY_NMI != 0;
+    let blocked = vcpu.read(G32::InterruptibilityState.encoding()) & BLOCKING != 0;
     if injecting || blocked {
         state.keep_nmi();
+        set_nmi_window_exiting(vcpu, true);
         return;
     }
     let nmi = u64::from(InterruptionInfo::inject_nmi());
     vcpu.write(C32::EntryInterruptionInfo.encoding(), nmi);
+}
+
+/// Sets or clears "NMI-window exiting" in the primary processor-based controls.
+pub fn set_nmi_window_exiting(vcpu: &mut Vcpu, on: bool) {
+    let field = C32::ProcBasedControls.encoding();
+    let bit = u64::from(PrimaryProcBased::NMI_WINDOW_EXITING.bits());
+    let word = vcpu.read(field);
+    vcpu.write(field, if on { word | bit } else { word & !bit });
 }
 
 fn entry_error(e: VmcsError) -> StopReason {

@@ -132,6 +132,7 @@ fn build(idt: &mut InterruptDescriptorTable) {
             }
         }
     }
+    crate::irq::install(idt);
 }
 
 #[cfg(target_os = "none")]

@@ -16,6 +16,7 @@ pub mod fixed_heap;
 pub mod gdt;
 pub mod guest_ram;
 pub mod idt;
+mod irq;
 pub mod msr;
 pub mod multiboot;
 pub mod paging;
