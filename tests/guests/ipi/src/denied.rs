@@ -68,8 +68,8 @@ pub fn deny(info: &BootInfo) -> TestResult {
     Ok(())
 }
 
-/// A vCPU that must receive nothing until `DEADLINE_CYCLES`.
-pub fn watch(info: &BootInfo) -> TestResult {
+/// A vCPU of scenario `scenario` that must receive nothing until `DEADLINE_CYCLES`.
+pub fn watch(info: &BootInfo, scenario: &str) -> TestResult {
     let vcpu = info.vcpu_index as usize;
     let baseline = idt::total_arrivals(vcpu);
     cpu::enable_interrupts();
@@ -79,7 +79,7 @@ pub fn watch(info: &BootInfo) -> TestResult {
     cpu::disable_interrupts();
     let arrivals = idt::total_arrivals(vcpu) - baseline;
     println!(
-        "SUMMARY scenario=ipi-denied watcher={} vcpu={vcpu} arrivals={arrivals} ",
+        "SUMMARY scenario={scenario} watcher={} vcpu={vcpu} arrivals={arrivals} ",
         info.name()
     );
     if arrivals != 0 {

@@ -1,10 +1,12 @@
 //! Test guest `ipi`: what each vCPU does is chosen by its partition's name (see `role`):
-//! ping-pong inside a partition or across an exitless route, and the other IPI tests.
+//! ping-pong inside a partition or across an exitless route, denied targets, a trapped route,
+//! and shorthand, logical, NMI and self IPIs inside a partition.
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 
 mod denied;
 mod exits;
+mod local;
 mod pingpong;
 mod probe;
 mod role;
@@ -39,7 +41,10 @@ fn run(info: &'static BootInfo) -> TestResult {
             })
         }
         Role::Denier => denied::deny(info),
-        Role::Watcher => denied::watch(info),
+        Role::Watcher if info.name() == "bystander" => denied::watch(info, "ipi-local"),
+        Role::Watcher => denied::watch(info, "ipi-denied"),
+        Role::LocalDriver => local::drive(info),
+        Role::LocalReceiver => local::receive(info),
         Role::TrapSender => trapped::send(info),
         Role::TrapReceiver => trapped::receive(info),
         Role::Idle => Ok(()),

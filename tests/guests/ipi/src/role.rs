@@ -15,6 +15,10 @@ pub enum Role {
     TrapSender,
     /// Receives over the trapped route (`trapped`).
     TrapReceiver,
+    /// Sends the shorthand, logical, NMI and self cases (`local`).
+    LocalDriver,
+    /// Counts the `local` cases.
+    LocalReceiver,
     /// Passes at once (a vCPU a test does not use).
     Idle,
 }
@@ -26,6 +30,9 @@ pub fn of(name: &str, vcpu: u32) -> Option<Role> {
         ("denier" | "friend" | "stranger", _) => return Some(Role::Watcher),
         ("trapper", 0) => return Some(Role::TrapSender),
         ("trapped", 0) => return Some(Role::TrapReceiver),
+        ("local", 0) => return Some(Role::LocalDriver),
+        ("local", 1 | 2) => return Some(Role::LocalReceiver),
+        ("bystander", _) => return Some(Role::Watcher),
         _ => {}
     }
     let (kind, wait) = name.split_once('-')?;
@@ -69,5 +76,7 @@ mod tests {
         assert_eq!(of("trapper", 0), Some(Role::TrapSender));
         assert_eq!(of("trapped", 0), Some(Role::TrapReceiver));
         assert_eq!(of("trapped", 1), None);
+        assert_eq!(of("local", 2), Some(Role::LocalReceiver));
+        assert_eq!(of("bystander", 0), Some(Role::Watcher));
     }
 }
