@@ -92,6 +92,7 @@ mod flow {
         let Some(stack) = launch::take_stack(index) else {
             fatal(format_args!("vCPU {index}: no host stack"))
         };
+        shared::of(index).set_stack_probe(stack.probe());
         tessera_arch::stack::run_on(stack, vcpu_main, index as u64)
     }
 

@@ -7,6 +7,9 @@ use crate::plan::PLAN;
 use crate::vcpu::shared::{self, MAX_VCPUS};
 use tessera_arch::println;
 
+/// Host-stack headroom below which the summary warns (the planned stacks have no guard page).
+const STACK_MARGIN_BYTES: usize = 2048;
+
 /// Prints the counts and the result line (called once, by the CPU whose vCPU stopped last).
 pub fn print() {
     let mut failed = 0usize;
@@ -17,11 +20,15 @@ pub fn print() {
             let state = shared::of(global_index(&PLAN, p as u16, v as u16));
             let counters = state.counters.lock().clone();
             total += counters.total();
+            let (used, size) = state.stack_use().unwrap_or((0, 0));
             println!(
-                "partition {} vcpu {v}: {:?}, {counters}",
+                "partition {} vcpu {v}: {:?}, host stack {used} of {size} bytes, {counters}",
                 part.name,
                 state.end()
             );
+            if size > 0 && size - used < STACK_MARGIN_BYTES {
+                println!("warning: host stack of {} vcpu {v} has less than {STACK_MARGIN_BYTES} bytes left", part.name);
+            }
             let _ = ends.push(state.end());
         }
         let verdict = partition_verdict(&ends);

@@ -4,6 +4,7 @@
 
 use crate::outcome::VcpuEnd;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use tessera_arch::fixed_heap::StackProbe;
 use tessera_arch::percpu::MAX_CPUS;
 use tessera_arch::sync::SpinLock;
 use tessera_vmx::exit::ExitCounters;
@@ -28,6 +29,7 @@ pub struct Shared {
     denied_ipis: AtomicU64,
     pub counters: SpinLock<ExitCounters>,
     pid: SpinLock<Option<&'static PostedInterruptDescriptor>>,
+    stack: SpinLock<Option<StackProbe>>,
 }
 
 impl Shared {
@@ -40,6 +42,7 @@ impl Shared {
             denied_ipis: AtomicU64::new(0),
             counters: SpinLock::new(ExitCounters::new()),
             pid: SpinLock::new(None),
+            stack: SpinLock::new(None),
         }
     }
 }
@@ -158,6 +161,20 @@ impl Shared {
 
     pub fn pid(&self) -> Option<&'static PostedInterruptDescriptor> {
         *self.pid.lock()
+    }
+
+    /// Records the host stack the vCPU's CPU runs on (for the depth report).
+    pub fn set_stack_probe(&self, probe: StackProbe) {
+        *self.stack.lock() = Some(probe);
+    }
+
+    /// Deepest use of the vCPU's host stack so far, and its size, in bytes.
+    pub fn stack_use(&self) -> Option<(usize, usize)> {
+        let probe = (*self.stack.lock())?;
+        Some((
+            probe.size_bytes() - probe.untouched_bytes(),
+            probe.size_bytes(),
+        ))
     }
 }
 

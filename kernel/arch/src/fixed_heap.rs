@@ -154,23 +154,63 @@ impl Block {
         Ok(unsafe { core::slice::from_raw_parts(self.addr as *const AtomicU64, self.bytes / 8) })
     }
 
-    /// A stack for one CPU (see `stack::run_on`).
+    /// A stack for one CPU (see `stack::run_on`), filled with `STACK_FILL` so its depth can be
+    /// measured (`StackProbe`).
     pub fn into_stack(self) -> Result<HostStack, WrongBlock> {
         self.check("stack", 4096, 16)?;
+        // SAFETY: the block is `bytes` bytes of the heap region owned by `self` alone.
+        unsafe { core::ptr::write_bytes(self.addr as *mut u8, STACK_FILL, self.bytes) }
         Ok(HostStack {
             top: (self.addr + self.bytes as u64) & !15,
+            probe: StackProbe {
+                bottom: self.addr,
+                bytes: self.bytes,
+            },
         })
     }
 }
+
+/// Byte a fresh host stack is filled with.
+pub const STACK_FILL: u8 = 0xA5;
 
 /// A stack owned by one CPU: its top, 16-byte aligned. Not `Copy`: used once.
 #[derive(Debug)]
 pub struct HostStack {
     top: u64,
+    probe: StackProbe,
 }
 
 impl HostStack {
     pub fn top(&self) -> u64 {
         self.top
+    }
+
+    /// What measures this stack's depth once it is in use.
+    pub fn probe(&self) -> StackProbe {
+        self.probe
+    }
+}
+
+/// Measures how deep a host stack has been used: the bytes from its bottom that still hold
+/// `STACK_FILL` were never written.
+#[derive(Debug, Clone, Copy)]
+pub struct StackProbe {
+    bottom: u64,
+    bytes: usize,
+}
+
+impl StackProbe {
+    pub fn size_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Bytes below the deepest write so far (0: the stack was used to its bottom or beyond).
+    pub fn untouched_bytes(&self) -> usize {
+        let base = self.bottom as *const u8;
+        (0..self.bytes)
+            // SAFETY: inside the stack block, which stays allocated for good; volatile because
+            // the owning CPU writes the stack (the probe only reads below its current depth).
+            .take_while(|&i| unsafe { core::ptr::read_volatile(base.add(i)) } == STACK_FILL)
+            .count()
     }
 }
