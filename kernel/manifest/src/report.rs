@@ -1,5 +1,7 @@
 //! Reports of a plan for `cargo xtask explain`: a readable text and the JSON contract.
 
+mod ipi_paths;
+
 use crate::heap::{self, HeapItem, Owner};
 use crate::model::Model;
 use crate::plan::{Partition, Plan, RouteMode};
@@ -28,6 +30,7 @@ pub fn json(plan: &Plan<'_>, model: &Model) -> Value {
         "partitions": partitions,
         "pid_tables_bytes": total_table_bytes(plan),
         "kvm_default_pid_tables_bytes": KVM_DEFAULT_TABLE_BYTES * plan.partitions.len(),
+        "ipi_paths": ipi_paths::json(plan),
         "heap": {"bytes": plan.heap_bytes, "items": items},
         "notes": model.notes,
     })
@@ -97,6 +100,7 @@ pub fn text(plan: &Plan<'_>, model: &Model) -> String {
     let total = total_table_bytes(plan);
     let kvm = KVM_DEFAULT_TABLE_BYTES * plan.partitions.len();
     let _ = writeln!(out, "\nPID-pointer tables: {total} bytes in total; KVM's default would allocate {kvm} bytes ({} per VM x {})", Bytes(KVM_DEFAULT_TABLE_BYTES as u64), plan.partitions.len());
+    ipi_paths::text(&mut out, plan);
     heap_text(&mut out, plan);
     if !model.notes.is_empty() {
         let _ = writeln!(out, "\nplanner choices:");
