@@ -17,6 +17,13 @@ pub struct GuestRange {
     pub bytes: u64,
 }
 
+impl GuestRange {
+    /// One past the last byte.
+    pub const fn end(&self) -> u64 {
+        self.base + self.bytes
+    }
+}
+
 const SHIFT_2M: u32 = 21;
 const SHIFT_1G: u32 = 30;
 const SHIFT_512G: u32 = 39;
@@ -35,7 +42,7 @@ where
 }
 
 /// The inclusive interval of `1 << shift`-byte regions that `r` touches.
-fn touched(r: GuestRange, shift: u32) -> (u64, u64) {
+pub(crate) fn touched(r: GuestRange, shift: u32) -> (u64, u64) {
     (r.base >> shift, (r.base + r.bytes - 1) >> shift)
 }
 
@@ -49,7 +56,7 @@ fn small_page_regions(r: GuestRange) -> impl Iterator<Item = (u64, u64)> + Clone
 }
 
 /// Number of distinct integers in a union of inclusive intervals (each interval is small).
-fn distinct<I>(intervals: I) -> u64
+pub(crate) fn distinct<I>(intervals: I) -> u64
 where
     I: Iterator<Item = (u64, u64)> + Clone,
 {

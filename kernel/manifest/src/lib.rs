@@ -1,11 +1,13 @@
 //! Tessera's manifest crate: everything derivable from a board and a partitions manifest.
 //!
 //! Without the `std` feature (the kernel's build) it holds only the plan types and the pure
-//! functions the kernel replays (heap sequence, EPT page count, IPIv model). With `std` it also
-//! parses and validates manifests, plans them, writes `manifest.rs` and renders reports.
+//! functions the kernel replays (heap sequence, EPT page count, boot-area size, IPIv model). With
+//! `std` it also parses and validates manifests, plans them, writes `manifest.rs` and renders
+//! reports.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod boot_area;
 pub mod ept;
 pub mod heap;
 pub mod ipiv_model;

@@ -412,6 +412,102 @@ fn image_not_fitting_its_memory() {
 }
 
 #[test]
+fn image_overlapping_the_boot_area() {
+    let d = common::dir(
+        BOARD,
+        &edit(MANIFEST, "image = \"guest.elf\"", "image = \"top.elf\""),
+    );
+    // Fits the 32 MiB memory, but runs into the top 6 pages (3 page tables, GDT/TSS, 2 vCPUs).
+    std::fs::write(
+        d.join("top.elf"),
+        common::elf(0x10_0000, (31 << 20) - 0x5000, 0x10_0000),
+    )
+    .unwrap();
+    let err = tessera_manifest::check_files(
+        &d.join("board.toml"),
+        &d.join("manifest.toml"),
+        tessera_manifest::Images::Load,
+    )
+    .unwrap_err();
+    has(
+        &err.to_string(),
+        &[
+            "manifest.toml:8:9: image of `alpha` overlaps the boot area at 0x1ffa000..0x2000000 (24 KiB: guest page tables, GDT/TSS, one boot-info page per vCPU): segment at 0x100000..0x1ffb000",
+            "found: ",
+            "top.elf",
+            "accepted: segments ending at or below 0x1ffa000",
+            "1 error(s)",
+        ],
+    );
+    std::fs::write(
+        d.join("top.elf"),
+        common::elf(0x10_0000, (31 << 20) - 0x6000, 0x10_0000),
+    )
+    .unwrap();
+    let ok = tessera_manifest::check_files(
+        &d.join("board.toml"),
+        &d.join("manifest.toml"),
+        tessera_manifest::Images::Load,
+    );
+    assert!(ok.is_ok(), "an image ending at the boot area fits: {ok:?}");
+}
+
+/// The fixture board with CPUs `cpu4..cpu{count}` added.
+fn board_with_cpus(count: u32) -> String {
+    let extra: String = (4..count)
+        .map(|i| {
+            format!("[[cpu]]\nname = \"cpu{i}\"\napic_id = {i}\npackage = 0\ncore = {i}\nthread = 0\n\n")
+        })
+        .collect();
+    edit(BOARD, "[[ram]]", &format!("{extra}[[ram]]"))
+}
+
+#[test]
+fn memory_too_small_for_the_boot_area() {
+    // 2 MiB = 512 pages: 3 page tables + a GDT/TSS page + 509 boot-info pages do not fit.
+    let board = edit(
+        &board_with_cpus(511),
+        "bytes = \"14 MiB\"",
+        "bytes = \"32 MiB\"",
+    );
+    let cpus: Vec<String> = (0..509).map(|i| format!("\"cpu{i}\"")).collect();
+    let m = edit(
+        MANIFEST,
+        "cpus = [\"cpu0\", \"cpu1\"]\nmemory = \"32 MiB\"",
+        &format!("cpus = [{}]\nmemory = \"2 MiB\"", cpus.join(", ")),
+    );
+    let m = edit(&m, "cpus = [\"cpu2\", \"cpu3\"]", "cpus = [\"cpu509\"]");
+    let out = errors(&board, &m);
+    has(
+        &out,
+        &[
+            "manifest.toml:7:10: memory of partition `alpha` is too small for its boot area (2052 KiB)",
+            "found: 2 MiB",
+            "accepted: at least 2052 KiB for the boot area (guest page tables, a GDT/TSS page and one boot-info page per vCPU, at the top of the memory), plus room for the image",
+            "hint: raise `memory`, or give the partition fewer CPUs",
+        ],
+    );
+    let m = edit(&m, "memory = \"2 MiB\"", "memory = \"4 MiB\"");
+    let fits = check(&board, &m);
+    assert!(fits.is_ok(), "4 MiB holds the boot area: {fits:?}");
+}
+
+#[test]
+fn mmio_inside_the_memory() {
+    // The boot area's page tables map memory and MMIO with whole 2 MiB pages; memory is whole
+    // 2 MiB blocks, so MMIO outside its bytes never shares a block with it.
+    let m = edit(
+        MANIFEST,
+        "memory = \"32 MiB\"",
+        "memory = \"32 MiB\"\nguest_base = 0xFEC00000\ndevices = [\"hpet\"]",
+    );
+    has(
+        &errors(BOARD, &m),
+        &["manifest.toml:9:12: MMIO 0xfed00000..0xfed01000 (4 KiB) of device `hpet` falls inside `alpha`'s guest memory"],
+    );
+}
+
+#[test]
 fn device_and_console_assigned_twice_or_unknown() {
     let m = edit(
         MANIFEST,

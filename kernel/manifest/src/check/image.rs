@@ -1,7 +1,8 @@
 //! Partition images: an x86-64 ELF64 executable whose loadable segments (by physical address)
-//! and entry point lie inside the partition's guest memory.
+//! and entry point lie inside the partition's guest memory, below its boot area.
 
 use super::{Ctx, Images};
+use crate::boot_area::BootArea;
 use crate::load::Sources;
 use crate::model::LoadedImage;
 use crate::plan::{Memory, Segment};
@@ -17,13 +18,15 @@ pub fn check(
     sources: &Sources,
     manifest: &ManifestFile,
     memory: &[Option<Memory>],
+    boot: &[Option<BootArea>],
     images: Images,
 ) -> Vec<Option<LoadedImage>> {
     manifest
         .partitions
         .iter()
         .zip(memory)
-        .map(|(part, mem)| {
+        .zip(boot)
+        .map(|((part, mem), area)| {
             let part = part.get_ref();
             if images == Images::Skip {
                 return None;
@@ -38,7 +41,8 @@ pub fn check(
                     return None;
                 }
             };
-            match load(&bytes, *mem) {
+            let loaded = load(&bytes, *mem).and_then(|image| below_boot_area(image, *area));
+            match loaded {
                 Ok(image) => Some(image),
                 Err((message, accepted)) => {
                     let d = err(format!("image of `{}` {message}", part.name.get_ref()));
@@ -130,6 +134,31 @@ fn segments(
         true => Err(not_elf("no loadable (PT_LOAD) segment")),
         false => Ok(segments),
     }
+}
+
+/// The image's segments all end at or below the boot area (when it could be laid out).
+fn below_boot_area(image: LoadedImage, area: Option<BootArea>) -> Result<LoadedImage, Problem> {
+    let Some(area) = area else { return Ok(image) };
+    let over = image.segments.iter().find(|s| {
+        s.guest_phys
+            .checked_add(s.memory_bytes)
+            .is_none_or(|end| end > area.guest_base)
+    });
+    let Some(s) = over else { return Ok(image) };
+    let end = s.guest_phys.saturating_add(s.memory_bytes);
+    Err((
+        format!(
+            "overlaps the boot area at {:#x}..{:#x} ({}: guest page tables, GDT/TSS, one boot-info page per vCPU): segment at {:#x}..{end:#x}",
+            area.guest_base,
+            area.guest_base + area.bytes,
+            Bytes(area.bytes),
+            s.guest_phys,
+        ),
+        format!(
+            "segments ending at or below {:#x}, the top of the memory minus the boot area (raise `memory` or relink the image lower)",
+            area.guest_base
+        ),
+    ))
 }
 
 fn check_fits(s: Segment, memory: Option<Memory>) -> Result<(), Problem> {

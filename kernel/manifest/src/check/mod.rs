@@ -3,6 +3,7 @@
 
 mod apic;
 mod board;
+mod boot;
 mod cpus;
 mod devices;
 mod fit;
@@ -99,7 +100,8 @@ fn check_partitions(
     let (apic_first, notes) = apic::check(cx, manifest, &sizes, &routes);
     let memory = memory::check(cx, board, manifest);
     let devices = devices::check(cx, board, manifest, &memory);
-    let images = image::check(cx, sources, manifest, &memory, images);
+    let boot = boot::check(cx, manifest, &memory, &sizes, &devices);
+    let images = image::check(cx, sources, manifest, &memory, &boot, images);
     Checked {
         vcpus,
         routes,

@@ -5,6 +5,7 @@
 use super::gdt::{gdt_entries, tss_bytes};
 use super::layout::{GuestBootLayout, GuestRange, LayoutError, PAGE_BYTES};
 use crate::guest_abi::{BootInfo, BOOT_INFO_BYTES};
+use tessera_manifest::boot_area::BLOCK_2M_BYTES;
 
 const PRESENT: u64 = 1 << 0;
 const WRITABLE: u64 = 1 << 1;
@@ -12,7 +13,6 @@ const WRITE_THROUGH: u64 = 1 << 3;
 const CACHE_DISABLE: u64 = 1 << 4;
 const PAGE_SIZE: u64 = 1 << 7;
 const ADDRESS_MASK: u64 = 0x000F_FFFF_FFFF_F000;
-const BLOCK_2M_BYTES: u64 = 1 << 21;
 
 /// Fills `area` (exactly `layout.area_bytes` long, the guest memory at `layout.area_guest_base`).
 pub fn write_boot_area(

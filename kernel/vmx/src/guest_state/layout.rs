@@ -1,33 +1,15 @@
 //! Where the hypervisor puts a partition's boot structures in guest memory: at the top of the
 //! partition's memory, page tables first (PML4, PDPTs, PDs), then one page holding the GDT and TSS,
-//! then one boot-info page per vCPU. The image must end below `area_guest_base`.
+//! then one boot-info page per vCPU. The image must end below `area_guest_base`. The sizing rule is
+//! the manifest crate's (`tessera_manifest::boot_area`), so `cargo xtask check` refuses what this
+//! layout would refuse at boot.
 
 use crate::guest_abi::BOOT_INFO_BYTES;
+use tessera_manifest::boot_area::{boot_area, BootAreaError};
 
-/// Bytes of a page.
-pub const PAGE_BYTES: u64 = 4096;
-const BLOCK_2M_BYTES: u64 = 1 << 21;
-
-/// A guest-physical range.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GuestRange {
-    pub base: u64,
-    pub bytes: u64,
-}
-
-impl GuestRange {
-    pub const fn end(&self) -> u64 {
-        self.base + self.bytes
-    }
-
-    /// The 2 MiB blocks the range touches, as block numbers `first..=last`.
-    const fn blocks(&self) -> (u64, u64) {
-        (
-            self.base / BLOCK_2M_BYTES,
-            (self.end() - 1) / BLOCK_2M_BYTES,
-        )
-    }
-}
+pub use tessera_manifest::boot_area::PAGE_BYTES;
+/// A guest-physical range (the manifest crate's, so the boot-area rule takes it as is).
+pub use tessera_manifest::ept::GuestRange;
 
 /// Why the boot area cannot be laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,31 +47,12 @@ pub struct GuestBootLayout {
 impl GuestBootLayout {
     /// Lays out the area for `ram` (2 MiB aligned), `vcpu_count` vCPUs and the MMIO ranges the guest maps.
     pub fn new(ram: GuestRange, vcpu_count: u64, mmio: &[GuestRange]) -> Result<Self, LayoutError> {
-        if !ram.base.is_multiple_of(BLOCK_2M_BYTES)
-            || !ram.bytes.is_multiple_of(BLOCK_2M_BYTES)
-            || ram.bytes == 0
-        {
-            return Err(LayoutError::MemoryNot2MiBAligned {
-                base: ram.base,
-                bytes: ram.bytes,
-            });
-        }
-        if let Some(range) = mmio.iter().find(|m| overlaps_blocks(m, &ram)) {
-            return Err(LayoutError::MmioOverlapsRam { base: range.base });
-        }
-        let page_table_pages = page_table_pages(ram, mmio);
-        let area_bytes = (page_table_pages + 1 + vcpu_count) * PAGE_BYTES;
-        if area_bytes > ram.bytes {
-            return Err(LayoutError::MemoryTooSmall {
-                needed_bytes: area_bytes,
-                memory_bytes: ram.bytes,
-            });
-        }
+        let area = boot_area(ram, vcpu_count, mmio)?;
         Ok(GuestBootLayout {
             ram,
-            area_guest_base: ram.end() - area_bytes,
-            area_bytes,
-            page_table_pages,
+            area_guest_base: area.guest_base,
+            area_bytes: area.bytes,
+            page_table_pages: area.page_table_pages,
             vcpu_count,
         })
     }
@@ -126,33 +89,22 @@ impl GuestBootLayout {
 
 const _: () = assert!(BOOT_INFO_BYTES as u64 <= PAGE_BYTES);
 
-fn overlaps_blocks(a: &GuestRange, b: &GuestRange) -> bool {
-    let ((a0, a1), (b0, b1)) = (a.blocks(), b.blocks());
-    a.bytes > 0 && a0 <= b1 && b0 <= a1
-}
-
-/// 1 PML4 + 1 PDPT per 512 GiB touched + 1 PD per 1 GiB touched by RAM or an MMIO range's blocks.
-fn page_table_pages(ram: GuestRange, mmio: &[GuestRange]) -> u64 {
-    let ranges = || {
-        core::iter::once(ram)
-            .chain(mmio.iter().copied())
-            .filter(|r| r.bytes > 0)
-    };
-    1 + distinct_regions(ranges, 39) + distinct_regions(ranges, 30)
-}
-
-/// Distinct `1 << shift`-byte regions touched by the ranges.
-fn distinct_regions<I: Iterator<Item = GuestRange>>(ranges: impl Fn() -> I, shift: u32) -> u64 {
-    let mut count = 0;
-    for (i, range) in ranges().enumerate() {
-        for region in range.base >> shift..=(range.end() - 1) >> shift {
-            let seen = ranges()
-                .take(i)
-                .any(|r| r.base >> shift <= region && region <= (r.end() - 1) >> shift);
-            count += u64::from(!seen);
+impl From<BootAreaError> for LayoutError {
+    fn from(e: BootAreaError) -> Self {
+        match e {
+            BootAreaError::MemoryNot2MiBAligned { base, bytes } => {
+                LayoutError::MemoryNot2MiBAligned { base, bytes }
+            }
+            BootAreaError::MemoryTooSmall {
+                needed_bytes,
+                memory_bytes,
+            } => LayoutError::MemoryTooSmall {
+                needed_bytes,
+                memory_bytes,
+            },
+            BootAreaError::MmioOverlapsRam { base } => LayoutError::MmioOverlapsRam { base },
         }
     }
-    count
 }
 
 #[cfg(test)]
@@ -240,5 +192,39 @@ mod tests {
             &[],
         );
         assert!(matches!(crowded, Err(LayoutError::MemoryTooSmall { .. })));
+    }
+
+    #[test]
+    fn layout_agrees_with_the_manifest_rule() {
+        use tessera_manifest::boot_area::boot_area;
+        let range = |base, bytes| GuestRange { base, bytes };
+        let hpet = range(0xFED0_0000, 4096);
+        let far = range(0x80_0000_0000, 2 * MIB);
+        let cases: [(GuestRange, u64, &[GuestRange]); 8] = [
+            (range(0, 32 * MIB), 2, &[]),
+            (range(1024 * MIB - 2 * MIB, 4 * MIB), 4, &[hpet]),
+            (range(0, 8 * MIB), 3, &[hpet, far]),
+            (range(0, 2 * MIB), 508, &[]),
+            (range(0, 2 * MIB), 509, &[]),
+            (range(MIB, 32 * MIB), 1, &[]),
+            (range(0, 0), 1, &[]),
+            (range(0, 32 * MIB), 1, &[range(31 * MIB, 4096)]),
+        ];
+        for (ram, vcpus, mmio) in cases {
+            match (
+                GuestBootLayout::new(ram, vcpus, mmio),
+                boot_area(ram, vcpus, mmio),
+            ) {
+                (Ok(layout), Ok(area)) => {
+                    assert_eq!(layout.area_guest_base, area.guest_base);
+                    assert_eq!(layout.area_bytes, area.bytes);
+                    assert_eq!(layout.page_table_pages, area.page_table_pages);
+                    assert!(layout.segment_fits(ram.base, area.guest_base - ram.base));
+                    assert!(!layout.segment_fits(ram.base, area.guest_base - ram.base + 1));
+                }
+                (Err(layout), Err(area)) => assert_eq!(layout, LayoutError::from(area)),
+                other => panic!("{ram:?} {vcpus} vCPUs {mmio:?}: {other:?}"),
+            }
+        }
     }
 }
