@@ -34,7 +34,19 @@ mod flow {
             PLAN.vcpus().count(),
             PLAN.ipiv.mode.as_str()
         );
-        let controls = super::checks::machine(&boot);
+        prepare(&boot);
+        for (index, (_, _, vcpu)) in PLAN.vcpus().enumerate() {
+            if vcpu.starts_at_boot {
+                shared::of(index).start_at_boot();
+            }
+        }
+        start_other_cpus(cpu.apic_id());
+        enter_own_vcpu(cpu.apic_id())
+    }
+
+    /// Machine check, heap, partitions; logs the TSC cycles each took.
+    fn prepare(boot: &BootInfo) {
+        let controls = super::checks::machine(boot);
         launch::set_controls(controls);
         let checked = tessera_arch::tsc_cycles();
         let carved = crate::heap::carve().unwrap_or_else(|e| fatal(format_args!("heap: {e}")));
@@ -44,21 +56,13 @@ mod flow {
             carved.used_bytes,
             carved.size_bytes
         );
-        crate::partition::setup_all(&boot, carved, controls.ipiv);
-        let boot_tsc = BOOT_TSC.load(Ordering::SeqCst);
+        crate::partition::setup_all(boot, carved, controls.ipiv);
         tessera_arch::println!(
             "SUMMARY boot_machine_check_cycles={} boot_heap_cycles={} boot_partitions_cycles={}",
-            checked - boot_tsc,
+            checked - BOOT_TSC.load(Ordering::SeqCst),
             carved_at - checked,
             tessera_arch::tsc_cycles() - carved_at
         );
-        for (index, (_, _, vcpu)) in PLAN.vcpus().enumerate() {
-            if vcpu.starts_at_boot {
-                shared::of(index).start_at_boot();
-            }
-        }
-        start_other_cpus(cpu.apic_id());
-        enter_own_vcpu(cpu.apic_id())
     }
 
     fn ap_main(cpu: Cpu) -> ! {
