@@ -98,3 +98,115 @@ pub fn place(plan: &Plan<'_>, index: u16, memory: &mut [u8]) -> Result<(), Place
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_manifest::{
+        Console, HostRange, Image, Ipiv, IpivMode, Memory, Partition, PidTable, PidTarget, Segment,
+        Vcpu,
+    };
+
+    const MIB: u64 = 1 << 20;
+    static FILE: [u8; 64] = [0x90; 64];
+    static VCPUS: [Vcpu<'static>; 1] = [Vcpu {
+        board_cpu: "cpu0",
+        physical_apic_id: 0,
+        virtual_apic_id: 0,
+        starts_at_boot: true,
+    }];
+    static ENTRIES: [Option<PidTarget>; 1] = [Some(PidTarget {
+        partition: 0,
+        vcpu: 0,
+    })];
+
+    fn plan(segments: &'static [Segment]) -> Plan<'static> {
+        let part = Partition {
+            name: "solo",
+            vcpus: &VCPUS,
+            memory: Memory {
+                guest_base: 0,
+                host_base: 16 * MIB,
+                bytes: 4 * MIB,
+            },
+            image: Some(Image {
+                bytes: &FILE,
+                entry: 0x1000,
+                segments,
+            }),
+            console: Console::Hypercall,
+            devices: &[],
+            routes: &[],
+            pid_table: PidTable {
+                entries: &ENTRIES,
+                last_index: 0,
+            },
+        };
+        Plan {
+            board: "test",
+            board_cpus: &[],
+            ipiv: Ipiv {
+                mode: IpivMode::Off,
+                enabled: false,
+            },
+            hypervisor: HostRange {
+                base: 2 * MIB,
+                bytes: 14 * MIB,
+            },
+            partitions: Box::leak(Box::new([part])),
+            heap_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn segments_are_copied_their_tail_zeroed_and_boot_info_written() {
+        static SEGMENTS: [Segment; 1] = [Segment {
+            guest_phys: 0x1000,
+            file_offset: 8,
+            file_bytes: 16,
+            memory_bytes: 48,
+        }];
+        let plan = plan(&SEGMENTS);
+        let mut memory = vec![0xCC; 4 * MIB as usize];
+        place(&plan, 0, &mut memory).expect("fits");
+        assert!(memory[0x1000..0x1010].iter().all(|&b| b == 0x90));
+        assert!(memory[0x1010..0x1030].iter().all(|&b| b == 0));
+        assert!(
+            memory[..0x1000].iter().all(|&b| b == 0),
+            "RAM outside the image is zeroed"
+        );
+        let layout = layout(&plan.partitions[0]).unwrap();
+        let info = layout.boot_info_guest(0) as usize;
+        assert_eq!(&memory[info..info + 8], b"TESSBOOT");
+        assert_eq!(
+            layout.area_guest_base + layout.area_bytes,
+            4 * MIB,
+            "boot area at the top"
+        );
+        assert!(
+            memory[layout.pml4_guest() as usize..]
+                .iter()
+                .any(|&b| b != 0),
+            "page tables written"
+        );
+    }
+
+    #[test]
+    fn a_segment_into_the_boot_area_is_refused() {
+        static SEGMENTS: [Segment; 1] = [Segment {
+            guest_phys: 4 * MIB - 4096,
+            file_offset: 0,
+            file_bytes: 16,
+            memory_bytes: 16,
+        }];
+        let plan = plan(&SEGMENTS);
+        let mut memory = vec![0; 4 * MIB as usize];
+        assert_eq!(
+            place(&plan, 0, &mut memory),
+            Err(PlaceError::Segment {
+                guest_phys: 4 * MIB - 4096,
+                bytes: 16
+            })
+        );
+    }
+}
