@@ -1,9 +1,10 @@
 //! IPIs inside a partition that IPIv leaves to the hypervisor (or to virtual-interrupt delivery):
 //! the self, all-including-self and all-excluding-self shorthands, the broadcast ID, logical
-//! destinations, NMIs, the SELF IPI register and a unicast to the sender's own ID. vCPU 0 of
-//! `local` sends each case in turn and checks which of the partition's vCPUs took it, and how
-//! many times (once each, as on bare metal); vCPUs 1 and 2 count with interrupts on. A
-//! `bystander` partition must receive nothing. SUMMARY lines give each case's exits.
+//! destinations, NMIs (to vCPU 1, to all others, to vCPU 1 again), the SELF IPI register and a
+//! unicast to the sender's own ID. vCPU 0 of `local` sends each case in turn and checks which of
+//! the partition's vCPUs took it, and how many times (once each, as on bare metal); vCPUs 1 and
+//! 2 count with interrupts on. A `bystander` partition must receive nothing. SUMMARY lines give
+//! each case's exits.
 
 use crate::exits::Meter;
 use crate::probe;
@@ -52,7 +53,7 @@ pub const fn logical_id(apic_id: u32) -> u32 {
     (apic_id >> 4) << 16 | 1 << (apic_id & 0xF)
 }
 
-fn cases(ids: [u32; VCPUS]) -> [Case; 9] {
+fn cases(ids: [u32; VCPUS]) -> [Case; 10] {
     let icr = |bits: u64, destination: u32, vector: u8| {
         Send::Icr(u64::from(destination) << 32 | ASSERT | bits | u64::from(vector))
     };
@@ -76,13 +77,19 @@ fn cases(ids: [u32; VCPUS]) -> [Case; 9] {
         ),
         case("self_msr", Send::SelfIpiRegister(0x55), 0x55, me),
         case("unicast_self", icr(FIXED, ids[0], 0x56), 0x56, me),
+        case("nmi", icr(NMI, ids[1], 0), NMI_VECTOR, [false, true, false]),
         case(
             "nmi_all_excl",
             icr(NMI | ALL_EXCLUDING_SELF, 0, 0),
             NMI_VECTOR,
             others,
         ),
-        case("nmi", icr(NMI, ids[1], 0), NMI_VECTOR, [false, true, false]),
+        case(
+            "nmi_again",
+            icr(NMI, ids[1], 0),
+            NMI_VECTOR,
+            [false, true, false],
+        ),
     ]
 }
 
