@@ -56,6 +56,10 @@ mod flow {
             carved.used_bytes,
             carved.size_bytes
         );
+        tessera_arch::println!(
+            "SUMMARY heap_used_bytes={} heap_planned_bytes={HEAP_BYTES}",
+            carved.used_bytes
+        );
         crate::partition::setup_all(boot, carved, controls.ipiv);
         tessera_arch::println!(
             "SUMMARY boot_machine_check_cycles={} boot_heap_cycles={} boot_partitions_cycles={}",
