@@ -26,9 +26,15 @@ pub fn parse_result_line(line: &str) -> Option<Verdict> {
     )))
 }
 
-/// Parses a `SUMMARY k=v k=v` line into its pairs; `None` if it is not a summary line.
+/// Parses a `SUMMARY k=v k=v` line into its pairs; `None` if it is not a summary line. A guest's
+/// summary, which the hypervisor prints as `[<partition>] SUMMARY k=v ...`, counts too.
 pub fn parse_summary_line(line: &str) -> Option<Vec<(String, String)>> {
-    let rest = line.trim().strip_prefix("SUMMARY ")?;
+    let line = line.trim();
+    let unprefixed = line
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once("] "))
+        .map_or(line, |(_, rest)| rest);
+    let rest = unprefixed.strip_prefix("SUMMARY ")?;
     let pairs = rest
         .split_whitespace()
         .filter_map(|kv| kv.split_once('='))
@@ -114,6 +120,14 @@ mod tests {
         assert_eq!(pairs.len(), 3);
         assert_eq!(pairs[1], ("exits".to_string(), "0".to_string()));
         assert_eq!(parse_summary_line("SUMMARYexits=0"), None);
+    }
+
+    #[test]
+    fn guest_summaries_behind_the_partition_prefix() {
+        let pairs = parse_summary_line("[ping-poll] SUMMARY scenario=x sender_exits=0").unwrap();
+        assert_eq!(pairs[1], ("sender_exits".to_string(), "0".to_string()));
+        assert_eq!(parse_summary_line("[cpu0 INFO ] heap: used 1"), None);
+        assert_eq!(parse_summary_line("[p] text SUMMARY a=1"), None);
     }
 
     #[test]
