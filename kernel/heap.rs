@@ -2,8 +2,7 @@
 //! order of `tessera_manifest::heap::sequence(&PLAN)` (the sequence the planner sized the heap
 //! with). A failed item is a boot error that names it. Nothing is allocated after this.
 
-use crate::plan::{HEAP_BYTES, PLAN};
-use crate::vcpu::shared::MAX_VCPUS;
+use crate::plan::{HEAP_BYTES, MAX_EPT_PAGES, PARTITIONS, PLAN, VCPUS};
 use core::fmt;
 use core::sync::atomic::AtomicU64;
 use tessera_arch::fixed_heap::{HeapFull, HeapRegion, HostStack, WrongBlock};
@@ -15,10 +14,6 @@ use tessera_vmx::tables::{ndst_x2apic, PostedInterruptDescriptor};
 /// interrupts, so a notification that arrives in VMX root stays pending until the next VM entry,
 /// where the processor handles it as a posted interrupt).
 pub const NOTIFICATION_VECTOR: u8 = 0xF2;
-/// Most partitions (each has at least one vCPU).
-pub const MAX_PARTITIONS: usize = MAX_VCPUS;
-/// Most EPT pages of one partition.
-pub const MAX_EPT_PAGES: usize = 64;
 
 static REGION: HeapRegion<HEAP_BYTES> = HeapRegion::new();
 
@@ -43,8 +38,8 @@ pub struct PartitionMemory {
 
 /// Everything carved, in plan order.
 pub struct Carved {
-    pub vcpus: heapless::Vec<VcpuMemory, MAX_VCPUS>,
-    pub partitions: heapless::Vec<PartitionMemory, MAX_PARTITIONS>,
+    pub vcpus: heapless::Vec<VcpuMemory, VCPUS>,
+    pub partitions: heapless::Vec<PartitionMemory, PARTITIONS>,
     pub used_bytes: usize,
     pub size_bytes: usize,
 }

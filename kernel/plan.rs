@@ -28,6 +28,19 @@ mod tests {
     }
 
     #[test]
+    fn array_lengths_match_the_plan() {
+        assert_eq!(PARTITIONS, PLAN.partitions.len());
+        assert_eq!(VCPUS, PLAN.vcpus().count());
+        assert_eq!(CPU_SLOTS, PLAN.cpu_slots());
+        assert!(CPU_SLOTS >= 1 && CPU_SLOTS <= PLAN.board_cpus.len());
+        let ept = PLAN
+            .partitions
+            .iter()
+            .map(tessera_manifest::heap::ept_pages);
+        assert_eq!(Some(MAX_EPT_PAGES as u64), ept.max());
+    }
+
+    #[test]
     fn every_vcpu_has_its_own_pid_table_entry() {
         for (p, part) in PLAN.partitions.iter().enumerate() {
             for (v, vcpu) in part.vcpus.iter().enumerate() {

@@ -3,7 +3,6 @@
 
 use super::machine::{cpu_differences, ram_differences, Differences, FirmwareCpu};
 use crate::plan::PLAN;
-use crate::vcpu::shared::MAX_VCPUS;
 use tessera_arch::multiboot::{BootInfo, MEMORY_AVAILABLE};
 use tessera_manifest::IpivMode as PlanMode;
 use tessera_vmx::select::{select, IpivMode, SelectedControls};
@@ -37,13 +36,6 @@ pub fn machine(boot: &BootInfo) -> SelectedControls {
     ram_differences(&PLAN, &available, &mut differences);
     for d in &differences {
         log::error!("machine: {d}");
-    }
-    let vcpus = PLAN.vcpus().count();
-    if vcpus > MAX_VCPUS {
-        log::error!(
-            "machine: the plan has {vcpus} vCPUs; this build of Tessera runs at most {MAX_VCPUS} (one per CPU, tessera-arch MAX_CPUS)"
-        );
-        refusals += 1;
     }
     let controls = vmx_controls();
     refusals += differences.len() + usize::from(controls.is_none());

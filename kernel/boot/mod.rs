@@ -18,7 +18,7 @@ mod flow {
     use tessera_arch::multiboot::BootInfo;
     use tessera_arch::{fatal, Cpu};
 
-    tessera_arch::entry_points!(bsp: bsp_main, ap: ap_main);
+    tessera_arch::entry_points!(bsp: bsp_main, ap: ap_main, cpus: crate::plan::CPU_SLOTS);
 
     /// TSC at the boot CPU's first Rust instruction.
     static BOOT_TSC: AtomicU64 = AtomicU64::new(0);

@@ -4,7 +4,7 @@
 use crate::outcome::{partition_verdict, VcpuEnd};
 use crate::partition::tables::global_index;
 use crate::plan::PLAN;
-use crate::vcpu::shared::{self, MAX_VCPUS};
+use crate::vcpu::shared::{self, VCPUS};
 use tessera_arch::println;
 
 /// Host-stack headroom below which the summary warns (the planned stacks have no guard page).
@@ -14,7 +14,7 @@ const STACK_MARGIN_BYTES: usize = 2048;
 pub fn print() {
     let mut failed = 0usize;
     for (p, part) in PLAN.partitions.iter().enumerate() {
-        let mut ends: heapless::Vec<VcpuEnd, MAX_VCPUS> = heapless::Vec::new();
+        let mut ends: heapless::Vec<VcpuEnd, VCPUS> = heapless::Vec::new();
         let mut total = 0u64;
         for v in 0..part.vcpus.len() {
             let state = shared::of(global_index(&PLAN, p as u16, v as u16));

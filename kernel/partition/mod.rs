@@ -34,7 +34,7 @@ mod setup {
         for (index, memory) in carved.vcpus.iter().enumerate() {
             shared::of(index).set_pid(memory.pid);
         }
-        let mut ready: heapless::Vec<PartitionReady, { crate::heap::MAX_PARTITIONS }> =
+        let mut ready: heapless::Vec<PartitionReady, { crate::plan::PARTITIONS }> =
             heapless::Vec::new();
         for (p, part) in PLAN.partitions.iter().enumerate() {
             let r = setup_one(boot, &carved, p, ipiv);

@@ -48,7 +48,7 @@ pub fn build_ept(
     part: &Partition<'_>,
     memory: &PartitionMemory,
 ) -> Result<(u64, &'static Page), TableError> {
-    let mut slots: heapless::Vec<PageSlot<&'static Page>, { crate::heap::MAX_EPT_PAGES }> = memory
+    let mut slots: heapless::Vec<PageSlot<&'static Page>, { crate::plan::MAX_EPT_PAGES }> = memory
         .ept_pages
         .iter()
         .map(|&page| PageSlot {

@@ -2,7 +2,7 @@
 //! of its partition's memory (for hypercall buffers), plus the VMX controls chosen at boot.
 
 use crate::heap::VcpuMemory;
-use crate::vcpu::shared::MAX_VCPUS;
+use crate::vcpu::shared::VCPUS;
 use core::sync::atomic::AtomicU64;
 use tessera_arch::fixed_heap::HostStack;
 use tessera_arch::guest_ram::GuestRam;
@@ -20,7 +20,7 @@ pub struct Launch {
     pub guest_memory: GuestRam,
 }
 
-static LAUNCH: [SpinLock<Option<Launch>>; MAX_VCPUS] = [const { SpinLock::new(None) }; MAX_VCPUS];
+static LAUNCH: [SpinLock<Option<Launch>>; VCPUS] = [const { SpinLock::new(None) }; VCPUS];
 static CONTROLS: SpinLock<Option<SelectedControls>> = SpinLock::new(None);
 
 /// Hands `launch` to vCPU `index` (boot CPU, before the vCPU's CPU starts).

@@ -5,13 +5,12 @@
 use crate::outcome::VcpuEnd;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use tessera_arch::fixed_heap::StackProbe;
-use tessera_arch::percpu::MAX_CPUS;
 use tessera_arch::sync::SpinLock;
 use tessera_vmx::exit::ExitCounters;
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
-/// Most vCPUs (one per physical CPU).
-pub const MAX_VCPUS: usize = MAX_CPUS;
+/// vCPUs in the plan (one per physical CPU).
+pub const VCPUS: usize = crate::plan::VCPUS;
 
 /// Run states.
 const WAITING: u8 = 0;
@@ -47,7 +46,7 @@ impl Shared {
     }
 }
 
-static SHARED: [Shared; MAX_VCPUS] = [const { Shared::new() }; MAX_VCPUS];
+static SHARED: [Shared; VCPUS] = [const { Shared::new() }; VCPUS];
 /// vCPUs launched (or about to be) and not yet stopped.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 

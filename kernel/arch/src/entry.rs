@@ -11,10 +11,18 @@ extern "Rust" {
     fn __tessera_ap_main(cpu: Cpu) -> !;
 }
 
-/// Defines the image's entry points: `bsp: fn(Cpu, BootInfo) -> !` and `ap: fn(Cpu) -> !`.
+/// Defines the image's entry points, `bsp: fn(Cpu, BootInfo) -> !` and `ap: fn(Cpu) -> !`, and its
+/// per-CPU storage for `cpus` CPUs (a constant >= 1, the boot CPU included; each CPU's area and each
+/// AP's start-up stack lie in `.bss`, and `smp::start_ap` refuses CPU indices from `cpus` on).
 #[macro_export]
 macro_rules! entry_points {
-    (bsp: $bsp:path, ap: $ap:path $(,)?) => {
+    (bsp: $bsp:path, ap: $ap:path, cpus: $cpus:expr $(,)?) => {
+        static __TESSERA_CPU_STORAGE: $crate::percpu::CpuStorage<{ $cpus - 1 }> =
+            $crate::percpu::CpuStorage::new();
+        #[no_mangle]
+        fn __tessera_cpu_slots() -> $crate::percpu::CpuSlots {
+            __TESSERA_CPU_STORAGE.slots()
+        }
         #[no_mangle]
         fn __tessera_bsp_main(cpu: $crate::Cpu, boot: $crate::multiboot::BootInfo) -> ! {
             $bsp(cpu, boot)

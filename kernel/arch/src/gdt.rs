@@ -4,6 +4,7 @@ use crate::percpu::{PerCpu, FAULT_STACK_BYTES};
 use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
 use x86_64::instructions::tables::load_tss;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
+use x86_64::structures::tss::TaskStateSegment;
 use x86_64::VirtAddr;
 
 /// 64-bit kernel code selector (same in the boot GDT and the AP trampoline).
@@ -18,12 +19,12 @@ pub const DOUBLE_FAULT_IST_INDEX: u16 = 0;
 /// Builds and loads `area`'s GDT and TSS, then reloads every segment register.
 pub(crate) fn load(area: &'static mut PerCpu) {
     let stack_top = area.fault_stack.get() as u64 + FAULT_STACK_BYTES as u64;
-    let tss = area.tss.get_mut();
+    let tss = area.tss.get_mut().write(TaskStateSegment::new());
     tss.interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] = VirtAddr::new(stack_top);
-    // SAFETY: the TSS lives in a static per-CPU area and is not moved or written after this point.
-    let tss: &'static _ = unsafe { &*area.tss.get() };
-    let gdt = area.gdt.get_mut();
-    *gdt = GlobalDescriptorTable::new();
+    // SAFETY: the TSS was just written (initialized) in a static per-CPU area and is not moved or
+    // written after this point.
+    let tss: &'static TaskStateSegment = unsafe { (*area.tss.get()).assume_init_ref() };
+    let gdt = area.gdt.get_mut().write(GlobalDescriptorTable::new());
     let code = gdt.append(Descriptor::kernel_code_segment());
     let data = gdt.append(Descriptor::kernel_data_segment());
     let tss_sel = gdt.append(Descriptor::tss_segment(tss));
@@ -31,8 +32,9 @@ pub(crate) fn load(area: &'static mut PerCpu) {
         (code.0, data.0, tss_sel.0),
         (KERNEL_CODE_SELECTOR, KERNEL_DATA_SELECTOR, TSS_SELECTOR)
     );
-    // SAFETY: as above, the GDT is in a static per-CPU area and stays unchanged once loaded.
-    let gdt: &'static GlobalDescriptorTable = unsafe { &*area.gdt.get() };
+    // SAFETY: as above, the GDT was written (initialized) in a static per-CPU area and stays
+    // unchanged once loaded.
+    let gdt: &'static GlobalDescriptorTable = unsafe { (*area.gdt.get()).assume_init_ref() };
     gdt.load();
     // SAFETY: the selectors index valid descriptors of the GDT just loaded (code, data, available TSS).
     unsafe {

@@ -1,53 +1,124 @@
-//! Per-CPU areas (one per CPU index, reached through GS base) and the `Cpu` token handed to each CPU's code.
+//! Per-CPU areas (one per CPU index, reached through GS base) and the `Cpu` token handed to each
+//! CPU's code. The image sizes the storage: `entry_points!` declares one static `CpuStorage` for
+//! the number of CPUs it brings up (the hypervisor's comes from its build-time plan).
 
+use crate::smp::AP_STACK_BYTES;
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 use x86_64::registers::model_specific::GsBase;
 use x86_64::structures::gdt::GlobalDescriptorTable;
 use x86_64::structures::tss::TaskStateSegment;
+#[cfg(target_os = "none")]
 use x86_64::VirtAddr;
 
-/// The most CPUs Tessera brings up (the emulator board has 4).
-pub const MAX_CPUS: usize = 8;
 /// Bytes of each CPU's double-fault stack (interrupt stack table entry 1).
 pub const FAULT_STACK_BYTES: usize = 8 * 1024;
 
-/// State that belongs to one CPU; only that CPU writes it, after `install`.
+/// State that belongs to one CPU; only that CPU writes it, after `install`. All zero until then,
+/// so the storage lies in `.bss` (the GDT and TSS are written by `gdt::load`).
 #[repr(C, align(64))]
 pub struct PerCpu {
     /// Address of this area itself, read through `gs:[0]`.
     self_addr: u64,
     index: usize,
     apic_id: u32,
-    pub(crate) gdt: UnsafeCell<GlobalDescriptorTable>,
-    pub(crate) tss: UnsafeCell<TaskStateSegment>,
+    pub(crate) gdt: UnsafeCell<MaybeUninit<GlobalDescriptorTable>>,
+    pub(crate) tss: UnsafeCell<MaybeUninit<TaskStateSegment>>,
     pub(crate) fault_stack: UnsafeCell<[u8; FAULT_STACK_BYTES]>,
 }
 
-// SAFETY: each area is written only by its own CPU (`install` runs on that CPU before anything reads it);
-// other CPUs never touch the cells.
-unsafe impl Sync for PerCpu {}
-
 impl PerCpu {
-    const fn new() -> Self {
+    const fn zeroed() -> Self {
         Self {
             self_addr: 0,
             index: 0,
             apic_id: 0,
-            gdt: UnsafeCell::new(GlobalDescriptorTable::new()),
-            tss: UnsafeCell::new(TaskStateSegment::new()),
+            gdt: UnsafeCell::new(MaybeUninit::zeroed()),
+            tss: UnsafeCell::new(MaybeUninit::zeroed()),
             fault_stack: UnsafeCell::new([0; FAULT_STACK_BYTES]),
         }
     }
 }
 
-#[repr(transparent)]
-struct Areas([UnsafeCell<PerCpu>; MAX_CPUS]);
+/// The stack an application processor starts on (used only as raw stack memory, never as Rust data).
+#[repr(C, align(16))]
+pub struct ApStack(UnsafeCell<[u8; AP_STACK_BYTES]>);
 
-// SAFETY: see `PerCpu`: slot i is written only by CPU i, once, in `install`.
-unsafe impl Sync for Areas {}
+/// One application processor's per-CPU area and start-up stack.
+pub struct ApSlot {
+    area: UnsafeCell<PerCpu>,
+    stack: ApStack,
+}
 
-static AREAS: Areas = Areas([const { UnsafeCell::new(PerCpu::new()) }; MAX_CPUS]);
+/// Per-CPU storage for the boot CPU and `APS` application processors. An image declares exactly one,
+/// as a `static`, through `entry_points!(..., cpus: N)` (`APS = N - 1`).
+pub struct CpuStorage<const APS: usize> {
+    boot: UnsafeCell<PerCpu>,
+    aps: [ApSlot; APS],
+}
+
+// SAFETY: slot i (area and stack) is used only by CPU i: its area is written once by that CPU in
+// `install` before anything reads it, and its stack is only that AP's stack; other CPUs never touch
+// the cells (the boot CPU only computes the stack's address for the trampoline).
+unsafe impl<const APS: usize> Sync for CpuStorage<APS> {}
+
+impl<const APS: usize> CpuStorage<APS> {
+    /// Zeroed storage (put it in a `static`: it lies in `.bss`).
+    pub const fn new() -> Self {
+        Self {
+            boot: UnsafeCell::new(PerCpu::zeroed()),
+            aps: [const {
+                ApSlot {
+                    area: UnsafeCell::new(PerCpu::zeroed()),
+                    stack: ApStack(UnsafeCell::new([0; AP_STACK_BYTES])),
+                }
+            }; APS],
+        }
+    }
+
+    /// The storage without its size in the type, as `tessera-arch` reaches it.
+    pub fn slots(&'static self) -> CpuSlots {
+        CpuSlots {
+            boot: &self.boot,
+            aps: &self.aps,
+        }
+    }
+}
+
+impl<const APS: usize> Default for CpuStorage<APS> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The image's per-CPU storage: CPU 0 is the boot CPU, CPU i > 0 the (i - 1)th AP slot.
+#[derive(Clone, Copy)]
+pub struct CpuSlots {
+    boot: &'static UnsafeCell<PerCpu>,
+    aps: &'static [ApSlot],
+}
+
+impl CpuSlots {
+    /// CPUs the storage has room for, the boot CPU included.
+    pub fn count(&self) -> usize {
+        self.aps.len() + 1
+    }
+
+    /// The area of CPU `index`, if the storage has one.
+    pub(crate) fn area(&self, index: usize) -> Option<&'static UnsafeCell<PerCpu>> {
+        match index {
+            0 => Some(self.boot),
+            i => self.aps.get(i - 1).map(|slot| &slot.area),
+        }
+    }
+
+    /// Top address of AP `index`'s start-up stack (16-byte aligned); none for the boot CPU.
+    pub(crate) fn ap_stack_top(&self, index: usize) -> Option<u64> {
+        let slot = self.aps.get(index.checked_sub(1)?)?;
+        Some(slot.stack.0.get() as u64 + AP_STACK_BYTES as u64)
+    }
+}
 
 /// Proof that code runs on CPU `index`; not `Send`, so it cannot move to another CPU.
 pub struct Cpu {
@@ -68,14 +139,30 @@ impl Cpu {
     }
 }
 
+/// The image's per-CPU storage (declared by `entry_points!`).
+#[cfg(target_os = "none")]
+pub(crate) fn slots() -> CpuSlots {
+    extern "Rust" {
+        fn __tessera_cpu_slots() -> CpuSlots;
+    }
+    // SAFETY: the symbol is defined by `entry_points!` in the image with exactly this signature.
+    unsafe { __tessera_cpu_slots() }
+}
+
 /// Sets up CPU `index`'s area, points GS base at it and loads its GDT, TSS and the shared IDT.
 /// Called once per CPU by the boot path, on that CPU.
+#[cfg(target_os = "none")]
 pub(crate) fn install(index: usize, apic_id: u32) -> Cpu {
-    assert!(index < MAX_CPUS, "CPU index {index} >= MAX_CPUS {MAX_CPUS}");
-    let area = AREAS.0[index].get();
+    let slots = slots();
+    let Some(area) = slots.area(index) else {
+        crate::entry::fatal(format_args!(
+            "CPU index {index}: the image has per-CPU storage for {} CPUs",
+            slots.count()
+        ))
+    };
     // SAFETY: slot `index` is used only by this CPU and this is its first and only setup, so no other
     // reference to it exists.
-    let area = unsafe { &mut *area };
+    let area = unsafe { &mut *area.get() };
     area.self_addr = area as *const PerCpu as u64;
     area.index = index;
     area.apic_id = apic_id;
@@ -107,4 +194,39 @@ pub fn current_tss_addr() -> u64 {
     }
     // SAFETY: a non-zero GS base points at this CPU's static `PerCpu` (see `current_index_or_boot`).
     unsafe { (*(base as *const PerCpu)).tss.get() as u64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static STORAGE: CpuStorage<2> = CpuStorage::new();
+
+    #[test]
+    fn cpu_zero_is_the_boot_slot_and_aps_follow() {
+        let slots = STORAGE.slots();
+        assert_eq!(slots.count(), 3);
+        let areas: Vec<_> = (0..4).map(|i| slots.area(i).map(|a| a.get())).collect();
+        assert_eq!(areas[0], Some(STORAGE.boot.get()));
+        assert_eq!(areas[2], Some(STORAGE.aps[1].area.get()));
+        assert_eq!(areas[3], None, "no slot beyond the storage");
+        assert!(areas[0] != areas[1] && areas[1] != areas[2]);
+    }
+
+    #[test]
+    fn ap_stacks_are_separate_aligned_and_absent_for_the_boot_cpu() {
+        let slots = STORAGE.slots();
+        assert_eq!(slots.ap_stack_top(0), None);
+        assert_eq!(slots.ap_stack_top(3), None);
+        let (one, two) = (
+            slots.ap_stack_top(1).unwrap(),
+            slots.ap_stack_top(2).unwrap(),
+        );
+        assert_eq!((one % 16, two % 16), (0, 0));
+        assert!(one.abs_diff(two) >= AP_STACK_BYTES as u64);
+        assert_eq!(
+            one,
+            STORAGE.aps[0].stack.0.get() as u64 + AP_STACK_BYTES as u64
+        );
+    }
 }

@@ -3,11 +3,9 @@
 use crate::apic;
 #[cfg(target_os = "none")]
 use crate::percpu::Cpu;
-use crate::percpu::MAX_CPUS;
 use crate::trampoline::TrampolineError;
 #[cfg(target_os = "none")]
 use crate::trampoline::{self, TrampolineParams, TRAMPOLINE_BASE};
-use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// Bytes of each application processor's stack.
@@ -21,7 +19,7 @@ const ARRIVAL_TIMEOUT_SPINS: u64 = 20_000_000;
 /// Why an AP did not start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmpError {
-    /// The CPU index is 0 (the boot CPU) or not below `MAX_CPUS`.
+    /// The CPU index is 0 (the boot CPU) or has no slot in the image's per-CPU storage.
     BadIndex(usize),
     /// The trampoline placement or parameters are unusable.
     Trampoline(TrampolineError),
@@ -31,13 +29,6 @@ pub enum SmpError {
     NoAnswer { apic_id: u32 },
 }
 
-#[repr(C, align(16))]
-struct ApStacks([UnsafeCell<[u8; AP_STACK_BYTES]>; MAX_CPUS]);
-
-// SAFETY: each stack is used only as the stack of the one AP it is given to; never accessed as Rust data.
-unsafe impl Sync for ApStacks {}
-
-static AP_STACKS: ApStacks = ApStacks([const { UnsafeCell::new([0; AP_STACK_BYTES]) }; MAX_CPUS]);
 /// Index of the last AP that reached Rust (the boot CPU waits for it before starting the next one).
 static ARRIVED: AtomicUsize = AtomicUsize::new(0);
 
@@ -134,9 +125,9 @@ fn trampoline_code() -> &'static [u8] {
 /// APs are started one at a time; the AP then calls the image's AP entry with its `Cpu` token.
 #[cfg(target_os = "none")]
 pub fn start_ap(cpu_index: usize, apic_id: u32) -> Result<(), SmpError> {
-    if cpu_index == 0 || cpu_index >= MAX_CPUS {
+    let Some(stack_top) = crate::percpu::slots().ap_stack_top(cpu_index) else {
         return Err(SmpError::BadIndex(cpu_index));
-    }
+    };
     if crate::multiboot::boot_info_overlaps(TRAMPOLINE_BASE, trampoline::TRAMPOLINE_BYTES) {
         return Err(SmpError::BootInfoOverlapsTrampoline);
     }
@@ -145,7 +136,7 @@ pub fn start_ap(cpu_index: usize, apic_id: u32) -> Result<(), SmpError> {
         .map_err(SmpError::Trampoline)?;
     let params = TrampolineParams {
         cr3: crate::boot::BOOT_PML4.phys_addr(),
-        stack_top: AP_STACKS.0[cpu_index].get() as u64 + AP_STACK_BYTES as u64,
+        stack_top,
         entry: ap_entry as *const () as u64,
         cpu_index: cpu_index as u64,
     };

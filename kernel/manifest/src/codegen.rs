@@ -1,8 +1,9 @@
 //! Code generation: a plan as Rust statics in this crate's own types, for `build.rs` to write to
 //! `$OUT_DIR/manifest.rs` and for the kernel to `include!`.
 //!
-//! The generated file defines `PLAN: Plan<'static>` and `HEAP_BYTES: usize` (the same value as
-//! `PLAN.heap_bytes`, usable as an array length). Images are embedded with `include_bytes!`.
+//! The generated file defines `PLAN: Plan<'static>`, `HEAP_BYTES: usize` (the same value as
+//! `PLAN.heap_bytes`, usable as an array length) and the array lengths `PARTITIONS`, `VCPUS`,
+//! `CPU_SLOTS` ([`Plan::cpu_slots`]) and `MAX_EPT_PAGES`. Images are embedded with `include_bytes!`.
 
 use crate::model::Model;
 use crate::plan::{Console, Device, Partition, PidTable, Plan, Route, Vcpu};
@@ -23,6 +24,29 @@ pub fn source(plan: &Plan<'_>, model: &Model, origin: &str) -> String {
         "/// Heap bytes the plan needs (equal to `PLAN.heap_bytes`)."
     );
     let _ = writeln!(out, "pub const HEAP_BYTES: usize = {};", plan.heap_bytes);
+    let _ = writeln!(
+        out,
+        "/// Partitions in the plan (sizes per-partition arrays)."
+    );
+    let _ = writeln!(
+        out,
+        "pub const PARTITIONS: usize = {};",
+        plan.partitions.len()
+    );
+    let _ = writeln!(out, "/// vCPUs in the plan (sizes per-vCPU arrays).");
+    let _ = writeln!(out, "pub const VCPUS: usize = {};", plan.vcpus().count());
+    let _ = writeln!(
+        out,
+        "/// CPUs the kernel brings up, boot CPU included (sizes per-CPU storage)."
+    );
+    let _ = writeln!(out, "pub const CPU_SLOTS: usize = {};", plan.cpu_slots());
+    let ept_pages = plan.partitions.iter().map(crate::heap::ept_pages).max();
+    let _ = writeln!(out, "/// EPT pages of the partition that needs the most.");
+    let _ = writeln!(
+        out,
+        "pub const MAX_EPT_PAGES: usize = {};",
+        ept_pages.unwrap_or(0)
+    );
     let _ = writeln!(out, "/// The machine plan built from the manifest.");
     let _ = writeln!(out, "pub static PLAN: {M}::Plan<'static> = {M}::Plan {{");
     let _ = writeln!(out, "    board: {:?},", plan.board);

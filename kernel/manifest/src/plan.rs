@@ -222,6 +222,23 @@ impl<'a> Plan<'a> {
         &self.partitions[target.partition as usize].vcpus[target.vcpu as usize]
     }
 
+    /// CPUs the kernel brings up, so its per-CPU slots: the boot CPU plus one per other board CPU
+    /// that hosts a vCPU. Which CPU boots is only known at run time, so this assumes the boot CPU
+    /// hosts none unless every board CPU hosts one.
+    pub fn cpu_slots(&self) -> usize {
+        let distinct = self
+            .vcpus()
+            .enumerate()
+            .filter(|&(i, (_, _, v))| {
+                !self
+                    .vcpus()
+                    .take(i)
+                    .any(|(_, _, earlier)| earlier.physical_apic_id == v.physical_apic_id)
+            })
+            .count();
+        (distinct + 1).min(self.board_cpus.len().max(1))
+    }
+
     /// Every vCPU in plan order (partition order, then vCPU order), with its partition index.
     pub fn vcpus(&self) -> impl Iterator<Item = (u16, u16, &'a Vcpu<'a>)> + 'a {
         let partitions: &'a [Partition<'a>] = self.partitions;

@@ -66,6 +66,29 @@ fn server_example_figures() {
     assert_eq!(tables, vec![88, 88, 24]);
 }
 
+fn cpu_slots(board: &str, manifest: &str) -> (usize, usize) {
+    let model =
+        tessera_manifest::check_files(&root().join(board), &root().join(manifest), Images::Skip)
+            .unwrap();
+    let arena = bumpalo::Bump::new();
+    let plan = planner::plan(&arena, &model);
+    (plan.vcpus().count(), plan.cpu_slots())
+}
+
+#[test]
+fn cpu_slots_follow_the_plan() {
+    // Every emulator CPU hosts a vCPU, so the boot CPU hosts one: 4 slots, not 5.
+    assert_eq!(
+        cpu_slots("board/emulator.toml", "partitions/default.toml"),
+        (4, 4)
+    );
+    // 11 vCPUs on 32 CPUs: the boot CPU may host none, so one more slot.
+    assert_eq!(
+        cpu_slots("board/server.toml", "partitions/examples/server.toml"),
+        (11, 12)
+    );
+}
+
 #[test]
 fn planned_heap_is_the_smallest_that_fits_the_sequence() {
     for (board, manifest) in shipped() {
@@ -121,6 +144,13 @@ fn generated_source_names_every_partition_and_embeds_no_image_on_host() {
         generated.source.contains("name: \"alpha\"") && generated.source.contains("name: \"beta\"")
     );
     assert!(!generated.source.contains("include_bytes!"));
+    for line in [
+        "pub const PARTITIONS: usize = 2;",
+        "pub const VCPUS: usize = 4;",
+        "pub const CPU_SLOTS: usize = 4;",
+    ] {
+        assert!(generated.source.contains(line), "missing `{line}`");
+    }
     assert_eq!(generated.inputs.len(), 2);
 }
 

@@ -3,16 +3,18 @@
 use crate::check::{aps_to_start, mismatch, Listed};
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use tessera_arch::multiboot::BootInfo;
-use tessera_arch::percpu::MAX_CPUS;
 use tessera_arch::vmx::{self, PagePool};
 use tessera_arch::{fatal, phys, println, smp, Cpu};
 
+/// CPUs the smoke test brings up at most (the emulator board has 4).
+pub const CPUS: usize = 4;
+
 /// APIC ID each CPU read from its own x2APIC, by CPU index.
-static REPORTED_APIC_ID: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(u32::MAX) }; MAX_CPUS];
+static REPORTED_APIC_ID: [AtomicU32; CPUS] = [const { AtomicU32::new(u32::MAX) }; CPUS];
 /// CPUs (boot CPU included) that entered VMX root.
 static IN_VMX_ROOT: AtomicUsize = AtomicUsize::new(0);
 /// One VMXON region per CPU.
-static VMXON_PAGES: PagePool<MAX_CPUS> = PagePool::new();
+static VMXON_PAGES: PagePool<CPUS> = PagePool::new();
 const VMX_WAIT_SPINS: u64 = 100_000;
 
 /// Boot CPU: boot information, MADT, AP bring-up, VMX root everywhere.
@@ -35,14 +37,14 @@ pub fn bsp_main(cpu: Cpu, boot: BootInfo) -> ! {
             .map(|c| c.0)
             .collect::<heapless::Vec<u32, 64>>()
     );
-    let mut started: heapless::Vec<u32, MAX_CPUS> = heapless::Vec::new();
+    let mut started: heapless::Vec<u32, CPUS> = heapless::Vec::new();
     for apic_id in aps_to_start(&listed, cpu.apic_id()) {
         let index = started.len() + 1;
         smp::start_ap(index, apic_id)
             .unwrap_or_else(|e| fatal(format_args!("CPU {index} (APIC ID {apic_id}): {e:?}")));
         let _ = started.push(apic_id);
     }
-    let reported: heapless::Vec<u32, MAX_CPUS> = (1..=started.len())
+    let reported: heapless::Vec<u32, CPUS> = (1..=started.len())
         .map(|i| REPORTED_APIC_ID[i].load(Ordering::SeqCst))
         .collect();
     if let Some((i, want, got)) = mismatch(&started, &reported) {
