@@ -112,6 +112,8 @@ pub fn run_parallel(emulator: &Emulator, scenarios: Vec<Scenario>) -> bool {
     if !failed.is_empty() {
         eprintln!("error: emulator scenarios failed: {}", failed.join(", "));
     }
+    let passed_count = results.len() - failed.len();
+    println!("scenarios: {passed_count} passed, {} failed", failed.len());
     failed.is_empty()
 }
 
