@@ -97,7 +97,7 @@ pub fn fill_pid_table(
         let Some(target) = entry else { continue };
         let global = global_index(plan, target.partition, target.vcpu);
         let pid = vcpus.get(global).ok_or(TableError::PidEntry { index })?.pid;
-        set_pid_entry(memory.pid_table, index, pid).ok_or(TableError::PidEntry { index })?;
+        set_pid_entry(memory.pid_table, index, pid).map_err(|_| TableError::PidEntry { index })?;
     }
     Ok(())
 }

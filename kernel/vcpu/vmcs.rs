@@ -5,7 +5,6 @@ use crate::heap::NOTIFICATION_VECTOR;
 use crate::vcpu::launch::Launch;
 use core::fmt;
 use tessera_arch::msr;
-use tessera_arch::vmx::heap_fields::PidTableFieldError;
 use tessera_arch::vmx::{check_direct_write, ActiveVmcs, VmcsError};
 use tessera_manifest::Partition;
 use tessera_vmx::controls::PinBased;
@@ -22,7 +21,7 @@ use tessera_vmx::select::{AllowedSet, SelectedControls};
 pub enum ConfigError {
     Setup(SetupError),
     Vmcs(u32, VmcsError),
-    PidTable(PidTableFieldError),
+    PidTable(VmcsError),
 }
 
 impl fmt::Display for ConfigError {

@@ -36,9 +36,10 @@ pub enum ApicError {
     X2ApicNotSupported,
 }
 
-/// An x2APIC ICR value: fixed delivery of `vector` to physical APIC ID `dest`, edge triggered.
+/// An x2APIC ICR value: fixed delivery of `vector` to physical APIC ID `dest`, edge triggered
+/// (tessera-vmx's encoding, the one its ICR decoder reads back).
 pub const fn icr_fixed(dest: u32, vector: u8) -> u64 {
-    ((dest as u64) << 32) | DELIVERY_FIXED | vector as u64
+    tessera_vmx::ipi::Icr::fixed_physical(dest, vector)
 }
 
 /// An x2APIC ICR value: INIT (assert) to `dest`.

@@ -7,8 +7,8 @@
 pub enum FieldRefusal {
     /// Host-state fields are written only by `ActiveVmcs::set_host_state`.
     HostState(u32),
-    /// Physical-address fields are written through typed setters (`set_page`, `set_posted_interrupts`,
-    /// `set_pid_table`, `set_eptp`).
+    /// Physical-address fields are written through typed setters (`set_page`,
+    /// `set_posted_interrupt_descriptor`, `set_pid_pointer_table`, `set_eptp`).
     Address(u32),
 }
 

@@ -14,7 +14,7 @@ mod vmcs;
 pub use fields::{check_direct_write, FieldRefusal};
 pub use instr::VmFail;
 pub use page::{Page, PagePool, PAGE_BYTES};
-pub use posted::{PidTable, PidTableError, PostedInterruptDesc, PID_ON, PID_SN, PID_TABLE_ENTRIES};
+pub use posted::{descriptor_phys_addr, PidTable, PidTableError, PID_TABLE_ENTRIES};
 pub use run::GuestRegisters;
 pub use vmcs::{ActiveVmcs, Vmcs, VmcsError, PAGE_FIELDS};
 

@@ -5,7 +5,7 @@ use super::instr::{self, VmFail};
 #[cfg(target_os = "none")]
 use super::run::GuestRegisters;
 use super::VmxRoot;
-use super::{Page, PidTable, PostedInterruptDesc};
+use super::{Page, PidTable};
 use core::marker::PhantomData;
 
 /// A VMCS region (one page, revision ID in its first word).
@@ -33,6 +33,11 @@ pub enum VmcsError {
     Refused(FieldRefusal),
     /// Page and descriptor fields need 4 KiB-aligned pages (checked by type) and known field numbers.
     NotAPageField(u32),
+    /// A PID-pointer table must be 4 KiB aligned (ipiv.md section 1) with 1..=65536 entries.
+    PidTableShape {
+        addr: u64,
+        entries: usize,
+    },
 }
 
 impl From<VmFail> for VmcsError {
@@ -87,28 +92,6 @@ impl ActiveVmcs<'_> {
         }
         // SAFETY: `page` is a static page the processor may read and write (volatile/atomic access only).
         Ok(unsafe { instr::vmwrite(encoding, page.phys_addr()) }?)
-    }
-
-    /// Sets the posted-interrupt notification vector (0x0002) and descriptor address (0x2016).
-    pub fn set_posted_interrupts(
-        &mut self,
-        vector: u8,
-        pid: &'static PostedInterruptDesc,
-    ) -> Result<(), VmcsError> {
-        self.write(0x0002, vector as u64)?;
-        // SAFETY: `pid` is a static, 64-byte aligned descriptor accessed only atomically.
-        Ok(unsafe { instr::vmwrite(0x2016, pid.phys_addr()) }?)
-    }
-
-    /// Sets the PID-pointer table address (0x2042) and the last PID-pointer index (0x0008).
-    pub fn set_pid_table(
-        &mut self,
-        table: &'static PidTable,
-        last_index: u16,
-    ) -> Result<(), VmcsError> {
-        self.write(0x0008, last_index as u64)?;
-        // SAFETY: `table` is a static page whose valid entries can only point at real descriptors.
-        Ok(unsafe { instr::vmwrite(0x2042, table.phys_addr()) }?)
     }
 
     /// Sets only the PID-pointer table address (0x2042) to `table` plus `offset_bytes`, so tests can

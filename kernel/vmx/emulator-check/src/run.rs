@@ -4,7 +4,7 @@ use crate::expect::expected_exits;
 use crate::guest_code::*;
 use crate::pages::{self, Words};
 use tessera_arch::multiboot::BootInfo;
-use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, PidTable, PostedInterruptDesc};
+use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, PidTable};
 use tessera_arch::vmx::{Vmcs, VmxRoot};
 use tessera_arch::{fatal, msr, phys, println, Cpu};
 use tessera_vmx::exit::{ExitCounters, ExitReasonField};
@@ -12,6 +12,7 @@ use tessera_vmx::fields::{Field32ReadOnly as R32, Field64Control as C64, Natural
 use tessera_vmx::guest_abi::{BootInfo as GuestBootInfo, BootPeer, PeerRoute};
 use tessera_vmx::guest_state::*;
 use tessera_vmx::select::{select, IpivMode, SelectedControls};
+use tessera_vmx::tables::PostedInterruptDescriptor;
 use tessera_vmx::tables::{self, EptBuilder, EptMapping, EptPermissions, IoBitmaps, MemoryType};
 use tessera_vmx::tables::{MsrBitmap, PageSlot};
 
@@ -21,7 +22,7 @@ const RAM_BYTES: u64 = 8 << 20;
 /// Notification vector of the guest's posted-interrupt descriptor.
 const NOTIFY_VECTOR: u8 = 0xF2;
 
-static PID: PostedInterruptDesc = PostedInterruptDesc::new();
+static PID: PostedInterruptDescriptor = PostedInterruptDescriptor::new(0, 0);
 static PID_TABLE: PidTable = PidTable::new();
 
 /// The structures the processor reads for the guest.
@@ -188,10 +189,10 @@ fn set_addresses(
     v.set_page(C64::IoBitmapB.encoding(), s.io_bitmaps[1])?;
     v.set_page(C64::MsrBitmap.encoding(), s.msr_bitmap)?;
     v.set_page(C64::VirtualApicAddress.encoding(), s.virtual_apic)?;
-    v.set_posted_interrupts(NOTIFY_VECTOR, &PID)?;
+    v.set_posted_interrupt_descriptor(NOTIFY_VECTOR, &PID)?;
     v.set_eptp(s.ept_root, s.eptp_flags)?;
     if controls.ipiv {
-        v.set_pid_table(&PID_TABLE, OWN_APIC_ID as u16)?;
+        v.set_pid_pointer_table(PID_TABLE.up_to(OWN_APIC_ID as u16))?;
     }
     v.set_host_state()
 }

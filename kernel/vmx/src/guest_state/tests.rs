@@ -8,7 +8,8 @@ use crate::fields::{
     self, Field16Control as C16, Field32Guest as G32, Field64Control as C64, FieldType,
     NaturalGuest as GN,
 };
-use crate::select::{select, CapabilityMsrs, IpivMode};
+use crate::select::msr_sets::sapphire_rapids;
+use crate::select::{select, IpivMode};
 
 const MIB: u64 = 1 << 20;
 
@@ -109,23 +110,6 @@ fn waiting_vcpus_enter_in_wait_for_sipi() {
         guest_state_writes(&layout(), &waiting).get(G32::ActivityState.encoding()),
         Some(3)
     );
-}
-
-fn sapphire_rapids() -> CapabilityMsrs {
-    CapabilityMsrs {
-        basic: 0x00DA_0400_0000_0004,
-        pinbased: 0x0000_00FF_0000_0016,
-        procbased: 0xFFFB_FFFE_0401_E172,
-        exit: 0xF7FF_FFFF_0003_6DFF,
-        entry: 0x0077_FFFF_0000_11FF,
-        procbased2: 0x17FF_FFFF_0000_0000,
-        ept_vpid: 0x0000_0F01_0673_4141,
-        true_pinbased: 0x0000_00FF_0000_0016,
-        true_procbased: 0xFFFB_FFFE_0400_6172,
-        true_exit: 0xF7FF_FFFF_0003_6DFB,
-        true_entry: 0x0077_FFFF_0000_11FB,
-        procbased3: 0x10,
-    }
 }
 
 fn values(mode: IpivMode) -> ControlValues {

@@ -9,7 +9,7 @@ mod names;
 mod wanted;
 
 #[cfg(test)]
-mod msr_sets;
+pub(crate) mod msr_sets;
 #[cfg(test)]
 mod tests;
 

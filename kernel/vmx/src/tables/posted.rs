@@ -64,6 +64,12 @@ impl PostedInterruptDescriptor {
         }
     }
 
+    /// Sets NV and NDST and clears ON and SN (for a descriptor whose destination CPU is known only
+    /// at run time, such as one in a `static`).
+    pub fn set_notification(&self, nv: u8, ndst: u32) {
+        self.control.store(control_word(nv, ndst), Ordering::SeqCst);
+    }
+
     /// Posts `vector` as the processor does (ipiv.md section 4): set its PIR bit, then set ON if ON
     /// and SN are both clear; returns whether the caller must send the notification.
     pub fn post(&self, vector: u8) -> PostOutcome {
@@ -103,9 +109,18 @@ impl PostedInterruptDescriptor {
 
     /// Sets or clears SN (suppress notification).
     pub fn set_suppressed(&self, suppress: bool) {
-        match suppress {
-            true => self.control.fetch_or(PID_SN, Ordering::SeqCst),
-            false => self.control.fetch_and(!PID_SN, Ordering::SeqCst),
+        self.set_control_bit(PID_SN, suppress);
+    }
+
+    /// Sets or clears ON (outstanding notification), as a test does to start from either state.
+    pub fn set_outstanding(&self, outstanding: bool) {
+        self.set_control_bit(PID_ON, outstanding);
+    }
+
+    fn set_control_bit(&self, bit: u64, set: bool) {
+        match set {
+            true => self.control.fetch_or(bit, Ordering::SeqCst),
+            false => self.control.fetch_and(!bit, Ordering::SeqCst),
         };
     }
 
@@ -187,6 +202,26 @@ mod tests {
         pid.set_suppressed(false);
         assert!(!pid.suppressed());
         assert_eq!(pid.post(0x51), PostOutcome::Notify);
+    }
+
+    #[test]
+    fn set_notification_replaces_nv_and_ndst_and_clears_on_and_sn() {
+        let pid = PostedInterruptDescriptor::new(0, 0);
+        pid.set_suppressed(true);
+        pid.set_outstanding(true);
+        assert!(pid.suppressed() && pid.outstanding());
+        assert_eq!(pid.post(0x60), PostOutcome::NoNotify);
+        pid.set_notification(0xF2, 3);
+        assert!(!pid.suppressed() && !pid.outstanding(), "ON and SN cleared");
+        assert!(pid.pending(0x60), "PIR is left alone");
+        assert_eq!(
+            (pid.notification_vector(), pid.notification_destination()),
+            (0xF2, 3)
+        );
+        pid.set_outstanding(true);
+        assert_eq!(pid.post(0x61), PostOutcome::NoNotify);
+        pid.set_outstanding(false);
+        assert_eq!(pid.post(0x62), PostOutcome::Notify);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use tessera_vmx::controls::{
     EntryControls, ExitControls, PinBased, PrimaryProcBased, SecondaryProcBased, TertiaryProcBased,
 };
+pub use tessera_vmx::select::ipiv_offered;
 use tessera_vmx::select::{Allowed, AllowedSet};
 
 /// The six control words, ready for VMWRITE.
@@ -29,16 +30,6 @@ fn word(allowed: &Allowed, group: &'static str, required: u64) -> Result<u64, Mi
         Some(bit) => Err(Missing { group, bit }),
         None => Ok(allowed.word(required, 0)),
     }
-}
-
-/// Whether the processor offers IPI virtualization (primary bit 17 allowed-1 and CTLS3 bit 4).
-pub fn ipiv_offered(allowed: &AllowedSet) -> bool {
-    allowed
-        .primary
-        .allows(PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS.bits() as u64)
-        && allowed
-            .tertiary
-            .allows(TertiaryProcBased::IPI_VIRTUALIZATION.bits())
 }
 
 /// The control words; with `force_ipiv` the tertiary controls are activated with IPIv set even if

@@ -11,15 +11,14 @@ use crate::sender::{deliveries, virtual_irr, DELIVERY_TIMEOUT_SPINS, QUIET_SPINS
 use crate::shared::{TARGET_PID, TARGET_VAPIC};
 use core::sync::atomic::Ordering;
 use tessera_arch::smp::spin;
-use tessera_arch::vmx::PID_ON;
 
 /// Checks the case after the sender's WRMSR (with `sender_exits` APIC-write exits), then releases
 /// the target guest, which must then run the vector's handler exactly once.
 pub fn check(case: &Case, sender_exits: u32) -> Result<&'static str, &'static str> {
     let vector = case.vector();
     let processed = wait_for(|| {
-        !TARGET_PID.pir_bit(vector)
-            && TARGET_PID.control() & PID_ON == 0
+        !TARGET_PID.pending(vector)
+            && !TARGET_PID.outstanding()
             && virtual_irr(&TARGET_VAPIC, vector)
     });
     let early = deliveries(case);

@@ -5,7 +5,7 @@ use crate::guest::{self, DELIVERIES};
 use crate::shared::{SENDER_PID, TARGET_EXITS, TARGET_PID};
 use core::sync::atomic::Ordering;
 use tessera_arch::smp::spin;
-use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page, PID_ON, PID_SN};
+use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page};
 
 /// VM-exit basic reasons the sender expects.
 const EXIT_EXTERNAL_INTERRUPT: u64 = 1;
@@ -108,8 +108,8 @@ pub fn skip_instruction(vmcs: &mut ActiveVmcs, rip: u64) -> Result<(), &'static 
 fn prepare(case: &Case, regs: &mut GuestRegisters) {
     match case.setup {
         Setup::Normal | Setup::TargetInterruptsMasked => {}
-        Setup::SuppressNotification => TARGET_PID.set_flags(PID_SN, true),
-        Setup::OutstandingNotification => TARGET_PID.set_flags(PID_ON, true),
+        Setup::SuppressNotification => TARGET_PID.set_suppressed(true),
+        Setup::OutstandingNotification => TARGET_PID.set_outstanding(true),
     }
     regs.rcx = 0x830;
     regs.rax = case.icr & 0xFFFF_FFFF;
@@ -119,8 +119,8 @@ fn prepare(case: &Case, regs: &mut GuestRegisters) {
 /// Checks one case, prints its line, restores the target's descriptor; true if it passed.
 fn report(case: &Case, exits: &Exits, vapic: &'static Page) -> bool {
     let verdict = check(case, exits, vapic);
-    TARGET_PID.clear_pir();
-    TARGET_PID.set_flags(PID_ON | PID_SN, false);
+    TARGET_PID.take_pending();
+    TARGET_PID.set_suppressed(false);
     match verdict {
         Ok(detail) => tessera_arch::println!("case {:<46} pass ({detail})", case.name),
         Err(why) => tessera_arch::println!("case {:<46} FAIL: {why}", case.name),
@@ -161,7 +161,7 @@ fn check_delivered(case: &Case, exits: &Exits) -> Result<&'static str, &'static 
     spin(QUIET_SPINS);
     match deliveries(case) {
         0 => Err("the target guest never saw the vector"),
-        1 if TARGET_PID.pir_bit(case.vector()) => Err("delivered but PIR bit still set"),
+        1 if TARGET_PID.pending(case.vector()) => Err("delivered but PIR bit still set"),
         1 => Ok("no exit, target handler ran once"),
         _ => Err("the target guest saw the vector more than once"),
     }
@@ -198,7 +198,7 @@ fn check_exit(
         log::error!("virtual ICR {vicr:#x}, written {:#x}", case.icr);
         return Err("the virtual ICR does not hold the written value");
     }
-    if case.vector() >= 16 && TARGET_PID.pir_bit(case.vector()) || deliveries(case) != 0 {
+    if case.vector() >= 16 && TARGET_PID.pending(case.vector()) || deliveries(case) != 0 {
         return Err("the IPI was posted or delivered anyway");
     }
     Ok("exit 56, qualification 300H, RIP after WRMSR, VICR written")
@@ -208,11 +208,11 @@ fn check_posted(case: &Case, exits: &Exits) -> Result<&'static str, &'static str
     if exits.count != 0 {
         return Err("the sender took an APIC-write exit");
     }
-    if !TARGET_PID.pir_bit(case.vector()) {
+    if !TARGET_PID.pending(case.vector()) {
         return Err("PIR bit not set");
     }
     let on_expected = case.setup == Setup::OutstandingNotification;
-    if (TARGET_PID.control() & PID_ON != 0) != on_expected {
+    if TARGET_PID.outstanding() != on_expected {
         return Err("ON changed although no notification may be sent");
     }
     spin(QUIET_SPINS);
@@ -235,9 +235,9 @@ fn check_posted_to_self(
     if exits.count != 0 {
         return Err("the sender took an APIC-write exit");
     }
-    let posted = SENDER_PID.pir_bit(case.vector()) && SENDER_PID.control() & PID_ON != 0;
-    let taken = virtual_irr(vapic, case.vector()) && !SENDER_PID.pir_bit(case.vector());
-    if TARGET_PID.pir_bit(case.vector()) || deliveries(case) != 0 {
+    let posted = SENDER_PID.pending(case.vector()) && SENDER_PID.outstanding();
+    let taken = virtual_irr(vapic, case.vector()) && !SENDER_PID.pending(case.vector());
+    if TARGET_PID.pending(case.vector()) || deliveries(case) != 0 {
         return Err("posted to the target instead of the sender");
     }
     match (posted, taken) {

@@ -4,12 +4,15 @@
 use crate::cases::{INVALID_ENTRY_ID, RESERVED_BITS_ENTRY_ID, SENDER_VAPIC_ID, TARGET_VAPIC_ID};
 use crate::guest::GuestIdt;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use tessera_arch::vmx::{Page, PagePool, PidTable, PidTableError, PostedInterruptDesc};
+use tessera_arch::vmx::{descriptor_phys_addr, Page, PagePool, PidTable, PidTableError};
+use tessera_vmx::tables::PostedInterruptDescriptor;
 
-/// Posted-interrupt descriptor of the sender guest (virtual APIC ID 0, CPU 0).
-pub static SENDER_PID: PostedInterruptDesc = PostedInterruptDesc::new();
-/// Posted-interrupt descriptor of the target guest (virtual APIC ID 1, CPU 1).
-pub static TARGET_PID: PostedInterruptDesc = PostedInterruptDesc::new();
+/// Posted-interrupt descriptor of the sender guest (virtual APIC ID 0, CPU 0); NV and NDST are set
+/// once CPU 0 runs.
+pub static SENDER_PID: PostedInterruptDescriptor = PostedInterruptDescriptor::new(0, 0);
+/// Posted-interrupt descriptor of the target guest (virtual APIC ID 1, CPU 1); NV and NDST are set
+/// once CPU 1 runs.
+pub static TARGET_PID: PostedInterruptDescriptor = PostedInterruptDescriptor::new(0, 0);
 /// The PID-pointer table both guests use.
 pub static PID_TABLE: PidTable = PidTable::new();
 /// The target guest's virtual-APIC page (CPU 0 reads its virtual IRR).
@@ -42,7 +45,7 @@ pub fn fill_pid_table() -> Result<(), PidTableError> {
     PID_TABLE.set_unusable(INVALID_ENTRY_ID as usize, 0)?;
     PID_TABLE.set_unusable(
         RESERVED_BITS_ENTRY_ID as usize,
-        TARGET_PID.phys_addr() | 0b11,
+        descriptor_phys_addr(&TARGET_PID) | 0b11,
     )
 }
 

@@ -4,11 +4,12 @@
 use crate::cases::{LAST_PID_INDEX, NOTIFICATION_VECTOR};
 use crate::controls::Words;
 use tessera_arch::gdt::{KERNEL_CODE_SELECTOR, KERNEL_DATA_SELECTOR, TSS_SELECTOR};
-use tessera_arch::vmx::{ActiveVmcs, Page, PidTable, PostedInterruptDesc, VmcsError};
+use tessera_arch::vmx::{ActiveVmcs, Page, PidTable, VmcsError};
 use tessera_vmx::fields::{
     Field16Control as C16, Field16Guest as G16, Field32Control as C32, Field32Guest as G32,
     Field64Control as C64, Field64Guest as G64, NaturalControl as CN, NaturalGuest as GN,
 };
+use tessera_vmx::tables::PostedInterruptDescriptor;
 use x86_64::instructions::tables::sgdt;
 use x86_64::registers::control::{Cr0, Cr3, Cr4};
 
@@ -24,7 +25,7 @@ pub struct GuestStart {
 pub struct VcpuMemory {
     pub virtual_apic: &'static Page,
     pub msr_bitmap: &'static Page,
-    pub pid: &'static PostedInterruptDesc,
+    pub pid: &'static PostedInterruptDescriptor,
     /// `None` when the processor does not offer IPIv (its VMCS fields then do not exist: VMWRITE
     /// fails with error 12).
     pub pid_table: Option<&'static PidTable>,
@@ -46,9 +47,9 @@ pub fn configure(
     write_controls(vmcs, words)?;
     vmcs.set_page(C64::MsrBitmap.encoding(), memory.msr_bitmap)?;
     vmcs.set_page(C64::VirtualApicAddress.encoding(), memory.virtual_apic)?;
-    vmcs.set_posted_interrupts(NOTIFICATION_VECTOR, memory.pid)?;
+    vmcs.set_posted_interrupt_descriptor(NOTIFICATION_VECTOR, memory.pid)?;
     if let Some(table) = memory.pid_table {
-        vmcs.set_pid_table(table, LAST_PID_INDEX)?;
+        vmcs.set_pid_pointer_table(table.up_to(LAST_PID_INDEX))?;
     }
     write_segments(vmcs, start.idt_base)?;
     write_guest_registers(vmcs, start)?;

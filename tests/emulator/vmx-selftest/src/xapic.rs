@@ -119,7 +119,7 @@ fn run_case(
     if TARGET_EXITS.load(Ordering::SeqCst) != target_exits_before {
         verdict = Err("the target guest took a VM exit");
     }
-    TARGET_PID.clear_pir();
+    TARGET_PID.take_pending();
     Ok(verdict)
 }
 
@@ -232,7 +232,7 @@ fn judge_exit(case: &XapicCase, exits: &Exits) -> Result<&'static str, &'static 
         return Err("not trap-like: RIP is not after the write to 300H");
     }
     let vector = case.low as u8;
-    if vector >= 16 && TARGET_PID.pir_bit(vector) || deliveries(vector) != 0 {
+    if vector >= 16 && TARGET_PID.pending(vector) || deliveries(vector) != 0 {
         return Err("the IPI was posted or delivered anyway");
     }
     Ok("exit 56, qualification 300H, RIP after the 300H write, VICR written")
