@@ -7,6 +7,8 @@
 //! How the kernel uses it (`kernel/plan.rs` includes the generated file):
 //! - `HEAP_BYTES` sizes a 4096-aligned static heap region for `linked_list_allocator`; the kernel
 //!   allocates exactly the items of [`crate::heap::sequence`]`(&PLAN)`, in that order.
+//! - `PARTITIONS`, `VCPUS`, `CPU_SLOTS` ([`Plan::cpu_slots`]) and `MAX_EPT_PAGES` size the kernel's
+//!   static per-partition, per-vCPU and per-CPU arrays exactly.
 //! - Each vCPU runs pinned on the board CPU with `physical_apic_id`; vCPUs with
 //!   `starts_at_boot == false` enter wait-for-SIPI.
 //! - Each partition's PID-pointer table gets `entries.len()` 8-byte entries: entry `T` is
