@@ -17,7 +17,17 @@ fn main() {
         let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
         println!("cargo:rustc-link-arg-bins=-T{dir}/linker.ld");
     }
+    image_version();
     write_manifest(images(&target_os));
+}
+
+/// The version the boot banner prints: `cargo xtask image` passes `<package>+<commit>[-dirty]` in
+/// `TESSERA_VERSION`; a plain cargo build prints the package version.
+fn image_version() {
+    println!("cargo:rerun-if-env-changed=TESSERA_VERSION");
+    let package = std::env::var("CARGO_PKG_VERSION").expect("cargo sets CARGO_PKG_VERSION");
+    let version = std::env::var("TESSERA_VERSION").unwrap_or(package);
+    println!("cargo:rustc-env=TESSERA_IMAGE_VERSION={version}");
 }
 
 /// Bare-metal builds embed images; `TESSERA_IMAGES=skip` plans without them (a kernel that boots

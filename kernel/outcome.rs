@@ -17,6 +17,16 @@ pub enum VcpuEnd {
     Faulted,
 }
 
+impl fmt::Display for VcpuEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            VcpuEnd::NeverStarted => f.write_str("never started"),
+            VcpuEnd::Stopped { status } => write!(f, "stopped itself with status {status}"),
+            VcpuEnd::Faulted => f.write_str("stopped by the hypervisor (fault)"),
+        }
+    }
+}
+
 /// Why a partition did not succeed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PartitionFailure {
@@ -63,6 +73,16 @@ pub fn partition_verdict(ends: &[VcpuEnd]) -> Result<(), PartitionFailure> {
 mod tests {
     use super::*;
     use VcpuEnd::*;
+
+    #[test]
+    fn ends_read_as_words_in_the_summary() {
+        assert_eq!(
+            Stopped { status: 3 }.to_string(),
+            "stopped itself with status 3"
+        );
+        assert_eq!(Faulted.to_string(), "stopped by the hypervisor (fault)");
+        assert_eq!(NeverStarted.to_string(), "never started");
+    }
 
     #[test]
     fn one_success_and_waiting_siblings_pass() {

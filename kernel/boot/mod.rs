@@ -28,7 +28,7 @@ mod flow {
         BOOT_TSC.store(tessera_arch::tsc_cycles(), Ordering::SeqCst);
         log::info!(
             "Tessera {}: board {}, {} partition(s), {} vCPU(s), IPIv {}",
-            env!("CARGO_PKG_VERSION"),
+            env!("TESSERA_IMAGE_VERSION"),
             PLAN.board,
             PLAN.partitions.len(),
             PLAN.vcpus().count(),

@@ -22,7 +22,7 @@ pub fn print() {
             total += counters.total();
             let (used, size) = state.stack_use().unwrap_or((0, 0));
             println!(
-                "partition {} vcpu {v}: {:?}, host stack {used} of {size} bytes, {counters}",
+                "partition {} vcpu {v}: {}, host stack {used} of {size} bytes, {counters}",
                 part.name,
                 state.end()
             );

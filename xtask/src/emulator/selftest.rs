@@ -1,6 +1,7 @@
 //! The platform-layer test images as scenarios: tests/emulator/arch-smoke on the 4-CPU board (boot
 //! information, MADT, AP bring-up, VMX root everywhere) and tests/emulator/vmx-selftest on 2 CPUs
-//! with IPIv offered (every IPIv case) and not offered (VM entry with the control set is refused).
+//! with IPIv offered (every IPIv case) and not offered (VM entry with the control set is refused);
+//! kernel/vmx/emulator-check runs one guest built only from tessera-vmx's builders, in both modes.
 
 use super::scenarios::Scenario;
 use super::{cache, RunSpec};
@@ -36,7 +37,27 @@ pub fn scenarios() -> Result<Vec<Scenario>, String> {
             check: None,
         });
     }
+    list.extend(builder_check()?);
     Ok(list)
+}
+
+/// kernel/vmx/emulator-check on one CPU, with and without IPIv; its SUMMARY names the mode used.
+fn builder_check() -> Result<Vec<Scenario>, String> {
+    let image = build("tessera-vmx-emulator-check", "vmx-emulator-check")?;
+    let runs = [true, false].map(|ipiv| {
+        let mut spec = RunSpec::new(image.clone());
+        spec.cpus = 1;
+        spec.ipiv = ipiv;
+        spec.timeout_s = 120;
+        let flag = if ipiv { "on" } else { "off" };
+        Scenario {
+            name: format!("vmx-builders --ipiv {flag}"),
+            spec,
+            required_summary: vec![("ipiv".into(), flag.into())],
+            check: None,
+        }
+    });
+    Ok(runs.into())
 }
 
 /// `cargo build` of a bare-metal image; returns the ELF's path.
