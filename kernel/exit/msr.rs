@@ -62,7 +62,7 @@ fn set_result(vcpu: &mut Vcpu, value: u64) {
 }
 
 /// Injects #GP(0) at the next entry (RIP stays on the faulting instruction).
-pub fn inject_gp(vcpu: &mut Vcpu) {
+fn inject_gp(vcpu: &mut Vcpu) {
     let info = InterruptionInfo::inject(13, InterruptionType::HardwareException, true);
     vcpu.write(C32::EntryInterruptionInfo.encoding(), u64::from(info));
     vcpu.write(C32::EntryExceptionErrorCode.encoding(), 0);

@@ -4,6 +4,7 @@
 //! every other MSR is outside the partition's grant: the vCPU is stopped.
 
 use crate::fields::{Field64Guest, NaturalGuest};
+use crate::ipi::Icr;
 use crate::msr;
 
 /// What the exit handler does.
@@ -17,8 +18,8 @@ pub enum MsrAction {
     WriteGuestField { encoding: u32, value: u64 },
     /// WRMSR is stored in the virtual-APIC page register at `offset`.
     WriteVirtualApic { offset: u16, value: u32 },
-    /// WRMSR to the ICR: store the value at offset 0x300 of the virtual-APIC page (reads of the ICR
-    /// are virtualized) and hand it to `ipi::decide`.
+    /// WRMSR to the ICR (no reserved bit set): store the value at offset 0x300 of the virtual-APIC
+    /// page (reads of the ICR are virtualized) and hand it to `ipi::decide`.
     SendIpi(u64),
     /// Accepted with no effect.
     Ignore,
@@ -86,6 +87,8 @@ pub fn on_wrmsr(msr_index: u32, value: u64, ctx: &MsrContext) -> MsrAction {
             encoding: NaturalGuest::GsBase.encoding(),
             value,
         },
+        // #GP before anything is written or sent, with RIP still on the WRMSR (a fault).
+        msr::X2APIC_ICR if Icr::reserved_bits_set(value) => MsrAction::InjectGp,
         msr::X2APIC_ICR => MsrAction::SendIpi(value),
         msr::X2APIC_MSR_FIRST..=msr::X2APIC_MSR_LAST => x2apic_write(msr_index, value),
         _ => MsrAction::Deny,
@@ -224,6 +227,11 @@ mod tests {
         assert_eq!(
             on_wrmsr(0x830, 0x0000_0003_0000_0040, &CTX),
             MsrAction::SendIpi(0x0000_0003_0000_0040)
+        );
+        assert_eq!(
+            on_wrmsr(0x830, 0x0000_0003_0000_2040, &CTX),
+            MsrAction::InjectGp,
+            "ICR bit 13 is reserved: the WRMSR faults, nothing is sent"
         );
         assert_eq!(
             on_wrmsr(0x80F, 0x1FF, &CTX),
