@@ -7,14 +7,13 @@ use core::fmt;
 use tessera_arch::msr;
 use tessera_arch::vmx::{check_direct_write, ActiveVmcs, VmcsError};
 use tessera_manifest::Partition;
-use tessera_vmx::controls::PinBased;
 use tessera_vmx::fields::Field64Control as C64;
 use tessera_vmx::guest_state::{
     control_writes, guest_state_writes, Activity, ControlValues, FixedBits, GuestBootLayout,
     GuestEntry, SetupError,
 };
 use tessera_vmx::msr as m;
-use tessera_vmx::select::{AllowedSet, SelectedControls};
+use tessera_vmx::select::SelectedControls;
 
 /// Why the VMCS could not be filled.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +42,7 @@ pub fn configure(
     rip: u64,
 ) -> Result<(), ConfigError> {
     let values = ControlValues {
-        controls: with_virtual_nmis(*controls),
+        controls: *controls,
         posted_interrupt_vector: NOTIFICATION_VECTOR,
         last_pid_index: Some(launch.pid_table.len() as u16 - 1),
     };
@@ -67,17 +66,6 @@ pub fn configure(
     }
     vmcs.set_host_state()
         .map_err(|e| ConfigError::Vmcs(0x6C00, e))
-}
-
-/// Adds "virtual NMIs" when the CPU allows it: the guest's IRET then ends the blocking an injected
-/// NMI starts (with only "NMI exiting" it would block NMIs for good), and NMI-window exiting can
-/// deliver an NMI that arrived while the guest was blocking them.
-fn with_virtual_nmis(mut controls: SelectedControls) -> SelectedControls {
-    let allowed = AllowedSet::from_msrs(&tessera_arch::vmx::capabilities());
-    if allowed.pin.allows(u64::from(PinBased::VIRTUAL_NMIS.bits())) {
-        controls.pin |= PinBased::VIRTUAL_NMIS;
-    }
-    controls
 }
 
 fn addresses(vmcs: &mut ActiveVmcs, launch: &Launch, ipiv: bool) -> Result<(), ConfigError> {

@@ -145,6 +145,7 @@ mod tests {
             Err(BrokenRule("virtual NMIs = 1 requires NMI exiting = 1"))
         );
         let mut c = tessera();
+        c.pin.remove(PinBased::VIRTUAL_NMIS);
         c.primary.insert(PrimaryProcBased::NMI_WINDOW_EXITING);
         assert_eq!(
             check_entry_rules(&c),

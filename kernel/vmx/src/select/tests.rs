@@ -136,6 +136,31 @@ fn missing_posted_interrupts_is_refused_with_the_pin_msr() {
     assert!(error.to_string().contains("'process posted interrupts'"));
 }
 
+/// NMI-window exiting (an NMI the guest blocks waits for it) is valid only with "virtual NMIs":
+/// a CPU without it is refused at boot, not found out by a failed VM entry.
+#[test]
+fn missing_virtual_nmis_is_refused_and_present_otherwise() {
+    let s = select(&sapphire_rapids(), IpivMode::Off).unwrap();
+    assert!(s
+        .pin
+        .contains(PinBased::NMI_EXITING | PinBased::VIRTUAL_NMIS));
+    let msrs = CapabilityMsrs {
+        true_pinbased: 0x0000_00DF_0000_0016,
+        ..sapphire_rapids()
+    };
+    let error = select(&msrs, IpivMode::Off).unwrap_err();
+    assert_eq!(
+        error,
+        SelectError::Refused {
+            group: ControlGroup::PinBased,
+            msr: msr::IA32_VMX_TRUE_PINBASED_CTLS,
+            bit: 5,
+            need: Need::Tessera,
+        }
+    );
+    assert!(error.to_string().contains("'virtual NMIs'"));
+}
+
 #[test]
 fn missing_virtual_interrupt_delivery_names_ctls2() {
     let msrs = CapabilityMsrs {
@@ -207,7 +232,7 @@ fn emulator_capabilities_give_the_words_seen_in_the_emulator() {
         s.exit.bits(),
         s.entry.bits(),
     );
-    assert_eq!(words, (0x9F, 0x9622_6172, 0x131A, 0x10, 0x3F_EFFB, 0xD3FB));
+    assert_eq!(words, (0xBF, 0x9622_6172, 0x131A, 0x10, 0x3F_EFFB, 0xD3FB));
     let off = CapabilityMsrs {
         procbased3: 0x80,
         ..emulator_ipiv_on()

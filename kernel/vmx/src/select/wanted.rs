@@ -10,8 +10,11 @@ use crate::controls::{
 };
 use crate::msr;
 
+/// NMIs sent between vCPUs are injected; "virtual NMIs" lets the guest's IRET end the blocking an
+/// injected NMI starts and is what NMI-window exiting (for an NMI the guest blocks) depends on.
 const PIN_REQUIRED: PinBased = PinBased::EXTERNAL_INTERRUPT_EXITING
     .union(PinBased::NMI_EXITING)
+    .union(PinBased::VIRTUAL_NMIS)
     .union(PinBased::PROCESS_POSTED_INTERRUPTS);
 
 const PRIMARY_REQUIRED: PrimaryProcBased = PrimaryProcBased::USE_TPR_SHADOW
