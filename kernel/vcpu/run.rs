@@ -11,7 +11,7 @@ use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, Vmcs, VmcsError}
 use tessera_vmx::console::{LineBuffer, TokenBucket};
 use tessera_vmx::controls::PrimaryProcBased;
 use tessera_vmx::exit::{
-    instruction_error_text, ExitReasonField, InterruptionInfo, StopReason, StopReport,
+    instruction_error_text, rip_after, ExitReasonField, InterruptionInfo, StopReason, StopReport,
 };
 use tessera_vmx::fields::{
     Field32Control as C32, Field32Guest as G32, Field32ReadOnly as R32, NaturalGuest as GN,
@@ -78,7 +78,7 @@ impl<'a> Vcpu<'a> {
     pub fn skip_instruction(&mut self) {
         let rip = self.read(GN::Rip.encoding());
         let len = self.read(R32::ExitInstructionLength.encoding());
-        self.write(GN::Rip.encoding(), rip + len);
+        self.write(GN::Rip.encoding(), rip_after(rip, len));
     }
 
     pub fn name(&self) -> &'static str {

@@ -7,7 +7,7 @@ use tessera_arch::multiboot::BootInfo;
 use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, PidTable};
 use tessera_arch::vmx::{Vmcs, VmxRoot};
 use tessera_arch::{fatal, msr, phys, println, Cpu};
-use tessera_vmx::exit::{ExitCounters, ExitReasonField};
+use tessera_vmx::exit::{rip_after, ExitCounters, ExitReasonField};
 use tessera_vmx::fields::{Field32ReadOnly as R32, Field64Control as C64, NaturalGuest as GN};
 use tessera_vmx::guest_abi::{BootInfo as GuestBootInfo, BootPeer, PeerRoute};
 use tessera_vmx::guest_state::*;
@@ -250,7 +250,10 @@ pub fn read(v: &ActiveVmcs, encoding: u32) -> u64 {
 
 /// Moves the guest past the instruction that exited.
 pub fn skip_instruction(v: &mut ActiveVmcs) {
-    let next = read(v, GN::Rip.encoding()) + read(v, R32::ExitInstructionLength.encoding());
+    let next = rip_after(
+        read(v, GN::Rip.encoding()),
+        read(v, R32::ExitInstructionLength.encoding()),
+    );
     v.write(GN::Rip.encoding(), next)
         .unwrap_or_else(|e| fatal(format_args!("RIP: {e:?}")));
 }
