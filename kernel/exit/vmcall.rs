@@ -3,7 +3,8 @@
 
 use super::Flow;
 use crate::vcpu::{shared, Vcpu};
-use tessera_vmx::exit::{ExitReason, StopReason};
+use core::fmt::{self, Write};
+use tessera_vmx::exit::{ExitCounters, ExitReason, StopReason};
 use tessera_vmx::guest_abi::{
     console_buffer_offset, Hypercall, CONSOLE_WRITE_MAX_BYTES, ERROR_INVALID_ARGUMENT,
     ERROR_UNKNOWN_CALL, EXIT_COUNT_TOTAL,
@@ -17,8 +18,7 @@ pub fn handle(vcpu: &mut Vcpu) -> Flow {
             bytes,
         } => console_write(vcpu, guest_address, bytes),
         Hypercall::PrintExitCounts => {
-            let counters = shared::of(vcpu.index).counters.lock().clone();
-            tessera_arch::println!("[{}] vcpu {} {counters}", vcpu.name(), vcpu.vcpu);
+            print_exit_counts(vcpu);
             0
         }
         Hypercall::ReadExitCount { reason } => read_exit_count(vcpu, reason),
@@ -29,6 +29,52 @@ pub fn handle(vcpu: &mut Vcpu) -> Flow {
     vcpu.regs.rax = result;
     vcpu.skip_instruction();
     Flow::Resume
+}
+
+/// Prints the vCPU's exit counters as one line, paid for from its console bucket like console
+/// writes (a line the bucket cannot pay for whole is dropped), so repeating the call cannot flood
+/// the serial console other partitions share.
+fn print_exit_counts(vcpu: &mut Vcpu) {
+    let line = ExitCountLine {
+        partition: vcpu.name(),
+        vcpu: vcpu.vcpu,
+        counters: shared::of(vcpu.index).counters.lock().clone(),
+    };
+    let mut bytes = ByteCount(1); // the newline
+    let _ = write!(bytes, "{line}");
+    if vcpu
+        .console_bucket
+        .take_whole(tessera_arch::tsc_cycles(), bytes.0)
+    {
+        tessera_arch::println!("{line}");
+    }
+}
+
+/// `[<partition>] vcpu <i> exits: ...`
+struct ExitCountLine {
+    partition: &'static str,
+    vcpu: u16,
+    counters: ExitCounters,
+}
+
+impl fmt::Display for ExitCountLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{}] vcpu {} {}",
+            self.partition, self.vcpu, self.counters
+        )
+    }
+}
+
+/// Counts the bytes formatted into it.
+struct ByteCount(u64);
+
+impl fmt::Write for ByteCount {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 += s.len() as u64;
+        Ok(())
+    }
 }
 
 /// The count without the VMCALL being handled (already counted by the run loop).

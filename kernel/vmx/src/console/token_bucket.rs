@@ -39,6 +39,18 @@ impl TokenBucket {
         granted
     }
 
+    /// Takes `wanted_bytes` whole at time `now_cycles`, or nothing (they count as dropped): for output
+    /// that is printed entirely or not at all, such as a hypervisor-made report line.
+    pub fn take_whole(&mut self, now_cycles: u64, wanted_bytes: u64) -> bool {
+        self.refill(now_cycles);
+        if wanted_bytes > self.tokens_bytes {
+            self.dropped_bytes += wanted_bytes;
+            return false;
+        }
+        self.tokens_bytes -= wanted_bytes;
+        true
+    }
+
     /// Bytes refused so far.
     pub const fn dropped_bytes(&self) -> u64 {
         self.dropped_bytes
@@ -93,6 +105,17 @@ mod tests {
         assert_eq!(bucket.take(1_000_000, 80), 50);
         assert_eq!(bucket.take(10, 5), 0, "an earlier TSC value earns nothing");
         assert_eq!(bucket.take(1_000_010, 5), 5);
+    }
+
+    #[test]
+    fn whole_takes_all_or_nothing() {
+        let mut bucket = TokenBucket::new(100, 10, 0);
+        assert!(bucket.take_whole(0, 60));
+        assert!(!bucket.take_whole(0, 60), "40 left: the 60 are refused");
+        assert_eq!(bucket.tokens_bytes(), 40, "a refusal spends nothing");
+        assert_eq!(bucket.dropped_bytes(), 60);
+        assert!(bucket.take_whole(200, 60), "20 earned meanwhile");
+        assert_eq!(bucket.tokens_bytes(), 0);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 /// Write guest bytes to the console: RBX = guest-physical address, RCX = length in bytes
 /// (at most [`CONSOLE_WRITE_MAX_BYTES`]). Returns the bytes accepted; fewer when rate-limited.
 pub const HYPERCALL_CONSOLE_WRITE: u64 = 1;
-/// Print this vCPU's exit counters on the console (one `exits: ...` line). Returns 0.
+/// Print this vCPU's exit counters on the console (one `exits: ...` line, paid for from the same
+/// rate limit as console writes and dropped whole when it is spent). Returns 0.
 pub const HYPERCALL_PRINT_EXIT_COUNTS: u64 = 2;
 /// Read one exit counter of this vCPU: RBX = basic exit-reason number, or [`EXIT_COUNT_TOTAL`].
 /// Returns the count, not including this VMCALL itself.
