@@ -2,17 +2,11 @@
 
 use super::Flow;
 use crate::vcpu::Vcpu;
-use tessera_vmx::cpuid::{emulate, CpuidResult, VcpuIdentity};
+use tessera_vmx::cpuid::{emulate, VcpuIdentity};
 
 pub fn handle(vcpu: &mut Vcpu) -> Flow {
     let (leaf, subleaf) = (vcpu.regs.rax as u32, vcpu.regs.rcx as u32);
     let host = tessera_arch::cpuid(leaf, subleaf);
-    let host = CpuidResult {
-        eax: host.eax,
-        ebx: host.ebx,
-        ecx: host.ecx,
-        edx: host.edx,
-    };
     let plan_vcpu =
         &crate::plan::PLAN.partitions[vcpu.partition as usize].vcpus[vcpu.vcpu as usize];
     let identity = VcpuIdentity {

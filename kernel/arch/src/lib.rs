@@ -34,14 +34,8 @@ pub mod vmx;
 pub use entry::fatal;
 pub use percpu::Cpu;
 
-/// Result registers of CPUID.
-#[derive(Debug, Clone, Copy)]
-pub struct CpuidResult {
-    pub eax: u32,
-    pub ebx: u32,
-    pub ecx: u32,
-    pub edx: u32,
-}
+/// Result registers of CPUID (tessera-vmx's type, which its CPUID emulation takes as the host answer).
+pub use tessera_vmx::cpuid::CpuidResult;
 
 /// Executes CPUID with `leaf` and `subleaf`.
 pub fn cpuid(leaf: u32, subleaf: u32) -> CpuidResult {

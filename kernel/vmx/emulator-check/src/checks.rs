@@ -5,7 +5,7 @@ use crate::pages::Words;
 use crate::run::{read, skip_instruction, Structures};
 use tessera_arch::vmx::{ActiveVmcs, GuestRegisters};
 use tessera_arch::{fatal, println};
-use tessera_vmx::cpuid::{self, CpuidResult, VcpuIdentity};
+use tessera_vmx::cpuid::{self, VcpuIdentity};
 use tessera_vmx::exit::{ApicWrite, ApicWriteRegister, EptViolation, ExitReason};
 use tessera_vmx::fields::{Field64ReadOnly as R64, NaturalReadOnly as RN};
 use tessera_vmx::guest_abi::BOOT_INFO_MAGIC;
@@ -126,12 +126,6 @@ fn vmcall(v: &mut ActiveVmcs, regs: &mut GuestRegisters) {
 fn cpuid_exit(v: &mut ActiveVmcs, regs: &mut GuestRegisters) {
     let (leaf, subleaf) = (regs.rax as u32, regs.rcx as u32);
     let host = tessera_arch::cpuid(leaf, subleaf);
-    let host = CpuidResult {
-        eax: host.eax,
-        ebx: host.ebx,
-        ecx: host.ecx,
-        edx: host.edx,
-    };
     let vcpu = VcpuIdentity {
         virtual_apic_id: OWN_APIC_ID,
         vcpu_index: 0,
