@@ -243,7 +243,11 @@ mod tests {
             assert_eq!(memory.ept_pages.len(), planned);
             assert_eq!(memory.pid_table.len(), part.pid_table.entries.len());
             assert_eq!(memory.pid_table.as_ptr() as usize % 4096, 0);
-            tables::build_ept(part, memory).expect("EPT fits its planned pages");
+            let root = tables::build_ept(part, memory).expect("EPT fits its planned pages");
+            assert!(
+                core::ptr::eq(root, memory.ept_pages[0]),
+                "PML4 = first page"
+            );
             tables::fill_pid_table(&PLAN, part, memory, &carved.vcpus).expect("PID table");
             for (t, entry) in part.pid_table.entries.iter().enumerate() {
                 let raw = memory.pid_table[t].load(core::sync::atomic::Ordering::SeqCst);

@@ -23,7 +23,6 @@ mod setup {
     /// What every vCPU of one partition shares.
     #[derive(Clone, Copy)]
     struct PartitionReady {
-        eptp: u64,
         ept_root: &'static Page,
         pid_table: &'static [AtomicU64],
         guest_memory: GuestRam,
@@ -47,7 +46,6 @@ mod setup {
             let launch = Launch {
                 memory,
                 pid_table: r.pid_table,
-                eptp: r.eptp,
                 ept_root: r.ept_root,
                 guest_memory: r.guest_memory,
             };
@@ -63,7 +61,7 @@ mod setup {
         image::place(&PLAN, p as u16, memory)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
         let tables_memory = &carved.partitions[p];
-        let (eptp, ept_root) = tables::build_ept(part, tables_memory)
+        let ept_root = tables::build_ept(part, tables_memory)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
         tables::fill_pid_table(&PLAN, part, tables_memory, &carved.vcpus)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
@@ -81,7 +79,6 @@ mod setup {
             part.pid_table.bytes()
         );
         PartitionReady {
-            eptp,
             ept_root,
             pid_table: tables_memory.pid_table,
             guest_memory: GuestRam::from_claim(memory),

@@ -9,7 +9,7 @@ use tessera_arch::vmx::heap_fields::set_pid_entry;
 use tessera_arch::vmx::Page;
 use tessera_manifest::{Partition, Plan};
 use tessera_vmx::tables::{
-    eptp, init_virtual_apic_page, EptBuilder, EptError, EptMapping, EptPermissions, IoBitmaps,
+    init_virtual_apic_page, EptBuilder, EptError, EptMapping, EptPermissions, IoBitmaps,
     MemoryType, MsrBitmap, PageSlot,
 };
 
@@ -43,11 +43,11 @@ impl fmt::Display for TableError {
     }
 }
 
-/// Builds the partition's EPT in its planned pages; returns the EPTP and the PML4 page.
+/// Builds the partition's EPT in its planned pages; returns the PML4 page (the first one).
 pub fn build_ept(
     part: &Partition<'_>,
     memory: &PartitionMemory,
-) -> Result<(u64, &'static Page), TableError> {
+) -> Result<&'static Page, TableError> {
     let mut slots: heapless::Vec<PageSlot<&'static Page>, { crate::plan::MAX_EPT_PAGES }> = memory
         .ept_pages
         .iter()
@@ -83,7 +83,7 @@ pub fn build_ept(
     if used != planned {
         return Err(TableError::EptPages { used, planned });
     }
-    Ok((eptp(ept.pml4_phys()), root))
+    Ok(root)
 }
 
 /// Fills the partition's PID-pointer table: entry T points at the PID of the vCPU the plan names.

@@ -14,7 +14,6 @@ use tessera_vmx::select::SelectedControls;
 pub struct Launch {
     pub memory: VcpuMemory,
     pub pid_table: &'static [AtomicU64],
-    pub eptp: u64,
     pub ept_root: &'static Page,
     /// The partition's RAM, read for console hypercalls.
     pub guest_memory: GuestRam,

@@ -14,6 +14,7 @@ use tessera_vmx::guest_state::{
 };
 use tessera_vmx::msr as m;
 use tessera_vmx::select::SelectedControls;
+use tessera_vmx::tables::eptp;
 
 /// Why the VMCS could not be filled.
 #[derive(Debug, Clone, Copy)]
@@ -83,7 +84,8 @@ fn addresses(vmcs: &mut ActiveVmcs, launch: &Launch, ipiv: bool) -> Result<(), C
     }
     vmcs.set_posted_interrupt_descriptor(NOTIFICATION_VECTOR, m.pid)
         .map_err(|e| ConfigError::Vmcs(0x2016, e))?;
-    vmcs.set_eptp(launch.ept_root, (launch.eptp & 0xFFF) as u16)
+    let flags = eptp(launch.ept_root.phys_addr()) & 0xFFF;
+    vmcs.set_eptp(launch.ept_root, flags as u16)
         .map_err(|e| ConfigError::Vmcs(0x201A, e))?;
     if ipiv {
         vmcs.set_pid_pointer_table(launch.pid_table)
