@@ -111,8 +111,9 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
         fail(index, p, v, format_args!("VMCS: {e}"))
     }
     if !plan_vcpu.starts_at_boot {
-        wait_for_start_up(index, launch.memory.pid);
+        wait_for_start_up(index);
     }
+    notify_if_posted_before_entry(launch.memory.pid);
     let boot_info = layout.boot_info_guest(v as u64);
     let mut vcpu = Vcpu::new(active, &launch, (index, p, v), boot_info);
     let reason = run(&mut vcpu);
@@ -121,10 +122,9 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
 
 /// Halts until the partition's guest releases this vCPU with INIT and SIPI. The SIPI's handler
 /// marks the start, then sends `ipi::WAKE_VECTOR` here; STI;HLT cannot miss it. Interrupts taken
-/// meanwhile are only acknowledged (tessera-arch's gates), so a posted-interrupt notification for
-/// this vCPU may have been consumed: if its descriptor has ON set, the notification is sent again
-/// to this CPU, where it stays pending until the VM entry and is then processed by the processor.
-fn wait_for_start_up(index: usize, pid: &PostedInterruptDescriptor) {
+/// meanwhile are only acknowledged (tessera-arch's gates), including posted-interrupt
+/// notifications for this vCPU (see `notify_if_posted_before_entry`).
+fn wait_for_start_up(index: usize) {
     let me = shared::of(index);
     while !me.take_start() {
         x86_64::instructions::interrupts::enable_and_hlt();
@@ -134,6 +134,14 @@ fn wait_for_start_up(index: usize, pid: &PostedInterruptDescriptor) {
     x86_64::instructions::interrupts::enable();
     x86_64::instructions::nop();
     x86_64::instructions::interrupts::disable();
+}
+
+/// Before a vCPU's first VM entry: if something was posted to it already (ON set), its notification
+/// went to a CPU that could not keep it (still waiting for the boot CPU's INIT-SIPI, whose INIT
+/// clears the local APIC, or halted for the guest's SIPI with host vectors only acknowledged), and
+/// the senders that found ON set sent none. It is sent again to this CPU, where it stays pending
+/// (interrupts off) until the VM entry and is then processed as a posted interrupt.
+fn notify_if_posted_before_entry(pid: &PostedInterruptDescriptor) {
     if pid.outstanding() {
         let own = tessera_arch::apic::apic_id();
         let icr = tessera_arch::apic::icr_fixed(own, pid.notification_vector());
