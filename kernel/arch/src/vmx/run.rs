@@ -76,6 +76,7 @@ tessera_vmx_enter:
     mov eax, 1
     jnc 4f
     mov eax, 2
+/* Shared epilogue: drop the saved GuestRegisters pointer, restore the host's callee-saved registers. */
 4:
     add rsp, 8
     pop r15
@@ -104,15 +105,8 @@ tessera_vmx_exit:
     mov [rax + 104], r14
     mov [rax + 112], r15
     pop qword ptr [rax]
-    add rsp, 8
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop rbx
-    pop rbp
     xor eax, eax
-    ret
+    jmp 4b
     .text
 "#,
     host_rsp = const HOST_RSP,
