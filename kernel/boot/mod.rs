@@ -105,9 +105,10 @@ mod flow {
     }
 
     /// Called before each vCPU's first VM entry; the first one logs the boot time in TSC cycles.
+    /// It usually runs on an AP, whose TSC may lag the boot CPU's: a negative span reads as 0.
     pub fn first_entry_reached() {
         if !FIRST_ENTRY_SEEN.swap(true, Ordering::SeqCst) {
-            let cycles = tessera_arch::tsc_cycles() - BOOT_TSC.load(Ordering::SeqCst);
+            let cycles = tessera_arch::tsc_cycles().saturating_sub(BOOT_TSC.load(Ordering::SeqCst));
             tessera_arch::println!("SUMMARY boot_to_first_entry_cycles={cycles}");
         }
     }
