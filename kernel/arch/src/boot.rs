@@ -1,6 +1,6 @@
 //! Multiboot2 header and the 32-bit entry: identity paging, long mode, then `entry::bsp_entry` in Rust.
 
-use crate::paging::{boot_pds, PageTable, BOOT_PD_COUNT};
+use crate::paging::{boot_pdpt_high, boot_pds, PageTable, BOOT_PD_COUNT};
 use core::cell::UnsafeCell;
 
 /// A page table that the 32-bit entry code fills in before paging is on.
@@ -12,7 +12,11 @@ unsafe impl Sync for BootTable {}
 
 impl BootTable {
     const fn zeroed() -> Self {
-        Self(UnsafeCell::new(PageTable([0; 512])))
+        Self::with(PageTable([0; 512]))
+    }
+
+    const fn with(table: PageTable) -> Self {
+        Self(UnsafeCell::new(table))
     }
 
     /// Physical (= virtual, identity mapped) address of the table.
@@ -23,7 +27,7 @@ impl BootTable {
 
 /// Top-level table of the boot address space; also loaded by every application processor.
 pub static BOOT_PML4: BootTable = BootTable::zeroed();
-static BOOT_PDPT: BootTable = BootTable::zeroed();
+static BOOT_PDPT: BootTable = BootTable::with(boot_pdpt_high());
 static BOOT_PDS: [PageTable; BOOT_PD_COUNT] = boot_pds();
 
 /// Bytes of the boot CPU's stack.

@@ -1,4 +1,5 @@
-//! Boot page tables: the first 4 GiB identity mapped with 2 MiB pages (RAM, LAPIC, IOAPIC).
+//! Boot page tables: the first 4 GiB identity mapped with 2 MiB pages (RAM, LAPIC, IOAPIC), the rest
+//! of the first 512 GiB with cached 1 GiB pages (RAM above 4 GiB on server boards).
 
 /// Present.
 pub const PTE_PRESENT: u64 = 1 << 0;
@@ -19,6 +20,9 @@ pub const PD_SPAN_BYTES: u64 = HUGE_PAGE_BYTES * 512;
 pub const BOOT_PD_COUNT: usize = 4;
 /// Physical addresses at or above this are device memory (LAPIC, IOAPIC, PCI holes): mapped uncached.
 pub const DEVICE_REGION_START: u64 = 3 << 30;
+
+/// Physical addresses below this are identity mapped by the boot tables (one PDPT of 1 GiB entries).
+pub const MAPPED_END: u64 = 512 << 30;
 
 /// One 4 KiB-aligned page table of any level.
 #[repr(C, align(4096))]
@@ -55,6 +59,19 @@ pub const fn boot_pds() -> [PageTable; BOOT_PD_COUNT] {
     ]
 }
 
+/// The boot PDPT before the 32-bit entry code points entries 0-3 at the boot page directories:
+/// every later entry maps its gibibyte directly as a cached 1 GiB page (every CPU with VMX and
+/// IPIv supports 1 GiB pages).
+pub const fn boot_pdpt_high() -> PageTable {
+    let mut table = [0u64; 512];
+    let mut gib = BOOT_PD_COUNT;
+    while gib < 512 {
+        table[gib] = (gib as u64 * PD_SPAN_BYTES) | PTE_PRESENT | PTE_WRITABLE | PTE_HUGE;
+        gib += 1;
+    }
+    PageTable(table)
+}
+
 /// A pointer entry (PML4 or PDPT) to the next-level table at `phys`.
 pub const fn table_pointer_entry(phys: u64) -> u64 {
     phys | PTE_PRESENT | PTE_WRITABLE
@@ -89,6 +106,15 @@ mod tests {
                 assert_eq!(entry & 0x000F_FFFF_FFE0_0000, phys);
             }
         }
+    }
+
+    #[test]
+    fn memory_above_4_gib_is_cached_1_gib_pages_up_to_mapped_end() {
+        let pdpt = boot_pdpt_high();
+        assert!(pdpt.0[..BOOT_PD_COUNT].iter().all(|&e| e == 0));
+        assert_eq!(pdpt.0[4], (4 << 30) | 0x83);
+        assert_eq!(pdpt.0[511] & !0xFFF, MAPPED_END - PD_SPAN_BYTES);
+        assert!(pdpt.0.iter().all(|e| e & PTE_CACHE_DISABLE == 0));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 #[cfg(target_os = "none")]
 use crate::multiboot::{BootInfo, MEMORY_AVAILABLE};
+use crate::paging::{DEVICE_REGION_START, MAPPED_END};
 use crate::sync::SpinLock;
 
 /// Memory below this is never handed out (real-mode IVT/BDA, the AP trampoline, EBDA, ROMs).
@@ -19,6 +20,9 @@ pub enum ClaimError {
     LowMemory { base: u64 },
     /// Not inside one region the memory map reports as available.
     NotAvailableRam { base: u64, bytes: u64 },
+    /// Not cached RAM in the boot page tables: inside the uncached device window 3-4 GiB
+    /// (`paging::DEVICE_REGION_START`) or above `paging::MAPPED_END`.
+    NotMapped { base: u64, bytes: u64 },
     /// Overlaps the image itself (code, data, stacks).
     OverlapsImage { image_start: u64, image_end: u64 },
     /// Overlaps the boot information block.
@@ -50,6 +54,12 @@ pub fn check_claim(
     }
     if base < LOW_MEMORY_END {
         return Err(ClaimError::LowMemory { base });
+    }
+    if overlaps(want, (DEVICE_REGION_START, 4 << 30)) || end > MAPPED_END {
+        return Err(ClaimError::NotMapped {
+            base,
+            bytes: end - base,
+        });
     }
     if !available.into_iter().any(|(s, e)| s <= base && end <= e) {
         return Err(ClaimError::NotAvailableRam {
@@ -95,9 +105,9 @@ pub fn claim_ram(boot: &BootInfo, base: u64, bytes: u64) -> Result<&'static mut 
         &claims,
     )?;
     claims.push(want).map_err(|_| ClaimError::TooManyClaims)?;
-    // SAFETY: the range is available RAM (identity mapped below 4 GiB, the only RAM the emulator board
-    // has; above that an access faults into the exception handler), outside the image and the boot
-    // information, and no earlier claim overlaps it: this is the only reference to it, for good.
+    // SAFETY: the range is available RAM, identity mapped and cached by the boot page tables
+    // (`check_claim` refuses the device window and anything above `MAPPED_END`), outside the image
+    // and the boot information, and no earlier claim overlaps it: this is the only reference to it, for good.
     Ok(unsafe { core::slice::from_raw_parts_mut(base as *mut u8, bytes as usize) })
 }
 
@@ -125,6 +135,27 @@ mod tests {
 
     fn check(want: Range, claimed: &[Range]) -> Result<(), ClaimError> {
         check_claim(want, RAM, IMAGE, INFO, claimed)
+    }
+
+    #[test]
+    fn refuses_ram_the_boot_tables_do_not_map_cached() {
+        let ram = [(0x10_0000, 0xC800_0000), (0x1_0000_0000, 0x90_0000_0000)];
+        let claim = |want| check_claim(want, ram, IMAGE, INFO, &[]);
+        let in_device_window = (0xBFE0_0000, 0xC020_0000);
+        assert_eq!(
+            claim(in_device_window),
+            Err(ClaimError::NotMapped {
+                base: 0xBFE0_0000,
+                bytes: 0x40_0000
+            })
+        );
+        let above_mapped = (MAPPED_END - 0x20_0000, MAPPED_END + 0x20_0000);
+        assert!(matches!(
+            claim(above_mapped),
+            Err(ClaimError::NotMapped { .. })
+        ));
+        assert_eq!(claim((0xBFE0_0000, 0xC000_0000)), Ok(()));
+        assert_eq!(claim((0x1_4000_0000, 0x1_C000_0000)), Ok(()));
     }
 
     #[test]
