@@ -8,8 +8,7 @@ mod error;
 mod names;
 mod wanted;
 
-#[cfg(test)]
-pub(crate) mod msr_sets;
+pub mod msr_sets;
 #[cfg(test)]
 mod tests;
 

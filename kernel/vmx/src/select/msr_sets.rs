@@ -1,5 +1,6 @@
-//! Realistic capability MSR values for tests: a Sapphire Rapids-like CPU (IPIv offered) and an older
-//! server CPU without tertiary controls. Defaults follow the SDM's default-1 classes (Vol. 3D A.3-A.5).
+//! Reference capability MSR values, for tests here and in the images that use this crate: a
+//! Sapphire Rapids-like CPU (IPIv offered), an older server CPU without tertiary controls, and the
+//! values recorded from the emulator. Defaults follow the SDM's default-1 classes (Vol. 3D A.3-A.5).
 
 use super::CapabilityMsrs;
 

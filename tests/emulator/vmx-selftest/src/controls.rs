@@ -107,25 +107,8 @@ pub fn with_preemption_timer(words: &Words, allowed: &AllowedSet) -> Result<Word
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tessera_vmx::select::msr_sets::sapphire_rapids;
     use tessera_vmx::select::CapabilityMsrs;
-
-    /// Capability MSRs of a Sapphire Rapids-like CPU (TRUE_* MSRs, tertiary controls, CTLS3 with IPIv).
-    fn sapphire_rapids() -> CapabilityMsrs {
-        CapabilityMsrs {
-            basic: 0x00DA_0400_0000_0004,
-            pinbased: 0x0000_00FF_0000_0016,
-            procbased: 0xFFFB_FFFE_0401_E172,
-            exit: 0xF7FF_FFFF_0003_6DFF,
-            entry: 0x0077_FFFF_0000_11FF,
-            procbased2: 0x17FF_FFFF_0000_0000,
-            ept_vpid: 0x0000_0F01_0673_4141,
-            true_pinbased: 0x0000_00FF_0000_0016,
-            true_procbased: 0xFFFB_FFFE_0400_6172,
-            true_exit: 0xF7FF_FFFF_0003_6DFB,
-            true_entry: 0x0077_FFFF_0000_11FB,
-            procbased3: 0x11,
-        }
-    }
 
     #[test]
     fn sapphire_rapids_offers_everything_with_ipiv() {
