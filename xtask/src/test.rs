@@ -11,23 +11,8 @@ pub fn main(args: &TestArgs) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
-    let steps: [(&str, &[&str]); 1] = [("host tests", &["test", "--workspace"])];
-    let skip = if args.emulator_only { steps.len() } else { 0 };
-    for (what, args) in steps.into_iter().skip(skip) {
-        eprintln!("==> {what}: cargo {}", args.join(" "));
-        let ok = Command::new(env!("CARGO"))
-            .args(args)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("error: {what} failed");
-            return ExitCode::FAILURE;
-        }
-    }
-    if !args.emulator_only && !default_image() {
-        return ExitCode::FAILURE;
-    }
-    if !args.emulator_only && !manifest_smoke() {
+    let host_tier = args.emulator_only || (host_tests() && default_image() && manifest_smoke());
+    if !host_tier {
         return ExitCode::FAILURE;
     }
     if !args.host_only {
@@ -37,6 +22,19 @@ pub fn main(args: &TestArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `cargo test --workspace`: every crate's host tests.
+fn host_tests() -> bool {
+    eprintln!("==> host tests: cargo test --workspace");
+    let ok = Command::new(env!("CARGO"))
+        .args(["test", "--workspace"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("error: host tests failed");
+    }
+    ok
 }
 
 /// `cargo xtask image` of the default board and manifest (what `cargo xtask run` boots).
