@@ -11,6 +11,7 @@ mod result;
 mod run;
 pub mod scenarios;
 mod selftest;
+pub mod source;
 
 pub use cache::workspace_root;
 pub use iso::bootable_iso;
@@ -141,9 +142,8 @@ pub fn report(spec: &RunSpec, outcome: &RunOutcome) {
         outcome.elapsed.as_secs_f64()
     );
     if !spec.echo {
-        for pairs in outcome.summaries() {
-            let text: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            eprintln!("emulator: SUMMARY {}", text.join(" "));
+        for line in outcome.summary_lines() {
+            eprintln!("emulator: {line}");
         }
     }
     if let Some(dir) = &outcome.kept_dir {

@@ -10,8 +10,12 @@ pub enum Verdict {
 
 const RESULT_PREFIX: &str = "TESSERA-RESULT:";
 
-/// Parses one serial line; `None` if it is not a result line.
+/// Parses one serial line; `None` if it is not a result line. Only the hypervisor's own lines
+/// count: a guest's `[<partition>] TESSERA-RESULT: pass` is just console text.
 pub fn parse_result_line(line: &str) -> Option<Verdict> {
+    if !super::source::is_hypervisor(line) {
+        return None;
+    }
     let rest = line.trim().strip_prefix(RESULT_PREFIX)?.trim();
     if rest == "pass" {
         return Some(Verdict::Pass);
@@ -103,6 +107,7 @@ mod tests {
     #[test]
     fn other_lines_are_not_results() {
         assert_eq!(parse_result_line("booting cpu 1"), None);
+        assert_eq!(parse_result_line("[forger] TESSERA-RESULT: pass"), None);
         assert_eq!(parse_result_line("SUMMARY exits=0"), None);
     }
 

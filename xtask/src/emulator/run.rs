@@ -69,9 +69,21 @@ impl RunOutcome {
         self.ending == Ending::Reported(Verdict::Pass)
     }
 
-    /// The `SUMMARY key=value ...` measurement lines the image printed, parsed.
-    pub fn summaries(&self) -> Vec<Vec<(String, String)>> {
-        self.serial.lines().filter_map(parse_summary_line).collect()
+    /// The `SUMMARY` lines as printed (a guest's behind its `[<partition>] ` prefix).
+    pub fn summary_lines(&self) -> Vec<&str> {
+        let lines = self.serial.lines().map(str::trim);
+        lines
+            .filter(|line| parse_summary_line(line).is_some())
+            .collect()
+    }
+
+    /// The `SUMMARY` lines the hypervisor itself printed (never a guest's), parsed.
+    pub fn hypervisor_summaries(&self) -> Vec<Vec<(String, String)>> {
+        let own = self
+            .serial
+            .lines()
+            .filter(|line| super::source::is_hypervisor(line));
+        own.filter_map(parse_summary_line).collect()
     }
 }
 

@@ -1,7 +1,7 @@
 //! The emulator tier of `cargo xtask test`: makes the emulator ready, builds the test
 //! images, and boots each scenario (in parallel, two at a time), each to a verdict.
 
-use super::{cache, ensure, report, run, Emulator, RunOutcome, RunSpec};
+use super::{cache, ensure, report, run, Emulator, Ending, RunOutcome, RunSpec, Verdict};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
@@ -13,6 +13,8 @@ const PARALLEL_RUNS: usize = 2;
 pub struct Scenario {
     pub name: String,
     pub spec: RunSpec,
+    /// The run must end with `TESSERA-RESULT: pass` (false: with `TESSERA-RESULT: fail`).
+    pub expect_pass: bool,
     /// `SUMMARY` key=value pairs the image must print besides passing (e.g. the mode it ran in).
     pub required_summary: Vec<(String, String)>,
     /// A further check of a passing run (e.g. a guest scenario's expected COM1 lines).
@@ -55,6 +57,7 @@ fn scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
     let mut list = vec![Scenario {
         name: "runner-smoke".into(),
         spec,
+        expect_pass: true,
         required_summary: Vec::new(),
         check: None,
     }];
@@ -82,11 +85,15 @@ pub fn run_parallel(emulator: &Emulator, scenarios: Vec<Scenario>) -> bool {
                 eprintln!("==> emulator scenario {}", scenario.name);
                 let started = std::time::Instant::now();
                 let passed = match run(emulator, &scenario.spec) {
-                    Ok(outcome) => {
-                        report(&scenario.spec, &outcome);
-                        outcome.passed()
+                    Ok(mut outcome) => {
+                        let passed = ended_as_expected(&scenario, &outcome)
                             && has_summaries(&scenario, &outcome)
-                            && passes_check(&scenario, &outcome)
+                            && passes_check(&scenario, &outcome);
+                        if passed && !scenario.expect_pass {
+                            remove_kept_files(&mut outcome);
+                        }
+                        report(&scenario.spec, &outcome);
+                        passed
                     }
                     Err(e) => {
                         eprintln!("error: scenario {}: {e}", scenario.name);
@@ -117,6 +124,28 @@ pub fn run_parallel(emulator: &Emulator, scenarios: Vec<Scenario>) -> bool {
     failed.is_empty()
 }
 
+/// Whether the hypervisor's verdict is the one `scenario` expects (says so when it is not).
+fn ended_as_expected(scenario: &Scenario, outcome: &RunOutcome) -> bool {
+    if scenario.expect_pass {
+        return outcome.passed();
+    }
+    let failed = matches!(outcome.ending, Ending::Reported(Verdict::Fail(_)));
+    if !failed {
+        eprintln!(
+            "error: scenario {}: expected TESSERA-RESULT: fail from the hypervisor",
+            scenario.name
+        );
+    }
+    failed
+}
+
+/// Removes the files of a run that failed as its scenario expects (kept only to debug failures).
+fn remove_kept_files(outcome: &mut RunOutcome) {
+    if let Some(dir) = outcome.kept_dir.take() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 /// Whether the scenario's own check (if any) accepts `outcome` (says why not).
 fn passes_check(scenario: &Scenario, outcome: &RunOutcome) -> bool {
     let Some(check) = &scenario.check else {
@@ -133,7 +162,11 @@ fn passes_check(scenario: &Scenario, outcome: &RunOutcome) -> bool {
 
 /// Whether `outcome` printed every required SUMMARY pair of `scenario` (says which one is missing).
 fn has_summaries(scenario: &Scenario, outcome: &RunOutcome) -> bool {
-    let printed: Vec<(String, String)> = outcome.summaries().into_iter().flatten().collect();
+    let printed: Vec<(String, String)> = outcome
+        .hypervisor_summaries()
+        .into_iter()
+        .flatten()
+        .collect();
     let missing: Vec<String> = scenario
         .required_summary
         .iter()

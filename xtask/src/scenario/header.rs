@@ -9,6 +9,7 @@
 //! #@ summary = { scenario = "x" }  # SUMMARY pairs that must be printed
 //! #@ expect_ipiv.on = ["SUMMARY ... ipiv=on ... sender_exits=0 "]  # only in the `on` run
 //! #@ expect_ipiv.off = ["SUMMARY ... ipiv=off ... sender_exits=1000 "]
+//! #@ verdict = "fail"              # the hypervisor's verdict the run must end with (default "pass")
 //! ```
 //!
 //! `expect_ipiv.<mode>` patterns must each match some COM1 line (in any order) in that mode's run:
@@ -28,6 +29,14 @@ pub enum Ipiv {
     Off,
 }
 
+/// The `TESSERA-RESULT:` a scenario's run must end with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
 /// What a scenario expects, and how to run it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +54,29 @@ pub struct Header {
     /// COM1 line patterns (any order) required only in the run with that `ipiv` mode.
     #[serde(default)]
     pub expect_ipiv: BTreeMap<Ipiv, Vec<String>>,
+    /// The hypervisor's verdict: `fail` for scenarios whose partitions must not pass (a guest
+    /// forging a pass line, for instance).
+    #[serde(default = "default_verdict")]
+    pub verdict: Verdict,
+}
+
+impl Header {
+    /// Every COM1 line pattern of the header (`expect`, `forbid`, `expect_ipiv`).
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        let expected = self.expect.iter().flat_map(|item| match item {
+            Expectation::Line(pattern) => std::slice::from_ref(pattern),
+            Expectation::AnyOrder(group) => group.as_slice(),
+        });
+        let per_mode = self.expect_ipiv.values().flatten();
+        expected
+            .chain(&self.forbid)
+            .chain(per_mode)
+            .map(String::as_str)
+    }
+}
+
+fn default_verdict() -> Verdict {
+    Verdict::Pass
 }
 
 fn default_ipiv() -> Vec<Ipiv> {
@@ -103,6 +135,9 @@ mod tests {
         assert_eq!(header.forbid, ["panic"]);
         assert_eq!(header.ipiv, [Ipiv::On]);
         assert_eq!(header.timeout_s, 300);
+        assert_eq!(header.verdict, Verdict::Pass);
+        let failing = parse("s.toml", "#@ expect = [\"a\"]\n#@ verdict = \"fail\"\n").unwrap();
+        assert_eq!(failing.verdict, Verdict::Fail);
     }
 
     #[test]

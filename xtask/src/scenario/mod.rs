@@ -1,8 +1,8 @@
 //! Guest scenarios of `cargo xtask test`: each tests/scenarios/<name>.toml is a partitions manifest
 //! for board/emulator.toml (guests referenced relative to it) whose `#@` header says how to run it
 //! and what COM1 must show (see `header`). Adding a scenario is adding one such file. Each becomes
-//! one emulator run per `ipiv` value; it passes when the hypervisor reports `TESSERA-RESULT: pass`,
-//! the expected lines appear in order, no forbidden line appears, the SUMMARY pairs are printed and
+//! one emulator run per `ipiv` value; it passes when the hypervisor reports the header's `verdict`
+//! (`TESSERA-RESULT: pass` unless it says `fail`), the expected lines appear in order, no forbidden line appears, the SUMMARY pairs are printed and
 //! the patterns for its `ipiv` mode (`expect_ipiv`) match.
 
 mod expect;
@@ -50,6 +50,11 @@ fn scenario_runs(root: &Path, file: &Path, out_dir: &Path) -> Result<Vec<Scenari
         .to_string();
     let source = std::fs::read_to_string(file).map_err(|e| format!("{shown}: {e}"))?;
     let header = header::parse(&shown, &source)?;
+    let model =
+        tessera_manifest::check_files(&root.join(BOARD), file, tessera_manifest::Images::Skip)
+            .map_err(|e| format!("{shown}: {e}"))?;
+    let names: Vec<&str> = model.partitions.iter().map(|p| p.name.as_str()).collect();
+    patterns_name_partitions(&shown, &header, &names)?;
     let stem = file
         .file_stem()
         .and_then(|s| s.to_str())
@@ -69,6 +74,7 @@ fn scenario_runs(root: &Path, file: &Path, out_dir: &Path) -> Result<Vec<Scenari
         Scenario {
             name,
             spec,
+            expect_pass: header.verdict == header::Verdict::Pass,
             required_summary: header.summary.clone().into_iter().collect(),
             check: Some(Box::new(move |outcome| {
                 expect::check(&outcome.serial, &expected, &forbidden)?;
@@ -78,6 +84,27 @@ fn scenario_runs(root: &Path, file: &Path, out_dir: &Path) -> Result<Vec<Scenari
         }
     });
     Ok(runs.collect())
+}
+
+/// `Err` naming the first pattern of `header` meant for a partition not in `names` (a typo there
+/// would make the pattern never match).
+fn patterns_name_partitions(
+    shown: &str,
+    header: &header::Header,
+    names: &[&str],
+) -> Result<(), String> {
+    for pattern in header.patterns() {
+        if let Some(partition) = expect::partition_of(pattern) {
+            if !names.contains(&partition) {
+                return Err(format!(
+                    "{shown}: scenario header: pattern `{pattern}` is for partition `{partition}`, \
+                     which the manifest does not have (its partitions: {})",
+                    names.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -113,12 +140,23 @@ mod tests {
                 &file,
                 tessera_manifest::Images::Skip,
             );
-            assert!(
-                checked.is_ok(),
-                "{}: {}",
-                file.display(),
-                checked.err().unwrap()
-            );
+            let model = checked.unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let names: Vec<&str> = model.partitions.iter().map(|p| p.name.as_str()).collect();
+            let shown = file.display().to_string();
+            let header = header::parse(&shown, &std::fs::read_to_string(&file).unwrap()).unwrap();
+            patterns_name_partitions(&shown, &header, &names).unwrap();
         }
+    }
+
+    #[test]
+    fn a_pattern_for_an_unknown_partition_is_refused() {
+        let source = "#@ expect = [\"[alpha] hi\", \"[*] any\", \"hypervisor\"]\n#@ forbid = [\"[alhpa] x\"]\n";
+        let header = header::parse("s.toml", source).unwrap();
+        let error = patterns_name_partitions("s.toml", &header, &["alpha"]).unwrap_err();
+        assert!(
+            error.contains("`alhpa`") && error.contains("alpha"),
+            "{error}"
+        );
+        assert!(patterns_name_partitions("s.toml", &header, &["alpha", "alhpa"]).is_ok());
     }
 }

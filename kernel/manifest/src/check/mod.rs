@@ -17,6 +17,7 @@ use crate::model::{Model, PartitionModel};
 use crate::plan::{Ipiv, IpivMode};
 use crate::schema::{IpivSpec, ManifestFile};
 pub use board::BoardFacts;
+pub use cpus::{valid_name, NAME_RULE};
 pub use image::load as load_image;
 
 /// Whether to read and check partition images.

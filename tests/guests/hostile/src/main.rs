@@ -1,0 +1,20 @@
+//! Test guest `hostile`: each partition's role comes from its name (see `role`). Hostile roles try
+//! to change what their neighbours see; bystanders measure it and fail if they saw anything.
+#![cfg_attr(target_os = "none", no_std)]
+#![cfg_attr(target_os = "none", no_main)]
+
+mod forger;
+mod role;
+
+use role::Role;
+use tessera_guest::{fail, BootInfo, TestResult};
+
+tessera_guest::entry!(run);
+
+fn run(info: &'static BootInfo) -> TestResult {
+    match role::of(info.name()) {
+        Some(Role::Forger) => forger::run(info),
+        Some(Role::Bystander) => Ok(()),
+        None => fail!("no hostile role for partition `{}`", info.name()),
+    }
+}

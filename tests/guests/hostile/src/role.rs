@@ -1,0 +1,31 @@
+//! What a partition running the `hostile` guest does, from its name.
+
+/// A partition's part in a hostile scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Prints lines that imitate the hypervisor's, then fails (scenario `oracle-forgery`).
+    Forger,
+    /// Does nothing hostile and passes.
+    Bystander,
+}
+
+/// The role of partition `name`, if it has one.
+pub fn of(name: &str) -> Option<Role> {
+    match name {
+        "forger" => Some(Role::Forger),
+        "bystander" => Some(Role::Bystander),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_by_name() {
+        assert_eq!(of("forger"), Some(Role::Forger));
+        assert_eq!(of("bystander"), Some(Role::Bystander));
+        assert_eq!(of("alpha"), None);
+    }
+}
