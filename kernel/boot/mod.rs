@@ -6,6 +6,8 @@ mod checks;
 pub mod machine;
 #[cfg(target_os = "none")]
 pub mod summary;
+#[cfg(target_os = "none")]
+mod timer;
 
 #[cfg(target_os = "none")]
 pub use flow::first_entry_reached;
@@ -48,6 +50,8 @@ mod flow {
     fn prepare(boot: &BootInfo) {
         let controls = super::checks::machine(boot);
         launch::set_controls(controls);
+        let frequency = super::timer::frequency();
+        launch::set_timer_frequency(frequency);
         let checked = tessera_arch::tsc_cycles();
         let carved = crate::heap::carve().unwrap_or_else(|e| fatal(format_args!("heap: {e}")));
         let carved_at = tessera_arch::tsc_cycles();
@@ -60,7 +64,7 @@ mod flow {
             "SUMMARY heap_used_bytes={} heap_planned_bytes={HEAP_BYTES}",
             carved.used_bytes
         );
-        crate::partition::setup_all(boot, carved, controls.ipiv);
+        crate::partition::setup_all(boot, carved, controls.ipiv, frequency);
         tessera_arch::println!(
             "SUMMARY boot_machine_check_cycles={} boot_heap_cycles={} boot_partitions_cycles={}",
             checked - BOOT_TSC.load(Ordering::SeqCst),

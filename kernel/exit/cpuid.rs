@@ -1,8 +1,9 @@
-//! CPUID: the host's answer, adjusted by tessera-vmx (virtual APIC ID, VMX hidden, Tessera's leaves).
+//! CPUID: the host's answer, adjusted by tessera-vmx (virtual APIC ID, VMX hidden, Tessera's leaves,
+//! the timer's frequencies).
 
 use super::Flow;
 use crate::vcpu::Vcpu;
-use tessera_vmx::cpuid::{emulate, VcpuIdentity};
+use tessera_vmx::cpuid::{emulate, timer_leaf, VcpuIdentity};
 
 pub fn handle(vcpu: &mut Vcpu) -> Flow {
     let (leaf, subleaf) = (vcpu.regs.rax as u32, vcpu.regs.rcx as u32);
@@ -14,7 +15,8 @@ pub fn handle(vcpu: &mut Vcpu) -> Flow {
         vcpu_index: u32::from(vcpu.vcpu),
         partition_index: u32::from(vcpu.partition),
     };
-    let r = emulate(leaf, host, &identity);
+    let frequency = crate::vcpu::launch::timer_frequency().expect("set at boot");
+    let r = timer_leaf(leaf, host, &frequency).unwrap_or_else(|| emulate(leaf, host, &identity));
     vcpu.regs.rax = u64::from(r.eax);
     vcpu.regs.rbx = u64::from(r.ebx);
     vcpu.regs.rcx = u64::from(r.ecx);

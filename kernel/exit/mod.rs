@@ -39,6 +39,8 @@ pub fn dispatch(vcpu: &mut Vcpu, reason: ExitReasonField) -> Flow {
         Some(ExitReason::Wrmsr) => msr::wrmsr(vcpu),
         Some(ExitReason::EptViolation) => ept::violation(vcpu),
         Some(ExitReason::ApicWrite) => ipi::apic_write(vcpu),
+        // The deadline it timed is due: `vcpu::timer::before_entry` posts it before the next entry.
+        Some(ExitReason::PreemptionTimer) => Flow::Resume,
         _ => Flow::Stop(StopReason::UnhandledExit { reason: basic }),
     }
 }

@@ -1,6 +1,7 @@
 //! RDMSR/WRMSR that exited (the MSR bitmap passes only the virtualized x2APIC accesses, and the ICR
 //! with IPIv). tessera-vmx's MSR policy decides: emulate from the VMCS or virtual-APIC page, send an
-//! IPI, inject #GP where bare metal would, or stop the vCPU for an MSR its partition was not granted.
+//! IPI, program the vCPU's timer, inject #GP where bare metal would, or stop the vCPU for an MSR its
+//! partition was not granted.
 
 use super::Flow;
 use crate::vcpu::Vcpu;
@@ -44,6 +45,11 @@ fn apply(vcpu: &mut Vcpu, msr: u32, write: bool, action: MsrAction) -> Flow {
             vcpu.virtual_apic.write_u32(0x304, (icr >> 32) as u32);
             vcpu.skip_instruction();
             return super::ipi::send(vcpu, icr);
+        }
+        MsrAction::Timer(access) => {
+            if let Some(value) = crate::vcpu::timer::access(vcpu, access) {
+                set_result(vcpu, value);
+            }
         }
         MsrAction::Ignore => {}
         MsrAction::InjectGp => {

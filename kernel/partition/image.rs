@@ -4,7 +4,7 @@
 
 use core::fmt;
 use tessera_manifest::{Partition, Plan};
-use tessera_vmx::guest_abi::{fill_boot_info, BootInfo, BootInfoError};
+use tessera_vmx::guest_abi::{fill_boot_info, BootInfo, BootInfoError, BootTimer};
 use tessera_vmx::guest_state::{
     write_boot_area, write_boot_info, GuestBootLayout, GuestRange, LayoutError,
 };
@@ -66,8 +66,14 @@ pub fn layout(part: &Partition<'_>) -> Result<GuestBootLayout, PlaceError> {
     GuestBootLayout::new(ram, part.vcpus.len() as u64, &mmio).map_err(PlaceError::Layout)
 }
 
-/// Zeroes `memory` (the partition's whole RAM), copies the image and writes the boot area.
-pub fn place(plan: &Plan<'_>, index: u16, memory: &mut [u8]) -> Result<(), PlaceError> {
+/// Zeroes `memory` (the partition's whole RAM), copies the image and writes the boot area (each
+/// vCPU's boot-info block states `timer`).
+pub fn place(
+    plan: &Plan<'_>,
+    index: u16,
+    memory: &mut [u8],
+    timer: BootTimer,
+) -> Result<(), PlaceError> {
     let part = &plan.partitions[index as usize];
     let layout = layout(part)?;
     memory.fill(0);
@@ -94,6 +100,7 @@ pub fn place(plan: &Plan<'_>, index: u16, memory: &mut [u8]) -> Result<(), Place
     let mut info = BootInfo::EMPTY;
     for vcpu in 0..part.vcpus.len() as u16 {
         fill_boot_info(plan, index, vcpu, &mut info).map_err(PlaceError::BootInfo)?;
+        info.set_timer(timer);
         write_boot_info(&layout, area, vcpu as u64, &info).map_err(PlaceError::Layout)?;
     }
     Ok(())
@@ -108,6 +115,10 @@ mod tests {
     };
 
     const MIB: u64 = 1 << 20;
+    const TIMER: BootTimer = BootTimer {
+        frequency: tessera_vmx::apic_timer::TimerFrequency::from_tsc_hz(50_000_000),
+        path: tessera_vmx::guest_abi::TimerPath::Trapped,
+    };
     static FILE: [u8; 64] = [0x90; 64];
     static VCPUS: [Vcpu<'static>; 1] = [Vcpu {
         board_cpu: "cpu0",
@@ -149,6 +160,7 @@ mod tests {
                 mode: IpivMode::Off,
                 enabled: false,
             },
+            tsc_hz: None,
             hypervisor: HostRange {
                 base: 2 * MIB,
                 bytes: 14 * MIB,
@@ -168,7 +180,7 @@ mod tests {
         }];
         let plan = plan(&SEGMENTS);
         let mut memory = vec![0xCC; 4 * MIB as usize];
-        place(&plan, 0, &mut memory).expect("fits");
+        place(&plan, 0, &mut memory, TIMER).expect("fits");
         assert!(memory[0x1000..0x1010].iter().all(|&b| b == 0x90));
         assert!(memory[0x1010..0x1030].iter().all(|&b| b == 0));
         assert!(
@@ -178,6 +190,8 @@ mod tests {
         let layout = layout(&plan.partitions[0]).unwrap();
         let info = layout.boot_info_guest(0) as usize;
         assert_eq!(&memory[info..info + 8], b"TESSBOOT");
+        let tsc_hz = info + core::mem::offset_of!(BootInfo, tsc_hz);
+        assert_eq!(&memory[tsc_hz..tsc_hz + 8], &50_000_000u64.to_le_bytes());
         assert_eq!(
             layout.area_guest_base + layout.area_bytes,
             4 * MIB,
@@ -202,7 +216,7 @@ mod tests {
         let plan = plan(&SEGMENTS);
         let mut memory = vec![0; 4 * MIB as usize];
         assert_eq!(
-            place(&plan, 0, &mut memory),
+            place(&plan, 0, &mut memory, TIMER),
             Err(PlaceError::Segment {
                 guest_phys: 4 * MIB - 4096,
                 bytes: 16

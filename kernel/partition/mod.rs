@@ -19,6 +19,8 @@ mod setup {
     use tessera_arch::guest_ram::GuestRam;
     use tessera_arch::multiboot::BootInfo;
     use tessera_arch::vmx::Page;
+    use tessera_vmx::apic_timer::TimerFrequency;
+    use tessera_vmx::guest_abi::{BootTimer, TimerPath};
 
     /// What every vCPU of one partition shares.
     #[derive(Clone, Copy)]
@@ -29,14 +31,18 @@ mod setup {
     }
 
     /// Sets up every partition and publishes each vCPU's launch data; a failure refuses to boot.
-    pub fn setup_all(boot: &BootInfo, carved: Carved, ipiv: bool) {
+    pub fn setup_all(boot: &BootInfo, carved: Carved, ipiv: bool, frequency: TimerFrequency) {
         for (index, memory) in carved.vcpus.iter().enumerate() {
             shared::of(index).set_pid(memory.pid);
         }
         let mut ready: heapless::Vec<PartitionReady, { crate::plan::PARTITIONS }> =
             heapless::Vec::new();
         for (p, part) in PLAN.partitions.iter().enumerate() {
-            let r = setup_one(boot, &carved, p, ipiv);
+            let timer = BootTimer {
+                frequency,
+                path: TimerPath::Trapped,
+            };
+            let r = setup_one(boot, &carved, p, ipiv, timer);
             if ready.push(r).is_err() {
                 fatal(format_args!("partition {}: too many partitions", part.name));
             }
@@ -53,12 +59,18 @@ mod setup {
         }
     }
 
-    fn setup_one(boot: &BootInfo, carved: &Carved, p: usize, ipiv: bool) -> PartitionReady {
+    fn setup_one(
+        boot: &BootInfo,
+        carved: &Carved,
+        p: usize,
+        ipiv: bool,
+        timer: BootTimer,
+    ) -> PartitionReady {
         let part = &PLAN.partitions[p];
         let name = part.name;
         let memory = tessera_arch::phys::claim_ram(boot, part.memory.host_base, part.memory.bytes)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: memory: {e:?}")));
-        image::place(&PLAN, p as u16, memory)
+        image::place(&PLAN, p as u16, memory, timer)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
         let tables_memory = &carved.partitions[p];
         let ept_root = tables::build_ept(part, tables_memory)

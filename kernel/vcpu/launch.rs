@@ -8,6 +8,7 @@ use tessera_arch::fixed_heap::HostStack;
 use tessera_arch::guest_ram::GuestRam;
 use tessera_arch::sync::SpinLock;
 use tessera_arch::vmx::Page;
+use tessera_vmx::apic_timer::TimerFrequency;
 use tessera_vmx::select::SelectedControls;
 
 /// Everything one vCPU needs to configure its VMCS and run.
@@ -21,6 +22,7 @@ pub struct Launch {
 
 static LAUNCH: [SpinLock<Option<Launch>>; VCPUS] = [const { SpinLock::new(None) }; VCPUS];
 static CONTROLS: SpinLock<Option<SelectedControls>> = SpinLock::new(None);
+static TIMER_FREQUENCY: SpinLock<Option<TimerFrequency>> = SpinLock::new(None);
 
 /// Hands `launch` to vCPU `index` (boot CPU, before the vCPU's CPU starts).
 pub fn publish(index: usize, launch: Launch) {
@@ -45,4 +47,13 @@ pub fn set_controls(controls: SelectedControls) {
 
 pub fn controls() -> Option<SelectedControls> {
     *CONTROLS.lock()
+}
+
+/// The TSC and APIC timer frequencies guests are told (set once at boot).
+pub fn set_timer_frequency(frequency: TimerFrequency) {
+    *TIMER_FREQUENCY.lock() = Some(frequency);
+}
+
+pub fn timer_frequency() -> Option<TimerFrequency> {
+    *TIMER_FREQUENCY.lock()
 }

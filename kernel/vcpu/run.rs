@@ -5,6 +5,7 @@ use crate::exit::{self, Flow};
 use crate::outcome::VcpuEnd;
 use crate::plan::PLAN;
 use crate::vcpu::launch::{self, Launch};
+use crate::vcpu::timer::{self, VcpuTimer};
 use crate::vcpu::{shared, vmcs};
 use tessera_arch::guest_ram::GuestRam;
 use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, Vmcs, VmcsError};
@@ -16,6 +17,7 @@ use tessera_vmx::exit::{
 use tessera_vmx::fields::{
     Field32Control as C32, Field32Guest as G32, Field32ReadOnly as R32, NaturalGuest as GN,
 };
+use tessera_vmx::select::SelectedControls;
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
 /// Console bytes one vCPU may burst, and the TSC cycles that earn one more byte (see README).
@@ -33,7 +35,10 @@ pub struct Vcpu<'a> {
     pub partition: u16,
     pub vcpu: u16,
     pub virtual_apic: &'static Page,
+    /// The vCPU's own posted-interrupt descriptor (its timer posts into it).
+    pub pid: &'static PostedInterruptDescriptor,
     pub guest_memory: GuestRam,
+    pub timer: VcpuTimer,
     pub console_bucket: TokenBucket,
     pub console_line: LineBuffer<CONSOLE_LINE_BYTES>,
 }
@@ -41,9 +46,16 @@ pub struct Vcpu<'a> {
 impl<'a> Vcpu<'a> {
     /// A vCPU about to enter for the first time with RDI = `boot_info` (guest-physical);
     /// `(index, partition, vcpu)` = plan-order position and place in its partition.
-    fn new(vmcs: ActiveVmcs<'a>, launch: &Launch, at: (usize, u16, u16), boot_info: u64) -> Self {
+    fn new(
+        vmcs: ActiveVmcs<'a>,
+        launch: &Launch,
+        controls: &SelectedControls,
+        at: (usize, u16, u16),
+        boot_info: u64,
+    ) -> Self {
         let (index, partition, vcpu) = at;
         let now = tessera_arch::tsc_cycles();
+        let frequency = launch::timer_frequency().expect("set before any vCPU starts");
         Vcpu {
             vmcs,
             regs: GuestRegisters {
@@ -54,7 +66,9 @@ impl<'a> Vcpu<'a> {
             partition,
             vcpu,
             virtual_apic: launch.memory.virtual_apic,
+            pid: launch.memory.pid,
             guest_memory: launch.guest_memory,
+            timer: VcpuTimer::new(&frequency, controls.preemption_timer_rate),
             console_bucket: TokenBucket::new(CONSOLE_BURST_BYTES, CONSOLE_CYCLES_PER_BYTE, now),
             console_line: LineBuffer::new(),
         }
@@ -115,7 +129,7 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     }
     notify_if_posted_before_entry(launch.memory.pid);
     let boot_info = layout.boot_info_guest(v as u64);
-    let mut vcpu = Vcpu::new(active, &launch, (index, p, v), boot_info);
+    let mut vcpu = Vcpu::new(active, &launch, &controls, (index, p, v), boot_info);
     let reason = run(&mut vcpu);
     stop(&mut vcpu, reason)
 }
@@ -154,6 +168,7 @@ fn run(vcpu: &mut Vcpu) -> StopReason {
     crate::boot::first_entry_reached();
     loop {
         inject_pending_nmi(vcpu);
+        timer::before_entry(vcpu);
         if let Err(e) = vcpu.vmcs.enter(&mut vcpu.regs) {
             return entry_error(e);
         }
@@ -212,6 +227,7 @@ fn entry_error(e: VmcsError) -> StopReason {
 
 /// Logs why the vCPU stopped, records how it ended and halts its CPU (the last one prints the verdict).
 fn stop(vcpu: &mut Vcpu, reason: StopReason) -> ! {
+    timer::stop(vcpu);
     crate::exit::vmcall::flush_console(vcpu);
     let report = StopReport {
         partition: vcpu.name(),

@@ -66,6 +66,7 @@ pub fn source(plan: &Plan<'_>, model: &Model, origin: &str) -> String {
         "    ipiv: {M}::Ipiv {{ mode: {M}::IpivMode::{:?}, enabled: {} }},",
         plan.ipiv.mode, plan.ipiv.enabled
     );
+    let _ = writeln!(out, "    tsc_hz: {:?},", plan.tsc_hz);
     let _ = writeln!(
         out,
         "    hypervisor: {M}::HostRange {{ base: {:#x}, bytes: {:#x} }},",

@@ -12,6 +12,8 @@ pub struct Model {
     /// (name, APIC ID) of every board CPU.
     pub board_cpus: Vec<(String, u32)>,
     pub ipiv: Ipiv,
+    /// The board's TSC frequency, when stated.
+    pub tsc_hz: Option<u64>,
     pub hypervisor: HostRange,
     pub partitions: Vec<PartitionModel>,
     /// What the planner chose on the author's behalf (shown by `explain`).

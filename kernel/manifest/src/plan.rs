@@ -30,6 +30,8 @@ pub struct Plan<'a> {
     pub board_cpus: &'a [BoardCpu<'a>],
     /// What the manifest asked for and whether the board can honour it.
     pub ipiv: Ipiv,
+    /// The board's TSC frequency in Hz; `None`: the kernel reads CPUID leaf 15H or 16H.
+    pub tsc_hz: Option<u64>,
     /// Host-physical range reserved for the hypervisor itself.
     pub hypervisor: HostRange,
     /// Partitions in manifest order.

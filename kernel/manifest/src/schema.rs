@@ -15,6 +15,9 @@ pub struct BoardFile {
     pub cpu_model: Option<String>,
     /// True when the CPUs support IPI virtualization.
     pub ipiv: bool,
+    /// TSC frequency in Hz (what guests are told in CPUID leaves 15H/16H and their boot info);
+    /// without it the hypervisor reads the CPU's own CPUID leaf 15H or 16H at boot.
+    pub tsc_hz: Option<Spanned<u64>>,
     pub hypervisor: HypervisorSpec,
     #[serde(rename = "cpu")]
     pub cpus: Vec<Spanned<CpuSpec>>,

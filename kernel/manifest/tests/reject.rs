@@ -708,3 +708,28 @@ fn several_syntax_errors_are_reported() {
         &["manifest.toml:7:", "manifest.toml:11:", "invalid TOML"],
     );
 }
+
+#[test]
+fn tsc_frequency_zero() {
+    let board = edit(BOARD, "ipiv = true\n", "ipiv = true\ntsc_hz = 0\n");
+    let out = errors(&board, MANIFEST);
+    has(
+        &out,
+        &[
+            "board.toml:3:10: tsc_hz is 0",
+            "found: tsc_hz = 0",
+            "accepted: the TSC frequency in Hz",
+            "hint: leave tsc_hz out",
+        ],
+    );
+    let stated = edit(
+        BOARD,
+        "ipiv = true\n",
+        "ipiv = true\ntsc_hz = 2_200_000_000\n",
+    );
+    assert_eq!(
+        check(&stated, MANIFEST).unwrap().tsc_hz,
+        Some(2_200_000_000)
+    );
+    assert_eq!(check(BOARD, MANIFEST).unwrap().tsc_hz, None);
+}

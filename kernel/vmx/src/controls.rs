@@ -93,6 +93,9 @@ bitflags! {
         const IPI_VIRTUALIZATION = 1 << 4;
         const ENABLE_MSRLIST = 1 << 6;
         const VIRTUALIZE_IA32_SPEC_CTRL = 1 << 7;
+        /// APIC-timer virtualization: the guest's TSC-deadline timer without VM exits
+        /// (apic-timer-virt.md; KVM names it GUEST_APIC_TIMER).
+        const APIC_TIMER_VIRTUALIZATION = 1 << 8;
     }
 }
 
@@ -156,6 +159,8 @@ mod tests {
             0x0002_0000
         );
         assert_eq!(TertiaryProcBased::IPI_VIRTUALIZATION.bits(), 0x10);
+        assert_eq!(TertiaryProcBased::APIC_TIMER_VIRTUALIZATION.bits(), 0x100);
+        assert_eq!(PinBased::ACTIVATE_PREEMPTION_TIMER.bits(), 0x40);
         assert_eq!(PinBased::PROCESS_POSTED_INTERRUPTS.bits(), 0x80);
     }
 

@@ -1,6 +1,10 @@
 //! What a guest sees when it executes CPUID (every CPUID exits; SDM Vol. 3C 26.1.2): the host's
 //! answer with the virtual APIC ID, x2APIC present, VMX hidden and the hypervisor bit set, plus
-//! Tessera's own leaves 0x4000_0000 (signature) and 0x4000_0001 (who am I).
+//! Tessera's own leaves 0x4000_0000 (signature) and 0x4000_0001 (who am I). The local APIC timer's
+//! leaves (TSC-deadline mode, an always-running timer, leaves 15H and 16H) come from
+//! [`timer_leaf`].
+
+use crate::apic_timer::TimerFrequency;
 
 /// Registers returned by CPUID.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,7 +38,9 @@ const LEAF1_ECX_HYPERVISOR: u32 = 1 << 31;
 /// MTRRs: their MSRs are not granted to guests.
 const LEAF1_EDX_MTRR: u32 = 1 << 12;
 /// Features whose MSRs or instructions a guest may not use.
-const LEAF1_ECX_HIDDEN: u32 = LEAF1_ECX_VMX | LEAF1_ECX_SMX | LEAF1_ECX_TSC_DEADLINE;
+const LEAF1_ECX_HIDDEN: u32 = LEAF1_ECX_VMX | LEAF1_ECX_SMX;
+/// Leaf 6 EAX bit 2 (ARAT): the APIC timer runs at a constant rate whatever the C-state.
+const LEAF6_EAX_ARAT: u32 = 1 << 2;
 
 /// The guest's CPUID result for `leaf`, given the host's result for the same leaf and subleaf.
 pub fn emulate(leaf: u32, host: CpuidResult, vcpu: &VcpuIdentity) -> CpuidResult {
@@ -56,10 +62,11 @@ pub fn emulate(leaf: u32, host: CpuidResult, vcpu: &VcpuIdentity) -> CpuidResult
     }
 }
 
-/// Leaf 1: initial APIC ID (EBX 31:24) is the virtual one; x2APIC and "hypervisor present" set;
-/// VMX, SMX, TSC deadline and MTRRs hidden (their MSRs are not granted).
+/// Leaf 1: initial APIC ID (EBX 31:24) is the virtual one; x2APIC, TSC-deadline timer and
+/// "hypervisor present" set; VMX, SMX and MTRRs hidden (their MSRs are not granted).
 fn leaf_1(host: CpuidResult, vcpu: &VcpuIdentity) -> CpuidResult {
-    let ecx = (host.ecx | LEAF1_ECX_X2APIC | LEAF1_ECX_HYPERVISOR) & !LEAF1_ECX_HIDDEN;
+    let shown = LEAF1_ECX_X2APIC | LEAF1_ECX_TSC_DEADLINE | LEAF1_ECX_HYPERVISOR;
+    let ecx = (host.ecx | shown) & !LEAF1_ECX_HIDDEN;
     let ebx = (host.ebx & 0x00FF_FFFF) | (vcpu.virtual_apic_id & 0xFF) << 24;
     let edx = host.edx & !LEAF1_EDX_MTRR;
     CpuidResult {
@@ -67,6 +74,21 @@ fn leaf_1(host: CpuidResult, vcpu: &VcpuIdentity) -> CpuidResult {
         ecx,
         edx,
         ..host
+    }
+}
+
+/// The guest's answer for the timer leaves, given the host's: leaf 6 with ARAT set (Tessera's
+/// timer never stops in a C-state), leaves 15H and 16H from the frequencies Tessera states (the
+/// APIC timer counts at the crystal clock of leaf 15H); `None` for every other leaf.
+pub fn timer_leaf(leaf: u32, host: CpuidResult, frequency: &TimerFrequency) -> Option<CpuidResult> {
+    match leaf {
+        6 => Some(CpuidResult {
+            eax: host.eax | LEAF6_EAX_ARAT,
+            ..host
+        }),
+        0x15 => Some(frequency.leaf_15()),
+        0x16 => Some(frequency.leaf_16()),
+        _ => None,
     }
 }
 
@@ -110,7 +132,11 @@ mod tests {
         assert_eq!(guest.ecx & LEAF1_ECX_VMX, 0);
         assert_ne!(guest.ecx & LEAF1_ECX_HYPERVISOR, 0);
         assert_ne!(guest.ecx & LEAF1_ECX_X2APIC, 0);
-        assert_eq!(guest.ecx & LEAF1_ECX_TSC_DEADLINE, 0);
+        assert_ne!(
+            guest.ecx & LEAF1_ECX_TSC_DEADLINE,
+            0,
+            "TSC-deadline mode is offered"
+        );
         assert_eq!(guest.edx, host.edx & !LEAF1_EDX_MTRR);
         assert_eq!(guest.eax, host.eax);
     }
@@ -149,6 +175,31 @@ mod tests {
             ),
             CpuidResult::default()
         );
+    }
+
+    #[test]
+    fn timer_leaves_state_the_frequencies() {
+        let frequency = TimerFrequency::from_tsc_hz(50_000_000);
+        let host = CpuidResult {
+            eax: 0x77,
+            ebx: 2,
+            ..CpuidResult::default()
+        };
+        let leaf_6 = timer_leaf(6, host, &frequency).unwrap();
+        assert_eq!(
+            (leaf_6.eax, leaf_6.ebx),
+            (0x77, 2),
+            "ARAT already set stays set"
+        );
+        assert_eq!(
+            timer_leaf(6, CpuidResult::default(), &frequency)
+                .unwrap()
+                .eax,
+            LEAF6_EAX_ARAT
+        );
+        assert_eq!(timer_leaf(0x15, host, &frequency).unwrap().ecx, 50_000_000);
+        assert_eq!(timer_leaf(0x16, host, &frequency).unwrap().eax, 50);
+        assert_eq!(timer_leaf(1, host, &frequency), None);
     }
 
     #[test]

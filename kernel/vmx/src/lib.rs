@@ -5,6 +5,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod apic_timer;
 pub mod console;
 pub mod controls;
 pub mod cpuid;

@@ -1,8 +1,13 @@
 //! What Tessera does with an RDMSR or WRMSR that exits (the MSR bitmap lets only the virtualized
 //! x2APIC accesses through): a few MSRs are emulated from the VMCS or the virtual-APIC page, x2APIC
-//! register misuse raises #GP as on bare metal, an ICR write goes to the IPI route decision, and
-//! every other MSR is outside the partition's grant: the vCPU is stopped.
+//! register misuse raises #GP as on bare metal, an ICR write goes to the IPI route decision, the
+//! local APIC timer's registers and IA32_TSC_DEADLINE go to the vCPU's timer, and every other MSR is
+//! outside the partition's grant: the vCPU is stopped.
 
+use crate::apic_timer::{
+    IA32_TSC_DEADLINE, X2APIC_CURRENT_COUNT, X2APIC_DIVIDE_CONFIGURATION, X2APIC_INITIAL_COUNT,
+    X2APIC_LVT_TIMER, X2APIC_SVR,
+};
 use crate::fields::{Field64Guest, NaturalGuest};
 use crate::ipi::Icr;
 use crate::msr;
@@ -21,12 +26,35 @@ pub enum MsrAction {
     /// WRMSR to the ICR (no reserved bit set): store the value at offset 0x300 of the virtual-APIC
     /// page (reads of the ICR are virtualized) and hand it to `ipi::decide`.
     SendIpi(u64),
+    /// An access to the local APIC timer (the kernel applies it to the vCPU's timer; writes of
+    /// registers the guest reads back are stored in the virtual-APIC page too).
+    Timer(TimerAccess),
     /// Accepted with no effect.
     Ignore,
     /// Inject #GP(0), as bare metal would.
     InjectGp,
     /// Not granted to the partition: stop the vCPU and log it.
     Deny,
+}
+
+/// A guest access to its local APIC timer that exited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerAccess {
+    /// RDMSR IA32_TSC_DEADLINE.
+    ReadDeadline,
+    /// WRMSR IA32_TSC_DEADLINE (any 64-bit value: 0 disarms).
+    WriteDeadline(u64),
+    /// WRMSR of the LVT timer entry (offset 320H).
+    WriteLvt(u32),
+    /// WRMSR of the initial count (380H).
+    WriteInitialCount(u32),
+    /// RDMSR of the current count (390H).
+    ReadCurrentCount,
+    /// WRMSR of the divide configuration (3E0H).
+    WriteDivideConfiguration(u32),
+    /// WRMSR of the spurious-interrupt vector register (0F0H): bit 8 enables the APIC, and a
+    /// software-disabled APIC masks the timer.
+    WriteSvr(u32),
 }
 
 /// The vCPU's state the policy needs.
@@ -63,8 +91,8 @@ pub fn on_rdmsr(msr_index: u32, ctx: &MsrContext) -> MsrAction {
         msr::IA32_PAT => read_field(Field64Guest::Ia32Pat.encoding()),
         IA32_FS_BASE => read_field(NaturalGuest::FsBase.encoding()),
         IA32_GS_BASE => read_field(NaturalGuest::GsBase.encoding()),
-        // Current count: the APIC timer is not emulated, so it never runs.
-        0x839 => MsrAction::Read(0),
+        IA32_TSC_DEADLINE => MsrAction::Timer(TimerAccess::ReadDeadline),
+        X2APIC_CURRENT_COUNT => MsrAction::Timer(TimerAccess::ReadCurrentCount),
         msr::X2APIC_MSR_FIRST..=msr::X2APIC_MSR_LAST => MsrAction::InjectGp,
         _ => MsrAction::Deny,
     }
@@ -90,7 +118,14 @@ pub fn on_wrmsr(msr_index: u32, value: u64, ctx: &MsrContext) -> MsrAction {
         // #GP before anything is written or sent, with RIP still on the WRMSR (a fault).
         msr::X2APIC_ICR if Icr::reserved_bits_set(value) => MsrAction::InjectGp,
         msr::X2APIC_ICR => MsrAction::SendIpi(value),
-        msr::X2APIC_MSR_FIRST..=msr::X2APIC_MSR_LAST => x2apic_write(msr_index, value),
+        IA32_TSC_DEADLINE => MsrAction::Timer(TimerAccess::WriteDeadline(value)),
+        msr::X2APIC_MSR_FIRST..=msr::X2APIC_MSR_LAST => {
+            let action = x2apic_write(msr_index, value);
+            match (action, timer_write(msr_index, value as u32)) {
+                (MsrAction::WriteVirtualApic { .. }, Some(access)) => MsrAction::Timer(access),
+                _ => action,
+            }
+        }
         _ => MsrAction::Deny,
     }
 }
@@ -140,6 +175,17 @@ fn pat_valid(value: u64) -> bool {
         .to_le_bytes()
         .iter()
         .all(|&entry| matches!(entry, 0 | 1 | 4 | 5 | 6 | 7))
+}
+
+/// The timer access a valid x2APIC register write is, if the register belongs to the timer.
+fn timer_write(msr_index: u32, value: u32) -> Option<TimerAccess> {
+    Some(match msr_index {
+        X2APIC_LVT_TIMER => TimerAccess::WriteLvt(value),
+        X2APIC_INITIAL_COUNT => TimerAccess::WriteInitialCount(value),
+        X2APIC_DIVIDE_CONFIGURATION => TimerAccess::WriteDivideConfiguration(value),
+        X2APIC_SVR => TimerAccess::WriteSvr(value),
+        _ => return None,
+    })
 }
 
 /// Stored registers keep their low 32 bits (ESR only accepts 0); the rest are read-only: #GP.
@@ -234,18 +280,13 @@ mod tests {
             "ICR bit 13 is reserved: the WRMSR faults, nothing is sent"
         );
         assert_eq!(
-            on_wrmsr(0x80F, 0x1FF, &CTX),
-            MsrAction::WriteVirtualApic {
-                offset: 0xF0,
-                value: 0x1FF
-            }
+            on_wrmsr(0x80D, 0x1FF, &CTX),
+            MsrAction::InjectGp,
+            "LDR is read-only in x2APIC mode"
         );
         assert_eq!(
             on_wrmsr(0x832, 0x2_00EF, &CTX),
-            MsrAction::WriteVirtualApic {
-                offset: 0x320,
-                value: 0x2_00EF
-            }
+            MsrAction::Timer(TimerAccess::WriteLvt(0x2_00EF))
         );
         assert_eq!(
             on_wrmsr(0x802, 5, &CTX),
@@ -258,11 +299,43 @@ mod tests {
             "ESR takes only 0"
         );
         assert_eq!(on_wrmsr(0x80F, 1 << 32, &CTX), MsrAction::InjectGp);
-        assert_eq!(on_rdmsr(0x839, &CTX), MsrAction::Read(0));
+        assert_eq!(
+            on_rdmsr(0x839, &CTX),
+            MsrAction::Timer(TimerAccess::ReadCurrentCount)
+        );
         assert_eq!(
             on_rdmsr(0x80B, &CTX),
             MsrAction::InjectGp,
             "EOI is write-only"
+        );
+    }
+
+    #[test]
+    fn timer_registers_and_the_deadline_msr_go_to_the_timer() {
+        let timer = |access| MsrAction::Timer(access);
+        assert_eq!(on_rdmsr(0x6E0, &CTX), timer(TimerAccess::ReadDeadline));
+        assert_eq!(
+            on_wrmsr(0x6E0, u64::MAX, &CTX),
+            timer(TimerAccess::WriteDeadline(u64::MAX)),
+            "any deadline value is accepted"
+        );
+        assert_eq!(
+            on_wrmsr(0x838, 1000, &CTX),
+            timer(TimerAccess::WriteInitialCount(1000))
+        );
+        assert_eq!(
+            on_wrmsr(0x83E, 0xB, &CTX),
+            timer(TimerAccess::WriteDivideConfiguration(0xB))
+        );
+        assert_eq!(
+            on_wrmsr(0x80F, 0x1FF, &CTX),
+            timer(TimerAccess::WriteSvr(0x1FF))
+        );
+        assert_eq!(on_wrmsr(0x838, 1 << 32, &CTX), MsrAction::InjectGp);
+        assert_eq!(
+            on_wrmsr(0x839, 5, &CTX),
+            MsrAction::InjectGp,
+            "current count is read-only"
         );
     }
 
@@ -293,7 +366,7 @@ mod tests {
             0x10,
             0x3A,
             0x480,
-            0x6E0,
+            0x6E1,
             0xC000_0081,
             0xC000_0102,
             0x4000_0000,

@@ -162,6 +162,16 @@ pub fn write_x2apic(msr: u32, value: u64) {
     }
 }
 
+/// WRMSR IA32_TSC_DEADLINE (0x6E0): arms the local APIC timer in TSC-deadline mode (0 disarms).
+pub fn write_tsc_deadline(value: u64) {
+    // SAFETY: the deadline MSR only schedules a timer interrupt, which reaches the stubs above (they
+    // preserve every register they use); no memory is touched.
+    unsafe {
+        asm!("wrmsr", in("ecx") 0x6E0u32, in("eax") value as u32, in("edx") (value >> 32) as u32,
+             options(nomem, nostack));
+    }
+}
+
 /// WRMSR to any MSR, for isolation tests: the manifest denies it, so the hypervisor stops the vCPU.
 pub fn write_msr_expecting_stop(msr: u32, value: u64) {
     // SAFETY: called only on MSRs outside what the hypervisor passes through; the write exits and

@@ -16,6 +16,8 @@ static IDT: [AtomicU64; 2 * VECTORS] = [const { AtomicU64::new(0) }; 2 * VECTORS
 /// Arrivals per vCPU and vector.
 static ARRIVALS: [[AtomicU32; VECTORS]; MAX_VCPUS] =
     [const { [const { AtomicU32::new(0) }; VECTORS] }; MAX_VCPUS];
+/// TSC at handler entry of the latest interrupt, per vCPU (for timer lateness).
+static LAST_ARRIVAL_TSC: [AtomicU64; MAX_VCPUS] = [const { AtomicU64::new(0) }; MAX_VCPUS];
 /// Whether the exception path should only count (a test that provokes one on purpose).
 static COUNT_EXCEPTIONS: AtomicBool = AtomicBool::new(false);
 
@@ -46,6 +48,11 @@ pub fn arrivals(vcpu: usize, vector: u8) -> u32 {
     ARRIVALS[vcpu][usize::from(vector)].load(Ordering::Acquire)
 }
 
+/// The TSC when the latest interrupt on vCPU `vcpu` entered its handler (0 before any).
+pub fn last_arrival_tsc(vcpu: usize) -> u64 {
+    LAST_ARRIVAL_TSC[vcpu].load(Ordering::Acquire)
+}
+
 /// Every arrival on vCPU `vcpu` (all vectors).
 pub fn total_arrivals(vcpu: usize) -> u64 {
     ARRIVALS[vcpu]
@@ -62,11 +69,13 @@ pub fn count_exceptions(enabled: bool) {
 /// Called by the common stub with the vector, the error code (0 if none) and the interrupted RIP.
 #[no_mangle]
 extern "C" fn tessera_guest_interrupt(vector: u64, error_code: u64, rip: u64) {
+    let entered_tsc = crate::cpu::rdtsc();
     let is_exception = vector < FIRST_INTERRUPT_VECTOR && vector != NMI_VECTOR;
     if is_exception && !COUNT_EXCEPTIONS.load(Ordering::Acquire) {
         crate::runtime::fail_from_exception(vector, error_code, rip);
     }
     let vcpu = current_vcpu();
+    LAST_ARRIVAL_TSC[vcpu].store(entered_tsc, Ordering::Release);
     ARRIVALS[vcpu][vector as usize % VECTORS].fetch_add(1, Ordering::AcqRel);
     if vector >= FIRST_INTERRUPT_VECTOR {
         crate::apic::eoi();

@@ -14,6 +14,7 @@ pub mod layout;
 pub mod paging;
 pub mod runtime;
 pub mod time;
+pub mod timer;
 
 pub use runtime::{report, Failure, TestResult};
 pub use tessera_vmx::guest_abi::{BootInfo, BootPeer, PeerRoute};

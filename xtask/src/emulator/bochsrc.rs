@@ -109,6 +109,19 @@ mod tests {
     }
 
     #[test]
+    fn the_emulator_board_states_the_tsc_frequency_bochs_runs_at() {
+        // With `clock: sync=none` the TSC counts emulated instructions, IPS of them per emulated second.
+        #[derive(serde::Deserialize)]
+        struct Board {
+            tsc_hz: u64,
+        }
+        let path = crate::emulator::workspace_root().join("board/emulator.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let board: Board = toml::from_str(&text).unwrap();
+        assert_eq!(board.tsc_hz, IPS, "{}", path.display());
+    }
+
+    #[test]
     fn never_prompts() {
         let text = render(&config());
         assert!(text.contains("display_library: nogui\n"));

@@ -13,9 +13,10 @@ pub enum FieldRefusal {
 }
 
 /// 64-bit control fields that hold values, not addresses (TSC offset and multiplier, EOI-exit bitmaps,
-/// VM-function controls, tertiary controls, secondary exit controls), high halves included.
-const VALUE_CONTROLS_64: [u32; 9] = [
-    0x2010, 0x2018, 0x201C, 0x201E, 0x2020, 0x2022, 0x2032, 0x2034, 0x2044,
+/// VM-function controls, tertiary controls, secondary exit controls, the guest deadline shadow of
+/// APIC-timer virtualization), high halves included.
+const VALUE_CONTROLS_64: [u32; 10] = [
+    0x2010, 0x2018, 0x201C, 0x201E, 0x2020, 0x2022, 0x2032, 0x2034, 0x2044, 0x204E,
 ];
 
 /// Whether safe code may VMWRITE field `encoding`.

@@ -71,6 +71,7 @@ pub fn capabilities() -> CapabilityMsrs {
         true_exit: read_if(has_true, m::IA32_VMX_TRUE_EXIT_CTLS),
         true_entry: read_if(has_true, m::IA32_VMX_TRUE_ENTRY_CTLS),
         procbased3: read_if(procbased & (1 << 49) != 0, m::IA32_VMX_PROCBASED_CTLS3),
+        misc: msr::read(m::IA32_VMX_MISC),
     }
 }
 

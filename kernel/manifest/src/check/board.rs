@@ -12,6 +12,8 @@ use toml::Spanned;
 pub struct BoardFacts {
     pub name: String,
     pub ipiv: bool,
+    /// TSC frequency, when the board states it.
+    pub tsc_hz: Option<u64>,
     pub cpus: Vec<CpuFact>,
     pub ram: Vec<HostRange>,
     pub hypervisor: HostRange,
@@ -52,12 +54,28 @@ pub fn check(cx: &mut Ctx<'_>, file: &BoardFile) -> BoardFacts {
     BoardFacts {
         name: file.name.get_ref().clone(),
         ipiv: file.ipiv,
+        tsc_hz: tsc_hz(cx, file),
         cpus,
         ram,
         hypervisor,
         devices,
         hypervisor_console,
     }
+}
+
+/// The board's TSC frequency: at least 1 Hz when given.
+fn tsc_hz(cx: &mut Ctx<'_>, file: &BoardFile) -> Option<u64> {
+    let hz = file.tsc_hz.as_ref()?;
+    if *hz.get_ref() == 0 {
+        let d = cx.board.error(hz.span(), "tsc_hz is 0");
+        cx.push(
+            d.found("tsc_hz = 0")
+                .accepted("the TSC frequency in Hz, for example tsc_hz = 2_200_000_000")
+                .hint("leave tsc_hz out to use the CPU's CPUID leaf 15H at boot"),
+        );
+        return None;
+    }
+    Some(*hz.get_ref())
 }
 
 /// Board CPUs; names and APIC IDs must be unique.

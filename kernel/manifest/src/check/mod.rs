@@ -65,6 +65,7 @@ pub fn check(sources: &Sources, images: Images) -> Result<Model, Errors> {
             .map(|c| (c.name.clone(), c.apic_id))
             .collect(),
         ipiv,
+        tsc_hz: board.tsc_hz,
         hypervisor: board.hypervisor,
         notes: notes(&manifest, &parts),
         partitions: assemble(sources, &manifest, parts),

@@ -13,6 +13,9 @@ vmcs_fields! {
         HlatPrefixSize = 0x0006,
         /// Last PID-pointer index: the highest virtual APIC ID the PID-pointer table covers (IPIv).
         LastPidPointerIndex = 0x0008,
+        /// Virtual timer vector (APIC-timer virtualization; bits 15:8 must be 0). Encoding from
+        /// KVM's patches, not yet in a published SDM appendix (apic-timer-virt.md section 1).
+        VirtualTimerVector = 0x000A,
     }
 }
 

@@ -47,6 +47,9 @@ vmcs_fields! {
         /// PID-pointer table address (IPIv): one 8-byte entry per virtual APIC ID.
         PidPointerTable = 0x2042,
         SecondaryExitControls = 0x2044,
+        /// Guest deadline shadow (APIC-timer virtualization): IA32_TSC_DEADLINE as the guest wrote
+        /// it, in guest TSC.
+        GuestDeadlineShadow = 0x204E,
     }
 }
 
@@ -75,6 +78,8 @@ vmcs_fields! {
         Ia32RtitCtl = 0x2814,
         Ia32LbrCtl = 0x2816,
         Ia32Pkrs = 0x2818,
+        /// Guest deadline (APIC-timer virtualization): the armed deadline in host TSC, 0 = disarmed.
+        GuestDeadline = 0x2830,
     }
 }
 

@@ -2,10 +2,12 @@
 //! starts in 64-bit mode with paging as the hypervisor set up). Versioned and `#[repr(C)]` so a
 //! guest crate can read it in place; the hypervisor writes it with [`BootInfo::write_to`].
 
+use crate::apic_timer::TimerFrequency;
+
 /// `magic`: "TESSBOOT" in little-endian bytes.
 pub const BOOT_INFO_MAGIC: u64 = u64::from_le_bytes(*b"TESSBOOT");
 /// Layout version; bumped whenever a field moves or changes meaning.
-pub const BOOT_INFO_VERSION: u32 = 1;
+pub const BOOT_INFO_VERSION: u32 = 2;
 /// Longest partition name carried, in bytes (UTF-8).
 pub const NAME_MAX_BYTES: usize = 32;
 /// Most entries in `peers`.
@@ -23,6 +25,24 @@ pub enum PeerRoute {
     Exitless = 1,
     /// Another partition over a trapped route: only `vectors` arrive.
     Trapped = 2,
+}
+
+/// How the vCPU's TSC-deadline timer is delivered (`BootInfo::timer_path`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum TimerPath {
+    /// Each IA32_TSC_DEADLINE write exits once; each expiry costs at most one exit (the
+    /// VMX-preemption timer) and is posted like an IPI. One-shot and periodic modes always work so.
+    Trapped = 0,
+    /// APIC-timer virtualization: arming and expiry in TSC-deadline mode cost no exit.
+    Virtualized = 1,
+}
+
+/// What a vCPU's boot-info block says about its timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BootTimer {
+    pub frequency: TimerFrequency,
+    pub path: TimerPath,
 }
 
 /// One APIC ID the vCPU may send IPIs to.
@@ -75,6 +95,13 @@ pub struct BootInfo {
     pub name: [u8; NAME_MAX_BYTES],
     /// Own vCPUs first (vCPU order), then routed vCPUs (route order, then vCPU order).
     pub peers: [BootPeer; PEERS_MAX],
+    /// TSC frequency (also in CPUID leaves 15H and 16H).
+    pub tsc_hz: u64,
+    /// Local APIC timer frequency at divide 1 (the crystal clock of CPUID leaf 15H).
+    pub apic_timer_hz: u64,
+    /// A [`TimerPath`] value.
+    pub timer_path: u32,
+    pub reserved: u32,
 }
 
 /// Why a boot-info block is unusable.
@@ -103,6 +130,10 @@ impl BootInfo {
         partition_index: 0,
         name: [0; NAME_MAX_BYTES],
         peers: [BootPeer::EMPTY; PEERS_MAX],
+        tsc_hz: 0,
+        apic_timer_hz: 0,
+        timer_path: TimerPath::Trapped as u32,
+        reserved: 0,
     };
 
     /// Checks magic, version and counts (what a guest does first).
@@ -141,6 +172,13 @@ impl BootInfo {
         Ok(())
     }
 
+    /// Records the timer's frequencies and path.
+    pub fn set_timer(&mut self, timer: BootTimer) {
+        self.tsc_hz = timer.frequency.tsc_hz;
+        self.apic_timer_hz = timer.frequency.apic_timer_hz();
+        self.timer_path = timer.path as u32;
+    }
+
     /// The valid peers.
     pub fn peers(&self) -> &[BootPeer] {
         &self.peers[..(self.peer_count as usize).min(PEERS_MAX)]
@@ -171,7 +209,9 @@ mod tests {
         assert_eq!(offset_of!(BootInfo, memory_guest_base), 32);
         assert_eq!(offset_of!(BootInfo, name), 56);
         assert_eq!(offset_of!(BootInfo, peers), 88);
-        assert_eq!(BOOT_INFO_BYTES, 88 + 64 * 48);
+        assert_eq!(offset_of!(BootInfo, tsc_hz), 88 + 64 * 48);
+        assert_eq!(offset_of!(BootInfo, timer_path), 88 + 64 * 48 + 16);
+        assert_eq!(BOOT_INFO_BYTES, 88 + 64 * 48 + 24);
         assert_eq!(&BOOT_INFO_MAGIC.to_le_bytes(), b"TESSBOOT");
     }
 
@@ -231,6 +271,8 @@ mod tests {
             vectors: [0, 1, 0, 0],
         };
         info.push_peer(peer).unwrap();
+        info.tsc_hz = 50_000_000;
+        info.timer_path = TimerPath::Virtualized as u32;
         let mut out = Box::new([0xAAu8; BOOT_INFO_BYTES]);
         info.write_to(&mut out);
         assert_eq!(&out[0..8], b"TESSBOOT");
@@ -246,6 +288,9 @@ mod tests {
             u64::from_le_bytes(out[88 + 24..88 + 32].try_into().unwrap()),
             1
         );
-        assert!(out[88 + 48..].iter().all(|&b| b == 0));
+        let timer = 88 + 64 * 48;
+        assert!(out[88 + 48..timer].iter().all(|&b| b == 0));
+        assert_eq!(&out[timer..timer + 8], &50_000_000u64.to_le_bytes());
+        assert_eq!(&out[timer + 16..timer + 20], &[1, 0, 0, 0]);
     }
 }

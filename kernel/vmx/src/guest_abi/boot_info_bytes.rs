@@ -51,6 +51,17 @@ impl BootInfo {
             let base = offset_of!(BootInfo, peers) + i * size_of::<BootPeer>();
             write_peer(peer, &mut out[base..base + size_of::<BootPeer>()]);
         }
+        let mut put =
+            |offset: usize, bytes: &[u8]| out[offset..offset + bytes.len()].copy_from_slice(bytes);
+        put(offset_of!(BootInfo, tsc_hz), &self.tsc_hz.to_le_bytes());
+        put(
+            offset_of!(BootInfo, apic_timer_hz),
+            &self.apic_timer_hz.to_le_bytes(),
+        );
+        put(
+            offset_of!(BootInfo, timer_path),
+            &self.timer_path.to_le_bytes(),
+        );
     }
 }
 

@@ -7,8 +7,8 @@ mod from_plan;
 mod hypercall;
 
 pub use boot_info::{
-    BootInfo, BootInfoError, BootPeer, PeerRoute, BOOT_INFO_BYTES, BOOT_INFO_MAGIC,
-    BOOT_INFO_VERSION, NAME_MAX_BYTES, PEERS_MAX,
+    BootInfo, BootInfoError, BootPeer, BootTimer, PeerRoute, TimerPath, BOOT_INFO_BYTES,
+    BOOT_INFO_MAGIC, BOOT_INFO_VERSION, NAME_MAX_BYTES, PEERS_MAX,
 };
 pub use from_plan::fill_boot_info;
 pub use hypercall::{

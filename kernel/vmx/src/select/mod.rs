@@ -49,6 +49,8 @@ pub struct CapabilityMsrs {
     pub true_entry: u64,
     /// IA32_VMX_PROCBASED_CTLS3 (0x492); 0 when primary bit 49 (activate tertiary) is not allowed-1.
     pub procbased3: u64,
+    /// IA32_VMX_MISC (0x485): bits 4:0 give the VMX-preemption timer's rate.
+    pub misc: u64,
 }
 
 /// One VMX control word, for messages and for picking the capability MSR.
@@ -101,6 +103,13 @@ pub struct SelectedControls {
     pub ipiv: bool,
     /// With `IpivMode::Preferred` on a CPU without IPIv: why it is off (for the boot log).
     pub ipiv_unavailable: Option<SelectError>,
+    /// The VMX-preemption timer counts down once every `2^preemption_timer_rate` TSC cycles
+    /// (IA32_VMX_MISC bits 4:0). "Activate VMX-preemption timer" is allowed; the kernel sets it per
+    /// vCPU while a guest timer is armed.
+    pub preemption_timer_rate: u8,
+    /// Whether the CPU offers APIC-timer virtualization ("activate tertiary controls" and
+    /// IA32_VMX_PROCBASED_CTLS3 bit 8). Used per partition, so not set in `tertiary` here.
+    pub apic_timer_virtualization: bool,
 }
 
 /// Picks the control words, or names the first control or capability the CPU lacks.
@@ -113,6 +122,13 @@ pub fn select(msrs: &CapabilityMsrs, ipiv_mode: IpivMode) -> Result<SelectedCont
         return Err(error);
     }
     let mut selected = wanted::control_words(&allowed, ipiv)?;
+    refuse_if_missing(
+        &allowed.pin,
+        PinBased::ACTIVATE_PREEMPTION_TIMER.bits().into(),
+        Need::Tessera,
+    )?;
+    selected.preemption_timer_rate = (msrs.misc & 0x1F) as u8;
+    selected.apic_timer_virtualization = apic_timer_virtualization_offered(&allowed);
     selected.ipiv_unavailable = match ipiv_mode {
         IpivMode::Preferred => offered.err(),
         _ => None,
@@ -123,6 +139,15 @@ pub fn select(msrs: &CapabilityMsrs, ipiv_mode: IpivMode) -> Result<SelectedCont
 /// Whether the CPU allows both "activate tertiary controls" and "IPI virtualization".
 pub fn ipiv_offered(allowed: &AllowedSet) -> bool {
     ipiv_check(allowed, IpivMode::Required).is_ok()
+}
+
+/// Whether the CPU allows both "activate tertiary controls" and "APIC-timer virtualization".
+pub fn apic_timer_virtualization_offered(allowed: &AllowedSet) -> bool {
+    let tertiary_bit = PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS.bits() as u64;
+    allowed.primary.allows(tertiary_bit)
+        && allowed
+            .tertiary
+            .allows(TertiaryProcBased::APIC_TIMER_VIRTUALIZATION.bits())
 }
 
 /// `Err` naming the first of "activate tertiary controls" and "IPI virtualization" not allowed-1.

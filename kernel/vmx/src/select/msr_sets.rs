@@ -19,6 +19,8 @@ pub fn sapphire_rapids() -> CapabilityMsrs {
         true_exit: 0xF7FF_FFFF_0003_6DFB,
         true_entry: 0x0077_FFFF_0000_11FB,
         procbased3: 0x0000_0000_0000_0011,
+        // Preemption timer rate 5 (one count every 32 TSC cycles), as on many Intel server CPUs.
+        misc: 0x2000_0000_7004_C1E5,
     }
 }
 
@@ -56,5 +58,7 @@ pub fn emulator_ipiv_on() -> CapabilityMsrs {
         true_exit: 0xC87F_FFFF_0003_6DFB,
         true_entry: 0x0008_FFFF_0000_11FB,
         procbased3: 0x90,
+        // Preemption timer rate 0: one count per TSC cycle (Bochs VMX_MSR_MISC).
+        misc: 0x6004_01E0,
     }
 }

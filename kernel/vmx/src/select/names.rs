@@ -19,6 +19,7 @@ fn pin_name(bit: u8) -> &'static str {
         0 => "external-interrupt exiting",
         3 => "NMI exiting",
         5 => "virtual NMIs",
+        6 => "activate VMX-preemption timer",
         7 => "process posted interrupts",
         _ => "(unnamed)",
     }
@@ -27,6 +28,7 @@ fn pin_name(bit: u8) -> &'static str {
 fn primary_name(bit: u8) -> &'static str {
     match bit {
         7 => "HLT exiting",
+        12 => "RDTSC exiting",
         15 => "CR3-load exiting",
         16 => "CR3-store exiting",
         17 => "activate tertiary controls",
@@ -56,6 +58,7 @@ fn secondary_name(bit: u8) -> &'static str {
 fn tertiary_name(bit: u8) -> &'static str {
     match bit {
         4 => "IPI virtualization",
+        8 => "APIC-timer virtualization",
         _ => "(unnamed)",
     }
 }

@@ -247,3 +247,52 @@ fn emulator_capabilities_give_the_words_seen_in_the_emulator() {
         0x9620_6172
     );
 }
+
+#[test]
+fn the_preemption_timer_is_required_and_its_rate_read() {
+    let s = select(&sapphire_rapids(), IpivMode::Off).unwrap();
+    assert_eq!(s.preemption_timer_rate, 5);
+    assert!(
+        !s.pin.contains(PinBased::ACTIVATE_PREEMPTION_TIMER),
+        "set per vCPU, not here"
+    );
+    assert_eq!(
+        select(&emulator_ipiv_on(), IpivMode::Off)
+            .unwrap()
+            .preemption_timer_rate,
+        0
+    );
+    let msrs = CapabilityMsrs {
+        true_pinbased: 0x0000_00BF_0000_0016,
+        ..sapphire_rapids()
+    };
+    let text = select(&msrs, IpivMode::Off).unwrap_err().to_string();
+    assert!(text.contains("'activate VMX-preemption timer'"), "{text}");
+}
+
+#[test]
+fn apic_timer_virtualization_is_offered_with_ctls3_bit_8_and_tertiary_controls() {
+    assert!(
+        !select(&sapphire_rapids(), IpivMode::Off)
+            .unwrap()
+            .apic_timer_virtualization
+    );
+    let msrs = CapabilityMsrs {
+        procbased3: 0x191,
+        ..sapphire_rapids()
+    };
+    let s = select(&msrs, IpivMode::Off).unwrap();
+    assert!(s.apic_timer_virtualization);
+    assert!(!s
+        .tertiary
+        .contains(TertiaryProcBased::APIC_TIMER_VIRTUALIZATION));
+    let without_tertiary = CapabilityMsrs {
+        procbased3: 0x191,
+        ..without_tertiary()
+    };
+    assert!(
+        !select(&without_tertiary, IpivMode::Off)
+            .unwrap()
+            .apic_timer_virtualization
+    );
+}

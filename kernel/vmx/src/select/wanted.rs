@@ -103,6 +103,8 @@ pub fn control_words(allowed: &AllowedSet, ipiv: bool) -> Result<SelectedControl
         entry: EntryControls::from_bits_retain(entry as u32),
         ipiv,
         ipiv_unavailable: None,
+        preemption_timer_rate: 0,
+        apic_timer_virtualization: false,
     })
 }
 
