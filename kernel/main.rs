@@ -6,6 +6,8 @@
 
 mod boot;
 #[cfg(target_os = "none")]
+mod console;
+#[cfg(target_os = "none")]
 mod exit;
 mod heap;
 mod outcome;

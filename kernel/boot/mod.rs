@@ -28,14 +28,14 @@ mod flow {
 
     fn bsp_main(cpu: Cpu, boot: BootInfo) -> ! {
         BOOT_TSC.store(tessera_arch::tsc_cycles(), Ordering::SeqCst);
-        log::info!(
+        crate::console::start(format_args!(
             "Tessera {}: board {}, {} partition(s), {} vCPU(s), IPIv {}",
             env!("TESSERA_IMAGE_VERSION"),
             PLAN.board,
             PLAN.partitions.len(),
             PLAN.vcpus().count(),
             PLAN.ipiv.mode.as_str()
-        );
+        ));
         prepare(&boot);
         for (index, (_, _, vcpu)) in PLAN.vcpus().enumerate() {
             if vcpu.starts_at_boot {

@@ -15,14 +15,16 @@ pub fn print() {
     let mut failed = 0usize;
     for (p, part) in PLAN.partitions.iter().enumerate() {
         let mut ends: heapless::Vec<VcpuEnd, VCPUS> = heapless::Vec::new();
-        let mut total = 0u64;
+        let (mut total, mut console, mut dropped) = (0u64, 0u64, 0u64);
         for v in 0..part.vcpus.len() {
             let state = shared::of(global_index(&PLAN, p as u16, v as u16));
             let counters = state.counters.lock().clone();
             total += counters.total();
             let (used, size) = state.stack_use().unwrap_or((0, 0));
+            let (printed, refused) = state.console_bytes();
+            (console, dropped) = (console + printed, dropped + refused);
             println!(
-                "partition {} vcpu {v}: {}, host stack {used} of {size} bytes, {counters}",
+                "partition {} vcpu {v}: {}, host stack {used} of {size} bytes, console {printed} bytes ({refused} dropped), {counters}",
                 part.name,
                 state.end()
             );
@@ -33,7 +35,7 @@ pub fn print() {
         }
         let verdict = partition_verdict(&ends);
         println!(
-            "SUMMARY partition={} exits={total} result={}",
+            "SUMMARY partition={} exits={total} console_bytes={console} console_dropped_bytes={dropped} result={}",
             part.name,
             if verdict.is_ok() { "pass" } else { "fail" }
         );

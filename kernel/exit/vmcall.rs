@@ -1,13 +1,18 @@
-//! VMCALL: Tessera's hypercall ABI (tessera-vmx `guest_abi`). Console writes are rate-limited per
-//! vCPU (token bucket in TSC cycles) and printed whole lines at a time behind the partition's name.
+//! VMCALL: Tessera's hypercall ABI (tessera-vmx `guest_abi`). Console writes are paid, wire bytes
+//! included, from the partition's share of the console (`crate::console`) and printed whole lines
+//! at a time behind the partition's name.
 
 use super::Flow;
+use crate::console;
 use crate::vcpu::{shared, Vcpu};
 use core::fmt::{self, Write};
+use tessera_vmx::console::budget::LINE_MAX_WIRE_BYTES;
 use tessera_vmx::exit::{ExitCounters, ExitReason, StopReason};
 use tessera_vmx::guest_abi::{
-    console_buffer_offset, Hypercall, CONSOLE_WRITE_MAX_BYTES, ERROR_INVALID_ARGUMENT,
-    ERROR_UNKNOWN_CALL, EXIT_COUNT_TOTAL,
+    console_buffer_offset, Hypercall, CONSOLE_FACT_CYCLES_PER_BYTE, CONSOLE_FACT_DROPPED_BYTES,
+    CONSOLE_FACT_LINE_MAX_BYTES, CONSOLE_FACT_REFILL_CYCLES_PER_BYTE,
+    CONSOLE_FACT_WAIT_BOUND_BYTES, CONSOLE_FACT_WAIT_BOUND_CYCLES, CONSOLE_WRITE_MAX_BYTES,
+    ERROR_INVALID_ARGUMENT, ERROR_UNKNOWN_CALL, EXIT_COUNT_TOTAL,
 };
 
 pub fn handle(vcpu: &mut Vcpu) -> Flow {
@@ -24,6 +29,7 @@ pub fn handle(vcpu: &mut Vcpu) -> Flow {
         Hypercall::ReadExitCount { reason } => read_exit_count(vcpu, reason),
         Hypercall::ReadDeniedIpis => shared::of(vcpu.index).denied_ipis(),
         Hypercall::Stop { status } => return Flow::Stop(StopReason::Requested { status }),
+        Hypercall::ConsoleFact { which } => console_fact(vcpu, which),
         Hypercall::Unknown { .. } => ERROR_UNKNOWN_CALL,
     };
     vcpu.regs.rax = result;
@@ -31,22 +37,24 @@ pub fn handle(vcpu: &mut Vcpu) -> Flow {
     Flow::Resume
 }
 
-/// Prints the vCPU's exit counters as one line, paid for from its console bucket like console
-/// writes (a line the bucket cannot pay for whole is dropped), so repeating the call cannot flood
-/// the serial console other partitions share.
+/// Prints the vCPU's exit counters as one line, paid for from its partition's console share like
+/// console writes (a line it cannot pay for whole is dropped and counted), so repeating the call
+/// cannot flood the serial console other partitions share. The line is cut at the longest line
+/// the console's wait bound allows.
 fn print_exit_counts(vcpu: &mut Vcpu) {
     let line = ExitCountLine {
         partition: vcpu.name(),
         vcpu: vcpu.vcpu,
         counters: shared::of(vcpu.index).counters.lock().clone(),
     };
-    let mut bytes = ByteCount(1); // the newline
-    let _ = write!(bytes, "{line}");
-    if vcpu
-        .console_bucket
-        .take_whole(tessera_arch::tsc_cycles(), bytes.0)
-    {
-        tessera_arch::println!("{line}");
+    let mut text: heapless::String<{ LINE_MAX_WIRE_BYTES as usize - 1 }> = heapless::String::new();
+    let _ = write!(Truncating(&mut text), "{line}");
+    let bytes = text.len() as u64 + 1; // and the newline
+    if console::take_whole(vcpu.partition, bytes) {
+        shared::of(vcpu.index).count_console(bytes, 0);
+        tessera_arch::println!("{text}");
+    } else {
+        shared::of(vcpu.index).count_console(0, bytes);
     }
 }
 
@@ -67,13 +75,30 @@ impl fmt::Display for ExitCountLine {
     }
 }
 
-/// Counts the bytes formatted into it.
-struct ByteCount(u64);
+/// Keeps what fits of the text formatted into it (the rest is cut, whole characters only).
+struct Truncating<'a, const N: usize>(&'a mut heapless::String<N>);
 
-impl fmt::Write for ByteCount {
+impl<const N: usize> fmt::Write for Truncating<'_, N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0 += s.len() as u64;
+        for c in s.chars() {
+            if self.0.push(c).is_err() {
+                return Err(fmt::Error);
+            }
+        }
         Ok(())
+    }
+}
+
+/// One `CONSOLE_FACT_*` value.
+fn console_fact(vcpu: &Vcpu, which: u64) -> u64 {
+    match which {
+        CONSOLE_FACT_CYCLES_PER_BYTE => console::cycles_per_byte(),
+        CONSOLE_FACT_LINE_MAX_BYTES => LINE_MAX_WIRE_BYTES,
+        CONSOLE_FACT_WAIT_BOUND_BYTES => console::wait_bound().bytes,
+        CONSOLE_FACT_WAIT_BOUND_CYCLES => console::wait_bound().cycles,
+        CONSOLE_FACT_DROPPED_BYTES => shared::of(vcpu.index).console_bytes().1,
+        CONSOLE_FACT_REFILL_CYCLES_PER_BYTE => console::refill_cycles_per_byte(vcpu.partition),
+        _ => ERROR_INVALID_ARGUMENT,
     }
 }
 
@@ -95,24 +120,23 @@ fn console_write(vcpu: &mut Vcpu, guest_address: u64, bytes: u64) -> u64 {
     else {
         return ERROR_INVALID_ARGUMENT;
     };
-    let granted = vcpu.console_bucket.take(tessera_arch::tsc_cycles(), bytes);
     let mut buffer = [0u8; CONSOLE_WRITE_MAX_BYTES as usize];
-    let input = &mut buffer[..granted as usize];
+    let input = &mut buffer[..bytes as usize];
     if vcpu.guest_memory.copy_out(offset as usize, input).is_none() {
         return ERROR_INVALID_ARGUMENT;
     }
+    let grant = console::take(vcpu.partition, &vcpu.console_line, input);
+    let dropped = (input.len() - grant.bytes) as u64;
+    shared::of(vcpu.index).count_console(grant.bytes as u64, dropped);
     let name = vcpu.name();
-    vcpu.console_line.push(input, |line| emit(name, line));
-    granted
+    vcpu.console_line
+        .push(&input[..grant.bytes], |line| console::emit(name, line));
+    grant.bytes as u64
 }
 
-fn emit(name: &str, line: &[u8]) {
-    let text = core::str::from_utf8(line).unwrap_or("<console line not UTF-8>");
-    tessera_arch::println!("[{name}] {text}");
-}
-
-/// Prints the vCPU's unfinished console line (when it stops).
+/// Prints the vCPU's unfinished console line (when it stops; its newline was paid for).
 pub fn flush_console(vcpu: &mut Vcpu) {
     let name = vcpu.name();
-    vcpu.console_line.flush(&mut |line: &[u8]| emit(name, line));
+    vcpu.console_line
+        .flush(&mut |line: &[u8]| console::emit(name, line));
 }

@@ -146,6 +146,7 @@ mod tests {
                 segments,
             }),
             console: Console::Hypercall,
+            console_weight: 1,
             devices: &[],
             routes: &[],
             pid_table: PidTable {

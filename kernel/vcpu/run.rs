@@ -9,7 +9,8 @@ use crate::vcpu::timer::{self, VcpuTimer};
 use crate::vcpu::{shared, vmcs};
 use tessera_arch::guest_ram::GuestRam;
 use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, Vmcs, VmcsError};
-use tessera_vmx::console::{LineBuffer, TokenBucket};
+use tessera_vmx::console::budget::LINE_TEXT_MAX_BYTES;
+use tessera_vmx::console::LineBuffer;
 use tessera_vmx::controls::PrimaryProcBased;
 use tessera_vmx::exit::{
     instruction_error_text, rip_after, ExitReasonField, InterruptionInfo, StopReason, StopReport,
@@ -19,12 +20,6 @@ use tessera_vmx::fields::{
 };
 use tessera_vmx::select::SelectedControls;
 use tessera_vmx::tables::PostedInterruptDescriptor;
-
-/// Console bytes one vCPU may burst, and the TSC cycles that earn one more byte (see README).
-const CONSOLE_BURST_BYTES: u64 = 4096;
-const CONSOLE_CYCLES_PER_BYTE: u64 = 10_000;
-/// Longest console line kept before it is printed in pieces.
-pub const CONSOLE_LINE_BYTES: usize = 160;
 
 /// A running vCPU: its current VMCS, registers and identity.
 pub struct Vcpu<'a> {
@@ -39,8 +34,7 @@ pub struct Vcpu<'a> {
     pub pid: &'static PostedInterruptDescriptor,
     pub guest_memory: GuestRam,
     pub timer: VcpuTimer,
-    pub console_bucket: TokenBucket,
-    pub console_line: LineBuffer<CONSOLE_LINE_BYTES>,
+    pub console_line: LineBuffer<LINE_TEXT_MAX_BYTES>,
 }
 
 impl<'a> Vcpu<'a> {
@@ -54,7 +48,6 @@ impl<'a> Vcpu<'a> {
         boot_info: u64,
     ) -> Self {
         let (index, partition, vcpu) = at;
-        let now = tessera_arch::tsc_cycles();
         let frequency = launch::timer_frequency().expect("set before any vCPU starts");
         Vcpu {
             vmcs,
@@ -69,7 +62,6 @@ impl<'a> Vcpu<'a> {
             pid: launch.memory.pid,
             guest_memory: launch.guest_memory,
             timer: VcpuTimer::new(&frequency, controls.preemption_timer_rate),
-            console_bucket: TokenBucket::new(CONSOLE_BURST_BYTES, CONSOLE_CYCLES_PER_BYTE, now),
             console_line: LineBuffer::new(),
         }
     }

@@ -1,5 +1,5 @@
-//! What other CPUs may see of a vCPU: its run state, exit counters, denied-IPI count and its
-//! posted-interrupt descriptor (for senders that post into it). Indexed by the vCPU's position in
+//! What other CPUs may see of a vCPU: its run state, exit counters, denied-IPI count, console bytes
+//! printed and refused, and its posted-interrupt descriptor (for senders that post into it). Indexed by the vCPU's position in
 //! plan order (`PLAN.vcpus()`).
 
 use crate::outcome::VcpuEnd;
@@ -26,6 +26,8 @@ pub struct Shared {
     nmi_pending: AtomicBool,
     status: AtomicU64,
     denied_ipis: AtomicU64,
+    console_bytes: AtomicU64,
+    console_dropped_bytes: AtomicU64,
     pub counters: SpinLock<ExitCounters>,
     pid: SpinLock<Option<&'static PostedInterruptDescriptor>>,
     stack: SpinLock<Option<StackProbe>>,
@@ -39,6 +41,8 @@ impl Shared {
             nmi_pending: AtomicBool::new(false),
             status: AtomicU64::new(0),
             denied_ipis: AtomicU64::new(0),
+            console_bytes: AtomicU64::new(0),
+            console_dropped_bytes: AtomicU64::new(0),
             counters: SpinLock::new(ExitCounters::new()),
             pid: SpinLock::new(None),
             stack: SpinLock::new(None),
@@ -152,6 +156,21 @@ impl Shared {
 
     pub fn denied_ipis(&self) -> u64 {
         self.denied_ipis.load(Ordering::Relaxed)
+    }
+
+    /// Counts a console write: `accepted` bytes taken, `dropped` refused by the rate limit.
+    pub fn count_console(&self, accepted: u64, dropped: u64) {
+        self.console_bytes.fetch_add(accepted, Ordering::Relaxed);
+        self.console_dropped_bytes
+            .fetch_add(dropped, Ordering::Relaxed);
+    }
+
+    /// Console bytes taken and refused so far.
+    pub fn console_bytes(&self) -> (u64, u64) {
+        (
+            self.console_bytes.load(Ordering::Relaxed),
+            self.console_dropped_bytes.load(Ordering::Relaxed),
+        )
     }
 
     pub fn set_pid(&self, pid: &'static PostedInterruptDescriptor) {

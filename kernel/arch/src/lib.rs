@@ -27,6 +27,7 @@ pub mod serial;
 pub mod smp;
 pub mod stack;
 pub mod sync;
+pub mod ticket;
 pub mod trampoline;
 pub mod vmx;
 

@@ -1,6 +1,9 @@
 //! COM1 (16550 UART at 0x3F8), the Bochs/QEMU debug port 0xE9, and the `log` logger that writes to COM1.
+//! Every write is whole lines under a FIFO lock (`ticket`), so lines never interleave and a CPU
+//! waits behind at most one line of each other CPU; `write_line_timed` measures how fast the UART
+//! drains.
 
-use crate::sync::SpinLock;
+use crate::ticket::TicketLock;
 use core::fmt::{self, Write};
 use x86_64::instructions::port::Port;
 
@@ -8,8 +11,10 @@ use x86_64::instructions::port::Port;
 pub const COM1_PORT: u16 = 0x3F8;
 /// The emulators' debug console port (Bochs `port_e9_hack`, QEMU `-debugcon`).
 pub const DEBUG_PORT: u16 = 0xE9;
-/// Line status register bit: transmit holding register empty.
+/// Line status register bit: transmit holding register (or FIFO) empty.
 const LSR_THR_EMPTY: u8 = 1 << 5;
+/// Line status register bit: transmitter empty (holding register and shift register).
+const LSR_TRANSMITTER_EMPTY: u8 = 1 << 6;
 
 /// A 16550 UART driven by polling.
 pub struct Uart {
@@ -45,10 +50,28 @@ impl Uart {
 
     /// Sends one byte, waiting for room in the transmitter.
     pub fn write_byte(&self, byte: u8) {
-        while self.inp(5) & LSR_THR_EMPTY == 0 {
+        self.wait_for(LSR_THR_EMPTY);
+        self.out(0, byte);
+    }
+
+    /// Spins until every bit of `mask` is set in the line status register.
+    fn wait_for(&self, mask: u8) {
+        while self.inp(5) & mask != mask {
             core::hint::spin_loop();
         }
-        self.out(0, byte);
+    }
+}
+
+/// Counts the bytes written through it.
+struct Counted<'a> {
+    uart: &'a mut Uart,
+    bytes: u64,
+}
+
+impl Write for Counted<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.bytes += s.len() as u64;
+        self.uart.write_str(s)
     }
 }
 
@@ -59,31 +82,60 @@ impl Write for Uart {
     }
 }
 
-static COM1: SpinLock<Uart> = SpinLock::new(Uart::new(COM1_PORT));
+static COM1: TicketLock<Uart> = TicketLock::new(Uart::new(COM1_PORT));
+
+fn this_cpu() -> usize {
+    crate::percpu::current_index_or_boot()
+}
 
 /// Initializes COM1; called once by the boot CPU.
 pub fn init() {
-    COM1.lock().init();
+    COM1.lock(this_cpu()).init();
 }
 
 /// Writes formatted text to COM1 under the console lock.
 pub fn write_fmt(args: fmt::Arguments) {
-    let _ = COM1.lock().write_fmt(args);
+    let _ = COM1.lock(this_cpu()).write_fmt(args);
+}
+
+/// Writes `args` and a newline with the UART idle before and after, and returns the TSC cycles the
+/// UART took per byte (0 for an empty line): how fast the console drains, measured.
+pub fn write_line_timed(args: fmt::Arguments) -> u64 {
+    let mut uart = COM1.lock(this_cpu());
+    uart.wait_for(LSR_TRANSMITTER_EMPTY);
+    let started = crate::tsc_cycles();
+    let mut counted = Counted {
+        uart: &mut uart,
+        bytes: 0,
+    };
+    let _ = counted.write_fmt(format_args!("{args}\n"));
+    let bytes = counted.bytes;
+    uart.wait_for(LSR_TRANSMITTER_EMPTY);
+    (crate::tsc_cycles() - started)
+        .checked_div(bytes)
+        .unwrap_or(0)
 }
 
 /// Spins allowed to wait for the console lock before a fatal message is written anyway.
 const URGENT_LOCK_SPINS: u32 = 1_000_000;
 
 /// Runs `write` on COM1 for panics and exceptions: waits a bounded time for the console lock
-/// (another CPU may be mid-line), then writes regardless (this CPU may hold the lock itself).
+/// (another CPU may be mid-line), then writes regardless. When this CPU holds the lock itself (it
+/// faulted while printing) or the wait ran out, the text starts on a line of its own, so it never
+/// continues someone else's line (a guest's line stays behind its `[<partition>] ` prefix).
 fn with_console_urgent(write: impl FnOnce(&mut Uart)) {
-    for _ in 0..URGENT_LOCK_SPINS {
-        if let Some(mut uart) = COM1.try_lock() {
-            return write(&mut uart);
+    let cpu = this_cpu();
+    if !COM1.held_by(cpu) {
+        for _ in 0..URGENT_LOCK_SPINS {
+            if let Some(mut uart) = COM1.try_lock(cpu) {
+                return write(&mut uart);
+            }
+            core::hint::spin_loop();
         }
-        core::hint::spin_loop();
     }
-    write(&mut Uart::new(COM1_PORT))
+    let mut uart = Uart::new(COM1_PORT);
+    uart.write_byte(b'\n');
+    write(&mut uart)
 }
 
 /// Writes to COM1 for panics and exceptions (see `with_console_urgent`).

@@ -32,6 +32,8 @@ pub struct PartitionModel {
     /// `None` when planning without images (host builds of the hypervisor).
     pub image: Option<LoadedImage>,
     pub console: Console,
+    /// Share of the hypervisor's console (`console_weight`, default 1).
+    pub console_weight: u16,
     pub devices: Vec<DeviceModel>,
     pub routes: Vec<RouteModel>,
 }

@@ -95,6 +95,8 @@ pub struct Partition<'a> {
     /// `None` only in host builds that plan without image bytes.
     pub image: Option<Image<'a>>,
     pub console: Console,
+    /// Share of the hypervisor's console against the other partitions printing through it.
+    pub console_weight: u16,
     /// Devices passed through to this partition (a console device is among them).
     pub devices: &'a [Device<'a>],
     /// Routes from this partition to others, in manifest order.

@@ -57,6 +57,7 @@ fn partition<'a>(arena: &'a Bump, model: &'a Model, index: usize) -> Partition<'
             segments: &i.segments,
         }),
         console: p.console,
+        console_weight: p.console_weight,
         devices: arena.alloc_slice_fill_iter(p.devices.iter().map(|d| Device {
             name: &d.name,
             ports: &d.ports,
@@ -135,6 +136,7 @@ mod tests {
             image_path: "x".into(),
             image: None,
             console: Console::Hypercall,
+            console_weight: 1,
             devices: Vec::new(),
             routes: routes
                 .iter()

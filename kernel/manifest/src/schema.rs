@@ -117,6 +117,9 @@ pub struct PartitionSpec {
     pub image: Spanned<String>,
     /// `"hypercall"` (default) or a board device name.
     pub console: Option<Spanned<String>>,
+    /// Share of the hypervisor's console against the other hypercall-console partitions (1-100,
+    /// default 1).
+    pub console_weight: Option<Spanned<u32>>,
     #[serde(default)]
     pub devices: Vec<Spanned<String>>,
     #[serde(rename = "route", default)]

@@ -549,6 +549,32 @@ fn unknown_console() {
 }
 
 #[test]
+fn console_weight_out_of_range_or_without_the_hypercall_console() {
+    let m = edit(
+        MANIFEST,
+        "image = \"guest.elf\"\n\n",
+        "image = \"guest.elf\"\nconsole_weight = 0\n\n",
+    );
+    has(
+        &errors(BOARD, &m),
+        &[
+            "manifest.toml:9:18: console weight out of range",
+            "found: 0",
+            "accepted: an integer from 1 to 100 (default 1)",
+        ],
+    );
+    let m = edit(
+        MANIFEST,
+        "image = \"guest.elf\"\n\n",
+        "image = \"guest.elf\"\nconsole = \"com2\"\nconsole_weight = 3\n\n",
+    );
+    has(
+        &errors(BOARD, &m),
+        &["manifest.toml:10:18: console_weight is set but partition `alpha` owns its console device"],
+    );
+}
+
+#[test]
 fn manifest_for_another_board() {
     let out = errors(
         BOARD,

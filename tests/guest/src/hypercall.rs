@@ -2,9 +2,9 @@
 
 use crate::cpu::vmcall;
 use tessera_vmx::guest_abi::{
-    is_error, CONSOLE_WRITE_MAX_BYTES, EXIT_COUNT_TOTAL, HYPERCALL_CONSOLE_WRITE,
-    HYPERCALL_PRINT_EXIT_COUNTS, HYPERCALL_READ_DENIED_IPIS, HYPERCALL_READ_EXIT_COUNT,
-    HYPERCALL_STOP,
+    is_error, CONSOLE_WRITE_MAX_BYTES, EXIT_COUNT_TOTAL, HYPERCALL_CONSOLE_FACT,
+    HYPERCALL_CONSOLE_WRITE, HYPERCALL_PRINT_EXIT_COUNTS, HYPERCALL_READ_DENIED_IPIS,
+    HYPERCALL_READ_EXIT_COUNT, HYPERCALL_STOP,
 };
 
 /// A hypercall returned an error code (RAX >= `ERROR_FIRST`).
@@ -50,6 +50,12 @@ pub fn total_exits() -> Result<u64, HypercallError> {
 /// IPIs this vCPU sent that the hypervisor dropped (no route, or a vector a trapped route denies).
 pub fn denied_ipis() -> Result<u64, HypercallError> {
     checked(vmcall(HYPERCALL_READ_DENIED_IPIS, 0, 0, 0))
+}
+
+/// One fact about the console (`tessera_vmx::guest_abi::CONSOLE_FACT_*`: its pace, the longest a
+/// write waits, this vCPU's refused bytes, ...).
+pub fn console_fact(which: u64) -> Result<u64, HypercallError> {
+    checked(vmcall(HYPERCALL_CONSOLE_FACT, which, 0, 0))
 }
 
 /// Stops this vCPU for good with `status` (0 = success).

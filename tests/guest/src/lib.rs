@@ -17,4 +17,4 @@ pub mod time;
 pub mod timer;
 
 pub use runtime::{report, Failure, TestResult};
-pub use tessera_vmx::guest_abi::{BootInfo, BootPeer, PeerRoute};
+pub use tessera_vmx::guest_abi::{self, BootInfo, BootPeer, PeerRoute};

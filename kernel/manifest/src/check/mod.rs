@@ -4,6 +4,7 @@
 mod apic;
 mod board;
 mod boot;
+mod console;
 mod cpus;
 mod devices;
 mod fit;
@@ -85,6 +86,7 @@ struct Checked {
     notes: Vec<String>,
     memory: Vec<Option<crate::plan::Memory>>,
     devices: Vec<(crate::plan::Console, Vec<crate::model::DeviceModel>)>,
+    console_weights: Vec<u16>,
     images: Vec<Option<crate::model::LoadedImage>>,
 }
 
@@ -102,6 +104,7 @@ fn check_partitions(
     let (apic_first, notes) = apic::check(cx, manifest, &sizes, &routes);
     let memory = memory::check(cx, board, manifest);
     let devices = devices::check(cx, board, manifest, &memory);
+    let console_weights = console::weights(cx, manifest);
     let boot = boot::check(cx, manifest, &memory, &sizes, &devices);
     let images = image::check(cx, sources, manifest, &memory, &boot, images);
     Checked {
@@ -111,6 +114,7 @@ fn check_partitions(
         notes,
         memory,
         devices,
+        console_weights,
         images,
     }
 }
@@ -135,6 +139,7 @@ fn assemble(sources: &Sources, manifest: &ManifestFile, c: Checked) -> Vec<Parti
                 image_path: sources.manifest_dir.join(spec.image.get_ref()),
                 image,
                 console,
+                console_weight: c.console_weights[i],
                 devices,
                 routes,
             }

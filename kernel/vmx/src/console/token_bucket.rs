@@ -51,6 +51,17 @@ impl TokenBucket {
         true
     }
 
+    /// Tokens available at time `now_cycles` (after crediting the refill).
+    pub fn available(&mut self, now_cycles: u64) -> u64 {
+        self.refill(now_cycles);
+        self.tokens_bytes
+    }
+
+    /// Spends `bytes` tokens that [`TokenBucket::available`] offered (at most what is left).
+    pub fn spend(&mut self, bytes: u64) {
+        self.tokens_bytes -= bytes.min(self.tokens_bytes);
+    }
+
     /// Bytes refused so far.
     pub const fn dropped_bytes(&self) -> u64 {
         self.dropped_bytes
@@ -116,6 +127,16 @@ mod tests {
         assert_eq!(bucket.dropped_bytes(), 60);
         assert!(bucket.take_whole(200, 60), "20 earned meanwhile");
         assert_eq!(bucket.tokens_bytes(), 0);
+    }
+
+    #[test]
+    fn available_then_spend() {
+        let mut bucket = TokenBucket::new(100, 10, 0);
+        assert_eq!(bucket.available(0), 100);
+        bucket.spend(70);
+        assert_eq!(bucket.available(100), 40, "10 earned");
+        bucket.spend(1000);
+        assert_eq!(bucket.tokens_bytes(), 0, "never below zero");
     }
 
     #[test]

@@ -158,4 +158,72 @@ mod tests {
         );
         assert!(line(StopReason::Requested { status: 0 }).ends_with("with status 0"));
     }
+
+    /// Every reason, with its longest values (the match makes a new reason show up here).
+    fn longest(reason: StopReason) -> StopReason {
+        match reason {
+            StopReason::TripleFault => StopReason::TripleFault,
+            StopReason::EptViolation { .. } => StopReason::EptViolation {
+                guest_physical: u64::MAX,
+                access: "execute",
+            },
+            StopReason::DeniedPort { .. } => StopReason::DeniedPort {
+                port: u16::MAX,
+                direction: IoDirection::Out,
+            },
+            StopReason::DeniedMsr { .. } => StopReason::DeniedMsr {
+                msr: u32::MAX,
+                write: true,
+            },
+            StopReason::EntryFailure { .. } => StopReason::EntryFailure {
+                reason: 34,
+                qualification: u64::MAX,
+            },
+            StopReason::UnhandledExit { .. } => StopReason::UnhandledExit { reason: u16::MAX },
+            StopReason::Requested { .. } => StopReason::Requested { status: u64::MAX },
+        }
+    }
+
+    /// The console's wait bound (`console::budget`) assumes no line printed while vCPUs run is
+    /// longer than a full guest line; a stop report is logged as `[cpu<n> <LEVEL>] <report>`.
+    #[test]
+    fn the_longest_stop_report_fits_the_console_line_bound() {
+        use crate::console::budget::LINE_MAX_WIRE_BYTES;
+        let name = "p".repeat(32);
+        let samples = [
+            StopReason::TripleFault,
+            StopReason::EptViolation {
+                guest_physical: 0,
+                access: "read",
+            },
+            StopReason::DeniedPort {
+                port: 0,
+                direction: IoDirection::In,
+            },
+            StopReason::DeniedMsr {
+                msr: 0,
+                write: false,
+            },
+            StopReason::EntryFailure {
+                reason: 33,
+                qualification: 0,
+            },
+            StopReason::UnhandledExit { reason: 0 },
+            StopReason::Requested { status: 0 },
+        ];
+        for reason in samples.map(longest) {
+            let report = StopReport {
+                partition: &name,
+                vcpu: u16::MAX,
+                rip: u64::MAX,
+                reason,
+            };
+            let wire = std::format!("[cpu65535 ERROR] {report}\n");
+            assert!(
+                wire.len() as u64 <= LINE_MAX_WIRE_BYTES,
+                "{} bytes: {wire}",
+                wire.len()
+            );
+        }
+    }
 }

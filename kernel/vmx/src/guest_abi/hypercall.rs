@@ -15,6 +15,21 @@ pub const HYPERCALL_READ_EXIT_COUNT: u64 = 3;
 pub const HYPERCALL_READ_DENIED_IPIS: u64 = 4;
 /// Stop this vCPU for good (the guest is done): RBX = status (0 = success). Does not return.
 pub const HYPERCALL_STOP: u64 = 5;
+/// Read one fact about the console: RBX = one of the `CONSOLE_FACT_*` values. Returns it.
+pub const HYPERCALL_CONSOLE_FACT: u64 = 9;
+
+/// TSC cycles the UART takes per byte (measured at boot).
+pub const CONSOLE_FACT_CYCLES_PER_BYTE: u64 = 0;
+/// Longest line on the wire while vCPUs run, in bytes.
+pub const CONSOLE_FACT_LINE_MAX_BYTES: u64 = 1;
+/// The longest a console write waits for other CPUs' lines, in bytes.
+pub const CONSOLE_FACT_WAIT_BOUND_BYTES: u64 = 2;
+/// The same wait, in TSC cycles.
+pub const CONSOLE_FACT_WAIT_BOUND_CYCLES: u64 = 3;
+/// Bytes of this vCPU's console writes the rate limit refused so far.
+pub const CONSOLE_FACT_DROPPED_BYTES: u64 = 4;
+/// TSC cycles that earn this partition one console byte.
+pub const CONSOLE_FACT_REFILL_CYCLES_PER_BYTE: u64 = 5;
 
 /// RBX value for [`HYPERCALL_READ_EXIT_COUNT`] that asks for the total over every reason.
 pub const EXIT_COUNT_TOTAL: u64 = u64::MAX;
@@ -36,6 +51,7 @@ pub enum Hypercall {
     ReadExitCount { reason: u64 },
     ReadDeniedIpis,
     Stop { status: u64 },
+    ConsoleFact { which: u64 },
     Unknown { number: u64 },
 }
 
@@ -51,6 +67,7 @@ impl Hypercall {
             HYPERCALL_READ_EXIT_COUNT => Hypercall::ReadExitCount { reason: rbx },
             HYPERCALL_READ_DENIED_IPIS => Hypercall::ReadDeniedIpis,
             HYPERCALL_STOP => Hypercall::Stop { status: rbx },
+            HYPERCALL_CONSOLE_FACT => Hypercall::ConsoleFact { which: rbx },
             number => Hypercall::Unknown { number },
         }
     }
@@ -99,6 +116,10 @@ mod tests {
         );
         assert_eq!(Hypercall::decode(4, 0, 0), Hypercall::ReadDeniedIpis);
         assert_eq!(Hypercall::decode(5, 1, 0), Hypercall::Stop { status: 1 });
+        assert_eq!(
+            Hypercall::decode(9, 3, 0),
+            Hypercall::ConsoleFact { which: 3 }
+        );
         assert_eq!(
             Hypercall::decode(77, 0, 0),
             Hypercall::Unknown { number: 77 }

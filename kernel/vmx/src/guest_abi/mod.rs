@@ -11,9 +11,4 @@ pub use boot_info::{
     BOOT_INFO_MAGIC, BOOT_INFO_VERSION, NAME_MAX_BYTES, PEERS_MAX,
 };
 pub use from_plan::fill_boot_info;
-pub use hypercall::{
-    console_buffer_offset, is_error, Hypercall, CONSOLE_WRITE_MAX_BYTES, ERROR_FIRST,
-    ERROR_INVALID_ARGUMENT, ERROR_UNKNOWN_CALL, EXIT_COUNT_TOTAL, HYPERCALL_CONSOLE_WRITE,
-    HYPERCALL_PRINT_EXIT_COUNTS, HYPERCALL_READ_DENIED_IPIS, HYPERCALL_READ_EXIT_COUNT,
-    HYPERCALL_STOP,
-};
+pub use hypercall::*;

@@ -3,8 +3,10 @@
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 
+mod flood;
 mod forger;
 mod role;
+mod witness;
 
 use role::Role;
 use tessera_guest::{fail, BootInfo, TestResult};
@@ -14,6 +16,8 @@ tessera_guest::entry!(run);
 fn run(info: &'static BootInfo) -> TestResult {
     match role::of(info.name()) {
         Some(Role::Forger) => forger::run(info),
+        Some(Role::Flooder) => flood::run(info),
+        Some(Role::Witness) => witness::run(info),
         Some(Role::Bystander) => Ok(()),
         None => fail!("no hostile role for partition `{}`", info.name()),
     }

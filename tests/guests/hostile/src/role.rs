@@ -5,6 +5,10 @@
 pub enum Role {
     /// Prints lines that imitate the hypervisor's, then fails (scenario `oracle-forgery`).
     Forger,
+    /// Floods the console from every vCPU (scenario `console-flood`).
+    Flooder,
+    /// Times its own console writes with and without the flood (scenario `console-flood`).
+    Witness,
     /// Does nothing hostile and passes.
     Bystander,
 }
@@ -13,6 +17,8 @@ pub enum Role {
 pub fn of(name: &str) -> Option<Role> {
     match name {
         "forger" => Some(Role::Forger),
+        "flooder" => Some(Role::Flooder),
+        "witness" => Some(Role::Witness),
         "bystander" => Some(Role::Bystander),
         _ => None,
     }
