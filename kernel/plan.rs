@@ -40,6 +40,20 @@ mod tests {
         assert_eq!(Some(MAX_EPT_PAGES as u64), ept.max());
     }
 
+    /// The hypervisor drives the UART of its board console device, at the port the board declares.
+    #[test]
+    fn console_port_is_the_board_console_device_s() {
+        assert_eq!(
+            Some(CONSOLE_PORT),
+            PLAN.console.ports.first().map(|p| p.base)
+        );
+        assert!(PLAN.console.ports[0].count >= 8);
+        assert!(PLAN
+            .partitions
+            .iter()
+            .all(|p| p.devices.iter().all(|d| d.name != PLAN.console.name)));
+    }
+
     #[test]
     fn every_vcpu_has_its_own_pid_table_entry() {
         for (p, part) in PLAN.partitions.iter().enumerate() {

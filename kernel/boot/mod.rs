@@ -20,7 +20,12 @@ mod flow {
     use tessera_arch::multiboot::BootInfo;
     use tessera_arch::{fatal, Cpu};
 
-    tessera_arch::entry_points!(bsp: bsp_main, ap: ap_main, cpus: crate::plan::CPU_SLOTS);
+    tessera_arch::entry_points!(
+        bsp: bsp_main,
+        ap: ap_main,
+        cpus: crate::plan::CPU_SLOTS,
+        console_port: crate::plan::CONSOLE_PORT,
+    );
 
     /// TSC at the boot CPU's first Rust instruction.
     static BOOT_TSC: AtomicU64 = AtomicU64::new(0);

@@ -110,8 +110,8 @@ pub fn place(
 mod tests {
     use super::*;
     use tessera_manifest::{
-        Console, HostRange, Image, Ipiv, IpivMode, Memory, Partition, PidTable, PidTarget, Segment,
-        Vcpu,
+        Console, Device, HostRange, Image, Ipiv, IpivMode, Memory, Partition, PidTable, PidTarget,
+        PortRange, Segment, Vcpu,
     };
 
     const MIB: u64 = 1 << 20;
@@ -165,6 +165,16 @@ mod tests {
             hypervisor: HostRange {
                 base: 2 * MIB,
                 bytes: 14 * MIB,
+            },
+            console: Device {
+                name: "com1",
+                ports: &[PortRange {
+                    base: 0x3F8,
+                    count: 8,
+                }],
+                mmio: &[],
+                irqs: &[4],
+                dma: false,
             },
             partitions: Box::leak(Box::new([part])),
             heap_bytes: 0,

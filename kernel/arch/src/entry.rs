@@ -9,14 +9,21 @@ extern "Rust" {
     fn __tessera_bsp_main(cpu: Cpu, boot: BootInfo) -> !;
     /// The image's AP entry, defined by `tessera_arch::entry_points!`.
     fn __tessera_ap_main(cpu: Cpu) -> !;
+    /// The image's console UART port base, defined by `tessera_arch::entry_points!`.
+    fn __tessera_console_port() -> u16;
 }
 
-/// Defines the image's entry points, `bsp: fn(Cpu, BootInfo) -> !` and `ap: fn(Cpu) -> !`, and its
+/// Defines the image's entry points, `bsp: fn(Cpu, BootInfo) -> !` and `ap: fn(Cpu) -> !`, its
 /// per-CPU storage for `cpus` CPUs (a constant >= 1, the boot CPU included; each CPU's area and each
-/// AP's start-up stack lie in `.bss`, and `smp::start_ap` refuses CPU indices from `cpus` on).
+/// AP's start-up stack lie in `.bss`, and `smp::start_ap` refuses CPU indices from `cpus` on), and
+/// `console_port`, the I/O port base of the 16550 UART its console and log go to.
 #[macro_export]
 macro_rules! entry_points {
-    (bsp: $bsp:path, ap: $ap:path, cpus: $cpus:expr $(,)?) => {
+    (bsp: $bsp:path, ap: $ap:path, cpus: $cpus:expr, console_port: $port:expr $(,)?) => {
+        #[no_mangle]
+        fn __tessera_console_port() -> u16 {
+            $port
+        }
         static __TESSERA_CPU_STORAGE: $crate::percpu::CpuStorage<{ $cpus - 1 }> =
             $crate::percpu::CpuStorage::new();
         #[no_mangle]
@@ -36,7 +43,8 @@ macro_rules! entry_points {
 
 /// Called by the 32-bit entry in long mode on the boot stack, with the loader's EAX and EBX.
 pub(crate) extern "C" fn bsp_entry(magic: u32, info_phys: u32) -> ! {
-    crate::serial::init();
+    // SAFETY: the symbol is defined by `entry_points!` in the image with exactly this signature.
+    crate::serial::init(unsafe { __tessera_console_port() });
     crate::serial::debug_port_write("tessera-arch: long mode\n");
     crate::serial::init_logger(log::LevelFilter::Info);
     crate::pic::mask_all();
@@ -65,7 +73,7 @@ pub(crate) fn call_ap_main(cpu: Cpu) -> ! {
     unsafe { __tessera_ap_main(cpu) }
 }
 
-/// Prints `why` and a failing result line on COM1, then halts this CPU.
+/// Prints `why` and a failing result line on the console, then halts this CPU.
 pub fn fatal(why: fmt::Arguments) -> ! {
     crate::serial::write_fmt_forced(format_args!("fatal: {why}\n"));
     crate::serial::write_result_fail(why);

@@ -1,4 +1,4 @@
-//! Tessera's platform layer: boot (Multiboot2, long mode), COM1 and logging, GDT/IDT, x2APIC, SMP
+//! Tessera's platform layer: boot (Multiboot2, long mode), the console UART and logging, GDT/IDT, x2APIC, SMP
 //! bring-up and VMX instructions. The only crate of Tessera with `unsafe` code; each block says why it
 //! is sound. Pure helpers (page tables, trampoline layout, ICR values, boot information) are host-tested.
 #![cfg_attr(not(test), no_std)]

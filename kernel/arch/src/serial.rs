@@ -1,13 +1,16 @@
-//! COM1 (16550 UART at 0x3F8), the Bochs/QEMU debug port 0xE9, and the `log` logger that writes to COM1.
+//! The console UART (a 16550 at the port base the image names in `entry_points!`: the
+//! hypervisor's board console, COM1 at 0x3F8 for the test images), the Bochs/QEMU debug port
+//! 0xE9, and the `log` logger that writes to the console.
 //! Every write is whole lines under a FIFO lock (`ticket`), so lines never interleave and a CPU
 //! waits behind at most one line of each other CPU; `write_line_timed` measures how fast the UART
 //! drains.
 
 use crate::ticket::TicketLock;
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU16, Ordering};
 use x86_64::instructions::port::Port;
 
-/// I/O port base of COM1.
+/// I/O port base of COM1 (the test images' console).
 pub const COM1_PORT: u16 = 0x3F8;
 /// The emulators' debug console port (Bochs `port_e9_hack`, QEMU `-debugcon`).
 pub const DEBUG_PORT: u16 = 0xE9;
@@ -82,26 +85,36 @@ impl Write for Uart {
     }
 }
 
-static COM1: TicketLock<Uart> = TicketLock::new(Uart::new(COM1_PORT));
+/// The console UART's port base, set once by `init` before any other CPU runs.
+static CONSOLE_PORT: AtomicU16 = AtomicU16::new(COM1_PORT);
+static CONSOLE: TicketLock<Uart> = TicketLock::new(Uart::new(COM1_PORT));
 
 fn this_cpu() -> usize {
     crate::percpu::current_index_or_boot()
 }
 
-/// Initializes COM1; called once by the boot CPU.
-pub fn init() {
-    COM1.lock(this_cpu()).init();
+/// Initializes the console UART at I/O port `port`; called once by the boot CPU.
+pub fn init(port: u16) {
+    CONSOLE_PORT.store(port, Ordering::SeqCst);
+    let mut uart = CONSOLE.lock(this_cpu());
+    *uart = Uart::new(port);
+    uart.init();
 }
 
-/// Writes formatted text to COM1 under the console lock.
+/// The console UART's I/O port base.
+pub fn console_port() -> u16 {
+    CONSOLE_PORT.load(Ordering::SeqCst)
+}
+
+/// Writes formatted text to the console under the console lock.
 pub fn write_fmt(args: fmt::Arguments) {
-    let _ = COM1.lock(this_cpu()).write_fmt(args);
+    let _ = CONSOLE.lock(this_cpu()).write_fmt(args);
 }
 
 /// Writes `args` and a newline with the UART idle before and after, and returns the TSC cycles the
 /// UART took per byte (0 for an empty line): how fast the console drains, measured.
 pub fn write_line_timed(args: fmt::Arguments) -> u64 {
-    let mut uart = COM1.lock(this_cpu());
+    let mut uart = CONSOLE.lock(this_cpu());
     uart.wait_for(LSR_TRANSMITTER_EMPTY);
     let started = crate::tsc_cycles();
     let mut counted = Counted {
@@ -119,26 +132,26 @@ pub fn write_line_timed(args: fmt::Arguments) -> u64 {
 /// Spins allowed to wait for the console lock before a fatal message is written anyway.
 const URGENT_LOCK_SPINS: u32 = 1_000_000;
 
-/// Runs `write` on COM1 for panics and exceptions: waits a bounded time for the console lock
+/// Runs `write` on the console for panics and exceptions: waits a bounded time for the console lock
 /// (another CPU may be mid-line), then writes regardless. When this CPU holds the lock itself (it
 /// faulted while printing) or the wait ran out, the text starts on a line of its own, so it never
 /// continues someone else's line (a guest's line stays behind its `[<partition>] ` prefix).
 fn with_console_urgent(write: impl FnOnce(&mut Uart)) {
     let cpu = this_cpu();
-    if !COM1.held_by(cpu) {
+    if !CONSOLE.held_by(cpu) {
         for _ in 0..URGENT_LOCK_SPINS {
-            if let Some(mut uart) = COM1.try_lock(cpu) {
+            if let Some(mut uart) = CONSOLE.try_lock(cpu) {
                 return write(&mut uart);
             }
             core::hint::spin_loop();
         }
     }
-    let mut uart = Uart::new(COM1_PORT);
+    let mut uart = Uart::new(console_port());
     uart.write_byte(b'\n');
     write(&mut uart)
 }
 
-/// Writes to COM1 for panics and exceptions (see `with_console_urgent`).
+/// Writes to the console for panics and exceptions (see `with_console_urgent`).
 pub fn write_fmt_forced(args: fmt::Arguments) {
     with_console_urgent(|uart| {
         let _ = uart.write_fmt(args);
@@ -161,7 +174,7 @@ pub fn write_result_fail(why: fmt::Arguments) {
     });
 }
 
-/// Writes bytes to the debug port 0xE9 (visible in the emulator's log before COM1 is set up).
+/// Writes bytes to the debug port 0xE9 (visible in the emulator's log before the console is set up).
 pub fn debug_port_write(s: &str) {
     for byte in s.bytes() {
         // SAFETY: port 0xE9 is the emulator's debug console; writing it has no memory effects.
@@ -169,7 +182,7 @@ pub fn debug_port_write(s: &str) {
     }
 }
 
-/// `println!` to COM1.
+/// `println!` to CONSOLE.
 #[macro_export]
 macro_rules! println {
     ($($arg:tt)*) => {
@@ -198,7 +211,7 @@ impl log::Log for SerialLogger {
 
 static LOGGER: SerialLogger = SerialLogger;
 
-/// Installs the COM1 logger at `level`; a second call is ignored.
+/// Installs the console logger at `level`; a second call is ignored.
 pub fn init_logger(level: log::LevelFilter) {
     let _ = log::set_logger(&LOGGER);
     log::set_max_level(level);

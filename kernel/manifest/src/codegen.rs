@@ -2,8 +2,9 @@
 //! `$OUT_DIR/manifest.rs` and for the kernel to `include!`.
 //!
 //! The generated file defines `PLAN: Plan<'static>`, `HEAP_BYTES: usize` (the same value as
-//! `PLAN.heap_bytes`, usable as an array length) and the array lengths `PARTITIONS`, `VCPUS`,
-//! `CPU_SLOTS` ([`Plan::cpu_slots`]) and `MAX_EPT_PAGES`. Images are embedded with `include_bytes!`.
+//! `PLAN.heap_bytes`, usable as an array length), `CONSOLE_PORT: u16` (the I/O port base of the
+//! hypervisor's UART, `PLAN.console`) and the array lengths `PARTITIONS`, `VCPUS`, `CPU_SLOTS`
+//! ([`Plan::cpu_slots`]) and `MAX_EPT_PAGES`. Images are embedded with `include_bytes!`.
 
 use crate::model::Model;
 use crate::plan::{Console, Device, Partition, PidTable, Plan, Route, Vcpu};
@@ -40,6 +41,13 @@ pub fn source(plan: &Plan<'_>, model: &Model, origin: &str) -> String {
         "/// CPUs the kernel brings up, boot CPU included (sizes per-CPU storage)."
     );
     let _ = writeln!(out, "pub const CPU_SLOTS: usize = {};", plan.cpu_slots());
+    let _ = writeln!(
+        out,
+        "/// I/O port base of the hypervisor's console UART (board device `{}`).",
+        plan.console.name
+    );
+    let console_port = plan.console.ports.first().map_or(0, |p| p.base);
+    let _ = writeln!(out, "pub const CONSOLE_PORT: u16 = {console_port:#x};");
     let ept_pages = plan.partitions.iter().map(crate::heap::ept_pages).max();
     let _ = writeln!(out, "/// EPT pages of the partition that needs the most.");
     let _ = writeln!(
@@ -72,6 +80,7 @@ pub fn source(plan: &Plan<'_>, model: &Model, origin: &str) -> String {
         "    hypervisor: {M}::HostRange {{ base: {:#x}, bytes: {:#x} }},",
         plan.hypervisor.base, plan.hypervisor.bytes
     );
+    let _ = writeln!(out, "    console: {},", device(&plan.console));
     let _ = writeln!(out, "    partitions: &[");
     for (part, pm) in plan.partitions.iter().zip(&model.partitions) {
         partition(&mut out, part, &pm.image_path);
@@ -157,11 +166,12 @@ fn device(d: &Device<'_>) -> String {
         })
         .collect();
     format!(
-        "{M}::Device {{ name: {:?}, ports: &[{}], mmio: &[{}], irqs: &{:?} }}",
+        "{M}::Device {{ name: {:?}, ports: &[{}], mmio: &[{}], irqs: &{:?}, dma: {} }}",
         d.name,
         ports.join(", "),
         mmio.join(", "),
-        d.irqs
+        d.irqs,
+        d.dma
     )
 }
 

@@ -15,6 +15,8 @@ pub struct Model {
     /// The board's TSC frequency, when stated.
     pub tsc_hz: Option<u64>,
     pub hypervisor: HostRange,
+    /// The board UART the hypervisor drives for its log and the hypercall console.
+    pub console: DeviceModel,
     pub partitions: Vec<PartitionModel>,
     /// What the planner chose on the author's behalf (shown by `explain`).
     pub notes: Vec<String>,
@@ -61,6 +63,8 @@ pub struct DeviceModel {
     pub ports: Vec<PortRange>,
     pub mmio: Vec<HostRange>,
     pub irqs: Vec<u8>,
+    /// The device can master the bus (reaches any host-physical address: no IOMMU).
+    pub dma: bool,
 }
 
 /// A route to partition `to`.

@@ -14,6 +14,7 @@
 //! - Each partition's PID-pointer table gets `entries.len()` 8-byte entries: entry `T` is
 //!   [`crate::ipiv_model::entry_value`] (the target vCPU's posted-interrupt descriptor address | 1,
 //!   or 0); the VMCS "last PID-pointer index" is `last_index`.
+//! - The hypervisor's own console is the 16550 UART at `CONSOLE_PORT` (`console.ports[0].base`).
 //! - Guest memory maps `memory.guest_base..+bytes` to `memory.host_base`; device MMIO is mapped
 //!   1:1; the EPT follows the page rule in [`crate::ept`].
 //! - Image segments are copied from `image.bytes` to guest-physical addresses; the BSP starts at
@@ -34,6 +35,9 @@ pub struct Plan<'a> {
     pub tsc_hz: Option<u64>,
     /// Host-physical range reserved for the hypervisor itself.
     pub hypervisor: HostRange,
+    /// The board UART the hypervisor drives (`[hypervisor] console`): a 16550 at
+    /// `console.ports[0].base`, also exported as `CONSOLE_PORT` by the generated file.
+    pub console: Device<'a>,
     /// Partitions in manifest order.
     pub partitions: &'a [Partition<'a>],
     /// Smallest `linked_list_allocator` heap that satisfies `heap::sequence(self)`, in bytes.
@@ -160,6 +164,8 @@ pub struct Device<'a> {
     pub ports: &'a [PortRange],
     pub mmio: &'a [HostRange],
     pub irqs: &'a [u8],
+    /// The device can master the bus: with no IOMMU programmed, it reaches all host memory.
+    pub dma: bool,
 }
 
 /// I/O ports `base..base + count`.

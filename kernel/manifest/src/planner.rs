@@ -3,7 +3,7 @@
 
 use crate::heap;
 use crate::heap_size;
-use crate::model::Model;
+use crate::model::{DeviceModel, Model};
 use crate::plan::{Device, Image, Partition, PidTable, PidTarget, Plan, Route, RouteMode, Vcpu};
 use bumpalo::Bump;
 
@@ -34,6 +34,7 @@ pub fn layout<'a>(arena: &'a Bump, model: &'a Model) -> Plan<'a> {
         ipiv: model.ipiv,
         tsc_hz: model.tsc_hz,
         hypervisor: model.hypervisor,
+        console: device(&model.console),
         partitions: arena.alloc_slice_copy(&partitions),
         heap_bytes: 0,
     }
@@ -58,12 +59,7 @@ fn partition<'a>(arena: &'a Bump, model: &'a Model, index: usize) -> Partition<'
         }),
         console: p.console,
         console_weight: p.console_weight,
-        devices: arena.alloc_slice_fill_iter(p.devices.iter().map(|d| Device {
-            name: &d.name,
-            ports: &d.ports,
-            mmio: &d.mmio,
-            irqs: &d.irqs,
-        })),
+        devices: arena.alloc_slice_fill_iter(p.devices.iter().map(device)),
         routes: arena.alloc_slice_fill_iter(p.routes.iter().map(|r| Route {
             to: r.to as u16,
             to_name: &model.partitions[r.to].name,
@@ -74,6 +70,16 @@ fn partition<'a>(arena: &'a Bump, model: &'a Model, index: usize) -> Partition<'
             last_index: (entries.len() - 1) as u16,
             entries: arena.alloc_slice_copy(&entries),
         },
+    }
+}
+
+fn device(d: &DeviceModel) -> Device<'_> {
+    Device {
+        name: &d.name,
+        ports: &d.ports,
+        mmio: &d.mmio,
+        irqs: &d.irqs,
+        dma: d.dma,
     }
 }
 
@@ -155,12 +161,23 @@ mod tests {
             enabled: true,
         };
         let hypervisor = HostRange { base: 0, bytes: 0 };
+        let console = DeviceModel {
+            name: "com1".into(),
+            ports: vec![crate::plan::PortRange {
+                base: 0x3F8,
+                count: 8,
+            }],
+            mmio: Vec::new(),
+            irqs: vec![4],
+            dma: false,
+        };
         Model {
             board: "b".into(),
             board_cpus: Vec::new(),
             ipiv,
             tsc_hz: None,
             hypervisor,
+            console,
             partitions,
             notes: Vec::new(),
         }

@@ -25,6 +25,9 @@ pub struct BoardFile {
     pub ram: Vec<Spanned<RangeSpec>>,
     #[serde(rename = "device", default)]
     pub devices: Vec<Spanned<DeviceSpec>>,
+    /// Physical ranges the firmware keeps (ACPI tables, PCI configuration windows, ...).
+    #[serde(rename = "reserved", default)]
+    pub reserved: Vec<Spanned<ReservedSpec>>,
 }
 
 /// `[hypervisor]`: the host-physical range the hypervisor image and heap live in, and its console.
@@ -33,8 +36,9 @@ pub struct BoardFile {
 pub struct HypervisorSpec {
     pub base: Spanned<Bytes>,
     pub bytes: Spanned<Bytes>,
-    /// Board device the hypervisor owns for its log and the guests' hypercall console.
-    pub console: Option<Spanned<String>>,
+    /// Board device the hypervisor owns for its log and the guests' hypercall console: a 16550
+    /// UART whose first port range the kernel drives.
+    pub console: Spanned<String>,
 }
 
 /// `[[cpu]]`: one logical CPU.
@@ -56,17 +60,30 @@ pub struct RangeSpec {
     pub bytes: Spanned<Bytes>,
 }
 
+/// `[[reserved]]`: a physical range the firmware keeps; no RAM, MMIO or hypervisor range may use it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservedSpec {
+    pub name: Spanned<String>,
+    pub base: Spanned<Bytes>,
+    pub bytes: Spanned<Bytes>,
+}
+
 /// `[[device]]`: I/O ports, MMIO ranges and IRQs that move together to one owner.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceSpec {
     pub name: Spanned<String>,
     #[serde(default)]
-    pub ports: Vec<PortSpec>,
+    pub ports: Vec<Spanned<PortSpec>>,
     #[serde(default)]
     pub mmio: Vec<Spanned<RangeSpec>>,
     #[serde(default)]
     pub irqs: Vec<u8>,
+    /// True when the device can master the bus (PCI devices): it reaches any host-physical
+    /// address, since Tessera programs no IOMMU. Default: false (legacy UARTs cannot).
+    #[serde(default)]
+    pub dma: bool,
 }
 
 /// I/O ports `base..base + count`.

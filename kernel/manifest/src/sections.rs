@@ -2,7 +2,9 @@
 //! deserialize, each section (the top-level keys, each `[[partition]]`, `[[cpu]]`, ...) is
 //! deserialized on its own, with spans into the original text.
 
-use crate::schema::{CpuSpec, DeviceSpec, HypervisorSpec, IpivSpec, PartitionSpec, RangeSpec};
+use crate::schema::{
+    CpuSpec, DeviceSpec, HypervisorSpec, IpivSpec, PartitionSpec, RangeSpec, ReservedSpec,
+};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
@@ -36,6 +38,7 @@ struct BoardTop {
     cpu: IgnoredAny,
     ram: IgnoredAny,
     device: Option<IgnoredAny>,
+    reserved: Option<IgnoredAny>,
 }
 
 impl Sections for crate::schema::ManifestFile {
@@ -52,6 +55,7 @@ impl Sections for crate::schema::BoardFile {
         errors.extend(element_errors::<CpuSpec>(table, "cpu"));
         errors.extend(element_errors::<RangeSpec>(table, "ram"));
         errors.extend(element_errors::<DeviceSpec>(table, "device"));
+        errors.extend(element_errors::<ReservedSpec>(table, "reserved"));
         errors
     }
 }

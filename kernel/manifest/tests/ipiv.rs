@@ -184,9 +184,13 @@ ipiv = true
 [hypervisor]
 base = "2 MiB"
 bytes = "14 MiB"
+console = "com1"
 [[ram]]
-base = "16 MiB"
+base = "1 MiB"
 bytes = "1 GiB"
+[[device]]
+name = "com1"
+ports = [{ base = 0x3F8, count = 8 }]
 "#;
 
 /// A generated manifest: CPU counts per partition, routes, explicit APIC-ID starts, boot flags.

@@ -3,14 +3,7 @@
 
 mod common;
 
-use common::{check, edit, errors, BOARD, MANIFEST};
-
-/// Asserts that `out` holds every fragment.
-fn has(out: &str, fragments: &[&str]) {
-    for f in fragments {
-        assert!(out.contains(f), "missing `{f}` in:\n{out}");
-    }
-}
+use common::{check, edit, errors, has, BOARD, MANIFEST};
 
 #[test]
 fn valid_fixture_passes() {
@@ -528,6 +521,30 @@ fn device_and_console_assigned_twice_or_unknown() {
             "manifest.toml:20:20: unknown device `hpett` for partition `beta`",
             "hint: did you mean `hpet`?",
         ],
+    );
+}
+
+#[test]
+fn device_named_twice_by_one_partition() {
+    let m = edit(
+        MANIFEST,
+        "image = \"guest.elf\"\n\n",
+        "image = \"guest.elf\"\nconsole = \"com2\"\ndevices = [\"hpet\", \"com2\", \"hpet\"]\n\n",
+    );
+    let out = errors(BOARD, &m);
+    has(
+        &out,
+        &[
+            "manifest.toml:10:20: device `com2` is already partition `alpha`'s console",
+            "found: console = \"com2\" and `com2` in devices",
+            "accepted: each device once: as the console or in devices",
+            "hint: a console device is passed through like the others; remove it from devices",
+            "manifest.toml:10:28: device `hpet` is listed twice in partition `alpha`'s devices",
+            "2 error(s)",
+        ],
+    );
+    assert!(
+        !out.contains("by `alpha` and by `alpha`") && !out.contains("belongs to partition `alpha`")
     );
 }
 

@@ -148,6 +148,7 @@ fn generated_source_names_every_partition_and_embeds_no_image_on_host() {
         "pub const PARTITIONS: usize = 2;",
         "pub const VCPUS: usize = 4;",
         "pub const CPU_SLOTS: usize = 4;",
+        "pub const CONSOLE_PORT: u16 = 0x3f8;",
     ] {
         assert!(generated.source.contains(line), "missing `{line}`");
     }

@@ -1,11 +1,12 @@
-//! Board file rules: unique CPU names and APIC IDs, unique device names, disjoint RAM ranges,
-//! 4 KiB-aligned MMIO, a known hypervisor console.
+//! Board file rules: unique CPU names and APIC IDs, unique device names, a hypervisor console
+//! that is a board UART; the address map and the I/O ports have their own modules.
 
 use super::Ctx;
 use crate::diag::{did_you_mean, list};
 use crate::model::DeviceModel;
 use crate::plan::{HostRange, PortRange};
-use crate::schema::{BoardFile, RangeSpec};
+use crate::schema::BoardFile;
+use std::ops::Range;
 use toml::Spanned;
 
 /// What the partitions checks need from the board.
@@ -18,7 +19,9 @@ pub struct BoardFacts {
     pub ram: Vec<HostRange>,
     pub hypervisor: HostRange,
     pub devices: Vec<DeviceModel>,
-    /// Index into `devices` of the hypervisor's console.
+    /// Where each device's `[[device]]` table is in the board file.
+    pub device_spans: Vec<Range<usize>>,
+    /// Index into `devices` of the hypervisor's console (`None` if it names no device).
     pub hypervisor_console: Option<usize>,
 }
 
@@ -26,6 +29,8 @@ pub struct BoardFacts {
 pub struct CpuFact {
     pub name: String,
     pub apic_id: u32,
+    pub package: u32,
+    pub core: u32,
 }
 
 impl BoardFacts {
@@ -38,27 +43,29 @@ impl BoardFacts {
     pub fn device(&self, name: &str) -> Option<usize> {
         self.devices.iter().position(|d| d.name == name)
     }
+
+    /// Line of device `index`'s `[[device]]` table in the board file.
+    pub fn device_line(&self, board: &crate::diag::SourceFile, index: usize) -> usize {
+        board.location(self.device_spans[index].start).0
+    }
 }
 
 /// Checks the board file and extracts its facts (also when it has errors).
 pub fn check(cx: &mut Ctx<'_>, file: &BoardFile) -> BoardFacts {
     let cpus = cpus(cx, file);
-    let ram = ranges(cx, &file.ram, "RAM range");
-    let hypervisor = hypervisor(cx, file);
-    let devices = devices(cx, file);
-    let hypervisor_console = file
-        .hypervisor
-        .console
-        .as_ref()
-        .and_then(|name| console(cx, name, &devices));
+    let map = super::board_map::check(cx, file);
+    let ports = super::board_ports::check(cx, file);
+    let devices = devices(cx, file, ports);
+    let hypervisor_console = console(cx, &file.hypervisor.console, &devices);
     BoardFacts {
         name: file.name.get_ref().clone(),
         ipiv: file.ipiv,
         tsc_hz: tsc_hz(cx, file),
         cpus,
-        ram,
-        hypervisor,
+        ram: map.ram,
+        hypervisor: map.hypervisor,
         devices,
+        device_spans: file.devices.iter().map(Spanned::span).collect(),
         hypervisor_console,
     }
 }
@@ -87,136 +94,99 @@ fn cpus(cx: &mut Ctx<'_>, file: &BoardFile) -> Vec<CpuFact> {
             let d = cx
                 .board
                 .error(cpu.name.span(), format!("CPU name `{name}` is used twice"));
-            cx.push(d.hint("give every [[cpu]] a unique name"));
+            cx.push(
+                d.found(format!("name = \"{name}\""))
+                    .accepted("a name no other [[cpu]] has")
+                    .hint("give every [[cpu]] a unique name"),
+            );
         }
         if let Some(other) = cpus.iter().find(|c| c.apic_id == apic_id) {
             let d = cx.board.error(
                 cpu.apic_id.span(),
                 format!("APIC ID {apic_id} is already CPU `{}`'s", other.name),
             );
-            cx.push(d.hint("physical APIC IDs are unique; read them from the machine's MADT"));
+            cx.push(
+                d.found(format!("apic_id = {apic_id}"))
+                    .accepted("an APIC ID no other [[cpu]] has")
+                    .hint("physical APIC IDs are unique; read them from the machine's MADT"),
+            );
         }
         cpus.push(CpuFact {
             name: name.clone(),
             apic_id,
+            package: cpu.package,
+            core: cpu.core,
         });
     }
     cpus
 }
 
-/// The hypervisor's range; it must not be empty or wrap around.
-fn hypervisor(cx: &mut Ctx<'_>, file: &BoardFile) -> HostRange {
-    let h = &file.hypervisor;
-    let r = HostRange {
-        base: h.base.get_ref().0,
-        bytes: h.bytes.get_ref().0,
-    };
-    if r.bytes == 0 || r.base.checked_add(r.bytes).is_none() {
-        let d = cx.board.error(
-            h.bytes.span(),
-            "the hypervisor range is empty or wraps around",
-        );
-        let found = format!("base {:#x}, bytes {:#x}", r.base, r.bytes);
-        cx.push(
-            d.found(found)
-                .accepted("bytes > 0 and base + bytes below 2^64"),
-        );
-    }
-    r
-}
+/// Ports of a 16550 UART, the only console the hypervisor drives.
+pub const UART_PORTS: u16 = 8;
 
-/// Index of the hypervisor's console device.
+/// Index of the hypervisor's console device: a board device whose first port range is a UART.
 fn console(cx: &mut Ctx<'_>, name: &Spanned<String>, devices: &[DeviceModel]) -> Option<usize> {
-    let found = devices.iter().position(|d| &d.name == name.get_ref());
-    if found.is_none() {
-        let message = format!(
-            "unknown device `{}` for the hypervisor console",
-            name.get_ref()
-        );
+    let wanted = name.get_ref();
+    let Some(index) = devices.iter().position(|d| &d.name == wanted) else {
+        let message = format!("unknown device `{wanted}` for the hypervisor console");
         let names = devices.iter().map(|d| d.name.as_str());
         let d = cx
             .board
             .error(name.span(), message)
-            .accepted(list(names.clone()));
-        cx.push(d.maybe_hint(did_you_mean(name.get_ref(), names)));
+            .found(format!("console = \"{wanted}\""))
+            .accepted(format!(
+                "a [[device]] of this board: {}",
+                list(names.clone())
+            ));
+        cx.push(d.maybe_hint(did_you_mean(wanted, names)));
+        return None;
+    };
+    let ports = &devices[index].ports;
+    if ports.first().is_none_or(|p| p.count < UART_PORTS) {
+        let shown: Vec<String> = ports.iter().map(|p| super::board_ports::show(*p)).collect();
+        let d = cx.board.error(
+            name.span(),
+            format!("the hypervisor console `{wanted}` has no 16550 UART port range"),
+        );
+        cx.push(
+            d.found(format!("ports = [{}]", shown.join(", ")))
+                .accepted(format!("a device whose first port range has at least {UART_PORTS} ports (a 16550 UART, e.g. {{ base = 0x3F8, count = 8 }})"))
+                .hint("the hypervisor writes its log and the guests' hypercall output to that UART"),
+        );
+        return None;
     }
-    found
+    Some(index)
 }
 
-/// Converts ranges, reporting empty ones and overlaps between them.
-fn ranges(cx: &mut Ctx<'_>, specs: &[Spanned<RangeSpec>], what: &str) -> Vec<HostRange> {
-    let mut out: Vec<HostRange> = Vec::new();
-    for spec in specs {
-        let r = HostRange {
-            base: spec.get_ref().base.get_ref().0,
-            bytes: spec.get_ref().bytes.get_ref().0,
-        };
-        if r.bytes == 0 || r.base.checked_add(r.bytes).is_none() {
-            cx.push(
-                cx.board
-                    .error(spec.span(), format!("{what} is empty or wraps around"))
-                    .found(format!("base {:#x}, bytes {:#x}", r.base, r.bytes)),
-            );
-        } else if let Some(o) = out.iter().find(|o| overlaps(**o, r)) {
-            let d = cx.board.error(
-                spec.span(),
-                format!("{what} {} overlaps {}", show(r), show(*o)),
-            );
-            cx.push(d.hint("ranges must be disjoint"));
-        }
-        out.push(r);
-    }
-    out
-}
-
-fn devices(cx: &mut Ctx<'_>, file: &BoardFile) -> Vec<DeviceModel> {
+/// Board devices with their resources; names must be unique.
+fn devices(cx: &mut Ctx<'_>, file: &BoardFile, ports: Vec<Vec<PortRange>>) -> Vec<DeviceModel> {
     let mut out: Vec<DeviceModel> = Vec::new();
-    for dev in file.devices.iter().map(Spanned::get_ref) {
+    for (dev, ports) in file.devices.iter().map(Spanned::get_ref).zip(ports) {
         let name = dev.name.get_ref();
         if out.iter().any(|d| &d.name == name) {
-            cx.push(cx.board.error(
+            let d = cx.board.error(
                 dev.name.span(),
                 format!("device name `{name}` is used twice"),
-            ));
+            );
+            cx.push(
+                d.found(format!("name = \"{name}\""))
+                    .accepted("a name no other [[device]] has")
+                    .hint("partitions name devices; give each [[device]] its own name"),
+            );
         }
-        let mmio: Vec<HostRange> = dev.mmio.iter().map(|m| mmio_range(cx, name, m)).collect();
-        let ports = dev
-            .ports
-            .iter()
-            .map(|p| PortRange {
-                base: p.base,
-                count: p.count,
-            })
-            .collect();
+        let mmio = dev.mmio.iter().map(|m| HostRange {
+            base: m.get_ref().base.get_ref().0,
+            bytes: m.get_ref().bytes.get_ref().0,
+        });
         out.push(DeviceModel {
             name: name.clone(),
             ports,
-            mmio,
+            mmio: mmio.collect(),
             irqs: dev.irqs.clone(),
+            dma: dev.dma,
         });
     }
     out
-}
-
-/// One MMIO range of device `name`: whole 4 KiB pages that do not wrap around.
-fn mmio_range(cx: &mut Ctx<'_>, name: &str, m: &Spanned<RangeSpec>) -> HostRange {
-    let r = HostRange {
-        base: m.get_ref().base.get_ref().0,
-        bytes: m.get_ref().bytes.get_ref().0,
-    };
-    let pages = r.base.is_multiple_of(4096) && r.bytes.is_multiple_of(4096) && r.bytes > 0;
-    if !pages || r.base.checked_add(r.bytes).is_none() {
-        let d = cx.board.error(
-            m.span(),
-            format!("MMIO range of device `{name}` is not whole 4 KiB pages"),
-        );
-        let found = format!("base {:#x}, bytes {:#x}", r.base, r.bytes);
-        cx.push(
-            d.found(found)
-                .accepted("base and bytes multiples of 4 KiB, bytes > 0"),
-        );
-    }
-    r
 }
 
 /// True if two non-empty ranges share a byte.

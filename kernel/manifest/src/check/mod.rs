@@ -3,6 +3,8 @@
 
 mod apic;
 mod board;
+mod board_map;
+mod board_ports;
 mod boot;
 mod console;
 mod cpus;
@@ -68,6 +70,10 @@ pub fn check(sources: &Sources, images: Images) -> Result<Model, Errors> {
         ipiv,
         tsc_hz: board.tsc_hz,
         hypervisor: board.hypervisor,
+        console: board
+            .hypervisor_console
+            .map(|i| board.devices[i].clone())
+            .unwrap_or_else(|| unreachable!("a console is required and checked")),
         notes: notes(&manifest, &parts),
         partitions: assemble(sources, &manifest, parts),
     };

@@ -137,6 +137,28 @@ pub fn elf(paddr: u64, memsz: u64, entry: u64) -> Vec<u8> {
     f
 }
 
+/// Asserts that `out` holds every fragment.
+pub fn has(out: &str, fragments: &[&str]) {
+    for f in fragments {
+        assert!(out.contains(f), "missing `{f}` in:\n{out}");
+    }
+}
+
+/// Asserts that every error in `out` says what was found and what is accepted.
+pub fn all_explained(out: &str) {
+    let errors = out.matches("\nerror: ").count() + usize::from(out.starts_with("error: "));
+    assert_eq!(
+        out.matches("\n  found: ").count(),
+        errors,
+        "an error without `found:` in:\n{out}"
+    );
+    assert_eq!(
+        out.matches("\n  accepted: ").count(),
+        errors,
+        "an error without `accepted:` in:\n{out}"
+    );
+}
+
 /// `text` with the first occurrence of `from` replaced (which must exist).
 pub fn edit(text: &str, from: &str, to: &str) -> String {
     assert!(text.contains(from), "fixture has no `{from}`");

@@ -16,7 +16,12 @@ mod pages;
 mod run;
 
 #[cfg(target_os = "none")]
-tessera_arch::entry_points!(bsp: run::bsp_main, ap: run::ap_main, cpus: 1);
+tessera_arch::entry_points!(
+    bsp: run::bsp_main,
+    ap: run::ap_main,
+    cpus: 1,
+    console_port: tessera_arch::serial::COM1_PORT,
+);
 
 /// On the host the check cannot run: it is a bare-metal image for the emulator.
 #[cfg(not(target_os = "none"))]

@@ -11,7 +11,12 @@ mod check;
 mod smoke;
 
 #[cfg(target_os = "none")]
-tessera_arch::entry_points!(bsp: smoke::bsp_main, ap: smoke::ap_main, cpus: smoke::CPUS);
+tessera_arch::entry_points!(
+    bsp: smoke::bsp_main,
+    ap: smoke::ap_main,
+    cpus: smoke::CPUS,
+    console_port: tessera_arch::serial::COM1_PORT,
+);
 
 /// On the host the smoke test cannot run: it is a bare-metal image for the emulator.
 #[cfg(not(target_os = "none"))]

@@ -34,7 +34,12 @@ mod xapic;
 mod bsp;
 
 #[cfg(target_os = "none")]
-tessera_arch::entry_points!(bsp: bsp::main, ap: target::main, cpus: 2);
+tessera_arch::entry_points!(
+    bsp: bsp::main,
+    ap: target::main,
+    cpus: 2,
+    console_port: tessera_arch::serial::COM1_PORT,
+);
 
 /// On the host the self-test cannot run: it is a bare-metal image for the emulator.
 #[cfg(not(target_os = "none"))]
