@@ -60,6 +60,7 @@ fn partition_json(p: &Partition<'_>) -> Value {
         "cpus": cpus,
         "memory": {"guest_base": p.memory.guest_base, "host_base": p.memory.host_base, "bytes": p.memory.bytes},
         "devices": p.devices.iter().map(|d| d.name).collect::<Vec<_>>(),
+        "dma_unconfined": p.devices.iter().filter(|d| d.dma).map(|d| d.name).collect::<Vec<_>>(),
         "pid_table": {"entries": t.entries.len(), "bytes": t.bytes(), "last_index": t.last_index, "valid": valid},
         "routes": routes,
         "ept_pages": heap::ept_pages(p),
@@ -111,6 +112,34 @@ pub fn text(plan: &Plan<'_>, model: &Model) -> String {
     out
 }
 
+/// One line per passed-through device; a bus master is named for what it is: a way around the
+/// partition's memory isolation.
+fn devices_text(out: &mut String, p: &Partition<'_>) {
+    for d in p.devices {
+        let ports: Vec<String> = d
+            .ports
+            .iter()
+            .map(|r| format!("{:#x}+{}", r.base, r.count))
+            .collect();
+        let mmio: Vec<String> = d
+            .mmio
+            .iter()
+            .map(|r| format!("{:#x}+{}", r.base, Bytes(r.bytes)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  device `{}`: ports [{}], MMIO [{}], IRQs {:?}",
+            d.name,
+            ports.join(", "),
+            mmio.join(", "),
+            d.irqs
+        );
+        if d.dma {
+            let _ = writeln!(out, "    DMA unconfined: `{}` can master the bus and no IOMMU is programmed, so `{}` can read and write ALL host memory through it (other partitions' and the hypervisor's included)", d.name, p.name);
+        }
+    }
+}
+
 fn partition_text(out: &mut String, p: &Partition<'_>) {
     let m = p.memory;
     let _ = writeln!(
@@ -134,6 +163,7 @@ fn partition_text(out: &mut String, p: &Partition<'_>) {
             v.board_cpu, v.physical_apic_id, v.virtual_apic_id
         );
     }
+    devices_text(out, p);
     let t = &p.pid_table;
     let valid: Vec<String> = t
         .entries

@@ -132,15 +132,78 @@ pub struct PartitionSpec {
     pub guest_base: Option<Spanned<Bytes>>,
     /// ELF64 image, relative to this manifest file.
     pub image: Spanned<String>,
-    /// `"hypercall"` (default) or a board device name.
-    pub console: Option<Spanned<String>>,
+    /// `"hypercall"` (default) or a board device (a name or a [`DeviceRef`] table).
+    pub console: Option<Spanned<DeviceRef>>,
     /// Share of the hypervisor's console against the other hypercall-console partitions (1-100,
     /// default 1).
     pub console_weight: Option<Spanned<u32>>,
     #[serde(default)]
-    pub devices: Vec<Spanned<String>>,
+    pub devices: Vec<Spanned<DeviceRef>>,
+    /// Partitions this one may share physical cores with (SMT siblings given to both).
+    #[serde(default)]
+    pub share_cores_with: Vec<Spanned<String>>,
+    /// True: `boot_cpus` leaves out vCPU 0 on purpose (another vCPU starts the guest).
+    pub vcpu0_waits_for_sipi: Option<Spanned<bool>>,
     #[serde(rename = "route", default)]
     pub routes: Vec<Spanned<RouteSpec>>,
+}
+
+/// A device a partition names: `"nvme0"`, or `{ name = "nvme0", dma = "unconfined" }`, which
+/// accepts that a bus-mastering device reaches all host memory (Tessera programs no IOMMU).
+#[derive(Debug)]
+pub struct DeviceRef {
+    pub name: String,
+    pub dma: Option<Spanned<DmaSpec>>,
+}
+
+/// `dma = "unconfined"`: the only DMA acknowledgement there is while no IOMMU is programmed.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DmaSpec {
+    Unconfined,
+}
+
+/// What a [`DeviceRef`] may look like (for error messages).
+pub const DEVICE_REF: &str =
+    "a board device name, or a table { name = \"<device>\", dma = \"unconfined\" }";
+
+impl<'de> Deserialize<'de> for DeviceRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<DeviceRef, D::Error> {
+        d.deserialize_any(DeviceRefVisitor)
+    }
+}
+
+struct DeviceRefVisitor;
+
+/// The table form of a [`DeviceRef`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceTable {
+    name: String,
+    dma: Option<Spanned<DmaSpec>>,
+}
+
+impl<'de> serde::de::Visitor<'de> for DeviceRefVisitor {
+    type Value = DeviceRef;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(DEVICE_REF)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DeviceRef, E> {
+        Ok(DeviceRef {
+            name: v.to_string(),
+            dma: None,
+        })
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<DeviceRef, A::Error> {
+        let table = DeviceTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(DeviceRef {
+            name: table.name,
+            dma: table.dma,
+        })
+    }
 }
 
 /// `apic_ids = { first = 0, last = 1 }`.

@@ -136,7 +136,7 @@ fn mmio_overlapping_the_apic_pages() {
         has(
             &out,
             &[
-                &format!("board.toml:56:9: MMIO range of device `x`"),
+                "board.toml:56:9: MMIO range of device `x`",
                 &format!("overlaps {what}\n"),
                 "hint: the APIC pages belong to the processor and the chipset",
             ],

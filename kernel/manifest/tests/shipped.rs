@@ -61,9 +61,10 @@ fn default_manifest_figures() {
 
 #[test]
 fn server_example_figures() {
-    // control 0..=1 and dataplane 3..=10 see each other (11 entries each); mgmt sees itself at 2.
+    // control 0..=1 and dataplane 3..=10 see each other (11 entries each); mgmt sees itself at 2;
+    // monitor sees only itself, at 0.
     let (tables, _) = table_bytes("board/server.toml", "partitions/examples/server.toml");
-    assert_eq!(tables, vec![88, 88, 24]);
+    assert_eq!(tables, vec![88, 88, 24, 8]);
 }
 
 fn cpu_slots(board: &str, manifest: &str) -> (usize, usize) {
@@ -82,10 +83,10 @@ fn cpu_slots_follow_the_plan() {
         cpu_slots("board/emulator.toml", "partitions/default.toml"),
         (4, 4)
     );
-    // 11 vCPUs on 32 CPUs: the boot CPU may host none, so one more slot.
+    // 12 vCPUs on 32 CPUs: the boot CPU may host none, so one more slot.
     assert_eq!(
         cpu_slots("board/server.toml", "partitions/examples/server.toml"),
-        (11, 12)
+        (12, 13)
     );
 }
 
@@ -184,4 +185,34 @@ fn json_report_follows_the_contract() {
     assert!(explained
         .text
         .contains("KVM's default would allocate 65536 bytes"));
+    assert_eq!(alpha["dma_unconfined"], serde_json::json!([]));
+}
+
+#[test]
+fn explain_says_which_partition_a_bus_master_opens_all_memory_to() {
+    let r = root();
+    let explained = tessera_manifest::explain(
+        &r.join("board/server.toml"),
+        &r.join("partitions/examples/server.toml"),
+        Images::Skip,
+    )
+    .unwrap();
+    for (device, partition) in [("nvme0", "control"), ("nic0", "dataplane")] {
+        let line = format!("DMA unconfined: `{device}` can master the bus and no IOMMU is programmed, so `{partition}` can read and write ALL host memory through it");
+        assert!(
+            explained.text.contains(&line),
+            "missing `{line}` in:\n{}",
+            explained.text
+        );
+    }
+    assert_eq!(explained.text.matches("DMA unconfined").count(), 2);
+    let v: serde_json::Value = serde_json::from_str(&explained.json).unwrap();
+    assert_eq!(
+        v["partitions"][0]["dma_unconfined"],
+        serde_json::json!(["nvme0"])
+    );
+    assert_eq!(
+        v["partitions"][1]["dma_unconfined"],
+        serde_json::json!(["nic0"])
+    );
 }

@@ -21,7 +21,7 @@ pub fn weights(cx: &mut Ctx<'_>, manifest: &ManifestFile) -> Vec<u16> {
             let uses_hypercall = part
                 .console
                 .as_ref()
-                .is_none_or(|c| c.get_ref() == HYPERCALL);
+                .is_none_or(|c| c.get_ref().name == HYPERCALL);
             if !uses_hypercall {
                 let d = cx.manifest.error(
                     weight.span(),

@@ -104,11 +104,29 @@ fn resolve(
         return None;
     };
     if let Some(other) = &owner[index] {
-        let d = cx.manifest.error(
-            cpu.span(),
-            format!("CPU `{name}` is owned twice: by `{other}` and by `{partition}`"),
+        let (message, hint) = if other == partition {
+            (
+                format!("CPU `{name}` is listed twice in partition `{partition}`'s cpus"),
+                "one vCPU per board CPU: remove the second entry",
+            )
+        } else {
+            (
+                format!("CPU `{name}` is owned twice: by `{other}` and by `{partition}`"),
+                "a CPU belongs to exactly one partition",
+            )
+        };
+        let d = cx.manifest.error(cpu.span(), message);
+        let free = board
+            .cpus
+            .iter()
+            .zip(owner.iter())
+            .filter(|(_, o)| o.is_none());
+        let free = list(free.map(|(c, _)| c.name.as_str()));
+        cx.push(
+            d.found(format!("\"{name}\""))
+                .accepted(format!("a board CPU no partition owns yet: {free}"))
+                .hint(hint),
         );
-        cx.push(d.hint("a CPU belongs to exactly one partition"));
         return None;
     }
     owner[index] = Some(partition.clone());
@@ -126,8 +144,16 @@ fn starts_at_boot(part: &PartitionSpec, cpu: &str) -> bool {
         .is_none_or(|boot| boot.get_ref().iter().any(|b| b.get_ref() == cpu))
 }
 
-/// `boot_cpus` names only the partition's own CPUs and is not empty.
+fn waits_on_purpose(part: &PartitionSpec) -> bool {
+    part.vcpu0_waits_for_sipi
+        .as_ref()
+        .is_some_and(|w| *w.get_ref())
+}
+
+/// `boot_cpus` names only the partition's own CPUs, is not empty and starts vCPU 0 unless
+/// `vcpu0_waits_for_sipi = true` says otherwise (which is refused where vCPU 0 does start).
 fn check_boot_cpus(cx: &mut Ctx<'_>, part: &PartitionSpec) {
+    check_waits_flag(cx, part);
     let Some(boot) = &part.boot_cpus else { return };
     let own: Vec<&str> = part
         .cpus
@@ -151,6 +177,28 @@ fn check_boot_cpus(cx: &mut Ctx<'_>, part: &PartitionSpec) {
             );
         }
     }
+    if let (Some(&first), false) = (own.first(), boot.get_ref().is_empty()) {
+        let listed = boot.get_ref().iter().any(|b| b.get_ref() == first);
+        if !listed && !waits_on_purpose(part) {
+            let d = cx.manifest.error(
+                boot.span(),
+                format!(
+                    "boot_cpus of partition `{}` leaves out vCPU 0 (`{first}`), the guest's bootstrap processor",
+                    part.name.get_ref()
+                ),
+            );
+            let found: Vec<&str> = boot
+                .get_ref()
+                .iter()
+                .map(|b| b.get_ref().as_str())
+                .collect();
+            cx.push(
+                d.found(format!("boot_cpus = [{}]", list(found.iter().copied())))
+                    .accepted(format!("boot_cpus that include \"{first}\", or vcpu0_waits_for_sipi = true to start another vCPU first on purpose"))
+                    .hint("vCPU 0 runs on the first CPU in `cpus`; a guest expects its bootstrap processor to start"),
+            );
+        }
+    }
     if boot.get_ref().is_empty() && !own.is_empty() {
         let d = cx.manifest.error(
             boot.span(),
@@ -160,5 +208,33 @@ fn check_boot_cpus(cx: &mut Ctx<'_>, part: &PartitionSpec) {
             ),
         );
         cx.push(d.found("boot_cpus = []").hint("list at least the CPU that runs the guest's bootstrap code, or omit boot_cpus to start them all"));
+    }
+}
+
+/// `vcpu0_waits_for_sipi = true` where vCPU 0 starts at boot says something false.
+fn check_waits_flag(cx: &mut Ctx<'_>, part: &PartitionSpec) {
+    let Some(flag) = part.vcpu0_waits_for_sipi.as_ref().filter(|w| *w.get_ref()) else {
+        return;
+    };
+    let Some(first) = part.cpus.get_ref().first() else {
+        return;
+    };
+    if starts_at_boot(part, first.get_ref()) {
+        let d = cx.manifest.error(
+            flag.span(),
+            format!(
+                "vcpu0_waits_for_sipi = true, but vCPU 0 (`{}`) of partition `{}` starts at boot",
+                first.get_ref(),
+                part.name.get_ref()
+            ),
+        );
+        cx.push(
+            d.found("vcpu0_waits_for_sipi = true")
+                .accepted(format!(
+                    "the flag only with boot_cpus that leave out \"{}\"",
+                    first.get_ref()
+                ))
+                .hint("remove the flag, or list the CPUs that start at boot in boot_cpus"),
+        );
     }
 }

@@ -9,10 +9,13 @@ mod boot;
 mod console;
 mod cpus;
 mod devices;
+mod dma;
 mod fit;
 mod image;
+mod irqs;
 mod memory;
 mod routes;
+mod smt;
 
 use crate::diag::{Diagnostic, Errors, SourceFile};
 use crate::load::Sources;
@@ -105,6 +108,7 @@ fn check_partitions(
 ) -> Checked {
     let names = cpus::check_names(cx, manifest);
     let vcpus = cpus::check(cx, board, manifest);
+    smt::check(cx, board, manifest, &names);
     let routes = routes::check(cx, manifest, &names);
     let sizes: Vec<usize> = vcpus.iter().map(Vec::len).collect();
     let (apic_first, notes) = apic::check(cx, manifest, &sizes, &routes);
