@@ -9,7 +9,7 @@ use core::fmt::{self, Write};
 use tessera_vmx::console::budget::LINE_MAX_WIRE_BYTES;
 use tessera_vmx::exit::{ExitCounters, ExitReason, StopReason};
 use tessera_vmx::guest_abi::{
-    console_buffer_offset, Hypercall, CONSOLE_FACT_CYCLES_PER_BYTE, CONSOLE_FACT_DROPPED_BYTES,
+    console_buffer_offset, counter_buffer_offset, Hypercall, CONSOLE_FACT_CYCLES_PER_BYTE, CONSOLE_FACT_DROPPED_BYTES,
     CONSOLE_FACT_LINE_MAX_BYTES, CONSOLE_FACT_REFILL_CYCLES_PER_BYTE,
     CONSOLE_FACT_WAIT_BOUND_BYTES, CONSOLE_FACT_WAIT_BOUND_CYCLES, CONSOLE_WRITE_MAX_BYTES,
     ERROR_INVALID_ARGUMENT, ERROR_UNKNOWN_CALL, EXIT_COUNT_TOTAL,
@@ -30,6 +30,10 @@ pub fn handle(vcpu: &mut Vcpu) -> Flow {
         Hypercall::ReadDeniedIpis => shared::of(vcpu.index).denied_ipis(),
         Hypercall::Stop { status } => return Flow::Stop(StopReason::Requested { status }),
         Hypercall::ConsoleFact { which } => console_fact(vcpu, which),
+        Hypercall::ReadExitCounters {
+            guest_address,
+            entries,
+        } => read_exit_counters(vcpu, guest_address, entries),
         Hypercall::Unknown { .. } => ERROR_UNKNOWN_CALL,
     };
     vcpu.regs.rax = result;
@@ -112,6 +116,27 @@ fn read_exit_count(vcpu: &Vcpu, reason: u64) -> u64 {
         return ERROR_INVALID_ARGUMENT;
     };
     counters.count(exit) - u64::from(exit == ExitReason::Vmcall)
+}
+
+/// Copies every counter (less this VMCALL) into the guest's array; returns the entries written.
+fn read_exit_counters(vcpu: &Vcpu, guest_address: u64, entries: u64) -> u64 {
+    let memory = crate::plan::PLAN.partitions[vcpu.partition as usize].memory;
+    let Some(offset) =
+        counter_buffer_offset(memory.guest_base, memory.bytes, guest_address, entries)
+    else {
+        return ERROR_INVALID_ARGUMENT;
+    };
+    let mut counts = shared::of(vcpu.index).counters.lock().entries();
+    counts[ExitReason::Vmcall as usize] -= 1;
+    let mut bytes = [0u8; 8 * tessera_vmx::guest_abi::EXIT_COUNTER_ENTRIES as usize];
+    for (chunk, count) in bytes.chunks_exact_mut(8).zip(counts) {
+        chunk.copy_from_slice(&count.to_le_bytes());
+    }
+    let wanted = &bytes[..8 * entries as usize];
+    match vcpu.guest_memory.copy_in(offset as usize, wanted) {
+        Some(()) => entries,
+        None => ERROR_INVALID_ARGUMENT,
+    }
 }
 
 fn console_write(vcpu: &mut Vcpu, guest_address: u64, bytes: u64) -> u64 {

@@ -24,6 +24,9 @@ pub enum Command {
     Emulator(crate::emulator::EmulatorArgs),
     /// Run every test: host tests and emulator scenarios.
     Test(TestArgs),
+    /// Measure IPI latency and exits per path: emulator runs or a hardware serial log, report.json,
+    /// a table, SVG plots, and a comparison with a baseline.
+    Latency(crate::latency::LatencyArgs),
 }
 
 #[derive(Args, Clone)]

@@ -5,6 +5,7 @@ mod cli;
 mod emulator;
 mod explain;
 mod image;
+mod latency;
 mod manifest_smoke;
 mod scenario;
 mod test;
@@ -21,5 +22,6 @@ fn main() -> ExitCode {
         cli::Command::Emulator(args) => emulator::main(&args),
         cli::Command::Image(args) => image::main(&args),
         cli::Command::Run(args) => image::run_main(&args),
+        cli::Command::Latency(args) => latency::main(&args),
     }
 }

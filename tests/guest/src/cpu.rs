@@ -50,8 +50,9 @@ global_asm!(
 
 // Interrupt stubs, one per vector, 16 bytes apart from `tessera_guest_vectors`. Each pushes a zero
 // error code where the CPU pushes none, then its vector, and joins the common path, which saves
-// the caller-saved registers (guests are built without SSE), calls `tessera_guest_interrupt`
-// (vector, error code, interrupted RIP), restores them and returns with IRETQ.
+// the caller-saved registers (guests are built without SSE), reads the TSC, calls
+// `tessera_guest_interrupt` (vector, error code, interrupted RIP, TSC at entry), restores the
+// registers and returns with IRETQ.
 global_asm!(
     ".pushsection .text.tessera_guest_vectors, \"ax\"",
     ".balign 16",
@@ -77,6 +78,10 @@ global_asm!(
     "    push r9",
     "    push r10",
     "    push r11",
+    "    rdtsc",
+    "    shl rdx, 32",
+    "    or rax, rdx",
+    "    mov rcx, rax",
     "    mov rdi, [rsp + 72]",
     "    mov rsi, [rsp + 80]",
     "    mov rdx, [rsp + 88]",
@@ -117,11 +122,58 @@ pub fn boot_info(address: u64) -> Option<&'static BootInfo> {
 }
 
 /// VMCALL with RAX = `number`, RBX/RCX/RDX = arguments; returns RAX.
+/// The one hypercall that writes guest memory (the exit-counters array) is refused here: it goes
+/// through [`vmcall_exit_counters`] or [`vmcall_exit_counters_outside`], which own their buffer.
 pub fn vmcall(number: u64, rbx: u64, rcx: u64, rdx: u64) -> u64 {
+    assert!(
+        number != tessera_vmx::guest_abi::HYPERCALL_READ_EXIT_COUNTERS,
+        "the exit-counters hypercall writes memory: use vmcall_exit_counters"
+    );
+    raw_vmcall(number, rbx, rcx, rdx)
+}
+
+/// The exit-counters hypercall into `buffer`, starting `byte_offset` bytes in, asking for
+/// `entries` counters. The buffer must hold what is asked for (asserted), so whatever the
+/// hypervisor writes lands in it. Returns RAX.
+pub fn vmcall_exit_counters(buffer: &mut [u64], byte_offset: usize, entries: u64) -> u64 {
+    let asked_bytes = byte_offset as u64 + 8 * entries;
+    assert!(
+        asked_bytes <= 8 * buffer.len() as u64,
+        "counter buffer too small"
+    );
+    let address = buffer.as_mut_ptr() as u64 + byte_offset as u64;
+    raw_vmcall(
+        tessera_vmx::guest_abi::HYPERCALL_READ_EXIT_COUNTERS,
+        address,
+        entries,
+        0,
+    )
+}
+
+/// The exit-counters hypercall aimed at `address..+8*entries` wholly outside the partition's
+/// memory (hostile tests: the hypervisor must refuse it). Returns RAX.
+pub fn vmcall_exit_counters_outside(info: &BootInfo, address: u64, entries: u64) -> u64 {
+    let end = address.checked_add(8 * entries).expect("range wraps");
+    let memory_end = info.memory_guest_base + info.memory_bytes;
+    assert!(
+        end <= info.memory_guest_base || address >= memory_end,
+        "{address:#x} is inside the partition"
+    );
+    raw_vmcall(
+        tessera_vmx::guest_abi::HYPERCALL_READ_EXIT_COUNTERS,
+        address,
+        entries,
+        0,
+    )
+}
+
+fn raw_vmcall(number: u64, rbx: u64, rcx: u64, rdx: u64) -> u64 {
     let result: u64;
-    // SAFETY: Tessera's hypercalls only read guest memory (a console buffer the caller passes)
-    // and registers, and return a value in RAX; STOP does not return. RBX is reserved by LLVM,
-    // so it is swapped in and out around the instruction.
+    // SAFETY: Tessera's hypercalls read guest memory (a console buffer the caller passes) and
+    // registers, and return a value in RAX; STOP does not return. The only one that writes guest
+    // memory, the exit-counters call, reaches here with a buffer its caller owns or with a range
+    // outside the partition (see the two functions above). RBX is reserved by LLVM, so it is
+    // swapped in and out around the instruction.
     unsafe {
         asm!(
             "xchg rbx, {rbx}",

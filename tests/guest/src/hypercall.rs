@@ -2,10 +2,13 @@
 
 use crate::cpu::vmcall;
 use tessera_vmx::guest_abi::{
-    is_error, CONSOLE_WRITE_MAX_BYTES, EXIT_COUNT_TOTAL, HYPERCALL_CONSOLE_FACT,
+    is_error, CONSOLE_WRITE_MAX_BYTES, EXIT_COUNTER_ENTRIES, EXIT_COUNT_TOTAL, HYPERCALL_CONSOLE_FACT,
     HYPERCALL_CONSOLE_WRITE, HYPERCALL_PRINT_EXIT_COUNTS, HYPERCALL_READ_DENIED_IPIS,
     HYPERCALL_READ_EXIT_COUNT, HYPERCALL_STOP,
 };
+
+/// Every exit counter of a vCPU: entry `r` = basic exit reason `r`, the last one unknown reasons.
+pub type ExitCounters = [u64; EXIT_COUNTER_ENTRIES as usize];
 
 /// A hypercall returned an error code (RAX >= `ERROR_FIRST`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +48,17 @@ pub fn exit_count(reason: u32) -> Result<u64, HypercallError> {
 /// This vCPU's exits over every reason so far (not counting this call).
 pub fn total_exits() -> Result<u64, HypercallError> {
     checked(vmcall(HYPERCALL_READ_EXIT_COUNT, EXIT_COUNT_TOTAL, 0, 0))
+}
+
+/// This vCPU's exit counters, all in one call (which is not counted in them).
+pub fn exit_counters() -> Result<ExitCounters, HypercallError> {
+    let mut counters = [0u64; EXIT_COUNTER_ENTRIES as usize];
+    checked(crate::cpu::vmcall_exit_counters(
+        &mut counters,
+        0,
+        EXIT_COUNTER_ENTRIES,
+    ))?;
+    Ok(counters)
 }
 
 /// IPIs this vCPU sent that the hypervisor dropped (no route, or a vector a trapped route denies).

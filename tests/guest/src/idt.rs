@@ -16,8 +16,11 @@ static IDT: [AtomicU64; 2 * VECTORS] = [const { AtomicU64::new(0) }; 2 * VECTORS
 /// Arrivals per vCPU and vector.
 static ARRIVALS: [[AtomicU32; VECTORS]; MAX_VCPUS] =
     [const { [const { AtomicU32::new(0) }; VECTORS] }; MAX_VCPUS];
-/// TSC at handler entry of the latest interrupt, per vCPU (for timer lateness).
+/// TSC at handler entry (read by the stub) of the latest interrupt, per vCPU (timer lateness)...
 static LAST_ARRIVAL_TSC: [AtomicU64; MAX_VCPUS] = [const { AtomicU64::new(0) }; MAX_VCPUS];
+/// ... and per vCPU and vector (IPI latency).
+static LAST_ARRIVAL_TSC_BY_VECTOR: [[AtomicU64; VECTORS]; MAX_VCPUS] =
+    [const { [const { AtomicU64::new(0) }; VECTORS] }; MAX_VCPUS];
 /// Whether the exception path should only count (a test that provokes one on purpose).
 static COUNT_EXCEPTIONS: AtomicBool = AtomicBool::new(false);
 
@@ -53,6 +56,12 @@ pub fn last_arrival_tsc(vcpu: usize) -> u64 {
     LAST_ARRIVAL_TSC[vcpu].load(Ordering::Acquire)
 }
 
+/// The TSC at handler entry of the latest arrival of `vector` on vCPU `vcpu` (written before the
+/// arrival is counted, so a waiter that sees the count sees the stamp; 0 before any).
+pub fn last_arrival_tsc_of(vcpu: usize, vector: u8) -> u64 {
+    LAST_ARRIVAL_TSC_BY_VECTOR[vcpu][usize::from(vector)].load(Ordering::Acquire)
+}
+
 /// Every arrival on vCPU `vcpu` (all vectors).
 pub fn total_arrivals(vcpu: usize) -> u64 {
     ARRIVALS[vcpu]
@@ -66,16 +75,17 @@ pub fn count_exceptions(enabled: bool) {
     COUNT_EXCEPTIONS.store(enabled, Ordering::Release);
 }
 
-/// Called by the common stub with the vector, the error code (0 if none) and the interrupted RIP.
+/// Called by the common stub with the vector, the error code (0 if none), the interrupted RIP and
+/// the TSC read a few instructions after entry.
 #[no_mangle]
-extern "C" fn tessera_guest_interrupt(vector: u64, error_code: u64, rip: u64) {
-    let entered_tsc = crate::cpu::rdtsc();
+extern "C" fn tessera_guest_interrupt(vector: u64, error_code: u64, rip: u64, entry_tsc: u64) {
     let is_exception = vector < FIRST_INTERRUPT_VECTOR && vector != NMI_VECTOR;
     if is_exception && !COUNT_EXCEPTIONS.load(Ordering::Acquire) {
         crate::runtime::fail_from_exception(vector, error_code, rip);
     }
     let vcpu = current_vcpu();
-    LAST_ARRIVAL_TSC[vcpu].store(entered_tsc, Ordering::Release);
+    LAST_ARRIVAL_TSC[vcpu].store(entry_tsc, Ordering::Release);
+    LAST_ARRIVAL_TSC_BY_VECTOR[vcpu][vector as usize % VECTORS].store(entry_tsc, Ordering::Release);
     ARRIVALS[vcpu][vector as usize % VECTORS].fetch_add(1, Ordering::AcqRel);
     if vector >= FIRST_INTERRUPT_VECTOR {
         crate::apic::eoi();

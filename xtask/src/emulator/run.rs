@@ -23,6 +23,8 @@ pub struct RunSpec {
     /// Copy COM1 output to stdout as it arrives (prefixed with `label` if non-empty).
     pub echo: bool,
     pub label: String,
+    /// Also send each COM1 line here as it arrives (progress displays).
+    pub lines: Option<std::sync::mpsc::Sender<String>>,
 }
 
 impl RunSpec {
@@ -37,6 +39,7 @@ impl RunSpec {
             quantum: 16,
             echo: true,
             label: String::new(),
+            lines: None,
         }
     }
 }
@@ -181,6 +184,9 @@ fn finish(
 }
 
 fn echo(spec: &RunSpec, line: &str) {
+    if let Some(lines) = &spec.lines {
+        let _ = lines.send(line.to_string());
+    }
     if spec.echo {
         if spec.label.is_empty() {
             println!("{line}");

@@ -64,6 +64,10 @@ fn scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
     list.extend(super::selftest::scenarios()?);
     list.retain(|scenario| selected(&scenario.name, filter));
     list.extend(crate::scenario::scenarios(filter)?);
+    if selected("latency --ipiv on", filter) || selected("latency --ipiv off", filter) {
+        let latency = crate::latency::scenario::scenarios()?;
+        list.extend(latency.into_iter().filter(|s| selected(&s.name, filter)));
+    }
     if list.is_empty() {
         return Err(format!("no emulator scenario matches {filter:?}"));
     }

@@ -121,6 +121,18 @@ fn build_and_say(args: &ImageArgs) -> Result<Built, String> {
     Ok(built)
 }
 
+/// Builds every test guest to target/guests/<name>.
+pub fn build_guests() -> Result<(), String> {
+    let root = emulator::workspace_root();
+    let guests = guests::discover(&root.join("tests").join("guests"))?;
+    guests::build(
+        &guests,
+        &cargo_target_dir(&root),
+        &root.join("target").join("guests"),
+    )?;
+    Ok(())
+}
+
 /// Builds the guests, the hypervisor for `board` + `manifest` and its ISO in `out_dir`
 /// (`<manifest stem>.iso` and `.elf`). Paths are taken relative to the current directory.
 pub fn build(
@@ -131,8 +143,7 @@ pub fn build(
 ) -> Result<Built, String> {
     let root = emulator::workspace_root();
     let target_dir = cargo_target_dir(&root);
-    let guests = guests::discover(&root.join("tests").join("guests"))?;
-    guests::build(&guests, &target_dir, &root.join("target").join("guests"))?;
+    build_guests()?;
     let board = absolute(board)?;
     let manifest = absolute(manifest)?;
     // The same checks as the hypervisor's build script, reported without cargo's noise.

@@ -51,6 +51,15 @@ impl ExitCounters {
         self.by_reason.iter().sum::<u64>() + self.unknown
     }
 
+    /// Every count as the exit-counters hypercall returns it: slot `r` = basic reason `r`
+    /// (0 for numbers the SDM does not define), then unknown reasons.
+    pub fn entries(&self) -> [u64; SLOTS + 1] {
+        let mut out = [0; SLOTS + 1];
+        out[..SLOTS].copy_from_slice(&self.by_reason);
+        out[SLOTS] = self.unknown;
+        out
+    }
+
     /// Non-zero counts in reason order.
     pub fn nonzero(&self) -> impl Iterator<Item = (ExitReason, u64)> + '_ {
         ExitReason::ALL
@@ -102,6 +111,19 @@ mod tests {
             counters.to_string(),
             "exits: apic_write=1 unknown=2 total=3"
         );
+    }
+
+    #[test]
+    fn entries_are_indexed_by_reason_number_then_unknown() {
+        let mut counters = ExitCounters::new();
+        counters.record(ExitReason::Wrmsr as u16);
+        counters.record(ExitReason::Wrmsr as u16);
+        counters.record(1000);
+        let entries = counters.entries();
+        assert_eq!(entries.len() as u64, crate::guest_abi::EXIT_COUNTER_ENTRIES);
+        assert_eq!(entries[32], 2);
+        assert_eq!(entries[SLOTS], 1);
+        assert_eq!(entries.iter().sum::<u64>(), counters.total());
     }
 
     #[test]

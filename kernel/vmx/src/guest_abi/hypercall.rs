@@ -30,11 +30,19 @@ pub const CONSOLE_FACT_WAIT_BOUND_CYCLES: u64 = 3;
 pub const CONSOLE_FACT_DROPPED_BYTES: u64 = 4;
 /// TSC cycles that earn this partition one console byte.
 pub const CONSOLE_FACT_REFILL_CYCLES_PER_BYTE: u64 = 5;
+/// Copy all of this vCPU's exit counters into guest memory in one call: RBX = guest-physical
+/// address of an 8-byte aligned array of `u64` inside the partition's memory, RCX = its length in
+/// entries (at most [`EXIT_COUNTER_ENTRIES`]). Entry `r` is the count of basic exit reason `r`, the
+/// last entry exits of unknown reason; this VMCALL itself is not counted. Returns RCX, or
+/// `ERROR_INVALID_ARGUMENT` with nothing written.
+pub const HYPERCALL_READ_EXIT_COUNTERS: u64 = 10;
 
 /// RBX value for [`HYPERCALL_READ_EXIT_COUNT`] that asks for the total over every reason.
 pub const EXIT_COUNT_TOTAL: u64 = u64::MAX;
 /// Longest buffer one console write takes.
 pub const CONSOLE_WRITE_MAX_BYTES: u64 = 256;
+/// Entries [`HYPERCALL_READ_EXIT_COUNTERS`] fills: one per basic exit reason 0..=79, then unknown.
+pub const EXIT_COUNTER_ENTRIES: u64 = 81;
 
 /// Results at or above this value are errors.
 pub const ERROR_FIRST: u64 = u64::MAX - 15;
@@ -52,6 +60,7 @@ pub enum Hypercall {
     ReadDeniedIpis,
     Stop { status: u64 },
     ConsoleFact { which: u64 },
+    ReadExitCounters { guest_address: u64, entries: u64 },
     Unknown { number: u64 },
 }
 
@@ -68,6 +77,10 @@ impl Hypercall {
             HYPERCALL_READ_DENIED_IPIS => Hypercall::ReadDeniedIpis,
             HYPERCALL_STOP => Hypercall::Stop { status: rbx },
             HYPERCALL_CONSOLE_FACT => Hypercall::ConsoleFact { which: rbx },
+            HYPERCALL_READ_EXIT_COUNTERS => Hypercall::ReadExitCounters {
+                guest_address: rbx,
+                entries: rcx,
+            },
             number => Hypercall::Unknown { number },
         }
     }
@@ -86,7 +99,35 @@ pub const fn console_buffer_offset(
     guest_address: u64,
     bytes: u64,
 ) -> Option<u64> {
-    if bytes > CONSOLE_WRITE_MAX_BYTES || guest_address < memory_guest_base {
+    if bytes > CONSOLE_WRITE_MAX_BYTES {
+        return None;
+    }
+    buffer_offset(memory_guest_base, memory_bytes, guest_address, bytes)
+}
+
+/// The offset into the partition's memory of the exit-counter array of `entries` `u64`s at
+/// `guest_address`, if it lies inside `memory_guest_base..+memory_bytes`, is 8-byte aligned and
+/// `entries <= EXIT_COUNTER_ENTRIES`.
+pub const fn counter_buffer_offset(
+    memory_guest_base: u64,
+    memory_bytes: u64,
+    guest_address: u64,
+    entries: u64,
+) -> Option<u64> {
+    if entries > EXIT_COUNTER_ENTRIES || !guest_address.is_multiple_of(8) {
+        return None;
+    }
+    buffer_offset(memory_guest_base, memory_bytes, guest_address, entries * 8)
+}
+
+/// The offset of `guest_address..+bytes` in `memory_guest_base..+memory_bytes`, if inside.
+const fn buffer_offset(
+    memory_guest_base: u64,
+    memory_bytes: u64,
+    guest_address: u64,
+    bytes: u64,
+) -> Option<u64> {
+    if guest_address < memory_guest_base {
         return None;
     }
     let offset = guest_address - memory_guest_base;
@@ -121,6 +162,13 @@ mod tests {
             Hypercall::ConsoleFact { which: 3 }
         );
         assert_eq!(
+            Hypercall::decode(10, 0x2000, 81),
+            Hypercall::ReadExitCounters {
+                guest_address: 0x2000,
+                entries: 81
+            }
+        );
+        assert_eq!(
             Hypercall::decode(77, 0, 0),
             Hypercall::Unknown { number: 77 }
         );
@@ -130,6 +178,33 @@ mod tests {
     fn errors_are_the_top_sixteen_values() {
         assert!(is_error(ERROR_UNKNOWN_CALL) && is_error(ERROR_INVALID_ARGUMENT));
         assert!(!is_error(CONSOLE_WRITE_MAX_BYTES) && !is_error(0));
+    }
+
+    #[test]
+    fn counter_arrays_must_be_aligned_inside_memory_and_not_too_long() {
+        let (base, size) = (0x10_0000, 0x200_0000);
+        let whole = EXIT_COUNTER_ENTRIES;
+        assert_eq!(
+            counter_buffer_offset(base, size, base + 0x1000, whole),
+            Some(0x1000)
+        );
+        assert_eq!(
+            counter_buffer_offset(base, size, base + size - 8 * whole, whole),
+            Some(size - 8 * whole)
+        );
+        assert_eq!(counter_buffer_offset(base, size, base + size - 8, 2), None);
+        assert_eq!(
+            counter_buffer_offset(base, size, base + 4, 1),
+            None,
+            "misaligned"
+        );
+        assert_eq!(counter_buffer_offset(base, size, base, whole + 1), None);
+        assert_eq!(counter_buffer_offset(base, size, base - 8, 1), None);
+        assert_eq!(
+            counter_buffer_offset(0, u64::MAX, u64::MAX - 7, 2),
+            None,
+            "no overflow"
+        );
     }
 
     #[test]
