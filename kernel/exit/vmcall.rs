@@ -9,8 +9,8 @@ use core::fmt::{self, Write};
 use tessera_vmx::console::budget::LINE_MAX_WIRE_BYTES;
 use tessera_vmx::exit::{ExitCounters, ExitReason, StopReason};
 use tessera_vmx::guest_abi::{
-    console_buffer_offset, counter_buffer_offset, Hypercall, CONSOLE_FACT_CYCLES_PER_BYTE, CONSOLE_FACT_DROPPED_BYTES,
-    CONSOLE_FACT_LINE_MAX_BYTES, CONSOLE_FACT_REFILL_CYCLES_PER_BYTE,
+    console_buffer_offset, counter_buffer_offset, Hypercall, CONSOLE_FACT_CYCLES_PER_BYTE,
+    CONSOLE_FACT_DROPPED_BYTES, CONSOLE_FACT_LINE_MAX_BYTES, CONSOLE_FACT_REFILL_CYCLES_PER_BYTE,
     CONSOLE_FACT_WAIT_BOUND_BYTES, CONSOLE_FACT_WAIT_BOUND_CYCLES, CONSOLE_WRITE_MAX_BYTES,
     ERROR_INVALID_ARGUMENT, ERROR_UNKNOWN_CALL, EXIT_COUNT_TOTAL,
 };

@@ -15,6 +15,8 @@ pub type Exits = BTreeMap<u32, u64>;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conditions {
     pub ipiv: bool,
+    /// The timer path the boot info named: virtualized (APIC-timer virtualization) or not.
+    pub timer_virtualized: bool,
     pub tsc_hz: u64,
     pub tsc_source: String,
     pub cpu: String,
@@ -129,6 +131,7 @@ fn read_stream(key: &StreamKey, lines: &[Line]) -> Result<StreamRead, Fault> {
             'S' => {
                 out.conditions = Some(Conditions {
                     ipiv: record.get("ipiv").map_err(text)? == "on",
+                    timer_virtualized: record.get("tmr").map_err(text)? == "on",
                     tsc_hz: record.number("tsc_hz").map_err(text)?,
                     tsc_source: record.get("tsc_src").map_err(text)?.to_string(),
                     cpu: String::new(),

@@ -160,15 +160,20 @@ fn read_hypervisor_line(log: &mut Log, line: &str) {
         .insert((partition.to_string(), vcpu), counts);
 }
 
-/// The version in the hypervisor's banner `[cpu<n> INFO ] Tessera <version>: board ...`.
+/// The version in the hypervisor's banner `Tessera <version>: board ...`, printed bare or behind
+/// its log prefix `[cpu<n> INFO ] ` (a guest's lines always start with `[<partition>] `).
 fn banner_version(line: &str) -> Option<&str> {
-    let rest = line.strip_prefix("[cpu")?;
-    let (cpu, rest) = rest.split_once(' ')?;
-    if !cpu.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let rest = rest.trim_start().strip_prefix("INFO ] Tessera ")?;
-    Some(rest.split_once(": board ")?.0)
+    let rest = match line.strip_prefix("[cpu") {
+        Some(rest) => {
+            let (cpu, rest) = rest.split_once(' ')?;
+            if !cpu.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            rest.trim_start().strip_prefix("INFO ] ")?
+        }
+        None => line,
+    };
+    Some(rest.strip_prefix("Tessera ")?.split_once(": board ")?.0)
 }
 
 #[cfg(test)]
@@ -186,7 +191,7 @@ mod tests {
 
     fn good() -> Vec<String> {
         vec![
-            "[cpu0 INFO ] Tessera 0.1.0+abc: board emulator, 1 partition(s)".into(),
+            "Tessera 0.1.0+abc: board emulator, 1 partition(s)".into(),
             record(0, 0, 'S', &[("ipiv", "on")]),
             "[alpha] vcpu 0: some other line".into(),
             record(0, 1, 'B', &[("p", "0")]),

@@ -1,7 +1,8 @@
 //! The probe plan for a manifest: inside each partition with two vCPUs or more, vCPU 0 against
 //! vCPU 1; over each route, the sending partition's vCPU 0 against the target's vCPU 0. One-way
 //! probes always, round trips where a route leads back; each with a polling and a halted
-//! receiver. Every probe gets vectors of its own (from the route's allow-list when trapped).
+//! receiver, and on each partition's vCPU 0 the lateness of TSC-deadline timer expiries (polling
+//! and halted). Every probe gets vectors of its own (from the route's allow-list when trapped).
 //! One-way probes with no route back are scheduled (the receiver cannot say it is ready).
 
 use tessera_latency_record::plan::{Place, Plan, Probe, Route, Settings, NO_NOISE};
@@ -57,6 +58,18 @@ pub fn plan(model: &Model, choice: &Choice) -> Result<Plan, String> {
             }
         }
     }
+    for (index, partition) in model.partitions.iter().enumerate() {
+        if noisy(index) {
+            continue;
+        }
+        for wait in [Wait::Poll, Wait::Halt] {
+            let own = place(index, 0);
+            let label = format!("{}.0", partition.name);
+            let mut probe = new_probe(Family::TimerLateness, wait, Route::Intra, &label, own, own);
+            probe.vector = take(&mut vectors)?;
+            probes.push(probe);
+        }
+    }
     for (from, partition) in model.partitions.iter().enumerate() {
         for route in &partition.routes {
             if noisy(from) || noisy(route.to) {
@@ -98,10 +111,10 @@ fn new_probe(
     sender: Place,
     receiver: Place,
 ) -> Probe {
-    let kind = if family == Family::IpiOneWay {
-        "oneway"
-    } else {
-        "rtt"
+    let kind = match family {
+        Family::IpiOneWay => "oneway",
+        Family::IpiRoundTrip => "rtt",
+        Family::TimerLateness => "timer",
     };
     let wait_name = if wait == Wait::Poll { "poll" } else { "halt" };
     let mut probe = Probe::new(

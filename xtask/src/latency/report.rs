@@ -44,7 +44,7 @@ pub struct Run {
     pub image_version: Option<String>,
     pub cpu_model: String,
     pub ipiv_present: bool,
-    /// `None`: this build has no timer probe.
+    /// `None`: no timer probe in the run.
     pub timer_virtualization_present: Option<bool>,
     pub tsc_hz: u64,
     pub tsc_source: String,
@@ -124,7 +124,11 @@ pub fn run(label: &str, origin: &Origin, campaign: &Campaign) -> Run {
         image_version: campaign.image_version.clone(),
         cpu_model: c.cpu.clone(),
         ipiv_present: c.ipiv,
-        timer_virtualization_present: None,
+        timer_virtualization_present: campaign
+            .probes
+            .iter()
+            .any(|p| p.family == tessera_latency_record::Family::TimerLateness)
+            .then_some(c.timer_virtualized),
         tsc_hz: c.tsc_hz,
         tsc_source: c.tsc_source.clone(),
         gap_cycles: c.gap_cycles,
@@ -194,14 +198,14 @@ pub fn table(report: &Report) -> String {
         }
         let _ = writeln!(
             out,
-            "{:<34} {:<8} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>8}  exits/sample",
+            "{:<34} {:<13} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>8}  exits/sample",
             "probe", "path", "n", "min", "p50", "p90", "p99", "p99.9", "max", "mean", "stddev"
         );
         for p in &run.probes {
             let c = &p.cycles;
             let _ = writeln!(
                 out,
-                "{:<34} {:<8} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9.1} {:>8.1}  {}",
+                "{:<34} {:<13} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9.1} {:>8.1}  {}",
                 p.name,
                 p.path,
                 c.n,

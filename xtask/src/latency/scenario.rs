@@ -2,7 +2,8 @@
 //! IPIv on and off. It passes when the log reads whole, each vCPU's end counters equal the
 //! hypervisor's own (see `check`), and the exits per sample are what each path must cost: none
 //! with IPIv inside a partition and over exitless routes, one per IPI sent on the posted
-//! fallback (WRMSR) and over the trapped route (WRMSR, or APIC write when IPIv is on).
+//! fallback (WRMSR) and over the trapped route (WRMSR, or APIC write when IPIv is on); a trapped
+//! timer one WRMSR to arm and at most one exit to deliver, a virtualized one none.
 
 use super::campaign::{assemble, Campaign};
 use super::{check, image, log, probes};
@@ -77,6 +78,31 @@ fn on(flag: bool) -> &'static str {
     }
 }
 
+/// A virtualized timer costs no exit; a trapped one exactly one WRMSR to arm each expiry and at
+/// most one exit (the VMX-preemption timer) to deliver it, nothing else.
+fn timer_exits(probe: &super::campaign::Probe) -> Result<(), String> {
+    let n = probe.samples.len() as u64;
+    let wrmsr = probe.exits.get(&32).copied().unwrap_or(0);
+    let other: u64 = probe
+        .exits
+        .iter()
+        .filter(|(r, _)| **r != 32)
+        .map(|(_, c)| c)
+        .sum();
+    let fits = match probe.path.as_str() {
+        "timer-virt" => wrmsr + other == 0,
+        "timer-trapped" => wrmsr == n && other <= n,
+        _ => false,
+    };
+    if fits {
+        return Ok(());
+    }
+    Err(format!(
+        "{} ({}): exits {:?} over {n} samples",
+        probe.name, probe.path, probe.exits
+    ))
+}
+
 /// Every probe's exits are exactly its path's.
 fn exits_per_path(campaign: &Campaign, ipiv: bool) -> Result<(), String> {
     for probe in &campaign.probes {
@@ -85,6 +111,10 @@ fn exits_per_path(campaign: &Campaign, ipiv: bool) -> Result<(), String> {
             Family::IpiRoundTrip => 2,
             _ => 1,
         };
+        if probe.family == Family::TimerLateness {
+            timer_exits(probe)?;
+            continue;
+        }
         let expected: Vec<(u32, u64)> = match (probe.path.as_str(), ipiv) {
             ("ipiv", true) => vec![],
             ("posted", false) => vec![(32, sends_per_sample * n)],

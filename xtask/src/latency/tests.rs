@@ -16,8 +16,8 @@ fn text() -> String {
 
 #[test]
 fn the_sample_log_passes_the_scenario_checks() {
-    check_serial(&text(), false, 14).unwrap();
-    let wrong_mode = check_serial(&text(), true, 14).unwrap_err();
+    check_serial(&text(), false, 20).unwrap();
+    let wrong_mode = check_serial(&text(), true, 20).unwrap_err();
     assert!(wrong_mode.contains("saw IPIv off"), "{wrong_mode}");
 }
 

@@ -19,6 +19,7 @@ use sync::Arrivals;
 use tessera_guest::{apic, cpu, fail, BootInfo, Failure, PeerRoute, TestResult};
 use tessera_latency_record::plan::{Place, Plan, Settings};
 use tessera_latency_record::{Role, Wait};
+use tessera_vmx::guest_abi::TimerPath;
 
 tessera_guest::entry!(run);
 
@@ -46,6 +47,7 @@ fn run(info: &'static BootInfo) -> TestResult {
     if info.vcpu_index == 0 {
         start_siblings(info);
     }
+    tessera_guest::timer::enable_apic();
     if me.partition == plan.settings.noise_partition {
         return noise::run(info, &plan.settings, start_tsc);
     }
@@ -54,14 +56,11 @@ fn run(info: &'static BootInfo) -> TestResult {
     let mut stream = record::Stream::new(info.vcpu_index);
     let mut brand = [0u8; 48];
     let tsc = cpuinfo::tsc_frequency();
-    record::start(
-        &mut stream,
-        ipiv,
-        &tsc,
-        &plan.settings,
-        cpuinfo::brand(&mut brand),
-    );
-    run_probes(info, &plan, me, &mut arrivals, &mut stream, ipiv)?;
+    let timer_virtualized = info.timer_path == TimerPath::Virtualized as u32;
+    let paths = (ipiv, timer_virtualized);
+    let brand = cpuinfo::brand(&mut brand);
+    record::start(&mut stream, paths, &tsc, &plan.settings, brand);
+    run_probes(info, &plan, me, &mut arrivals, &mut stream, paths)?;
     let counters = meter::snapshot()?;
     record::end(&mut stream, &counters);
     Ok(())
@@ -74,7 +73,7 @@ fn run_probes(
     me: Place,
     arrivals: &mut Arrivals,
     stream: &mut record::Stream,
-    ipiv: bool,
+    paths: (bool, bool),
 ) -> TestResult {
     let mut region = arena::Region::of(info.vcpu_index as usize, info.vcpu_count as usize);
     let mark = region.mark();
@@ -88,11 +87,11 @@ fn run_probes(
             }
             continue;
         }
-        print_all(stream, &mut deferred, &plan.settings, ipiv);
-        record::taken(stream, &taken, &plan.settings, ipiv);
+        print_all(stream, &mut deferred, &plan.settings, paths);
+        record::taken(stream, &taken, &plan.settings, paths);
         region.release_to(mark);
     }
-    print_all(stream, &mut deferred, &plan.settings, ipiv);
+    print_all(stream, &mut deferred, &plan.settings, paths);
     Ok(())
 }
 
@@ -100,10 +99,10 @@ fn print_all(
     stream: &mut record::Stream,
     deferred: &mut heapless::Vec<Taken, DEFERRED_MAX>,
     settings: &Settings,
-    ipiv: bool,
+    paths: (bool, bool),
 ) {
     for taken in deferred.iter() {
-        record::taken(stream, taken, settings, ipiv);
+        record::taken(stream, taken, settings, paths);
     }
     deferred.clear();
 }

@@ -69,7 +69,7 @@ pub fn run(
         Role::Receive => side.receive()?,
         Role::Initiate => side.initiate()?,
         Role::Respond => side.respond()?,
-        Role::Timer => return tessera_guest::fail!("timer probes are not in this build"),
+        Role::Timer => side.timer()?,
     }
     Ok(taken)
 }
@@ -175,6 +175,29 @@ impl Side<'_> {
                 .next(self.probe.reply_vector, self.probe.wait)?;
             self.after(round, Some(replied.wrapping_sub(sent)))?;
         }
+        Ok(())
+    }
+
+    /// TSC-deadline expiries `gap_cycles` after the previous one ended: handler entry minus deadline.
+    fn timer(&mut self) -> Result<(), Failure> {
+        tessera_guest::timer::set_lvt(
+            tessera_guest::timer::Mode::TscDeadline,
+            self.probe.vector,
+            false,
+        );
+        for round in 0..self.rounds() {
+            self.before(round)?;
+            let deadline = self.next_due.max(cpu::rdtsc() + self.settings.gap_cycles);
+            tessera_guest::timer::arm_deadline(deadline);
+            let fired = self.arrivals.next(self.probe.vector, self.probe.wait)?;
+            self.next_due = fired + self.settings.gap_cycles;
+            self.after(round, Some(fired.wrapping_sub(deadline)))?;
+        }
+        tessera_guest::timer::set_lvt(
+            tessera_guest::timer::Mode::TscDeadline,
+            self.probe.vector,
+            true,
+        );
         Ok(())
     }
 

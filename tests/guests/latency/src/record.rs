@@ -43,17 +43,19 @@ fn put(line: &mut RecordLine, key: &str, value: impl core::fmt::Display) {
     let _ = line.field(key, value);
 }
 
-/// `S` and `C`: the run's conditions as this vCPU sees them.
+/// `S` and `C`: the run's conditions as this vCPU sees them; `paths` = (IPIv on, timer
+/// virtualized).
 pub fn start(
     stream: &mut Stream,
-    ipiv: bool,
+    paths: (bool, bool),
     tsc: &crate::cpuinfo::TscFrequency,
     settings: &Settings,
     brand: &str,
 ) {
+    let on_off = |on: bool| if on { "on" } else { "off" };
     let mut line = stream.line('S');
-    put(&mut line, "ipiv", if ipiv { "on" } else { "off" });
-    put(&mut line, "tmr", "na");
+    put(&mut line, "ipiv", on_off(paths.0));
+    put(&mut line, "tmr", on_off(paths.1));
     put(&mut line, "tsc_hz", tsc.hz);
     put(&mut line, "tsc_src", tsc.source);
     put(&mut line, "n", settings.samples);
@@ -65,9 +67,20 @@ pub fn start(
     print(line);
 }
 
-/// The path a probe's IPIs take.
-pub fn path(route: Route, ipiv: bool) -> &'static str {
-    match (route, ipiv) {
+/// The path a probe's IPIs (or timer expiries) take.
+pub fn path(
+    probe: &tessera_latency_record::plan::Probe,
+    ipiv: bool,
+    timer_virtualized: bool,
+) -> &'static str {
+    if probe.family == tessera_latency_record::Family::TimerLateness {
+        return if timer_virtualized {
+            "timer-virt"
+        } else {
+            "timer-trapped"
+        };
+    }
+    match (probe.route, ipiv) {
         (Route::Trapped, _) => "trapped",
         (_, true) => "ipiv",
         (_, false) => "posted",
@@ -83,12 +96,12 @@ fn route_name(route: Route) -> &'static str {
 }
 
 /// Every record of one side of a probe.
-pub fn taken(stream: &mut Stream, taken: &Taken, settings: &Settings, ipiv: bool) {
+pub fn taken(stream: &mut Stream, taken: &Taken, settings: &Settings, paths: (bool, bool)) {
     let probe = &taken.probe;
     let mut line = stream.line('P');
     put(&mut line, "p", probe.id);
     put(&mut line, "fam", probe.family.name());
-    put(&mut line, "path", path(probe.route, ipiv));
+    put(&mut line, "path", path(probe, paths.0, paths.1));
     put(&mut line, "route", route_name(probe.route));
     put(&mut line, "wait", probe.wait.name());
     let _ = line.text_field("name", probe.name());
