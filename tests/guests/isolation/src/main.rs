@@ -4,11 +4,13 @@
 //! MSR; in a partition named `cpu`, vCPU 1 jumps past its memory and vCPU 2 triple-faults. Each such access must make the hypervisor stop that vCPU; vCPU 0 waits for every attempt,
 //! gives the hypervisor time to act and passes if no attacker got past its access. Partitions with
 //! any other name are bystanders: they compute over their own memory for a while and pass if it
-//! is intact, showing that the faults elsewhere did not disturb them.
+//! is intact, showing that the faults elsewhere did not disturb them. In a partition named
+//! `counters`, vCPU 0 aims the exit-counters hypercall at arrays it must refuse (see `counters`).
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 
 mod attacks;
+mod counters;
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use tessera_guest::{cpu, fail, println, time, BootInfo, TestResult};
@@ -29,6 +31,10 @@ const ATTACK_DELAY_CYCLES: u64 = 10_000_000;
 const BYSTANDER_WORK_CYCLES: u64 = 200_000_000;
 
 fn run(info: &'static BootInfo) -> TestResult {
+    if info.name() == "counters" {
+        time::delay(ATTACK_DELAY_CYCLES);
+        return counters::attack(info);
+    }
     let Some(attack) = attacks::for_vcpu(info.name(), info.vcpu_index) else {
         return if attacks::is_attacking_partition(info.name()) {
             coordinate(info)
