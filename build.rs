@@ -18,7 +18,9 @@ fn main() {
         println!("cargo:rustc-link-arg-bins=-T{dir}/linker.ld");
     }
     image_version();
-    write_manifest(images(&target_os));
+    let manifest = selected("TESSERA_MANIFEST", "partitions/default.toml");
+    manifest_digest(&manifest);
+    write_manifest(&manifest, images(&target_os));
 }
 
 /// The version the boot banner prints: `cargo xtask image` passes `<package>+<commit>[-dirty]` in
@@ -28,6 +30,17 @@ fn image_version() {
     let package = std::env::var("CARGO_PKG_VERSION").expect("cargo sets CARGO_PKG_VERSION");
     let version = std::env::var("TESSERA_VERSION").unwrap_or(package);
     println!("cargo:rustc-env=TESSERA_IMAGE_VERSION={version}");
+}
+
+/// The SHA-256 of the partitions file the banner prints (`TESSERA_MANIFEST_SHA256`); the image
+/// metadata of `cargo xtask image` records the same digest of the same file. An unreadable file
+/// is reported by `write_manifest`.
+fn manifest_digest(manifest: &std::path::Path) {
+    use sha2::{Digest, Sha256};
+    let digest = std::fs::read(manifest)
+        .map(|bytes| format!("{:x}", Sha256::digest(bytes)))
+        .unwrap_or_else(|_| "unreadable".to_string());
+    println!("cargo:rustc-env=TESSERA_MANIFEST_SHA256={digest}");
 }
 
 /// Bare-metal builds embed images; `TESSERA_IMAGES=skip` plans without them (a kernel that boots
@@ -43,10 +56,9 @@ fn images(target_os: &str) -> Images {
 }
 
 /// Generates `$OUT_DIR/manifest.rs`, or prints the manifest's errors and fails the build.
-fn write_manifest(images: Images) {
+fn write_manifest(manifest: &std::path::Path, images: Images) {
     let board = selected("TESSERA_BOARD", "board/emulator.toml");
-    let manifest = selected("TESSERA_MANIFEST", "partitions/default.toml");
-    match tessera_manifest::generate(&board, &manifest, images) {
+    match tessera_manifest::generate(&board, manifest, images) {
         Ok(generated) => {
             for input in &generated.inputs {
                 println!("cargo:rerun-if-changed={}", input.display());

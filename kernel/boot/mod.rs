@@ -12,6 +12,28 @@ mod timer;
 #[cfg(target_os = "none")]
 pub use flow::first_entry_reached;
 
+/// What this hypervisor was built from: its version and the SHA-256 of its partitions file. The
+/// boot banner starts with it, and `cargo xtask inspect` finds the same bytes in the hypervisor ELF
+/// of an appliance image and checks them against the image's metadata.
+pub const BUILD_ID: &str = concat!(
+    "Tessera ",
+    env!("TESSERA_IMAGE_VERSION"),
+    " manifest sha256 ",
+    env!("TESSERA_MANIFEST_SHA256")
+);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn build_id_names_the_version_and_a_manifest_digest() {
+        let rest = super::BUILD_ID.strip_prefix("Tessera ").unwrap();
+        let (version, digest) = rest.split_once(" manifest sha256 ").unwrap();
+        assert_eq!(version, env!("TESSERA_IMAGE_VERSION"));
+        assert_eq!(digest.len(), 64, "{digest}");
+        assert!(digest.bytes().all(|b| b.is_ascii_hexdigit()), "{digest}");
+    }
+}
+
 #[cfg(target_os = "none")]
 mod flow {
     use crate::plan::{HEAP_BYTES, PLAN};
@@ -34,8 +56,8 @@ mod flow {
     fn bsp_main(cpu: Cpu, boot: BootInfo) -> ! {
         BOOT_TSC.store(tessera_arch::tsc_cycles(), Ordering::SeqCst);
         crate::console::start(format_args!(
-            "Tessera {}: board {}, {} partition(s), {} vCPU(s), IPIv {}",
-            env!("TESSERA_IMAGE_VERSION"),
+            "{}: board {}, {} partition(s), {} vCPU(s), IPIv {}",
+            super::BUILD_ID,
             PLAN.board,
             PLAN.partitions.len(),
             PLAN.vcpus().count(),

@@ -16,8 +16,10 @@ pub enum Command {
     Check(ManifestArgs),
     /// Print the plan: APIC-ID map, PID-pointer tables, routes, heap.
     Explain(ExplainArgs),
-    /// Build a bootable image for a board + manifest (guests, hypervisor, GRUB ISO in target/images).
+    /// Build a bootable image for a board + manifest (guests, hypervisor, GRUB ISO and disk image in target/images).
     Image(crate::image::ImageArgs),
+    /// Print an appliance disk image's metadata and check every digest it records (exit 1 on a mismatch).
+    Inspect(crate::appliance::InspectArgs),
     /// Build the image (default manifest) and boot it in the emulator, COM1 shown live.
     Run(crate::image::RunArgs),
     /// Build (once, cached) and print the IPIv-patched emulator; `emulator run IMAGE` boots an image.

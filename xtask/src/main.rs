@@ -1,5 +1,6 @@
 //! `cargo xtask`: Tessera's host commands; each command lives in its own module.
 
+mod appliance;
 mod check;
 mod cli;
 mod emulator;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         cli::Command::Explain(args) => explain::main(&args),
         cli::Command::Emulator(args) => emulator::main(&args),
         cli::Command::Image(args) => image::main(&args),
+        cli::Command::Inspect(args) => appliance::inspect_main(&args),
         cli::Command::Run(args) => image::run_main(&args),
         cli::Command::Latency(args) => latency::main(&args),
     }

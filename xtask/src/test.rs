@@ -11,7 +11,8 @@ pub fn main(args: &TestArgs) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
-    let host_tier = args.emulator_only || (host_tests() && default_image() && manifest_smoke());
+    let host_tier = args.emulator_only
+        || (host_tests() && default_image() && manifest_smoke() && reproducible_image());
     if !host_tier {
         return ExitCode::FAILURE;
     }
@@ -37,23 +38,61 @@ fn host_tests() -> bool {
     ok
 }
 
-/// `cargo xtask image` of the default board and manifest (what `cargo xtask run` boots).
+/// `cargo xtask image` of the default board and manifest (what `cargo xtask run` boots), and
+/// `cargo xtask inspect` of its disk image.
 fn default_image() -> bool {
-    eprintln!("==> default image: guests, hypervisor, ISO");
-    if let Err(e) = crate::emulator::ensure_iso_tools() {
-        eprintln!("error: default image: {e}");
-        return false;
+    eprintln!("==> default image: guests, hypervisor, ISO, disk image");
+    match build_and_inspect_default() {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("error: default image: {e}");
+            false
+        }
     }
+}
+
+fn build_and_inspect_default() -> Result<(), String> {
+    crate::emulator::ensure_iso_tools()?;
+    crate::emulator::ensure_packages(&crate::appliance::PACKAGES)?;
     let root = crate::emulator::workspace_root();
     let board = root.join("board/emulator.toml");
     let manifest = root.join("partitions/default.toml");
-    match crate::image::build(&board, &manifest, false, &crate::image::images_dir()) {
-        Ok(built) => {
-            eprintln!("image {} ({} bytes)", built.iso.display(), built.iso_bytes);
+    let images = crate::image::images_dir();
+    let built = crate::image::build(&board, &manifest, false, &images)?;
+    eprintln!("image {} ({} bytes)", built.iso.display(), built.iso_bytes);
+    let disk = built.appliance(&images)?;
+    let report = crate::appliance::inspect_file(&disk.path)?;
+    let bad: Vec<String> = report
+        .mismatches()
+        .iter()
+        .map(|c| format!("{}: {}", c.what, c.problem.as_deref().unwrap_or("")))
+        .collect();
+    if !bad.is_empty() {
+        return Err(format!(
+            "inspect {}: {}",
+            disk.path.display(),
+            bad.join("; ")
+        ));
+    }
+    eprintln!(
+        "disk image {} ({} bytes): all {} inspect checks match",
+        disk.path.display(),
+        disk.bytes,
+        report.checks.len()
+    );
+    Ok(())
+}
+
+/// The default disk image built twice, in two cargo target directories, is byte-identical.
+fn reproducible_image() -> bool {
+    eprintln!("==> disk image reproducibility");
+    match crate::appliance::reproducible::check() {
+        Ok(said) => {
+            eprintln!("reproducible: {said}");
             true
         }
         Err(e) => {
-            eprintln!("error: default image: {e}");
+            eprintln!("error: disk image reproducibility: {e}");
             false
         }
     }

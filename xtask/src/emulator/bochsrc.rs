@@ -1,5 +1,6 @@
 //! Renders the Bochs configuration file for one emulator run (pure; unit-tested).
 
+use super::iso::Medium;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +22,7 @@ pub struct BochsConfig {
     pub ipiv: bool,
     pub bios: PathBuf,
     pub vga_bios: PathBuf,
-    pub iso: PathBuf,
+    pub medium: Medium,
     pub serial_log: PathBuf,
     pub bochs_log: PathBuf,
 }
@@ -40,8 +41,11 @@ pub fn render(config: &BochsConfig) -> String {
         format!("romimage: file={}", path(&config.bios)),
         format!("vgaromimage: file={}", path(&config.vga_bios)),
         "pci: enabled=1, chipset=i440fx".into(),
-        format!("ata0-master: type=cdrom, path={}, status=inserted", path(&config.iso)),
-        "boot: cdrom".into(),
+        drive_line(&config.medium),
+        match config.medium {
+            Medium::Cdrom(_) => "boot: cdrom".into(),
+            Medium::Disk(_) => "boot: disk".into(),
+        },
         "clock: sync=none, time0=1".into(),
         format!("com1: enabled=1, mode=file, dev={}", path(&config.serial_log)),
         "port_e9_hack: enabled=1".into(),
@@ -60,6 +64,21 @@ pub fn render(config: &BochsConfig) -> String {
     out
 }
 
+/// The first ATA drive: a CD-ROM, or a flat disk image whose cylinder count Bochs derives from
+/// its size (16 heads, 63 sectors per track; sectors past the last cylinder stay reachable by LBA).
+fn drive_line(medium: &Medium) -> String {
+    match medium {
+        Medium::Cdrom(iso) => format!(
+            "ata0-master: type=cdrom, path={}, status=inserted",
+            path(iso)
+        ),
+        Medium::Disk(disk) => format!(
+            "ata0-master: type=disk, path={}, mode=flat, cylinders=0, heads=16, spt=63",
+            path(disk)
+        ),
+    }
+}
+
 fn path(p: &Path) -> String {
     p.display().to_string()
 }
@@ -76,7 +95,7 @@ mod tests {
             ipiv: true,
             bios: "/c/BIOS-bochs-latest".into(),
             vga_bios: "/c/vgabios.bin".into(),
-            iso: "/r/image.iso".into(),
+            medium: Medium::Cdrom("/r/image.iso".into()),
             serial_log: "/r/com1.log".into(),
             bochs_log: "/r/bochs.log".into(),
         }
@@ -119,6 +138,19 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let board: Board = toml::from_str(&text).unwrap();
         assert_eq!(board.tsc_hz, IPS, "{}", path.display());
+    }
+
+    #[test]
+    fn boots_a_disk_image_from_the_hard_disk() {
+        let text = render(&BochsConfig {
+            medium: Medium::Disk("/r/disk.img".into()),
+            ..config()
+        });
+        assert!(text.contains(
+            "ata0-master: type=disk, path=/r/disk.img, mode=flat, cylinders=0, heads=16, spt=63\n"
+        ));
+        assert!(text.contains("boot: disk\n"));
+        assert!(!text.contains("cdrom"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Turns a Multiboot2 ELF into a bootable GRUB ISO (`grub-mkrescue`, timeout 0).
+//! What the emulator boots from: an ISO as is, a GPT disk image (the appliance image) as a hard
+//! disk, or a Multiboot2 ELF turned into a bootable GRUB ISO (`grub-mkrescue`, timeout 0).
 
 use std::fs;
 use std::io::Read;
@@ -19,13 +20,24 @@ pub fn grub_cfg() -> &'static str {
 pub enum ImageKind {
     Elf,
     Iso,
+    Disk,
 }
 
-/// Classifies `bytes` (the start of a file): ELF magic, or an ISO 9660 volume descriptor
-/// at byte 32769 (`CD001`); `None` otherwise.
+/// Where the emulator boots from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Medium {
+    Cdrom(PathBuf),
+    /// A raw disk image (the run's own copy: Bochs writes a lock file beside it and may write to it).
+    Disk(PathBuf),
+}
+
+/// Classifies `bytes` (the start of a file): ELF magic, a GPT header at byte 512 (`EFI PART`),
+/// or an ISO 9660 volume descriptor at byte 32769 (`CD001`); `None` otherwise.
 pub fn classify(bytes: &[u8]) -> Option<ImageKind> {
     if bytes.starts_with(b"\x7fELF") {
         Some(ImageKind::Elf)
+    } else if bytes.get(512..520) == Some(b"EFI PART") {
+        Some(ImageKind::Disk)
     } else if bytes.get(32769..32774) == Some(b"CD001") {
         Some(ImageKind::Iso)
     } else {
@@ -33,19 +45,39 @@ pub fn classify(bytes: &[u8]) -> Option<ImageKind> {
     }
 }
 
-/// Returns a bootable ISO for `image`: the image itself if it is an ISO, else a new ISO in
-/// `dir` that GRUB boots with `multiboot2`.
-pub fn bootable_iso(image: &Path, dir: &Path) -> Result<PathBuf, String> {
+/// Returns what to boot `image` from: an ISO as is, a copy in `dir` of a disk image, or a new ISO
+/// in `dir` that GRUB boots with `multiboot2`.
+pub fn boot_medium(image: &Path, dir: &Path) -> Result<Medium, String> {
+    if classify_file(image)? == ImageKind::Disk {
+        let copy = dir.join("disk.img");
+        fs::copy(image, &copy).map_err(|e| format!("cannot copy {}: {e}", image.display()))?;
+        return Ok(Medium::Disk(copy));
+    }
+    bootable_iso(image, dir).map(Medium::Cdrom)
+}
+
+fn classify_file(image: &Path) -> Result<ImageKind, String> {
     let mut head = vec![0u8; 32774];
     let read = fs::File::open(image)
         .and_then(|mut f| f.read(&mut head))
         .map_err(|e| format!("cannot read image {}: {e}", image.display()))?;
     head.truncate(read);
-    match classify(&head) {
-        Some(ImageKind::Iso) => Ok(image.to_path_buf()),
-        Some(ImageKind::Elf) => make_iso(image, dir),
-        None => Err(format!(
-            "image {}: neither an ELF file (Multiboot2 kernel) nor an ISO 9660 image",
+    classify(&head).ok_or_else(|| {
+        format!(
+            "image {}: neither an ELF file (Multiboot2 kernel), a GPT disk image nor an ISO 9660 image",
+            image.display()
+        )
+    })
+}
+
+/// Returns a bootable ISO for `image`: the image itself if it is an ISO, else a new ISO in
+/// `dir` that GRUB boots with `multiboot2`.
+pub fn bootable_iso(image: &Path, dir: &Path) -> Result<PathBuf, String> {
+    match classify_file(image)? {
+        ImageKind::Iso => Ok(image.to_path_buf()),
+        ImageKind::Elf => make_iso(image, dir),
+        ImageKind::Disk => Err(format!(
+            "image {}: a disk image, not something GRUB's ISO can boot",
             image.display()
         )),
     }
@@ -89,6 +121,9 @@ mod tests {
         let mut iso = vec![0u8; 32774];
         iso[32769..32774].copy_from_slice(b"CD001");
         assert_eq!(classify(&iso), Some(ImageKind::Iso));
+        let mut disk = vec![0u8; 1024];
+        disk[512..520].copy_from_slice(b"EFI PART");
+        assert_eq!(classify(&disk), Some(ImageKind::Disk));
         assert_eq!(classify(b"MZ\x90\x00"), None);
     }
 

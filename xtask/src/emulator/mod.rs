@@ -15,7 +15,7 @@ pub mod source;
 
 pub use cache::workspace_root;
 pub use iso::bootable_iso;
-pub use result::Verdict;
+pub use result::{strip_ansi, Verdict};
 pub use run::{run, Ending, RunOutcome, RunSpec};
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -42,13 +42,14 @@ pub struct EmulatorArgs {
 
 #[derive(Subcommand, Clone)]
 pub enum EmulatorCommand {
-    /// Boot IMAGE (Multiboot2 ELF or ISO); exit 0 only if it reports `TESSERA-RESULT: pass`.
+    /// Boot IMAGE (Multiboot2 ELF, ISO or GPT disk image); exit 0 only if it reports `TESSERA-RESULT: pass`.
     Run(RunArgs),
 }
 
 #[derive(Args, Clone)]
 pub struct RunArgs {
-    /// Multiboot2 ELF (booted through a GRUB ISO built here) or a bootable ISO.
+    /// Multiboot2 ELF (booted through a GRUB ISO built here), a bootable ISO, or a disk image
+    /// (`cargo xtask image`'s .img, booted from the emulated hard disk).
     pub image: PathBuf,
     /// Number of CPUs (APIC IDs 0..N-1).
     #[arg(long, default_value_t = 4)]
@@ -149,6 +150,11 @@ pub fn report(spec: &RunSpec, outcome: &RunOutcome) {
     if let Some(dir) = &outcome.kept_dir {
         eprintln!("emulator: run files kept in {}", dir.display());
     }
+}
+
+/// Installs whatever of the Debian packages `wanted` is missing (as root), or says what to run.
+pub fn ensure_packages(wanted: &[&str]) -> Result<(), String> {
+    apt::ensure_packages(wanted)
 }
 
 /// Installs the tools that turn an ELF into a bootable ISO (GRUB, xorriso), if missing.

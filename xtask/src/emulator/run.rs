@@ -99,7 +99,7 @@ pub fn run(emulator: &Emulator, spec: &RunSpec) -> Result<RunOutcome, String> {
     // Bochs runs in the run directory: the image path must not be relative.
     let image = fs::canonicalize(&spec.image)
         .map_err(|e| format!("cannot read image {}: {e}", spec.image.display()))?;
-    let iso = iso::bootable_iso(&image, dir.path())?;
+    let medium = iso::boot_medium(&image, dir.path())?;
     let config = BochsConfig {
         cpus: spec.cpus,
         memory_mib: spec.memory_mib,
@@ -107,7 +107,7 @@ pub fn run(emulator: &Emulator, spec: &RunSpec) -> Result<RunOutcome, String> {
         ipiv: spec.ipiv,
         bios: emulator.bios.clone(),
         vga_bios: emulator.vga_bios.clone(),
-        iso,
+        medium,
         serial_log: dir.path().join("com1.log"),
         bochs_log: dir.path().join("bochs.log"),
     };

@@ -63,6 +63,9 @@ fn scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
     }];
     list.extend(super::selftest::scenarios()?);
     list.retain(|scenario| selected(&scenario.name, filter));
+    if selected("disk-image", filter) {
+        list.push(crate::appliance::bochs_scenario()?);
+    }
     list.extend(crate::scenario::scenarios(filter)?);
     if selected("latency --ipiv on", filter) || selected("latency --ipiv off", filter) {
         let latency = crate::latency::scenario::scenarios()?;

@@ -72,6 +72,7 @@ pub fn build(guests: &[Guest], target_dir: &Path, out_dir: &Path) -> Result<Vec<
         "--target",
         "x86_64-unknown-none",
     ]);
+    cargo.env("CARGO_TARGET_DIR", target_dir);
     for guest in guests {
         cargo.args(["-p", &guest.package]);
     }
@@ -89,27 +90,40 @@ pub fn build(guests: &[Guest], target_dir: &Path, out_dir: &Path) -> Result<Vec<
         .collect()
 }
 
-/// Copies `from` to `to` unless `to` already holds the same bytes; returns `to`. The new file is
-/// written beside `to` and renamed over it, so a concurrent reader never sees half a file.
+/// Copies `from` to `to` unless `to` already holds the same bytes; returns `to`. The copy keeps
+/// the source's permissions.
 pub fn copy_if_changed(from: &Path, to: &Path) -> Result<PathBuf, String> {
     let bytes = fs::read(from).map_err(|e| format!("{}: {e}", from.display()))?;
-    if fs::read(to).ok().as_deref() == Some(&bytes[..]) {
-        return Ok(to.to_path_buf());
+    let permissions = fs::metadata(from)
+        .map_err(|e| format!("{}: {e}", from.display()))?
+        .permissions();
+    write_file(to, &bytes, Some(permissions))?;
+    Ok(to.to_path_buf())
+}
+
+/// Writes `bytes` to `to` unless it already holds them. The new file is written beside `to` and
+/// renamed over it, so a concurrent reader never sees half a file.
+pub fn write_if_changed(to: &Path, bytes: &[u8]) -> Result<(), String> {
+    write_file(to, bytes, None)
+}
+
+fn write_file(to: &Path, bytes: &[u8], permissions: Option<fs::Permissions>) -> Result<(), String> {
+    if fs::read(to).ok().as_deref() == Some(bytes) {
+        return Ok(());
     }
     let dir = to.parent().unwrap_or(Path::new("."));
     let mut temporary = tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| format!("cannot create a file in {}: {e}", dir.display()))?;
-    std::io::Write::write_all(&mut temporary, &bytes)
+    std::io::Write::write_all(&mut temporary, bytes)
         .map_err(|e| format!("{}: {e}", temporary.path().display()))?;
-    let permissions = fs::metadata(from)
-        .map_err(|e| format!("{}: {e}", from.display()))?
-        .permissions();
-    fs::set_permissions(temporary.path(), permissions)
-        .map_err(|e| format!("{}: {e}", temporary.path().display()))?;
+    if let Some(permissions) = permissions {
+        fs::set_permissions(temporary.path(), permissions)
+            .map_err(|e| format!("{}: {e}", temporary.path().display()))?;
+    }
     temporary
         .persist(to)
         .map_err(|e| format!("{}: {e}", to.display()))?;
-    Ok(to.to_path_buf())
+    Ok(())
 }
 
 #[cfg(test)]

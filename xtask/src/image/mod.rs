@@ -8,6 +8,9 @@ mod guests;
 mod iso_cache;
 mod version;
 
+pub use guests::write_if_changed;
+pub use version::revision;
+
 use crate::cli::ManifestArgs;
 use crate::emulator::{self, OnOff, RunSpec};
 use clap::Args;
@@ -44,6 +47,25 @@ pub struct Built {
     /// The hypervisor's loadable segments: bytes in memory, bytes from the file.
     pub loaded_bytes: (u64, u64),
     pub version: String,
+    /// The board and manifest files (absolute) and what checking them gave.
+    pub board: PathBuf,
+    pub manifest: PathBuf,
+    pub model: tessera_manifest::model::Model,
+}
+
+impl Built {
+    /// Writes the appliance disk image of this build into `out_dir`.
+    pub fn appliance(&self, out_dir: &Path) -> Result<crate::appliance::Built, String> {
+        crate::appliance::build(&crate::appliance::Request {
+            root: &emulator::workspace_root(),
+            board: &self.board,
+            manifest: &self.manifest,
+            model: &self.model,
+            hypervisor_elf: &self.elf,
+            version: &self.version,
+            out_dir,
+        })
+    }
 }
 
 /// Where built images go: target/images under the workspace.
@@ -102,6 +124,7 @@ pub fn run_main(args: &RunArgs) -> ExitCode {
 fn build_and_say(args: &ImageArgs) -> Result<Built, String> {
     crate::toolchain::ensure()?;
     emulator::ensure_iso_tools()?;
+    emulator::ensure_packages(&crate::appliance::PACKAGES)?;
     let built = build(
         &args.files.board,
         &args.files.manifest,
@@ -118,18 +141,28 @@ fn build_and_say(args: &ImageArgs) -> Result<Built, String> {
         kib(built.loaded_bytes.0),
         kib(built.loaded_bytes.1)
     );
+    let started = std::time::Instant::now();
+    let disk = built.appliance(&images_dir())?;
+    println!(
+        "disk image {}: {:.1} MiB (GPT: BIOS boot, EFI system, metadata), built in {:.1} s; \
+         `cargo xtask inspect` checks it, `cargo xtask flash` writes it",
+        disk.path.display(),
+        disk.bytes as f64 / (1024.0 * 1024.0),
+        started.elapsed().as_secs_f64()
+    );
     Ok(built)
 }
 
 /// Builds every test guest to target/guests/<name>.
 pub fn build_guests() -> Result<(), String> {
+    build_guests_in(&cargo_target_dir(&emulator::workspace_root()))
+}
+
+/// `build_guests` with cargo's target directory `target_dir`.
+fn build_guests_in(target_dir: &Path) -> Result<(), String> {
     let root = emulator::workspace_root();
     let guests = guests::discover(&root.join("tests").join("guests"))?;
-    guests::build(
-        &guests,
-        &cargo_target_dir(&root),
-        &root.join("target").join("guests"),
-    )?;
+    guests::build(&guests, target_dir, &root.join("target").join("guests"))?;
     Ok(())
 }
 
@@ -141,20 +174,31 @@ pub fn build(
     release: bool,
     out_dir: &Path,
 ) -> Result<Built, String> {
+    let target_dir = cargo_target_dir(&emulator::workspace_root());
+    build_in(board, manifest, release, out_dir, &target_dir)
+}
+
+/// `build` with cargo's target directory `target_dir` (the guests still go to target/guests of
+/// the workspace, where manifests refer to them).
+pub fn build_in(
+    board: &Path,
+    manifest: &Path,
+    release: bool,
+    out_dir: &Path,
+    target_dir: &Path,
+) -> Result<Built, String> {
     let root = emulator::workspace_root();
-    let target_dir = cargo_target_dir(&root);
-    build_guests()?;
+    build_guests_in(target_dir)?;
     let board = absolute(board)?;
     let manifest = absolute(manifest)?;
     // The same checks as the hypervisor's build script, reported without cargo's noise.
-    tessera_manifest::check_files(&board, &manifest, tessera_manifest::Images::Load).map_err(
-        |errors| {
+    let model = tessera_manifest::check_files(&board, &manifest, tessera_manifest::Images::Load)
+        .map_err(|errors| {
             let text = errors.to_string();
             text.strip_prefix("error: ").unwrap_or(&text).to_string()
-        },
-    )?;
+        })?;
     let version = version::describe(&root);
-    let kernel = build_hypervisor(&board, &manifest, release, &version, &target_dir)?;
+    let kernel = build_hypervisor(&board, &manifest, release, &version, target_dir)?;
     let stem = manifest
         .file_stem()
         .and_then(|s| s.to_str())
@@ -172,6 +216,9 @@ pub fn build(
         iso_bytes,
         loaded_bytes,
         version,
+        board,
+        manifest,
+        model,
     })
 }
 
@@ -198,6 +245,7 @@ fn build_hypervisor(
         .env("TESSERA_BOARD", board)
         .env("TESSERA_MANIFEST", manifest)
         .env("TESSERA_VERSION", version)
+        .env("CARGO_TARGET_DIR", target_dir)
         .env_remove("TESSERA_IMAGES");
     let status = cargo
         .status()

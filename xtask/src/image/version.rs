@@ -13,6 +13,17 @@ pub fn describe(root: &Path) -> String {
     }
 }
 
+/// The full commit id of HEAD, or `None` outside git.
+pub fn revision(root: &Path) -> Option<String> {
+    let output = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(root)
+        .output()
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    output.status.success().then(|| text.trim().to_string())
+}
+
 fn package_version(root: &Path) -> Option<String> {
     let text = std::fs::read_to_string(root.join("Cargo.toml")).ok()?;
     let table: toml::Table = toml::from_str(&text).ok()?;
@@ -42,6 +53,9 @@ mod tests {
         assert_eq!(package.split('.').count(), 3, "{version}");
         if git_describe(&root).is_some() {
             assert!(commit.len() >= 7, "{version}");
+            let full = revision(&root).unwrap();
+            assert_eq!(full.len(), 40, "{full}");
+            assert!(full.bytes().all(|b| b.is_ascii_hexdigit()), "{full}");
         }
     }
 }

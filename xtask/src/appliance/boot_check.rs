@@ -1,0 +1,109 @@
+//! Booting the appliance image: the emulator scenario `disk-image` (the default manifest's image
+//! from the hard disk, BIOS and GRUB, to `TESSERA-RESULT: pass`) and the check that the banner the
+//! hypervisor printed names the version and manifest digest of the image's metadata.
+
+use super::Metadata;
+use crate::emulator::scenarios::Scenario;
+use crate::emulator::{workspace_root, RunSpec};
+
+/// Why `serial` does not show the banner `metadata` promises, if it does not. The banner is the
+/// first line the hypervisor prints (`Tessera ...`, before any `[cpu<n> LEVEL]` log line); a
+/// guest's lines start with `[<partition>] `, so no guest output could stand in for it.
+pub fn banner_problem(serial: &str, metadata: &Metadata) -> Option<String> {
+    let expected = format!(
+        "{}: board {}, ",
+        metadata.hypervisor.build_id, metadata.board.name
+    );
+    let lines = serial.lines().map(crate::emulator::strip_ansi);
+    let mut own = lines
+        .into_iter()
+        .filter(|l| l.starts_with("Tessera ") || l.starts_with("[cpu"));
+    let Some(first) = own.next() else {
+        return Some("the hypervisor printed no banner and no log line".into());
+    };
+    if first.starts_with(&expected) {
+        None
+    } else {
+        Some(format!(
+            "the hypervisor's first log line is `{first}`, expected it to start with `{expected}`"
+        ))
+    }
+}
+
+/// The scenario `disk-image`: builds the default manifest's appliance image into
+/// target/images/disk-boot and boots it from the emulated hard disk.
+pub fn bochs_scenario() -> Result<Scenario, String> {
+    let root = workspace_root();
+    let out_dir = crate::image::images_dir().join("disk-boot");
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    crate::emulator::ensure_packages(&super::PACKAGES)?;
+    eprintln!("==> scenario image disk-image (appliance disk image, default manifest)");
+    let built = crate::image::build(
+        &root.join("board/emulator.toml"),
+        &root.join("partitions/default.toml"),
+        false,
+        &out_dir,
+    )?;
+    let disk = built.appliance(&out_dir)?;
+    let metadata = disk.metadata.clone();
+    let mut spec = RunSpec::new(disk.path);
+    spec.timeout_s = 300;
+    Ok(Scenario {
+        name: "disk-image".into(),
+        spec,
+        expect_pass: true,
+        required_summary: vec![
+            ("partition".into(), "alpha".into()),
+            ("partition".into(), "beta".into()),
+        ],
+        check: Some(Box::new(move |outcome| {
+            banner_problem(&outcome.serial, &metadata).map_or(Ok(()), Err)
+        })),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::metadata::tests::sample;
+    use super::*;
+
+    fn banner(metadata: &Metadata) -> String {
+        format!(
+            "{}: board emulator, 2 partition(s), 4 vCPU(s), IPIv required\n",
+            metadata.hypervisor.build_id
+        )
+    }
+
+    #[test]
+    fn the_banner_must_name_the_metadata_version_and_digest() {
+        let metadata = sample();
+        let serial = banner(&metadata) + "[cpu0 INFO ] heap: used 1 of 2 bytes\n";
+        assert_eq!(banner_problem(&serial, &metadata), None);
+        let mut other = metadata.clone();
+        other.hypervisor.build_id = "Tessera 9.9.9 manifest sha256 00".into();
+        let problem = banner_problem(&serial, &other).unwrap();
+        assert!(
+            problem.contains("expected it to start with `Tessera 9.9.9"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn grub_escape_sequences_before_the_banner_are_ignored() {
+        let metadata = sample();
+        let serial = format!("\u{1b}[0m\u{1b}[30m\u{1b}[2J{}", banner(&metadata));
+        assert_eq!(banner_problem(&serial, &metadata), None);
+    }
+
+    #[test]
+    fn a_guest_cannot_print_the_banner_for_the_hypervisor() {
+        let metadata = sample();
+        let spoof = format!("[alpha] {}", banner(&metadata));
+        let serial = format!(
+            "Tessera 0.0.0 manifest sha256 ff: board emulator, \n{spoof}{}",
+            banner(&metadata)
+        );
+        assert!(banner_problem(&serial, &metadata).is_some());
+        assert!(banner_problem(&spoof, &metadata).is_some());
+    }
+}
