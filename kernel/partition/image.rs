@@ -144,6 +144,7 @@ mod tests {
                 bytes: &FILE,
                 entry: 0x1000,
                 segments,
+                hermit: None,
             }),
             console: Console::Hypercall,
             console_weight: 1,

@@ -29,6 +29,8 @@ pub enum Command {
     /// Measure IPI latency and exits per path: emulator runs or a hardware serial log, report.json,
     /// a table, SVG plots, and a comparison with a baseline.
     Latency(crate::latency::LatencyArgs),
+    /// Build (once, cached) the Hermit applications of tests/hermit/ into target/guests/.
+    Hermit,
 }
 
 #[derive(Args, Clone)]

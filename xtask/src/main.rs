@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod emulator;
 mod explain;
+mod hermit;
 mod image;
 mod latency;
 mod manifest_smoke;
@@ -25,5 +26,6 @@ fn main() -> ExitCode {
         cli::Command::Inspect(args) => appliance::inspect_main(&args),
         cli::Command::Run(args) => image::run_main(&args),
         cli::Command::Latency(args) => latency::main(&args),
+        cli::Command::Hermit => hermit::main(),
     }
 }

@@ -7,7 +7,7 @@
 //! ([`Plan::cpu_slots`]) and `MAX_EPT_PAGES`. Images are embedded with `include_bytes!`.
 
 use crate::model::Model;
-use crate::plan::{Console, Device, Partition, PidTable, Plan, Route, Vcpu};
+use crate::plan::{Console, Device, HermitBoot, Partition, PidTable, Plan, Route, Vcpu};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -137,10 +137,29 @@ fn image(p: &Partition<'_>, path: &Path) -> String {
         })
         .collect();
     format!(
-        "Some({M}::Image {{ bytes: include_bytes!({:?}), entry: {:#x}, segments: &[{}] }})",
+        "Some({M}::Image {{ bytes: include_bytes!({:?}), entry: {:#x}, segments: &[{}], hermit: {} }})",
         path.display().to_string(),
         img.entry,
-        segments.join(", ")
+        segments.join(", "),
+        hermit(img.hermit)
+    )
+}
+
+fn hermit(boot: Option<HermitBoot<'_>>) -> String {
+    let Some(h) = boot else {
+        return "None".into();
+    };
+    let bytes = |b: &[u8]| format!("{b:?}");
+    format!(
+        "Some({M}::HermitBoot {{ load_bias: {:#x}, relocations: {M}::Relocations {{ file_offset: {:#x}, count: {} }}, stack_guest: {:#x}, boot_info_guest: {:#x}, boot_info: &{}, fdt_guest: {:#x}, fdt: &{} }})",
+        h.load_bias,
+        h.relocations.file_offset,
+        h.relocations.count,
+        h.stack_guest,
+        h.boot_info_guest,
+        bytes(h.boot_info),
+        h.fdt_guest,
+        bytes(h.fdt)
     )
 }
 

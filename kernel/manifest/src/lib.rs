@@ -10,6 +10,7 @@
 pub mod boot_area;
 pub mod ept;
 pub mod heap;
+pub mod hermit;
 pub mod ipiv_model;
 pub mod plan;
 pub mod vectors;

@@ -1,7 +1,7 @@
 //! The checked manifest: names resolved to indices, memory placed, APIC IDs chosen, images loaded.
 //! The planner turns this into a [`crate::Plan`].
 
-use crate::plan::{Console, HostRange, Ipiv, Memory, PortRange, RouteMode, Segment};
+use crate::plan::{Console, HostRange, Ipiv, Memory, PortRange, Relocations, RouteMode, Segment};
 use crate::vectors::VectorSet;
 use std::path::PathBuf;
 
@@ -54,6 +54,20 @@ pub struct LoadedImage {
     pub bytes: Vec<u8>,
     pub entry: u64,
     pub segments: Vec<Segment>,
+    /// Set for a Hermit application (see [`crate::hermit`]).
+    pub hermit: Option<HermitModel>,
+}
+
+/// A Hermit application's planned boot (the owned form of [`crate::plan::HermitBoot`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HermitModel {
+    pub load_bias: u64,
+    pub relocations: Relocations,
+    pub stack_guest: u64,
+    pub boot_info_guest: u64,
+    pub boot_info: Vec<u8>,
+    pub fdt_guest: u64,
+    pub fdt: Vec<u8>,
 }
 
 /// A board device.

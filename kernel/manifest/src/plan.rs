@@ -18,7 +18,8 @@
 //! - Guest memory maps `memory.guest_base..+bytes` to `memory.host_base`; device MMIO is mapped
 //!   1:1; the EPT follows the page rule in [`crate::ept`].
 //! - Image segments are copied from `image.bytes` to guest-physical addresses; the BSP starts at
-//!   `image.entry`.
+//!   `image.entry`. A Hermit application (`image.hermit`) is then relocated and given its boot
+//!   information, and every vCPU starts at the entry as uhyve starts it (see [`crate::hermit`]).
 
 use crate::vectors::VectorSet;
 
@@ -136,6 +137,33 @@ pub struct Image<'a> {
     /// Guest-physical entry point.
     pub entry: u64,
     pub segments: &'a [Segment],
+    /// Set for a Hermit application: how it is relocated and started.
+    pub hermit: Option<HermitBoot<'a>>,
+}
+
+/// How a Hermit application is started (uhyve's boot ABI, entry version 4), all planned at build
+/// time: its segments (in [`Image::segments`]) are already placed at `load_bias` + `p_vaddr`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HermitBoot<'a> {
+    /// Added to every address the ELF file holds (segments, entry, relocation addends).
+    pub load_bias: u64,
+    /// The file's `R_X86_64_RELATIVE` relocations (every one checked at build time).
+    pub relocations: Relocations,
+    /// RSP at entry: the lowest address of the boot stack (uhyve's convention).
+    pub stack_guest: u64,
+    /// RDI at entry: where `boot_info` (hermit-entry's `RawBootInfo`) is written.
+    pub boot_info_guest: u64,
+    pub boot_info: &'a [u8],
+    /// Where `fdt` (the flattened device tree the boot information points at) is written.
+    pub fdt_guest: u64,
+    pub fdt: &'a [u8],
+}
+
+/// `count` `Elf64_Rela` entries at `file_offset` in the image file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Relocations {
+    pub file_offset: u64,
+    pub count: u64,
 }
 
 /// One `PT_LOAD` segment: copy `bytes[file_offset..][..file_bytes]` to guest-physical `guest_phys`,

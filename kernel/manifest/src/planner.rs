@@ -4,7 +4,9 @@
 use crate::heap;
 use crate::heap_size;
 use crate::model::{DeviceModel, Model};
-use crate::plan::{Device, Image, Partition, PidTable, PidTarget, Plan, Route, RouteMode, Vcpu};
+use crate::plan::{
+    Device, HermitBoot, Image, Partition, PidTable, PidTarget, Plan, Route, RouteMode, Vcpu,
+};
 use bumpalo::Bump;
 
 /// Builds the plan of `model` in `arena`, with the heap sized by replay.
@@ -56,6 +58,15 @@ fn partition<'a>(arena: &'a Bump, model: &'a Model, index: usize) -> Partition<'
             bytes: &i.bytes,
             entry: i.entry,
             segments: &i.segments,
+            hermit: i.hermit.as_ref().map(|h| HermitBoot {
+                load_bias: h.load_bias,
+                relocations: h.relocations,
+                stack_guest: h.stack_guest,
+                boot_info_guest: h.boot_info_guest,
+                boot_info: &h.boot_info,
+                fdt_guest: h.fdt_guest,
+                fdt: &h.fdt,
+            }),
         }),
         console: p.console,
         console_weight: p.console_weight,

@@ -8,7 +8,7 @@ mod guests;
 mod iso_cache;
 mod version;
 
-pub use guests::write_if_changed;
+pub use guests::{copy_if_changed, write_if_changed};
 pub use version::revision;
 
 use crate::cli::ManifestArgs;
@@ -191,6 +191,9 @@ pub fn build_in(
     build_guests_in(target_dir)?;
     let board = absolute(board)?;
     let manifest = absolute(manifest)?;
+    if crate::hermit::wanted_by(&manifest)? {
+        crate::hermit::ensure()?;
+    }
     // The same checks as the hypervisor's build script, reported without cargo's noise.
     let model = tessera_manifest::check_files(&board, &manifest, tessera_manifest::Images::Load)
         .map_err(|errors| {

@@ -1,8 +1,10 @@
 //! Partition images: an x86-64 ELF64 executable whose loadable segments (by physical address)
-//! and entry point lie inside the partition's guest memory, below its boot area.
+//! and entry point lie inside the partition's guest memory, below its boot area; or a Hermit
+//! application (a `HERMIT` note), checked and placed by [`crate::hermit::image`].
 
 use super::{Ctx, Images};
 use crate::boot_area::BootArea;
+use crate::hermit::image::{self as hermit, Placement};
 use crate::load::Sources;
 use crate::model::LoadedImage;
 use crate::plan::{Memory, Segment};
@@ -12,21 +14,31 @@ use object::elf::{FileHeader64, PT_LOAD};
 use object::read::elf::{FileHeader, ProgramHeader};
 use object::LittleEndian;
 
+/// What the image checks need from the other checks, per partition.
+pub struct Partitions<'a> {
+    pub memory: &'a [Option<Memory>],
+    pub boot: &'a [Option<BootArea>],
+    /// Virtual APIC IDs of each partition's vCPUs.
+    pub apic_ids: &'a [Vec<u32>],
+    /// Whether every vCPU of each partition starts at boot.
+    pub all_boot: &'a [bool],
+    pub tsc_khz: Option<u32>,
+}
+
 /// Loads and checks every image (or none with [`Images::Skip`]).
 pub fn check(
     cx: &mut Ctx<'_>,
     sources: &Sources,
     manifest: &ManifestFile,
-    memory: &[Option<Memory>],
-    boot: &[Option<BootArea>],
+    parts: &Partitions<'_>,
     images: Images,
 ) -> Vec<Option<LoadedImage>> {
     manifest
         .partitions
         .iter()
-        .zip(memory)
-        .zip(boot)
-        .map(|((part, mem), area)| {
+        .enumerate()
+        .map(|(i, part)| {
+            let (mem, area) = (&parts.memory[i], &parts.boot[i]);
             let part = part.get_ref();
             if images == Images::Skip {
                 return None;
@@ -41,8 +53,18 @@ pub fn check(
                     return None;
                 }
             };
-            let loaded = load(&bytes, *mem).and_then(|image| below_boot_area(image, *area));
+            let placement = mem.zip(*area).map(|(memory, area)| Placement {
+                memory,
+                usable_end: area.guest_base,
+                apic_ids: parts.apic_ids[i].clone(),
+                tsc_khz: parts.tsc_khz,
+            });
+            let loaded = load_placed(&bytes, *mem, *area, placement.as_ref());
             match loaded {
+                Ok(image) if image.hermit.is_some() && !parts.all_boot[i] => {
+                    hermit_boot_cpus(cx, part);
+                    None
+                }
                 Ok(image) => Some(image),
                 Err((message, accepted)) => {
                     let d = err(format!("image of `{}` {message}", part.name.get_ref()));
@@ -66,9 +88,48 @@ fn not_elf(why: &str) -> Problem {
     )
 }
 
-/// Parses an ELF64 x86-64 file and checks it against the guest memory (if placed).
+/// A Hermit partition starts every vCPU at boot, as uhyve does (Hermit never sends INIT/SIPI).
+fn hermit_boot_cpus(cx: &mut Ctx<'_>, part: &crate::schema::PartitionSpec) {
+    let span = part
+        .boot_cpus
+        .as_ref()
+        .map_or(part.image.span(), |b| b.span());
+    let message = format!(
+        "partition `{}` runs a Hermit application, which expects every vCPU to start at boot",
+        part.name.get_ref()
+    );
+    let d = cx.manifest.error(span, message);
+    cx.push(
+        d.found("a `boot_cpus` list without every CPU of `cpus`")
+            .accepted("`boot_cpus` left out (every vCPU starts at boot)")
+            .hint(
+                "remove `boot_cpus`: Hermit brings its vCPUs online itself once all have entered",
+            ),
+    );
+}
+
+/// Like [`load`], but a Hermit application is checked and (with a placement) planned, and a
+/// Tessera image must end below the boot area.
+fn load_placed(
+    bytes: &[u8],
+    memory: Option<Memory>,
+    area: Option<BootArea>,
+    placement: Option<&Placement>,
+) -> Result<LoadedImage, Problem> {
+    let header = header(bytes)?;
+    if let Some(version) = hermit::entry_version(header, bytes) {
+        return hermit::load(header, bytes, version, placement);
+    }
+    load(bytes, memory).and_then(|image| below_boot_area(image, area))
+}
+
+/// Parses an ELF64 x86-64 file and checks it against the guest memory (if placed). A Hermit
+/// application is checked without being placed.
 pub fn load(bytes: &[u8], memory: Option<Memory>) -> Result<LoadedImage, Problem> {
     let header = header(bytes)?;
+    if let Some(version) = hermit::entry_version(header, bytes) {
+        return hermit::load(header, bytes, version, None);
+    }
     let segments = segments(header, bytes, memory)?;
     let entry = header.e_entry(LittleEndian);
     if !segments
@@ -82,6 +143,7 @@ pub fn load(bytes: &[u8], memory: Option<Memory>) -> Result<LoadedImage, Problem
         bytes: bytes.to_vec(),
         entry,
         segments,
+        hermit: None,
     })
 }
 

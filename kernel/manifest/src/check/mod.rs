@@ -116,7 +116,23 @@ fn check_partitions(
     let devices = devices::check(cx, board, manifest, &memory);
     let console_weights = console::weights(cx, manifest);
     let boot = boot::check(cx, manifest, &memory, &sizes, &devices);
-    let images = image::check(cx, sources, manifest, &memory, &boot, images);
+    let apic_ids: Vec<Vec<u32>> = sizes
+        .iter()
+        .zip(&apic_first)
+        .map(|(&n, &first)| (0..n as u32).map(|i| first + i).collect())
+        .collect();
+    let all_boot: Vec<bool> = vcpus
+        .iter()
+        .map(|v| v.iter().all(|v| v.starts_at_boot))
+        .collect();
+    let parts = image::Partitions {
+        memory: &memory,
+        boot: &boot,
+        apic_ids: &apic_ids,
+        all_boot: &all_boot,
+        tsc_khz: board.tsc_hz.and_then(|hz| u32::try_from(hz / 1000).ok()),
+    };
+    let images = image::check(cx, sources, manifest, &parts, images);
     Checked {
         vcpus,
         routes,

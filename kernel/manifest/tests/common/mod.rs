@@ -2,6 +2,8 @@
 //! fresh temporary directory per test.
 #![allow(dead_code)] // Each test binary uses a different subset of the fixtures.
 
+pub mod hermit;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tessera_manifest::diag::Errors;
