@@ -80,7 +80,7 @@ pub const KICK_VECTOR: u8 = 0xF3;
 pub const WAKE_VECTOR: u8 = 0xF4;
 
 /// Sends a host fixed IPI with `vector` to the CPU `target` is pinned to.
-fn send_fixed(target: VcpuRef, vector: u8) {
+pub fn send_fixed(target: VcpuRef, vector: u8) {
     let vcpus = PLAN.partitions[target.partition as usize].vcpus;
     let apic = vcpus[target.vcpu as usize].physical_apic_id;
     tessera_arch::apic::send_ipi(tessera_arch::apic::icr_fixed(apic, vector));

@@ -7,6 +7,7 @@ pub mod interrupt;
 pub mod io;
 pub mod ipi;
 pub mod msr;
+pub mod uhyve;
 pub mod vmcall;
 
 use crate::vcpu::Vcpu;

@@ -1,8 +1,10 @@
 //! Placing a partition's image in its memory: each planned `PT_LOAD` segment copied, its tail
-//! zeroed, and the boot area (guest page tables, GDT/TSS, one boot-info block per vCPU) written at
-//! the top of the memory.
+//! zeroed, a Hermit application relocated and given its boot information (`super::hermit`), and
+//! the boot area (guest page tables, GDT/TSS, one boot-info block per vCPU) written at the top of
+//! the memory.
 
 use core::fmt;
+use tessera_manifest::hermit::relocate::RelocError;
 use tessera_manifest::{Partition, Plan};
 use tessera_vmx::guest_abi::{fill_boot_info, BootInfo, BootInfoError, BootTimer};
 use tessera_vmx::guest_state::{
@@ -24,6 +26,8 @@ pub enum PlaceError {
     Layout(LayoutError),
     BootInfo(BootInfoError),
     TooManyMmio,
+    /// A Hermit application's relocation could not be applied.
+    Relocation(RelocError),
 }
 
 impl fmt::Display for PlaceError {
@@ -37,6 +41,7 @@ impl fmt::Display for PlaceError {
             PlaceError::Layout(e) => write!(f, "boot area: {e:?}"),
             PlaceError::BootInfo(e) => write!(f, "boot-info block: {e:?}"),
             PlaceError::TooManyMmio => write!(f, "more than {MAX_MMIO} MMIO ranges"),
+            PlaceError::Relocation(e) => write!(f, "Hermit relocation: {e:?}"),
         }
     }
 }
@@ -93,6 +98,9 @@ pub fn place(
             .ok_or(bad)?;
         let at = (s.guest_phys - part.memory.guest_base) as usize;
         memory[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+    if let Some(boot) = &image.hermit {
+        super::hermit::place(memory, part.memory.guest_base, image.bytes, boot)?;
     }
     let start = (layout.area_guest_base - part.memory.guest_base) as usize;
     let area = &mut memory[start..start + layout.area_bytes as usize];

@@ -1,6 +1,7 @@
 //! Setting up every partition on the boot CPU: claim its RAM, place its image and boot area, build
 //! its EPT and PID-pointer table, fill each vCPU's pages, and hand each vCPU its launch data.
 
+pub mod hermit;
 pub mod image;
 pub mod tables;
 

@@ -3,6 +3,7 @@
 
 use crate::exit::{self, Flow};
 use crate::outcome::VcpuEnd;
+use crate::partition::hermit::{entry_registers, EntryRegisters};
 use crate::plan::PLAN;
 use crate::vcpu::launch::{self, Launch};
 use crate::vcpu::timer::{self, VcpuTimer};
@@ -38,21 +39,22 @@ pub struct Vcpu<'a> {
 }
 
 impl<'a> Vcpu<'a> {
-    /// A vCPU about to enter for the first time with RDI = `boot_info` (guest-physical);
+    /// A vCPU about to enter for the first time with `entry`'s RDI and RSI;
     /// `(index, partition, vcpu)` = plan-order position and place in its partition.
     fn new(
         vmcs: ActiveVmcs<'a>,
         launch: &Launch,
         controls: &SelectedControls,
         at: (usize, u16, u16),
-        boot_info: u64,
+        entry: EntryRegisters,
     ) -> Self {
         let (index, partition, vcpu) = at;
         let frequency = launch::timer_frequency().expect("set before any vCPU starts");
         Vcpu {
             vmcs,
             regs: GuestRegisters {
-                rdi: boot_info,
+                rdi: entry.rdi,
+                rsi: entry.rsi,
                 ..GuestRegisters::default()
             },
             index,
@@ -113,15 +115,15 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     let layout = crate::partition::image::layout(part)
         .unwrap_or_else(|e| fail(index, p, v, format_args!("{e}")));
     let rip = vmcs::entry_point(part).unwrap_or(0);
-    if let Err(e) = vmcs::configure(&mut active, &launch, &controls, &layout, rip) {
+    let entry = entry_registers(part, v, layout.boot_info_guest(v as u64));
+    if let Err(e) = vmcs::configure(&mut active, &launch, &controls, &layout, (rip, entry.rsp)) {
         fail(index, p, v, format_args!("VMCS: {e}"))
     }
     if !plan_vcpu.starts_at_boot {
         wait_for_start_up(index);
     }
     notify_if_posted_before_entry(launch.memory.pid);
-    let boot_info = layout.boot_info_guest(v as u64);
-    let mut vcpu = Vcpu::new(active, &launch, &controls, (index, p, v), boot_info);
+    let mut vcpu = Vcpu::new(active, &launch, &controls, (index, p, v), entry);
     let reason = run(&mut vcpu);
     stop(&mut vcpu, reason)
 }
@@ -159,6 +161,9 @@ fn notify_if_posted_before_entry(pid: &PostedInterruptDescriptor) {
 fn run(vcpu: &mut Vcpu) -> StopReason {
     crate::boot::first_entry_reached();
     loop {
+        if let Some(why) = shared::of(vcpu.index).take_stop_request() {
+            return why;
+        }
         inject_pending_nmi(vcpu);
         timer::before_entry(vcpu);
         if let Err(e) = vcpu.vmcs.enter(&mut vcpu.regs) {
@@ -227,12 +232,12 @@ fn stop(vcpu: &mut Vcpu, reason: StopReason) -> ! {
         rip: vcpu.read(GN::Rip.encoding()),
         reason,
     };
-    let end = match reason {
-        StopReason::Requested { status } => {
+    let end = match reason.status() {
+        Some(status) => {
             log::info!("{report}");
             VcpuEnd::Stopped { status }
         }
-        _ => {
+        None => {
             log::warn!("{report}");
             VcpuEnd::Faulted
         }

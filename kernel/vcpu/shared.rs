@@ -6,7 +6,7 @@ use crate::outcome::VcpuEnd;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use tessera_arch::fixed_heap::StackProbe;
 use tessera_arch::sync::SpinLock;
-use tessera_vmx::exit::ExitCounters;
+use tessera_vmx::exit::{ExitCounters, StopReason};
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
 /// vCPUs in the plan (one per physical CPU).
@@ -28,6 +28,9 @@ pub struct Shared {
     denied_ipis: AtomicU64,
     console_bytes: AtomicU64,
     console_dropped_bytes: AtomicU64,
+    /// A stop another vCPU of the partition asked for (a Hermit exit): `code << 16 | vcpu`, with
+    /// bit 63 set while pending.
+    stop_request: AtomicU64,
     pub counters: SpinLock<ExitCounters>,
     pid: SpinLock<Option<&'static PostedInterruptDescriptor>>,
     stack: SpinLock<Option<StackProbe>>,
@@ -43,12 +46,16 @@ impl Shared {
             denied_ipis: AtomicU64::new(0),
             console_bytes: AtomicU64::new(0),
             console_dropped_bytes: AtomicU64::new(0),
+            stop_request: AtomicU64::new(0),
             counters: SpinLock::new(ExitCounters::new()),
             pid: SpinLock::new(None),
             stack: SpinLock::new(None),
         }
     }
 }
+
+/// Bit of `Shared::stop_request` that marks a pending request.
+const STOP_PENDING: u64 = 1 << 63;
 
 static SHARED: [Shared; VCPUS] = [const { Shared::new() }; VCPUS];
 /// vCPUs launched (or about to be) and not yet stopped.
@@ -150,6 +157,22 @@ impl Shared {
         self.nmi_pending.store(true, Ordering::SeqCst);
     }
 
+    /// Asks the vCPU to stop at its next VM entry because the partition's application exited with
+    /// `code` on vCPU `vcpu` (the caller kicks its CPU out of the guest).
+    pub fn request_stop(&self, code: i32, vcpu: u16) {
+        let word = STOP_PENDING | u64::from(code as u32) << 16 | u64::from(vcpu);
+        self.stop_request.store(word, Ordering::SeqCst);
+    }
+
+    /// The stop another vCPU asked for, once.
+    pub fn take_stop_request(&self) -> Option<StopReason> {
+        let word = self.stop_request.swap(0, Ordering::SeqCst);
+        (word & STOP_PENDING != 0).then_some(StopReason::PartitionExit {
+            code: (word >> 16) as u32 as i32,
+            vcpu: word as u16,
+        })
+    }
+
     pub fn count_denied_ipi(&self) {
         self.denied_ipis.fetch_add(1, Ordering::Relaxed);
     }
@@ -219,5 +242,10 @@ mod tests {
         assert_eq!(waiting.end(), VcpuEnd::Faulted);
         assert_eq!(of(2).end(), VcpuEnd::NeverStarted);
         assert!(!of(2).fail(), "a vCPU that never ran is not active");
+        assert_eq!(of(2).take_stop_request(), None);
+        of(2).request_stop(-3, 1);
+        let exit = StopReason::PartitionExit { code: -3, vcpu: 1 };
+        assert_eq!(of(2).take_stop_request(), Some(exit));
+        assert_eq!(of(2).take_stop_request(), None, "taken once");
     }
 }

@@ -34,13 +34,13 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// Writes every field of the current VMCS for vCPU `launch` of `part` (entry at `rip`).
+/// Writes every field of the current VMCS for vCPU `launch` of `part` (entry at `(rip, rsp)`).
 pub fn configure(
     vmcs: &mut ActiveVmcs,
     launch: &Launch,
     controls: &SelectedControls,
     layout: &GuestBootLayout,
-    rip: u64,
+    (rip, rsp): (u64, u64),
 ) -> Result<(), ConfigError> {
     let values = ControlValues {
         controls: *controls,
@@ -57,7 +57,7 @@ pub fn configure(
     addresses(vmcs, launch, controls.ipiv)?;
     let entry = GuestEntry {
         rip,
-        rsp: 0,
+        rsp,
         activity: Activity::Active,
         cr0_fixed: fixed(m::IA32_VMX_CR0_FIXED0, m::IA32_VMX_CR0_FIXED1),
         cr4_fixed: fixed(m::IA32_VMX_CR4_FIXED0, m::IA32_VMX_CR4_FIXED1),

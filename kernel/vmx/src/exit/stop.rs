@@ -38,6 +38,34 @@ pub enum StopReason {
     Requested {
         status: u64,
     },
+    /// A Hermit application on this vCPU exited (uhyve's exit hypercall) with this code.
+    ApplicationExit {
+        code: i32,
+    },
+    /// A Hermit application exited on vCPU `vcpu` of this partition: every vCPU stops.
+    PartitionExit {
+        code: i32,
+        vcpu: u16,
+    },
+    /// A uhyve hypercall whose parameters lie outside the partition's memory.
+    HypercallArgument {
+        port: u16,
+        guest_physical: u64,
+    },
+}
+
+impl StopReason {
+    /// The status a vCPU's end counts with when the guest asked for it (hypercall STOP, or the
+    /// exit code of a Hermit application: -1 counts as 0xffff_ffff); `None` for a fault.
+    pub const fn status(&self) -> Option<u64> {
+        match *self {
+            StopReason::Requested { status } => Some(status),
+            StopReason::ApplicationExit { code } | StopReason::PartitionExit { code, .. } => {
+                Some(code as u32 as u64)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A stopped vCPU, for the log.
@@ -106,6 +134,20 @@ impl fmt::Display for StopReason {
             StopReason::Requested { status } => {
                 write!(f, "guest stopped itself with status {status}")
             }
+            StopReason::ApplicationExit { code } => {
+                write!(f, "Hermit application exited with code {code}")
+            }
+            StopReason::PartitionExit { code, vcpu } => write!(
+                f,
+                "Hermit application exited with code {code} on vcpu {vcpu}"
+            ),
+            StopReason::HypercallArgument {
+                port,
+                guest_physical,
+            } => write!(
+                f,
+                "hypercall at port {port:#x}: parameters at guest-physical {guest_physical:#x} outside the partition's memory"
+            ),
         }
     }
 }
@@ -157,6 +199,28 @@ mod tests {
             line(StopReason::UnhandledExit { reason: 35 }).ends_with("unhandled exit 35 (unknown)")
         );
         assert!(line(StopReason::Requested { status: 0 }).ends_with("with status 0"));
+        assert!(line(StopReason::ApplicationExit { code: -1 })
+            .ends_with("Hermit application exited with code -1"));
+        assert!(line(StopReason::PartitionExit { code: 3, vcpu: 0 })
+            .ends_with("Hermit application exited with code 3 on vcpu 0"));
+        let bad = StopReason::HypercallArgument {
+            port: 0x880,
+            guest_physical: 0x1_0000_0000,
+        };
+        assert!(line(bad).ends_with(
+            "hypercall at port 0x880: parameters at guest-physical 0x100000000 outside the partition's memory"
+        ));
+    }
+
+    #[test]
+    fn requested_ends_carry_their_status() {
+        assert_eq!(StopReason::Requested { status: 5 }.status(), Some(5));
+        assert_eq!(StopReason::ApplicationExit { code: 0 }.status(), Some(0));
+        assert_eq!(
+            StopReason::PartitionExit { code: -1, vcpu: 1 }.status(),
+            Some(0xffff_ffff)
+        );
+        assert_eq!(StopReason::TripleFault.status(), None);
     }
 
     /// Every reason, with its longest values (the match makes a new reason show up here).

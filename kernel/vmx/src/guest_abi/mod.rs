@@ -5,6 +5,8 @@ mod boot_info;
 mod boot_info_bytes;
 mod from_plan;
 mod hypercall;
+pub mod page_walk;
+pub mod uhyve;
 
 pub use boot_info::{
     BootInfo, BootInfoError, BootPeer, BootTimer, PeerRoute, TimerPath, BOOT_INFO_BYTES,
