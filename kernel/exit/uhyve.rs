@@ -137,17 +137,27 @@ fn print(vcpu: &mut Vcpu, bytes: &[u8]) {
     });
 }
 
-/// The application exited: every other vCPU of the partition is asked to stop and kicked out of
-/// the guest; this one stops now.
+/// The application exited: every other vCPU of the partition is asked to stop, and this one
+/// stops now.
 fn exit(vcpu: &Vcpu, code: i32) -> Flow {
-    let part = &PLAN.partitions[vcpu.partition as usize];
-    for sibling in (0..part.vcpus.len() as u16).filter(|&v| v != vcpu.vcpu) {
-        shared::of(global_index(&PLAN, vcpu.partition, sibling)).request_stop(code, vcpu.vcpu);
+    let reason = StopReason::PartitionExit {
+        code,
+        vcpu: vcpu.vcpu,
+    };
+    stop_siblings(vcpu.partition, vcpu.vcpu, reason);
+    Flow::Stop(StopReason::ApplicationExit { code })
+}
+
+/// Asks every vCPU of Hermit partition `partition` but `except` to stop for `reason` and kicks
+/// its CPU out of the guest (uhyve ends the whole VM when one vCPU exits or fails).
+pub fn stop_siblings(partition: u16, except: u16, reason: StopReason) {
+    let part = &PLAN.partitions[partition as usize];
+    for sibling in (0..part.vcpus.len() as u16).filter(|&v| v != except) {
+        shared::of(global_index(&PLAN, partition, sibling)).request_stop(reason);
         let to = tessera_vmx::ipi::VcpuRef {
-            partition: vcpu.partition,
+            partition,
             vcpu: sibling,
         };
         super::ipi::send_fixed(to, super::ipi::KICK_VECTOR);
     }
-    Flow::Stop(StopReason::ApplicationExit { code })
 }

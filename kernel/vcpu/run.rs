@@ -239,6 +239,7 @@ fn stop(vcpu: &mut Vcpu, reason: StopReason) -> ! {
         }
         None => {
             log::warn!("{report}");
+            stop_hermit_partition(vcpu, reason);
             VcpuEnd::Faulted
         }
     };
@@ -246,6 +247,17 @@ fn stop(vcpu: &mut Vcpu, reason: StopReason) -> ! {
         crate::boot::summary::print();
     }
     tessera_arch::halt_forever()
+}
+
+/// A Hermit application cannot go on without one of its vCPUs (it waits for all of them): when one
+/// is stopped for a fault, its siblings are stopped too, so the partition ends instead of hanging.
+fn stop_hermit_partition(vcpu: &Vcpu, reason: StopReason) {
+    let part = &PLAN.partitions[vcpu.partition as usize];
+    let by_sibling = matches!(reason, StopReason::PartitionFault { .. });
+    if crate::partition::hermit::is_hermit(part) && !by_sibling {
+        let fault = StopReason::PartitionFault { vcpu: vcpu.vcpu };
+        crate::exit::uhyve::stop_siblings(vcpu.partition, vcpu.vcpu, fault);
+    }
 }
 
 /// A vCPU that could not be set up: logged as a fault of its partition.

@@ -54,8 +54,9 @@ impl Shared {
     }
 }
 
-/// Bit of `Shared::stop_request` that marks a pending request.
+/// Bits of `Shared::stop_request`: a request is pending; it is for a sibling's fault.
 const STOP_PENDING: u64 = 1 << 63;
+const STOP_FAULT: u64 = 1 << 62;
 
 static SHARED: [Shared; VCPUS] = [const { Shared::new() }; VCPUS];
 /// vCPUs launched (or about to be) and not yet stopped.
@@ -157,20 +158,32 @@ impl Shared {
         self.nmi_pending.store(true, Ordering::SeqCst);
     }
 
-    /// Asks the vCPU to stop at its next VM entry because the partition's application exited with
-    /// `code` on vCPU `vcpu` (the caller kicks its CPU out of the guest).
-    pub fn request_stop(&self, code: i32, vcpu: u16) {
-        let word = STOP_PENDING | u64::from(code as u32) << 16 | u64::from(vcpu);
+    /// Asks the vCPU to stop at its next VM entry because its Hermit partition ends: the
+    /// application exited (`PartitionExit`) or a sibling faulted (`PartitionFault`); other reasons
+    /// are ignored. The caller kicks the vCPU's CPU out of the guest.
+    pub fn request_stop(&self, reason: StopReason) {
+        let word = match reason {
+            StopReason::PartitionExit { code, vcpu } => {
+                STOP_PENDING | u64::from(code as u32) << 16 | u64::from(vcpu)
+            }
+            StopReason::PartitionFault { vcpu } => STOP_PENDING | STOP_FAULT | u64::from(vcpu),
+            _ => return,
+        };
         self.stop_request.store(word, Ordering::SeqCst);
     }
 
     /// The stop another vCPU asked for, once.
     pub fn take_stop_request(&self) -> Option<StopReason> {
         let word = self.stop_request.swap(0, Ordering::SeqCst);
-        (word & STOP_PENDING != 0).then_some(StopReason::PartitionExit {
-            code: (word >> 16) as u32 as i32,
-            vcpu: word as u16,
-        })
+        let vcpu = word as u16;
+        match (word & STOP_PENDING != 0, word & STOP_FAULT != 0) {
+            (false, _) => None,
+            (true, true) => Some(StopReason::PartitionFault { vcpu }),
+            (true, false) => Some(StopReason::PartitionExit {
+                code: (word >> 16) as u32 as i32,
+                vcpu,
+            }),
+        }
     }
 
     pub fn count_denied_ipi(&self) {
@@ -243,9 +256,14 @@ mod tests {
         assert_eq!(of(2).end(), VcpuEnd::NeverStarted);
         assert!(!of(2).fail(), "a vCPU that never ran is not active");
         assert_eq!(of(2).take_stop_request(), None);
-        of(2).request_stop(-3, 1);
         let exit = StopReason::PartitionExit { code: -3, vcpu: 1 };
+        of(2).request_stop(exit);
         assert_eq!(of(2).take_stop_request(), Some(exit));
         assert_eq!(of(2).take_stop_request(), None, "taken once");
+        let fault = StopReason::PartitionFault { vcpu: 0 };
+        of(2).request_stop(fault);
+        assert_eq!(of(2).take_stop_request(), Some(fault));
+        of(2).request_stop(StopReason::TripleFault);
+        assert_eq!(of(2).take_stop_request(), None, "only partition stops");
     }
 }

@@ -47,6 +47,10 @@ pub enum StopReason {
         code: i32,
         vcpu: u16,
     },
+    /// Vcpu `vcpu` of this Hermit partition was stopped for a fault: every vCPU stops.
+    PartitionFault {
+        vcpu: u16,
+    },
     /// A uhyve hypercall whose parameters lie outside the partition's memory.
     HypercallArgument {
         port: u16,
@@ -141,6 +145,9 @@ impl fmt::Display for StopReason {
                 f,
                 "Hermit application exited with code {code} on vcpu {vcpu}"
             ),
+            StopReason::PartitionFault { vcpu } => {
+                write!(f, "stopped with its partition: vcpu {vcpu} faulted")
+            }
             StopReason::HypercallArgument {
                 port,
                 guest_physical,
@@ -203,6 +210,8 @@ mod tests {
             .ends_with("Hermit application exited with code -1"));
         assert!(line(StopReason::PartitionExit { code: 3, vcpu: 0 })
             .ends_with("Hermit application exited with code 3 on vcpu 0"));
+        assert!(line(StopReason::PartitionFault { vcpu: 0 })
+            .ends_with("stopped with its partition: vcpu 0 faulted"));
         let bad = StopReason::HypercallArgument {
             port: 0x880,
             guest_physical: 0x1_0000_0000,
