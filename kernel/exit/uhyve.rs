@@ -1,7 +1,8 @@
 //! uhyve hypercalls of a Hermit partition (tessera-vmx `guest_abi::uhyve`): an `out` of EAX to a
 //! hypercall port. Console calls go to the partition's console line like Tessera's console
 //! hypercall (same console share); exit stops every vCPU of the partition with the exit code; file
-//! calls get -1 in their result field. Each is one I/O exit, counted as such.
+//! calls get -1 in their result field. Each is one I/O exit, counted as such. The legacy PICs
+//! Hermit programs at boot read as fully masked (`legacy_pic_read`).
 
 use super::Flow;
 use crate::partition::tables::global_index;
@@ -10,7 +11,9 @@ use crate::vcpu::{shared, Vcpu};
 use tessera_vmx::exit::{IoDirection, IoQualification, StopReason};
 use tessera_vmx::fields::NaturalGuest;
 use tessera_vmx::guest_abi::page_walk::{bytes_to_page_end, translate};
-use tessera_vmx::guest_abi::uhyve::{exit_code, is_console_fd, FileWrite, SerialBuffer, UhyveCall};
+use tessera_vmx::guest_abi::uhyve::{
+    exit_code, is_console_fd, legacy_pic_read, FileWrite, SerialBuffer, UhyveCall,
+};
 
 /// Most console bytes one hypercall may hand over (more is dropped, like bytes the bucket refuses).
 const CALL_MAX_BYTES: u64 = 4096;
@@ -23,6 +26,9 @@ pub fn handle(vcpu: &mut Vcpu, io: IoQualification) -> Flow {
         port: io.port,
         direction: io.direction,
     });
+    if let Some(value) = legacy_pic_read(io.port) {
+        return legacy_pic(vcpu, io, value).unwrap_or(denied);
+    }
     let Some(call) = UhyveCall::at_port(io.port) else {
         return denied;
     };
@@ -41,6 +47,19 @@ pub fn handle(vcpu: &mut Vcpu, io: IoQualification) -> Flow {
             guest_physical,
         }),
     }
+}
+
+/// A byte access to a legacy PIC port (see `legacy_pic_read`): reads give `value`, writes do
+/// nothing. Anything but a single-byte IN/OUT is refused (`None`).
+fn legacy_pic(vcpu: &mut Vcpu, io: IoQualification, value: u8) -> Option<Flow> {
+    if io.string || io.size_bytes != 1 {
+        return None;
+    }
+    if io.direction == IoDirection::In {
+        vcpu.regs.rax = (vcpu.regs.rax & !0xFF) | u64::from(value);
+    }
+    vcpu.skip_instruction();
+    Some(Flow::Resume)
 }
 
 /// Carries out `call`; an error is the guest-physical address that could not be accessed.

@@ -1,11 +1,12 @@
 //! A Hermit application's boot (see `tessera_manifest::hermit`): after its segments are copied,
 //! its relocations are applied and its boot information and device tree written where the plan
-//! says; every vCPU then enters with RDI = the boot information, RSI = its index and RSP = the
-//! lowest byte of the boot stack, as uhyve enters it.
+//! says; every vCPU then enters with RDI = the boot information, RSI = its index, RSP = the
+//! lowest byte of the boot stack and EFER.NXE set, as uhyve enters it.
 
 use super::image::PlaceError;
 use tessera_manifest::hermit::relocate;
 use tessera_manifest::{HermitBoot, Partition};
+use tessera_vmx::guest_state::{EFER_NXE, GUEST_EFER};
 
 /// Relocates the copied image and writes the boot information and device tree into `memory` (the
 /// partition's RAM, starting at guest-physical `guest_base`).
@@ -38,6 +39,7 @@ pub struct EntryRegisters {
     pub rdi: u64,
     pub rsi: u64,
     pub rsp: u64,
+    pub efer: u64,
 }
 
 /// Entry registers of vCPU `vcpu` of `part`: a Hermit application's (above), otherwise RDI = the
@@ -48,11 +50,13 @@ pub fn entry_registers(part: &Partition<'_>, vcpu: u16, tessera_boot_info: u64) 
             rdi: boot.boot_info_guest,
             rsi: u64::from(vcpu),
             rsp: boot.stack_guest,
+            efer: GUEST_EFER | EFER_NXE,
         },
         None => EntryRegisters {
             rdi: tessera_boot_info,
             rsi: 0,
             rsp: 0,
+            efer: GUEST_EFER,
         },
     }
 }

@@ -2,12 +2,13 @@
 //! tessera-arch's typed setters), guest state for a 64-bit start at the image entry, host state.
 
 use crate::heap::NOTIFICATION_VECTOR;
+use crate::partition::hermit::EntryRegisters;
 use crate::vcpu::launch::Launch;
 use core::fmt;
 use tessera_arch::msr;
 use tessera_arch::vmx::{check_direct_write, ActiveVmcs, VmcsError};
 use tessera_manifest::Partition;
-use tessera_vmx::fields::Field64Control as C64;
+use tessera_vmx::fields::{Field64Control as C64, Field64Guest as G64};
 use tessera_vmx::guest_state::{
     control_writes, guest_state_writes, Activity, ControlValues, FixedBits, GuestBootLayout,
     GuestEntry, SetupError,
@@ -34,13 +35,14 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// Writes every field of the current VMCS for vCPU `launch` of `part` (entry at `(rip, rsp)`).
+/// Writes every field of the current VMCS for vCPU `launch` of `part` (entry at `rip` with
+/// `entry`'s RSP and EFER).
 pub fn configure(
     vmcs: &mut ActiveVmcs,
     launch: &Launch,
     controls: &SelectedControls,
     layout: &GuestBootLayout,
-    (rip, rsp): (u64, u64),
+    (rip, registers): (u64, &EntryRegisters),
 ) -> Result<(), ConfigError> {
     let values = ControlValues {
         controls: *controls,
@@ -57,7 +59,7 @@ pub fn configure(
     addresses(vmcs, launch, controls.ipiv)?;
     let entry = GuestEntry {
         rip,
-        rsp,
+        rsp: registers.rsp,
         activity: Activity::Active,
         cr0_fixed: fixed(m::IA32_VMX_CR0_FIXED0, m::IA32_VMX_CR0_FIXED1),
         cr4_fixed: fixed(m::IA32_VMX_CR4_FIXED0, m::IA32_VMX_CR4_FIXED1),
@@ -65,6 +67,7 @@ pub fn configure(
     for &(field, value) in guest_state_writes(layout, &entry).as_slice() {
         write(vmcs, field, value)?;
     }
+    write(vmcs, G64::Ia32Efer.encoding(), registers.efer)?;
     vmcs.set_host_state()
         .map_err(|e| ConfigError::Vmcs(0x6C00, e))
 }

@@ -74,6 +74,19 @@ impl UhyveCall {
     }
 }
 
+/// The legacy 8259 interrupt controllers a Hermit kernel programs at boot even under uhyve (which
+/// has KVM emulate them): command ports 0x20/0xA0, data (mask) ports 0x21/0xA1. Tessera wires no
+/// line to them, so they are modelled as present with every line masked: writes (initialisation,
+/// masks, EOIs) are accepted and change nothing; reads of a data port give 0xFF (all masked) and
+/// of a command port 0 (nothing requested or in service). `None` for other ports.
+pub const fn legacy_pic_read(port: u16) -> Option<u8> {
+    match port {
+        0x20 | 0xA0 => Some(0),
+        0x21 | 0xA1 => Some(0xFF),
+        _ => None,
+    }
+}
+
 /// The console file descriptors a Hermit application writes to (stdout, stderr).
 pub const fn is_console_fd(fd: i32) -> bool {
     fd == 1 || fd == 2
@@ -138,6 +151,16 @@ mod tests {
         for port in [0x3F8, 0x401, 0x740, 0x780, 0xCF8] {
             assert_eq!(UhyveCall::at_port(port), None, "{port:#x}");
         }
+    }
+
+    #[test]
+    fn the_legacy_pics_read_as_fully_masked() {
+        assert_eq!(legacy_pic_read(0x21), Some(0xFF));
+        assert_eq!(legacy_pic_read(0xA1), Some(0xFF));
+        assert_eq!(legacy_pic_read(0x20), Some(0));
+        assert_eq!(legacy_pic_read(0xA0), Some(0));
+        assert_eq!(legacy_pic_read(0x22), None);
+        assert_eq!(legacy_pic_read(0x400), None);
     }
 
     #[test]

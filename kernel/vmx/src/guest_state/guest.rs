@@ -18,6 +18,9 @@ pub const GUEST_CR0: u64 = 1 << 0 | 1 << 1 | 1 << 4 | 1 << 5 | 1 << 16 | 1 << 31
 pub const GUEST_CR4: u64 = 1 << 5 | 1 << 9 | 1 << 10;
 /// EFER: LME and LMA.
 pub const GUEST_EFER: u64 = 1 << 8 | 1 << 10;
+/// EFER.NXE: execute-disable page-table bits allowed (uhyve starts Hermit with it set; Hermit's
+/// application processors use NX-mapped stacks before they set it themselves).
+pub const EFER_NXE: u64 = 1 << 11;
 /// IA32_PAT after reset.
 pub const GUEST_PAT: u64 = 0x0007_0406_0007_0406;
 /// RFLAGS: only the reserved bit 1 (interrupts off).

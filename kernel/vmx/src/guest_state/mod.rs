@@ -17,7 +17,7 @@ pub use controls_setup::{
 };
 pub use gdt::{CODE_SELECTOR, DATA_SELECTOR, GDT_LIMIT, TSS_SELECTOR};
 pub use guest::{
-    guest_state_writes, Activity, FixedBits, GuestEntry, GUEST_CR0, GUEST_CR4, GUEST_EFER,
+    guest_state_writes, Activity, FixedBits, GuestEntry, EFER_NXE, GUEST_CR0, GUEST_CR4, GUEST_EFER,
 };
 pub use layout::{GuestBootLayout, GuestRange, LayoutError, PAGE_BYTES};
 pub use writes::{FieldWrites, MAX_WRITES};

@@ -11,9 +11,10 @@ mod cpu;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-/// Sleeps per worker and their length.
+/// Sleeps per worker and their length (Hermit busy-waits below 10 ms and blocks on its timer from
+/// 10 ms up).
 const ROUNDS: u32 = 5;
-const SLEEP: Duration = Duration::from_millis(2);
+const SLEEP: Duration = Duration::from_millis(20);
 
 /// What one worker saw.
 struct Report {
