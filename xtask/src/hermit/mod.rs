@@ -37,8 +37,10 @@ pub fn main() -> ExitCode {
 pub fn ensure() -> Result<Vec<PathBuf>, String> {
     let layout = Layout::of_workspace();
     let _lock = lock(&layout)?;
-    let mut progress = Progress::new(5, layout.log());
     let kernel_key = pins::kernel_key();
+    let kernel_cached = layout.kernel(&kernel_key).join("libhermit.a").is_file();
+    let steps = if kernel_cached { 2 } else { 5 };
+    let mut progress = Progress::new(steps, layout.log());
     let apps_key = pins::apps_key(&kernel_key, &layout::sources())?;
     let cached = layout.apps(&apps_key);
     let dir = if pins::APPS.iter().all(|app| cached.join(app).is_file()) {
