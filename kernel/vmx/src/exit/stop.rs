@@ -153,7 +153,7 @@ impl fmt::Display for StopReason {
                 guest_physical,
             } => write!(
                 f,
-                "hypercall at port {port:#x}: parameters at guest-physical {guest_physical:#x} outside the partition's memory"
+                "uhyve hypercall {port:#x}: parameters at guest-physical {guest_physical:#x} outside memory"
             ),
         }
     }
@@ -217,7 +217,7 @@ mod tests {
             guest_physical: 0x1_0000_0000,
         };
         assert!(line(bad).ends_with(
-            "hypercall at port 0x880: parameters at guest-physical 0x100000000 outside the partition's memory"
+            "uhyve hypercall 0x880: parameters at guest-physical 0x100000000 outside memory"
         ));
     }
 
@@ -254,6 +254,16 @@ mod tests {
             },
             StopReason::UnhandledExit { .. } => StopReason::UnhandledExit { reason: u16::MAX },
             StopReason::Requested { .. } => StopReason::Requested { status: u64::MAX },
+            StopReason::ApplicationExit { .. } => StopReason::ApplicationExit { code: i32::MIN },
+            StopReason::PartitionExit { .. } => StopReason::PartitionExit {
+                code: i32::MIN,
+                vcpu: u16::MAX,
+            },
+            StopReason::PartitionFault { .. } => StopReason::PartitionFault { vcpu: u16::MAX },
+            StopReason::HypercallArgument { .. } => StopReason::HypercallArgument {
+                port: u16::MAX,
+                guest_physical: u64::MAX,
+            },
         }
     }
 
@@ -283,6 +293,13 @@ mod tests {
             },
             StopReason::UnhandledExit { reason: 0 },
             StopReason::Requested { status: 0 },
+            StopReason::ApplicationExit { code: 0 },
+            StopReason::PartitionExit { code: 0, vcpu: 0 },
+            StopReason::PartitionFault { vcpu: 0 },
+            StopReason::HypercallArgument {
+                port: 0,
+                guest_physical: 0,
+            },
         ];
         for reason in samples.map(longest) {
             let report = StopReport {
