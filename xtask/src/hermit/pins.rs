@@ -19,7 +19,7 @@ pub const KERNEL_FEATURES: &str = "smp";
 /// the partition's console carries the application's output.
 pub const KERNEL_LOG_LEVEL: &str = "warn";
 /// The applications under tests/hermit/, each built to target/guests/<name>.
-pub const APPS: [&str; 2] = ["hermit-hello", "hermit-smp"];
+pub const APPS: [&str; 3] = ["hermit-exit", "hermit-hello", "hermit-smp"];
 /// Raised when the build steps change in a way the inputs above do not show.
 const RECIPE_VERSION: u32 = 1;
 
