@@ -37,6 +37,12 @@ pub fn machine(boot: &BootInfo) -> SelectedControls {
     for d in &differences {
         log::error!("machine: {d}");
     }
+    if !tessera_arch::apic::x2apic_enabled() {
+        log::error!(
+            "machine: the CPU does not report x2APIC (CPUID.01H:ECX bit 21); Tessera drives every local APIC in x2APIC mode"
+        );
+        refusals += 1;
+    }
     let controls = vmx_controls();
     refusals += differences.len() + usize::from(controls.is_none());
     match controls {

@@ -20,6 +20,8 @@ pub enum Command {
     Image(crate::image::ImageArgs),
     /// Print an appliance disk image's metadata and check every digest it records (exit 1 on a mismatch).
     Inspect(crate::appliance::InspectArgs),
+    /// Write a verified disk image to a block device or file, fsync, read back and compare.
+    Flash(crate::flash::FlashArgs),
     /// Build the image (default manifest) and boot it in the emulator, COM1 shown live.
     Run(crate::image::RunArgs),
     /// Build (once, cached) and print the IPIv-patched emulator; `emulator run IMAGE` boots an image.

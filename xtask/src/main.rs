@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod emulator;
 mod explain;
+mod flash;
 mod hermit;
 mod image;
 mod latency;
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
         cli::Command::Emulator(args) => emulator::main(&args),
         cli::Command::Image(args) => image::main(&args),
         cli::Command::Inspect(args) => appliance::inspect_main(&args),
+        cli::Command::Flash(args) => flash::main(&args),
         cli::Command::Run(args) => image::run_main(&args),
         cli::Command::Latency(args) => latency::main(&args),
         cli::Command::Hermit => hermit::main(),

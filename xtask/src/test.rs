@@ -18,7 +18,7 @@ pub fn main(args: &TestArgs) -> ExitCode {
     }
     if !args.host_only {
         eprintln!("==> emulator scenarios");
-        if !crate::emulator::scenarios::run_all(&args.scenarios) {
+        if !crate::emulator::scenarios::run_all(&args.scenarios) || !uefi_boot(&args.scenarios) {
             return ExitCode::FAILURE;
         }
     }
@@ -74,6 +74,10 @@ fn build_and_inspect_default() -> Result<(), String> {
             bad.join("; ")
         ));
     }
+    eprintln!("==> flash to loop devices");
+    for said in crate::flash::loop_device::check(&disk.path)? {
+        eprintln!("flash: {said}");
+    }
     eprintln!(
         "disk image {} ({} bytes): all {} inspect checks match",
         disk.path.display(),
@@ -105,6 +109,26 @@ fn manifest_smoke() -> bool {
         Ok(()) => true,
         Err(e) => {
             eprintln!("error: manifest commands: {e}");
+            false
+        }
+    }
+}
+
+/// The default disk image booted by OVMF in QEMU to Tessera's banner and machine refusal.
+fn uefi_boot(filter: &[String]) -> bool {
+    if !crate::emulator::scenarios::selected(crate::appliance::uefi::NAME, filter) {
+        return true;
+    }
+    eprintln!("==> uefi-boot: the default disk image under QEMU + OVMF");
+    let result = crate::appliance::default_disk()
+        .and_then(|disk| crate::appliance::uefi::check(&disk.path, &disk.metadata));
+    match result {
+        Ok(said) => {
+            eprintln!("uefi-boot: {said}");
+            true
+        }
+        Err(e) => {
+            eprintln!("error: uefi-boot: {e}");
             false
         }
     }

@@ -73,6 +73,16 @@ pub fn enable_x2apic() -> Result<(), ApicError> {
     Ok(())
 }
 
+/// Whether the calling CPU's local APIC is in x2APIC mode (IA32_APIC_BASE bit 10).
+pub fn x2apic_enabled() -> bool {
+    msr::read(IA32_APIC_BASE) & APIC_BASE_X2APIC != 0
+}
+
+/// The calling CPU's initial APIC ID as CPUID.01H:EBX[31:24] reports it (xAPIC, 8 bits).
+pub fn initial_apic_id() -> u32 {
+    crate::cpuid(1, 0).ebx >> 24
+}
+
 /// The calling CPU's x2APIC ID (x2APIC mode must be on).
 pub fn apic_id() -> u32 {
     msr::read(X2APIC_ID) as u32

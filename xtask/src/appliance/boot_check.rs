@@ -14,7 +14,9 @@ pub fn banner_problem(serial: &str, metadata: &Metadata) -> Option<String> {
         "{}: board {}, ",
         metadata.hypervisor.build_id, metadata.board.name
     );
-    let lines = serial.lines().map(crate::emulator::strip_ansi);
+    let lines = serial
+        .lines()
+        .map(|l| crate::emulator::strip_ansi(l).replace('\r', ""));
     let mut own = lines
         .into_iter()
         .filter(|l| l.starts_with("Tessera ") || l.starts_with("[cpu"));
@@ -30,21 +32,27 @@ pub fn banner_problem(serial: &str, metadata: &Metadata) -> Option<String> {
     }
 }
 
-/// The scenario `disk-image`: builds the default manifest's appliance image into
-/// target/images/disk-boot and boots it from the emulated hard disk.
-pub fn bochs_scenario() -> Result<Scenario, String> {
+/// The default manifest's appliance image, built into target/images/disk-boot (for the emulator
+/// tier, which may run without the host tier's default image).
+pub fn default_disk() -> Result<super::Built, String> {
     let root = workspace_root();
     let out_dir = crate::image::images_dir().join("disk-boot");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     crate::emulator::ensure_packages(&super::PACKAGES)?;
-    eprintln!("==> scenario image disk-image (appliance disk image, default manifest)");
     let built = crate::image::build(
         &root.join("board/emulator.toml"),
         &root.join("partitions/default.toml"),
         false,
         &out_dir,
     )?;
-    let disk = built.appliance(&out_dir)?;
+    built.appliance(&out_dir)
+}
+
+/// The scenario `disk-image`: the default manifest's appliance image booted from the emulated
+/// hard disk.
+pub fn bochs_scenario() -> Result<Scenario, String> {
+    eprintln!("==> scenario image disk-image (appliance disk image, default manifest)");
+    let disk = default_disk()?;
     let metadata = disk.metadata.clone();
     let mut spec = RunSpec::new(disk.path);
     spec.timeout_s = 300;

@@ -17,10 +17,12 @@ pub mod reproducible;
 #[cfg(test)]
 pub mod sample;
 mod table;
+pub mod uefi;
 
-pub use boot_check::bochs_scenario;
+pub use boot_check::{banner_problem, bochs_scenario, default_disk};
 pub use command::{inspect_main, InspectArgs};
-pub use inspect::inspect_file;
+pub use inspect::{inspect, inspect_file};
+pub use metadata::sha256_hex;
 pub use metadata::Metadata;
 
 use std::path::{Path, PathBuf};

@@ -152,6 +152,11 @@ pub fn report(spec: &RunSpec, outcome: &RunOutcome) {
     }
 }
 
+/// True when this process runs as root.
+pub fn is_root() -> bool {
+    apt::is_root()
+}
+
 /// Installs whatever of the Debian packages `wanted` is missing (as root), or says what to run.
 pub fn ensure_packages(wanted: &[&str]) -> Result<(), String> {
     apt::ensure_packages(wanted)
