@@ -41,7 +41,7 @@ pub const CONFIGURE_FLAGS: [&str; 12] = [
 ];
 
 /// Cache key of a build: sha256 over the source tarballs' hashes, the configure flags and
-/// the patch, shortened to 16 hex digits. Changing any of them gives a new build directory.
+/// the patches (concatenated in order), shortened to 16 hex digits. Changing any of them gives a new build directory.
 pub fn cache_key(patch: &[u8], flags: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for (name, sha) in TARBALLS {
@@ -108,12 +108,14 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The project's emulator patch.
-pub fn patch_path() -> PathBuf {
-    workspace_root()
-        .join("tests")
-        .join("emulator")
-        .join("ipiv.patch")
+/// The project's emulator patches, in the order they are applied: IPI virtualization (with the
+/// Bochs fixes on its path), then APIC-timer virtualization.
+pub const PATCHES: [&str; 2] = ["ipiv.patch", "timer-virt.patch"];
+
+/// Paths of [`PATCHES`].
+pub fn patch_paths() -> Vec<PathBuf> {
+    let dir = workspace_root().join("tests").join("emulator");
+    PATCHES.iter().map(|name| dir.join(name)).collect()
 }
 
 #[cfg(test)]
@@ -133,6 +135,19 @@ mod tests {
         let base = cache_key(b"patch", &CONFIGURE_FLAGS);
         assert_ne!(base, cache_key(b"patch2", &CONFIGURE_FLAGS));
         assert_ne!(base, cache_key(b"patch", &CONFIGURE_FLAGS[1..]));
+    }
+
+    #[test]
+    fn every_patch_exists_and_starts_with_its_licence_note() {
+        for path in patch_paths() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                text.contains("GNU Lesser General Public License"),
+                "{}",
+                path.display()
+            );
+            assert!(text.contains("\ndiff --git a/"), "{}", path.display());
+        }
     }
 
     #[test]

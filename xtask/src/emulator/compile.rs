@@ -1,5 +1,5 @@
 //! Builds the emulator once per cache key: unpack the orig tarball, apply the project's
-//! patch, configure, make, and keep only the binary. Output goes to a build log.
+//! patches in order, configure, make, and keep only the binary. Output goes to a build log.
 
 use super::cache::{Layout, CONFIGURE_FLAGS, SOURCE_DIR_NAME, TARBALLS};
 use std::fs::{self, File};
@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// Builds `layout.bochs(key)` unless it exists; returns the binary's path.
-pub fn ensure_built(layout: &Layout, key: &str, patch: &Path) -> Result<PathBuf, String> {
+pub fn ensure_built(layout: &Layout, key: &str, patches: &[PathBuf]) -> Result<PathBuf, String> {
     let bochs = layout.bochs(key);
     if bochs.is_file() {
         return Ok(bochs);
@@ -26,26 +26,20 @@ pub fn ensure_built(layout: &Layout, key: &str, patch: &Path) -> Result<PathBuf,
     };
     let orig = layout.downloads().join(TARBALLS[0].0);
     let jobs = make_jobs();
-    let steps: [(&str, Command); 4] = [
-        ("unpack", cmd("tar", &["-xf"], Some(&orig), &dir)),
-        (
-            "patch",
-            cmd(
-                "patch",
-                &["-p1", "--forward", "--batch", "-i"],
-                Some(patch),
-                &src,
-            ),
-        ),
-        (
-            "configure",
-            cmd("./configure", &CONFIGURE_FLAGS, None, &src),
-        ),
-        ("make", cmd("make", &[jobs.as_str(), "bochs"], None, &src)),
-    ];
+    let mut steps: Vec<(&str, Command)> = vec![("unpack", cmd("tar", &["-xf"], Some(&orig), &dir))];
+    for patch in patches {
+        let args = ["-p1", "--forward", "--batch", "-i"];
+        steps.push(("patch", cmd("patch", &args, Some(patch), &src)));
+    }
+    steps.push((
+        "configure",
+        cmd("./configure", &CONFIGURE_FLAGS, None, &src),
+    ));
+    steps.push(("make", cmd("make", &[jobs.as_str(), "bochs"], None, &src)));
+    let total = steps.len();
     for (n, (what, mut command)) in steps.into_iter().enumerate() {
         eprintln!(
-            "emulator: [{}/4] {what} ({:.0} s so far; log {})",
+            "emulator: [{}/{total}] {what} ({:.0} s so far; log {})",
             n + 1,
             started.elapsed().as_secs_f64(),
             log_path.display()

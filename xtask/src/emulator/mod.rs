@@ -63,6 +63,9 @@ pub struct RunArgs {
     /// Offer IPI virtualization in IA32_VMX_PROCBASED_CTLS3 (`off` tests fallbacks).
     #[arg(long, value_enum, default_value_t = OnOff::On)]
     pub ipiv: OnOff,
+    /// Offer APIC-timer virtualization in IA32_VMX_PROCBASED_CTLS3 (`off` tests the trapped timer).
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    pub timer_virt: OnOff,
     /// Instructions a CPU runs before the next one gets its turn (1 when timing across CPUs).
     #[arg(long, default_value_t = 16)]
     pub quantum: u32,
@@ -98,6 +101,7 @@ fn run_main(emulator: &Emulator, args: &RunArgs) -> ExitCode {
         memory_mib: args.memory_mib,
         timeout_s: args.timeout_s,
         ipiv: args.ipiv == OnOff::On,
+        timer_virt: args.timer_virt == OnOff::On,
         quantum: args.quantum,
         ..RunSpec::new(args.image.clone())
     };
@@ -137,9 +141,10 @@ pub fn report(spec: &RunSpec, outcome: &RunOutcome) {
         format!("first COM1 output after {:.1} s", d.as_secs_f64())
     });
     eprintln!(
-        "emulator: {} (ipiv {}): {verdict}; {:.1} s ({first}), {ips}",
+        "emulator: {} (ipiv {}, timer-virt {}): {verdict}; {:.1} s ({first}), {ips}",
         spec.image.display(),
         if spec.ipiv { "on" } else { "off" },
+        if spec.timer_virt { "on" } else { "off" },
         outcome.elapsed.as_secs_f64()
     );
     if !spec.echo {
@@ -203,15 +208,18 @@ fn checked_override(path: PathBuf) -> Result<PathBuf, String> {
 }
 
 fn build(layout: &cache::Layout) -> Result<PathBuf, String> {
-    let patch_path = cache::patch_path();
-    let patch = fs::read(&patch_path).map_err(|e| format!("{}: {e}", patch_path.display()))?;
-    let key = cache::cache_key(&patch, &cache::CONFIGURE_FLAGS);
+    let patch_paths = cache::patch_paths();
+    let mut patches = Vec::new();
+    for path in &patch_paths {
+        patches.extend(fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?);
+    }
+    let key = cache::cache_key(&patches, &cache::CONFIGURE_FLAGS);
     if layout.bochs(&key).is_file() {
         return Ok(layout.bochs(&key));
     }
     apt::ensure_packages(&apt::BUILD_PACKAGES)?;
     fetch::ensure_tarballs(layout)?;
-    compile::ensure_built(layout, &key, &patch_path)
+    compile::ensure_built(layout, &key, &patch_paths)
 }
 
 fn lock(layout: &cache::Layout) -> Result<File, String> {

@@ -19,6 +19,8 @@ pub struct RunSpec {
     pub memory_mib: u32,
     pub timeout_s: u64,
     pub ipiv: bool,
+    /// Offer APIC-timer virtualization (`cpu: timer_virt`).
+    pub timer_virt: bool,
     pub quantum: u32,
     /// Copy COM1 output to stdout as it arrives (prefixed with `label` if non-empty).
     pub echo: bool,
@@ -36,6 +38,7 @@ impl RunSpec {
             memory_mib: 256,
             timeout_s: 300,
             ipiv: true,
+            timer_virt: true,
             quantum: 16,
             echo: true,
             label: String::new(),
@@ -105,6 +108,7 @@ pub fn run(emulator: &Emulator, spec: &RunSpec) -> Result<RunOutcome, String> {
         memory_mib: spec.memory_mib,
         quantum: spec.quantum,
         ipiv: spec.ipiv,
+        timer_virt: spec.timer_virt,
         bios: emulator.bios.clone(),
         vga_bios: emulator.vga_bios.clone(),
         medium,

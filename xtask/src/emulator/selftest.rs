@@ -1,6 +1,7 @@
 //! The platform-layer test images as scenarios: tests/emulator/arch-smoke on the 4-CPU board (boot
 //! information, MADT, AP bring-up, VMX root everywhere) and tests/emulator/vmx-selftest on 2 CPUs
-//! with IPIv offered (every IPIv case) and not offered (VM entry with the control set is refused);
+//! with IPIv offered (every IPIv case) and not offered (VM entry with the control set is refused),
+//! each with APIC-timer virtualization offered (every timer case), and once more without it;
 //! kernel/vmx/emulator-check runs one guest built only from tessera-vmx's builders, in both modes.
 
 use super::scenarios::Scenario;
@@ -21,21 +22,26 @@ pub fn scenarios() -> Result<Vec<Scenario>, String> {
         required_summary: vec![("cpus".into(), "4".into())],
         check: None,
     }];
-    for ipiv in [true, false] {
+    for (ipiv, timer_virt) in [(true, true), (false, true), (true, false)] {
         let mut spec = RunSpec::new(selftest.clone());
         spec.cpus = 2;
         spec.ipiv = ipiv;
+        spec.timer_virt = timer_virt;
         spec.timeout_s = 180;
-        let (flag, mode) = if ipiv {
-            ("on", "ipiv-on")
-        } else {
-            ("off", "ipiv-off")
+        let word = |on: bool| if on { "on" } else { "off" };
+        let mode = format!("ipiv-{}", word(ipiv));
+        let name = match timer_virt {
+            true => format!("vmx-selftest --ipiv {}", word(ipiv)),
+            false => "vmx-selftest --timer-virt off".to_string(),
         };
         list.push(Scenario {
-            name: format!("vmx-selftest --ipiv {flag}"),
+            name,
             spec,
             expect_pass: true,
-            required_summary: vec![("mode".into(), mode.into())],
+            required_summary: vec![
+                ("mode".into(), mode),
+                ("timer_virt".into(), word(timer_virt).into()),
+            ],
             check: None,
         });
     }

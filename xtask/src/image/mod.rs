@@ -33,6 +33,9 @@ pub struct RunArgs {
     /// Offer IPI virtualization in the emulated CPU (`off` runs the fallback paths).
     #[arg(long, value_enum, default_value_t = OnOff::On)]
     pub ipiv: OnOff,
+    /// Offer APIC-timer virtualization in the emulated CPU (`off` runs the trapped timer).
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    pub timer_virt: OnOff,
     /// Seconds of wall-clock time before the run counts as failed.
     #[arg(long = "timeout", default_value_t = 600)]
     pub timeout_s: u64,
@@ -103,6 +106,7 @@ pub fn run_main(args: &RunArgs) -> ExitCode {
     let spec = RunSpec {
         timeout_s: args.timeout_s,
         ipiv: args.ipiv == OnOff::On,
+        timer_virt: args.timer_virt == OnOff::On,
         ..RunSpec::new(built.iso)
     };
     match emulator::run(&emulator, &spec) {

@@ -9,6 +9,8 @@
 //! #@ summary = { scenario = "x" }  # SUMMARY pairs that must be printed
 //! #@ expect_ipiv.on = ["SUMMARY ... ipiv=on ... sender_exits=0 "]  # only in the `on` run
 //! #@ expect_ipiv.off = ["SUMMARY ... ipiv=off ... sender_exits=1000 "]
+//! #@ timer_virt = ["on", "off"]    # APIC-timer virtualization offered or not (default: ["on"])
+//! #@ expect_timer_virt.off = ["[p] SUMMARY ... timer=trapped "]  # only in the runs with `off`
 //! #@ verdict = "fail"              # the hypervisor's verdict the run must end with (default "pass")
 //! ```
 //!
@@ -54,6 +56,12 @@ pub struct Header {
     /// COM1 line patterns (any order) required only in the run with that `ipiv` mode.
     #[serde(default)]
     pub expect_ipiv: BTreeMap<Ipiv, Vec<String>>,
+    /// APIC-timer virtualization offered (`on`) or not: one run per value and `ipiv` value.
+    #[serde(default = "default_ipiv")]
+    pub timer_virt: Vec<Ipiv>,
+    /// COM1 line patterns (any order) required only in the runs with that `timer_virt` mode.
+    #[serde(default)]
+    pub expect_timer_virt: BTreeMap<Ipiv, Vec<String>>,
     /// The hypervisor's verdict: `fail` for scenarios whose partitions must not pass (a guest
     /// forging a pass line, for instance).
     #[serde(default = "default_verdict")]
@@ -67,7 +75,11 @@ impl Header {
             Expectation::Line(pattern) => std::slice::from_ref(pattern),
             Expectation::AnyOrder(group) => group.as_slice(),
         });
-        let per_mode = self.expect_ipiv.values().flatten();
+        let per_mode = self
+            .expect_ipiv
+            .values()
+            .chain(self.expect_timer_virt.values())
+            .flatten();
         expected
             .chain(&self.forbid)
             .chain(per_mode)
@@ -114,10 +126,10 @@ pub fn parse(file: &str, source: &str) -> Result<Header, String> {
             .unwrap_or(1);
         format!("{file}:{line}: scenario header: {}", e.message())
     })?;
-    if header.expect.is_empty() || header.ipiv.is_empty() {
+    if header.expect.is_empty() || header.ipiv.is_empty() || header.timer_virt.is_empty() {
         return Err(format!(
-            "{file}: scenario header: `expect` and `ipiv` must not be empty (found expect = {:?}, ipiv = {:?})",
-            header.expect, header.ipiv
+            "{file}: scenario header: `expect`, `ipiv` and `timer_virt` must not be empty (found expect = {:?}, ipiv = {:?}, timer_virt = {:?})",
+            header.expect, header.ipiv, header.timer_virt
         ));
     }
     Ok(header)
@@ -158,6 +170,18 @@ mod tests {
         assert_eq!(header.expect_ipiv[&Ipiv::Off], ["x=9 "]);
         let wrong = parse("s.toml", "#@ expect = [\"a\"]\n#@ expect_ipiv.maybe = []\n");
         assert!(wrong.is_err(), "only on and off are modes");
+    }
+
+    #[test]
+    fn timer_virt_modes_and_their_expectations() {
+        let source = "#@ expect = [\"a\"]\n#@ timer_virt = [\"on\", \"off\"]\n#@ expect_timer_virt.off = [\"t=trapped \"]\n";
+        let header = parse("s.toml", source).unwrap();
+        assert_eq!(header.timer_virt, [Ipiv::On, Ipiv::Off]);
+        assert_eq!(header.expect_timer_virt[&Ipiv::Off], ["t=trapped "]);
+        assert!(header.patterns().any(|p| p == "t=trapped "));
+        let default = parse("s.toml", "#@ expect = [\"a\"]\n").unwrap();
+        assert_eq!(default.timer_virt, [Ipiv::On]);
+        assert!(parse("s.toml", "#@ expect = [\"a\"]\n#@ timer_virt = []\n").is_err());
     }
 
     #[test]

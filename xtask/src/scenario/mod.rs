@@ -61,16 +61,20 @@ fn scenario_runs(root: &Path, file: &Path, out_dir: &Path) -> Result<Vec<Scenari
         .unwrap_or("scenario");
     eprintln!("==> scenario image {stem}");
     let built = crate::image::build(&root.join(BOARD), file, false, out_dir)?;
-    let runs = header.ipiv.iter().map(|&ipiv| {
+    let modes = header
+        .ipiv
+        .iter()
+        .flat_map(|&ipiv| header.timer_virt.iter().map(move |&timer| (ipiv, timer)));
+    let runs = modes.map(|(ipiv, timer_virt)| {
         let mut spec = RunSpec::new(built.iso.clone());
         spec.ipiv = ipiv == Ipiv::On;
+        spec.timer_virt = timer_virt == Ipiv::On;
         spec.timeout_s = header.timeout_s;
-        let name = match header.ipiv.len() {
-            1 => stem.to_string(),
-            _ => format!("{stem} --ipiv {}", if spec.ipiv { "on" } else { "off" }),
-        };
+        let name = run_name(stem, &header, spec.ipiv, spec.timer_virt);
         let (expected, forbidden) = (header.expect.clone(), header.forbid.clone());
-        let in_mode = header.expect_ipiv.get(&ipiv).cloned().unwrap_or_default();
+        let mut in_mode = header.expect_ipiv.get(&ipiv).cloned().unwrap_or_default();
+        let in_timer_mode = header.expect_timer_virt.get(&timer_virt);
+        in_mode.extend(in_timer_mode.into_iter().flatten().cloned());
         Scenario {
             name,
             spec,
@@ -84,6 +88,19 @@ fn scenario_runs(root: &Path, file: &Path, out_dir: &Path) -> Result<Vec<Scenari
         }
     });
     Ok(runs.collect())
+}
+
+/// `<stem>`, followed by ` --ipiv <mode>` and ` --timer-virt <mode>` for the dimensions that vary.
+fn run_name(stem: &str, header: &header::Header, ipiv: bool, timer_virt: bool) -> String {
+    let word = |on: bool| if on { "on" } else { "off" };
+    let mut name = stem.to_string();
+    if header.ipiv.len() > 1 {
+        name += &format!(" --ipiv {}", word(ipiv));
+    }
+    if header.timer_virt.len() > 1 {
+        name += &format!(" --timer-virt {}", word(timer_virt));
+    }
+    name
 }
 
 /// `Err` naming the first pattern of `header` meant for a partition not in `names` (a typo there

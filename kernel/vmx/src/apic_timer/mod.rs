@@ -9,7 +9,7 @@ mod tests;
 
 pub use frequency::TimerFrequency;
 pub use registers::{divisor, Lvt, TimerMode, DIVIDE_WRITABLE, LVT_MASK, LVT_TIMER_WRITABLE};
-pub use state::{preemption_timer_value, ApicTimer, Expiry};
+pub use state::{preemption_timer_value, ApicTimer, Expiry, PREEMPTION_TIMER_MAX};
 
 /// IA32_TSC_DEADLINE (SDM Vol. 4).
 pub const IA32_TSC_DEADLINE: u32 = 0x6E0;

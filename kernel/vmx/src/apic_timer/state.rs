@@ -174,10 +174,16 @@ impl ApicTimer {
     }
 }
 
+/// Largest VMX-preemption timer value Tessera programs: Intel erratum EMR158 (the timer may expire
+/// early for certain large values; mitigation: stay below 2^25 x CPUID.15H:EBX/EAX, and that ratio
+/// is at least 1). A longer wait takes an early exit, after which the timer is re-armed.
+pub const PREEMPTION_TIMER_MAX: u32 = 1 << 25;
+
 /// The VMX-preemption timer value that expires no earlier than `deadline` when loaded at `now`;
 /// the timer counts down once every `2^rate_shift` TSC cycles (IA32_VMX_MISC bits 4:0, SDM Vol.
 /// 3C 26.5.1). A count may end up to one step early on hardware, so one step is added when the
-/// rate is above 1; values beyond 32 bits saturate (the exit then comes early and re-arms).
+/// rate is above 1; values are capped at [`PREEMPTION_TIMER_MAX`] (the exit then comes early and
+/// the kernel re-arms, so an early exit never delivers early).
 pub fn preemption_timer_value(deadline: u64, now: u64, rate_shift: u8) -> u32 {
     let cycles = deadline.saturating_sub(now);
     let step = 1u64 << rate_shift.min(31);
@@ -185,5 +191,5 @@ pub fn preemption_timer_value(deadline: u64, now: u64, rate_shift: u8) -> u32 {
     if rate_shift > 0 && cycles > 0 {
         ticks += 1;
     }
-    ticks.min(u64::from(u32::MAX)) as u32
+    ticks.min(u64::from(PREEMPTION_TIMER_MAX)) as u32
 }

@@ -180,5 +180,9 @@ fn preemption_timer_values_never_expire_early() {
     assert_eq!(preemption_timer_value(1000, 2000, 5), 0);
     // Rate 5: one step is 32 cycles; 600 cycles = 18.75 steps, rounded up, plus one step.
     assert_eq!(preemption_timer_value(1000, 400, 5), 20);
-    assert_eq!(preemption_timer_value(u64::MAX, 0, 0), u32::MAX);
+    assert_eq!(
+        preemption_timer_value(u64::MAX, 0, 0),
+        1 << 25,
+        "capped (erratum EMR158)"
+    );
 }

@@ -35,16 +35,27 @@ pub fn main(cpu: Cpu, boot: BootInfo) -> ! {
     let allowed = AllowedSet::from_msrs(&caps);
     let offered = controls::ipiv_offered(&allowed);
     let offer = if offered { "offered" } else { "not offered" };
+    let timer_offered = tessera_vmx::select::apic_timer_virtualization_offered(&allowed);
+    let timer_offer = if timer_offered {
+        "offered"
+    } else {
+        "not offered"
+    };
     println!(
-        "IA32_VMX_PROCBASED_CTLS3 = {:#x}: IPI virtualization {offer}",
+        "IA32_VMX_PROCBASED_CTLS3 = {:#x}: IPI virtualization {offer}, APIC-timer virtualization {timer_offer}",
         caps.procbased3
     );
     shared::fill_pid_table().unwrap_or_else(|e| fatal(format_args!("PID table: {e:?}")));
     wait_for_target(offered);
     println!("both CPUs in VMX root");
     let (passed, total) = run_cases(&cpu, &root, &allowed, offered);
+    let (timer_passed, timer_total) = timer_cases(&root, &allowed, offered, timer_offered);
+    let (passed, total) = (passed + timer_passed, total + timer_total);
     let mode = if offered { "ipiv-on" } else { "ipiv-off" };
-    println!("SUMMARY mode={mode} cpus_in_vmx_root=2 cases={total} passed={passed}");
+    let timer_virt = if timer_offered { "on" } else { "off" };
+    println!(
+        "SUMMARY mode={mode} timer_virt={timer_virt} cpus_in_vmx_root=2 cases={total} passed={passed}"
+    );
     if passed == total {
         println!("TESSERA-RESULT: pass");
     } else {
@@ -78,6 +89,20 @@ fn wait_for_target(offered: bool) {
         "CPU 1 did not get ready (status {})",
         TARGET_STATUS.load(Ordering::SeqCst)
     ))
+}
+
+/// The APIC-timer virtualization cases (`timer_virt`, `timer_entry`) when the control is offered,
+/// its absence (`timer_off`) when it is not; (passed, total).
+fn timer_cases(root: &VmxRoot, allowed: &AllowedSet, ipiv: bool, offered: bool) -> (usize, usize) {
+    if offered {
+        let total = crate::timer_virt::CASES;
+        (crate::timer_virt::run(root, allowed, ipiv), total)
+    } else {
+        (
+            crate::timer_off::run(root, allowed, ipiv),
+            crate::timer_off::CASES,
+        )
+    }
 }
 
 fn run_cases(cpu: &Cpu, root: &VmxRoot, allowed: &AllowedSet, offered: bool) -> (usize, usize) {

@@ -75,7 +75,10 @@ fn check(
     expect_vmcall(&mut active, &mut regs)
 }
 
-fn expect_refused(active: &mut ActiveVmcs, regs: &mut GuestRegisters) -> Result<(), &'static str> {
+pub fn expect_refused(
+    active: &mut ActiveVmcs,
+    regs: &mut GuestRegisters,
+) -> Result<(), &'static str> {
     match active.enter(regs) {
         Err(VmcsError::Instruction(VmFail::Valid(INVALID_CONTROL_FIELDS))) => Ok(()),
         Err(e) => {
@@ -86,7 +89,7 @@ fn expect_refused(active: &mut ActiveVmcs, regs: &mut GuestRegisters) -> Result<
     }
 }
 
-fn expect_vmcall(
+pub fn expect_vmcall(
     active: &mut ActiveVmcs,
     regs: &mut GuestRegisters,
 ) -> Result<&'static str, &'static str> {

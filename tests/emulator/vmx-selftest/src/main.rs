@@ -26,6 +26,14 @@ mod shared;
 #[cfg(target_os = "none")]
 mod target;
 #[cfg(target_os = "none")]
+mod timer_entry;
+#[cfg(target_os = "none")]
+mod timer_guests;
+#[cfg(target_os = "none")]
+mod timer_off;
+#[cfg(target_os = "none")]
+mod timer_virt;
+#[cfg(target_os = "none")]
 mod vcpu;
 #[cfg(target_os = "none")]
 mod xapic;

@@ -20,7 +20,7 @@ pub static TARGET_VAPIC: Page = Page::zeroed();
 /// The target guest's IDT.
 pub static TARGET_IDT: GuestIdt = GuestIdt::new();
 /// Pages for VMXON regions, VMCSs, virtual-APIC pages, the MSR bitmap and guest stacks.
-pub static PAGES: PagePool<32> = PagePool::new();
+pub static PAGES: PagePool<64> = PagePool::new();
 
 /// Target CPU status: 0 starting, 1 in VMX root, 2 guest launched, 3 failed.
 pub static TARGET_STATUS: AtomicU32 = AtomicU32::new(0);
