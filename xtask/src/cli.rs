@@ -33,6 +33,8 @@ pub enum Command {
     Latency(crate::latency::LatencyArgs),
     /// Build (once, cached) the Hermit applications of tests/hermit/ into target/guests/.
     Hermit,
+    /// Print each crate's top-level modules in layers; exit 1 on a cycle between them.
+    Layers,
 }
 
 #[derive(Args, Clone)]

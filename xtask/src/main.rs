@@ -9,6 +9,7 @@ mod flash;
 mod hermit;
 mod image;
 mod latency;
+mod layers;
 mod manifest_smoke;
 mod scenario;
 mod test;
@@ -29,5 +30,6 @@ fn main() -> ExitCode {
         cli::Command::Run(args) => image::run_main(&args),
         cli::Command::Latency(args) => latency::main(&args),
         cli::Command::Hermit => hermit::main(),
+        cli::Command::Layers => layers::main(),
     }
 }

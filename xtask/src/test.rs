@@ -12,7 +12,11 @@ pub fn main(args: &TestArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let host_tier = args.emulator_only
-        || (host_tests() && default_image() && manifest_smoke() && reproducible_image());
+        || (crate::layers::check()
+            && host_tests()
+            && default_image()
+            && manifest_smoke()
+            && reproducible_image());
     if !host_tier {
         return ExitCode::FAILURE;
     }
