@@ -13,6 +13,12 @@ mod heap;
 mod outcome;
 mod partition;
 mod plan;
+#[cfg(target_os = "none")]
+mod run;
+#[cfg(target_os = "none")]
+mod summary;
+#[cfg(target_os = "none")]
+mod timing;
 mod vcpu;
 
 /// On the host the hypervisor cannot run; this binary only exists so that `cargo test` covers the pure modules.

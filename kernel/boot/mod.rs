@@ -5,12 +5,7 @@
 mod checks;
 pub mod machine;
 #[cfg(target_os = "none")]
-pub mod summary;
-#[cfg(target_os = "none")]
 mod timer;
-
-#[cfg(target_os = "none")]
-pub use flow::first_entry_reached;
 
 /// What this hypervisor was built from: its version and the SHA-256 of its partitions file. The
 /// boot banner starts with it, and `cargo xtask inspect` finds the same bytes in the hypervisor ELF
@@ -37,8 +32,9 @@ mod tests {
 #[cfg(target_os = "none")]
 mod flow {
     use crate::plan::{HEAP_BYTES, PLAN};
-    use crate::vcpu::{launch, run::vcpu_main, shared};
-    use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use crate::run::vcpu_main;
+    use crate::timing;
+    use crate::vcpu::{launch, shared};
     use tessera_arch::multiboot::BootInfo;
     use tessera_arch::{fatal, Cpu};
 
@@ -49,12 +45,8 @@ mod flow {
         console_port: crate::plan::CONSOLE_PORT,
     );
 
-    /// TSC at the boot CPU's first Rust instruction.
-    static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
-    static FIRST_ENTRY_SEEN: AtomicBool = AtomicBool::new(false);
-
     fn bsp_main(cpu: Cpu, boot: BootInfo) -> ! {
-        BOOT_TSC.store(tessera_arch::tsc_cycles(), Ordering::SeqCst);
+        timing::mark_boot_start();
         crate::console::start(format_args!(
             "{}: board {}, {} partition(s), {} vCPU(s), IPIv {}",
             super::BUILD_ID,
@@ -91,10 +83,16 @@ mod flow {
             "SUMMARY heap_used_bytes={} heap_planned_bytes={HEAP_BYTES}",
             carved.used_bytes
         );
-        crate::partition::setup_all(boot, carved, controls.ipiv, frequency);
+        for (index, memory) in carved.vcpus.iter().enumerate() {
+            shared::of(index).set_pid(memory.pid);
+        }
+        let launches = crate::partition::setup_all(boot, carved, controls.ipiv, frequency);
+        for (index, launch) in launches.enumerate() {
+            launch::publish(index, launch);
+        }
         tessera_arch::println!(
             "SUMMARY boot_machine_check_cycles={} boot_heap_cycles={} boot_partitions_cycles={}",
-            checked - BOOT_TSC.load(Ordering::SeqCst),
+            timing::since_boot_start(checked),
             carved_at - checked,
             tessera_arch::tsc_cycles() - carved_at
         );
@@ -133,14 +131,5 @@ mod flow {
         };
         shared::of(index).set_stack_probe(stack.probe());
         tessera_arch::stack::run_on(stack, vcpu_main, index as u64)
-    }
-
-    /// Called before each vCPU's first VM entry; the first one logs the boot time in TSC cycles.
-    /// It usually runs on an AP, whose TSC may lag the boot CPU's: a negative span reads as 0.
-    pub fn first_entry_reached() {
-        if !FIRST_ENTRY_SEEN.swap(true, Ordering::SeqCst) {
-            let cycles = tessera_arch::tsc_cycles().saturating_sub(BOOT_TSC.load(Ordering::SeqCst));
-            tessera_arch::println!("SUMMARY boot_to_first_entry_cycles={cycles}");
-        }
     }
 }

@@ -1,5 +1,5 @@
 //! VM-exit dispatch: one `match` on the basic exit reason, each reason handled by its own module.
-//! Every exit is counted per vCPU before it gets here (`vcpu::run`).
+//! Every exit is counted per vCPU before it gets here (`crate::run`).
 
 pub mod cpuid;
 pub mod ept;
@@ -48,7 +48,7 @@ pub fn dispatch(vcpu: &mut Vcpu, reason: ExitReasonField) -> Flow {
 
 /// The guest can take an NMI again: stop asking, the run loop injects the pending one.
 fn nmi_window(vcpu: &mut Vcpu) -> Flow {
-    crate::vcpu::run::set_nmi_window_exiting(vcpu, false);
+    vcpu.set_nmi_window_exiting(false);
     Flow::Resume
 }
 

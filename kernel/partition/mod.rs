@@ -1,20 +1,22 @@
 //! Setting up every partition on the boot CPU: claim its RAM, place its image and boot area, build
-//! its EPT and PID-pointer table, fill each vCPU's pages, and hand each vCPU its launch data.
+//! its EPT and PID-pointer table, fill each vCPU's pages, and gather each vCPU's launch data (which
+//! the boot CPU hands to the vCPUs).
 
 pub mod hermit;
 pub mod image;
 pub mod tables;
 
+#[cfg(test)]
+mod carve_tests;
+
 #[cfg(target_os = "none")]
-pub use setup::setup_all;
+pub use setup::{setup_all, Launch};
 
 #[cfg(target_os = "none")]
 mod setup {
     use super::{image, tables};
     use crate::heap::Carved;
     use crate::plan::PLAN;
-    use crate::vcpu::launch::{self, Launch};
-    use crate::vcpu::shared;
     use core::sync::atomic::AtomicU64;
     use tessera_arch::fatal;
     use tessera_arch::guest_ram::GuestRam;
@@ -22,6 +24,15 @@ mod setup {
     use tessera_arch::vmx::Page;
     use tessera_vmx::apic_timer::TimerFrequency;
     use tessera_vmx::guest_abi::{BootTimer, TimerPath};
+
+    /// Everything one vCPU needs to configure its VMCS and run.
+    pub struct Launch {
+        pub memory: crate::heap::VcpuMemory,
+        pub pid_table: &'static [AtomicU64],
+        pub ept_root: &'static Page,
+        /// The partition's RAM, read for console hypercalls.
+        pub guest_memory: GuestRam,
+    }
 
     /// What every vCPU of one partition shares.
     #[derive(Clone, Copy)]
@@ -31,11 +42,14 @@ mod setup {
         guest_memory: GuestRam,
     }
 
-    /// Sets up every partition and publishes each vCPU's launch data; a failure refuses to boot.
-    pub fn setup_all(boot: &BootInfo, carved: Carved, ipiv: bool, frequency: TimerFrequency) {
-        for (index, memory) in carved.vcpus.iter().enumerate() {
-            shared::of(index).set_pid(memory.pid);
-        }
+    /// Sets up every partition and returns each vCPU's launch data in plan order; a failure
+    /// refuses to boot.
+    pub fn setup_all(
+        boot: &BootInfo,
+        carved: Carved,
+        ipiv: bool,
+        frequency: TimerFrequency,
+    ) -> impl Iterator<Item = Launch> {
         let mut ready: heapless::Vec<PartitionReady, { crate::plan::PARTITIONS }> =
             heapless::Vec::new();
         for (p, part) in PLAN.partitions.iter().enumerate() {
@@ -48,16 +62,19 @@ mod setup {
                 fatal(format_args!("partition {}: too many partitions", part.name));
             }
         }
-        for (index, (memory, (p, _, _))) in carved.vcpus.into_iter().zip(PLAN.vcpus()).enumerate() {
-            let r = ready[p as usize];
-            let launch = Launch {
-                memory,
-                pid_table: r.pid_table,
-                ept_root: r.ept_root,
-                guest_memory: r.guest_memory,
-            };
-            launch::publish(index, launch);
-        }
+        carved
+            .vcpus
+            .into_iter()
+            .zip(PLAN.vcpus())
+            .map(move |(memory, (p, _, _))| {
+                let r = ready[p as usize];
+                Launch {
+                    memory,
+                    pid_table: r.pid_table,
+                    ept_root: r.ept_root,
+                    guest_memory: r.guest_memory,
+                }
+            })
     }
 
     fn setup_one(

@@ -1,24 +1,12 @@
-//! What the boot CPU hands each vCPU's CPU: its heap structures, its partition's tables and a view
-//! of its partition's memory (for hypercall buffers), plus the VMX controls chosen at boot.
+//! What the boot CPU hands each vCPU's CPU (`crate::partition::Launch`: its heap structures, its
+//! partition's tables and a view of its partition's memory), plus the VMX controls chosen at boot.
 
-use crate::heap::VcpuMemory;
+pub use crate::partition::Launch;
 use crate::vcpu::shared::VCPUS;
-use core::sync::atomic::AtomicU64;
 use tessera_arch::fixed_heap::HostStack;
-use tessera_arch::guest_ram::GuestRam;
 use tessera_arch::sync::SpinLock;
-use tessera_arch::vmx::Page;
 use tessera_vmx::apic_timer::TimerFrequency;
 use tessera_vmx::select::SelectedControls;
-
-/// Everything one vCPU needs to configure its VMCS and run.
-pub struct Launch {
-    pub memory: VcpuMemory,
-    pub pid_table: &'static [AtomicU64],
-    pub ept_root: &'static Page,
-    /// The partition's RAM, read for console hypercalls.
-    pub guest_memory: GuestRam,
-}
 
 static LAUNCH: [SpinLock<Option<Launch>>; VCPUS] = [const { SpinLock::new(None) }; VCPUS];
 static CONTROLS: SpinLock<Option<SelectedControls>> = SpinLock::new(None);

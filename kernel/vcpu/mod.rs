@@ -1,10 +1,9 @@
-//! A vCPU on its physical CPU: what the boot CPU hands it (`launch`), its VMCS (`vmcs`), its run
-//! loop (`run`), its local APIC timer (`timer`) and the state other CPUs see (`shared`).
+//! A vCPU on its physical CPU (`Vcpu`): what the boot CPU hands it (`launch`), its VMCS (`vmcs`),
+//! its local APIC timer (`timer`) and the state other CPUs see (`shared`). Below the exit handlers
+//! and the run loop (`crate::run`), which both work on a `Vcpu`.
 
 #[cfg(target_os = "none")]
 pub mod launch;
-#[cfg(target_os = "none")]
-pub mod run;
 pub mod shared;
 #[cfg(target_os = "none")]
 pub mod timer;
@@ -12,4 +11,7 @@ pub mod timer;
 pub mod vmcs;
 
 #[cfg(target_os = "none")]
-pub use run::Vcpu;
+pub use running::Vcpu;
+
+#[cfg(target_os = "none")]
+mod running;

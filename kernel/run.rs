@@ -1,98 +1,22 @@
 //! One vCPU's life on its own CPU: VMX root, VMCS, (for a vCPU started later) the wait for its
-//! partition's INIT/SIPI, then enter / handle exit / enter until the guest stops or is stopped.
+//! partition's INIT/SIPI, then enter / handle exit / enter until the guest stops or is stopped, and
+//! the verdict once the last vCPU stopped. Above the exit handlers and `vcpu`; below `boot`.
 
 use crate::exit::{self, Flow};
 use crate::outcome::VcpuEnd;
-use crate::partition::hermit::{entry_registers, EntryRegisters};
+use crate::partition::hermit::entry_registers;
 use crate::plan::PLAN;
-use crate::vcpu::launch::{self, Launch};
-use crate::vcpu::timer::{self, VcpuTimer};
-use crate::vcpu::{shared, vmcs};
-use tessera_arch::guest_ram::GuestRam;
-use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, Vmcs, VmcsError};
-use tessera_vmx::console::budget::LINE_TEXT_MAX_BYTES;
-use tessera_vmx::console::LineBuffer;
-use tessera_vmx::controls::PrimaryProcBased;
+use crate::vcpu::launch;
+use crate::vcpu::timer;
+use crate::vcpu::{shared, vmcs, Vcpu};
+use tessera_arch::vmx::{self, Vmcs, VmcsError};
 use tessera_vmx::exit::{
-    instruction_error_text, rip_after, ExitReasonField, InterruptionInfo, StopReason, StopReport,
+    instruction_error_text, ExitReasonField, InterruptionInfo, StopReason, StopReport,
 };
 use tessera_vmx::fields::{
     Field32Control as C32, Field32Guest as G32, Field32ReadOnly as R32, NaturalGuest as GN,
 };
-use tessera_vmx::select::SelectedControls;
 use tessera_vmx::tables::PostedInterruptDescriptor;
-
-/// A running vCPU: its current VMCS, registers and identity.
-pub struct Vcpu<'a> {
-    pub vmcs: ActiveVmcs<'a>,
-    pub regs: GuestRegisters,
-    /// Position in plan order.
-    pub index: usize,
-    pub partition: u16,
-    pub vcpu: u16,
-    pub virtual_apic: &'static Page,
-    /// The vCPU's own posted-interrupt descriptor (its timer posts into it).
-    pub pid: &'static PostedInterruptDescriptor,
-    pub guest_memory: GuestRam,
-    pub timer: VcpuTimer,
-    pub console_line: LineBuffer<LINE_TEXT_MAX_BYTES>,
-}
-
-impl<'a> Vcpu<'a> {
-    /// A vCPU about to enter for the first time with `entry`'s RDI and RSI;
-    /// `(index, partition, vcpu)` = plan-order position and place in its partition.
-    fn new(
-        vmcs: ActiveVmcs<'a>,
-        launch: &Launch,
-        controls: &SelectedControls,
-        at: (usize, u16, u16),
-        entry: EntryRegisters,
-    ) -> Self {
-        let (index, partition, vcpu) = at;
-        let frequency = launch::timer_frequency().expect("set before any vCPU starts");
-        Vcpu {
-            vmcs,
-            regs: GuestRegisters {
-                rdi: entry.rdi,
-                rsi: entry.rsi,
-                ..GuestRegisters::default()
-            },
-            index,
-            partition,
-            vcpu,
-            virtual_apic: launch.memory.virtual_apic,
-            pid: launch.memory.pid,
-            guest_memory: launch.guest_memory,
-            timer: VcpuTimer::new(&frequency, controls.preemption_timer_rate),
-            console_line: LineBuffer::new(),
-        }
-    }
-
-    /// VMREAD, 0 if the field cannot be read (only possible with a broken VMCS, logged).
-    pub fn read(&self, field: u32) -> u64 {
-        self.vmcs.read(field).unwrap_or_else(|e| {
-            log::error!("VMREAD {field:#x}: {e:?}");
-            0
-        })
-    }
-
-    pub fn write(&mut self, field: u32, value: u64) {
-        if let Err(e) = self.vmcs.write(field, value) {
-            log::error!("VMWRITE {field:#x}: {e:?}");
-        }
-    }
-
-    /// Moves RIP past the instruction that exited.
-    pub fn skip_instruction(&mut self) {
-        let rip = self.read(GN::Rip.encoding());
-        let len = self.read(R32::ExitInstructionLength.encoding());
-        self.write(GN::Rip.encoding(), rip_after(rip, len));
-    }
-
-    pub fn name(&self) -> &'static str {
-        PLAN.partitions[self.partition as usize].name
-    }
-}
 
 /// Where a vCPU's CPU lands on its host stack (`index` = plan-order position).
 pub extern "C" fn vcpu_main(index: u64) -> ! {
@@ -159,7 +83,7 @@ fn notify_if_posted_before_entry(pid: &PostedInterruptDescriptor) {
 
 /// Enters the guest until an exit handler stops it.
 fn run(vcpu: &mut Vcpu) -> StopReason {
-    crate::boot::first_entry_reached();
+    crate::timing::first_entry_reached();
     loop {
         if let Some(why) = shared::of(vcpu.index).take_stop_request() {
             return why;
@@ -195,19 +119,11 @@ fn inject_pending_nmi(vcpu: &mut Vcpu) {
     let blocked = vcpu.read(G32::InterruptibilityState.encoding()) & BLOCKING != 0;
     if injecting || blocked {
         state.keep_nmi();
-        set_nmi_window_exiting(vcpu, true);
+        vcpu.set_nmi_window_exiting(true);
         return;
     }
     let nmi = u64::from(InterruptionInfo::inject_nmi());
     vcpu.write(C32::EntryInterruptionInfo.encoding(), nmi);
-}
-
-/// Sets or clears "NMI-window exiting" in the primary processor-based controls.
-pub fn set_nmi_window_exiting(vcpu: &mut Vcpu, on: bool) {
-    let field = C32::ProcBasedControls.encoding();
-    let bit = u64::from(PrimaryProcBased::NMI_WINDOW_EXITING.bits());
-    let word = vcpu.read(field);
-    vcpu.write(field, if on { word | bit } else { word & !bit });
 }
 
 fn entry_error(e: VmcsError) -> StopReason {
@@ -244,7 +160,7 @@ fn stop(vcpu: &mut Vcpu, reason: StopReason) -> ! {
         }
     };
     if shared::of(vcpu.index).finish(end) {
-        crate::boot::summary::print();
+        crate::summary::print();
     }
     tessera_arch::halt_forever()
 }
@@ -265,7 +181,7 @@ fn fail(index: usize, p: u16, v: u16, why: core::fmt::Arguments) -> ! {
     let name = PLAN.partitions[p as usize].name;
     log::error!("stopped: partition {name} vcpu {v}: setup failed: {why}");
     if shared::of(index).fail() {
-        crate::boot::summary::print();
+        crate::summary::print();
     }
     tessera_arch::halt_forever()
 }

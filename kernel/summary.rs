@@ -1,5 +1,5 @@
 //! The end of a run: when no vCPU is active, exit counts per partition and vCPU, then the verdict
-//! (see `outcome`) as the `TESSERA-RESULT:` line.
+//! (see `outcome`) as the `TESSERA-RESULT:` line. Printed by the run loop of the vCPU that stopped last.
 
 use crate::outcome::{partition_verdict, VcpuEnd};
 use crate::partition::tables::global_index;

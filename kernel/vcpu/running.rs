@@ -1,0 +1,96 @@
+//! The vCPU a CPU runs: its active VMCS, guest registers, identity, timer and console line, with
+//! VMREAD/VMWRITE on its VMCS and the few changes every exit path shares.
+
+use super::launch::{self, Launch};
+use super::timer::VcpuTimer;
+use crate::partition::hermit::EntryRegisters;
+use crate::plan::PLAN;
+use tessera_arch::guest_ram::GuestRam;
+use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page};
+use tessera_vmx::console::budget::LINE_TEXT_MAX_BYTES;
+use tessera_vmx::console::LineBuffer;
+use tessera_vmx::controls::PrimaryProcBased;
+use tessera_vmx::exit::rip_after;
+use tessera_vmx::fields::{Field32Control as C32, Field32ReadOnly as R32, NaturalGuest as GN};
+use tessera_vmx::select::SelectedControls;
+use tessera_vmx::tables::PostedInterruptDescriptor;
+
+/// A running vCPU: its current VMCS, registers and identity.
+pub struct Vcpu<'a> {
+    pub vmcs: ActiveVmcs<'a>,
+    pub regs: GuestRegisters,
+    /// Position in plan order.
+    pub index: usize,
+    pub partition: u16,
+    pub vcpu: u16,
+    pub virtual_apic: &'static Page,
+    /// The vCPU's own posted-interrupt descriptor (its timer posts into it).
+    pub pid: &'static PostedInterruptDescriptor,
+    pub guest_memory: GuestRam,
+    pub timer: VcpuTimer,
+    pub console_line: LineBuffer<LINE_TEXT_MAX_BYTES>,
+}
+
+impl<'a> Vcpu<'a> {
+    /// A vCPU about to enter for the first time with `entry`'s RDI and RSI;
+    /// `(index, partition, vcpu)` = plan-order position and place in its partition.
+    pub fn new(
+        vmcs: ActiveVmcs<'a>,
+        launch: &Launch,
+        controls: &SelectedControls,
+        at: (usize, u16, u16),
+        entry: EntryRegisters,
+    ) -> Self {
+        let (index, partition, vcpu) = at;
+        let frequency = launch::timer_frequency().expect("set before any vCPU starts");
+        Vcpu {
+            vmcs,
+            regs: GuestRegisters {
+                rdi: entry.rdi,
+                rsi: entry.rsi,
+                ..GuestRegisters::default()
+            },
+            index,
+            partition,
+            vcpu,
+            virtual_apic: launch.memory.virtual_apic,
+            pid: launch.memory.pid,
+            guest_memory: launch.guest_memory,
+            timer: VcpuTimer::new(&frequency, controls.preemption_timer_rate),
+            console_line: LineBuffer::new(),
+        }
+    }
+
+    /// VMREAD, 0 if the field cannot be read (only possible with a broken VMCS, logged).
+    pub fn read(&self, field: u32) -> u64 {
+        self.vmcs.read(field).unwrap_or_else(|e| {
+            log::error!("VMREAD {field:#x}: {e:?}");
+            0
+        })
+    }
+
+    pub fn write(&mut self, field: u32, value: u64) {
+        if let Err(e) = self.vmcs.write(field, value) {
+            log::error!("VMWRITE {field:#x}: {e:?}");
+        }
+    }
+
+    /// Moves RIP past the instruction that exited.
+    pub fn skip_instruction(&mut self) {
+        let rip = self.read(GN::Rip.encoding());
+        let len = self.read(R32::ExitInstructionLength.encoding());
+        self.write(GN::Rip.encoding(), rip_after(rip, len));
+    }
+
+    pub fn name(&self) -> &'static str {
+        PLAN.partitions[self.partition as usize].name
+    }
+
+    /// Sets or clears "NMI-window exiting" in the primary processor-based controls.
+    pub fn set_nmi_window_exiting(&mut self, on: bool) {
+        let field = C32::ProcBasedControls.encoding();
+        let bit = u64::from(PrimaryProcBased::NMI_WINDOW_EXITING.bits());
+        let word = self.read(field);
+        self.write(field, if on { word | bit } else { word & !bit });
+    }
+}
