@@ -1,8 +1,10 @@
-//! From the assembly entry to the image's Rust entry points; the panic handler.
+//! From the assembly entry to the image's Rust entry points; the panic handler. The top layer of
+//! tessera-arch with `smp`: below it CPU initialisation (`cpu_init`), per-CPU storage (`percpu`),
+//! the console (`serial`) and halting (`halt`).
 
+use crate::halt::fatal;
 use crate::multiboot::{BootInfo, BOOTLOADER_MAGIC};
 use crate::percpu::Cpu;
-use core::fmt;
 
 extern "Rust" {
     /// The image's boot-CPU entry, defined by `tessera_arch::entry_points!`.
@@ -54,7 +56,7 @@ pub(crate) extern "C" fn bsp_entry(magic: u32, info_phys: u32) -> ! {
         Ok(()) => crate::apic::apic_id(),
         Err(_) => crate::apic::initial_apic_id(),
     };
-    let cpu = crate::percpu::install(0, apic_id);
+    let cpu = crate::cpu_init::install(0, apic_id);
     if magic != BOOTLOADER_MAGIC {
         fatal(format_args!(
             "not started by a Multiboot2 loader: EAX = {magic:#x}, expected {BOOTLOADER_MAGIC:#x}"
@@ -73,13 +75,6 @@ pub(crate) extern "C" fn bsp_entry(magic: u32, info_phys: u32) -> ! {
 pub(crate) fn call_ap_main(cpu: Cpu) -> ! {
     // SAFETY: the symbol is defined by `entry_points!` in the image with exactly this signature.
     unsafe { __tessera_ap_main(cpu) }
-}
-
-/// Prints `why` and a failing result line on the console, then halts this CPU.
-pub fn fatal(why: fmt::Arguments) -> ! {
-    crate::serial::write_fmt_forced(format_args!("fatal: {why}\n"));
-    crate::serial::write_result_fail(why);
-    crate::halt_forever()
 }
 
 #[cfg(target_os = "none")]

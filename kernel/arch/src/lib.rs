@@ -11,10 +11,13 @@ pub mod apic;
 #[cfg(target_os = "none")]
 pub mod boot;
 #[cfg(target_os = "none")]
+mod cpu_init;
+#[cfg(target_os = "none")]
 pub mod entry;
 pub mod fixed_heap;
 pub mod gdt;
 pub mod guest_ram;
+mod halt;
 pub mod idt;
 mod irq;
 pub mod msr;
@@ -32,7 +35,8 @@ pub mod trampoline;
 pub mod vmx;
 
 #[cfg(target_os = "none")]
-pub use entry::fatal;
+pub use halt::fatal;
+pub use halt::halt_forever;
 pub use percpu::Cpu;
 
 /// Result registers of CPUID (tessera-vmx's type, which its CPUID emulation takes as the host answer).
@@ -57,13 +61,5 @@ pub fn tsc_cycles() -> u64 {
     // SAFETY: RDTSC only reads a counter (CR4.TSD is clear: Tessera runs at CPL 0 anyway).
     unsafe {
         core::arch::x86_64::_rdtsc()
-    }
-}
-
-/// Disables interrupts and halts this CPU for good.
-pub fn halt_forever() -> ! {
-    loop {
-        x86_64::instructions::interrupts::disable();
-        x86_64::instructions::hlt();
     }
 }

@@ -1,16 +1,16 @@
 //! Per-CPU areas (one per CPU index, reached through GS base) and the `Cpu` token handed to each
-//! CPU's code. The image sizes the storage: `entry_points!` declares one static `CpuStorage` for
+//! CPU's code. Storage only: `cpu_init` loads the GDT, TSS and IDT it holds. The image sizes the storage: `entry_points!` declares one static `CpuStorage` for
 //! the number of CPUs it brings up (the hypervisor's comes from its build-time plan).
 
-use crate::smp::AP_STACK_BYTES;
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use x86_64::registers::model_specific::GsBase;
 use x86_64::structures::gdt::GlobalDescriptorTable;
 use x86_64::structures::tss::TaskStateSegment;
-#[cfg(target_os = "none")]
-use x86_64::VirtAddr;
+
+/// Bytes of each application processor's start-up stack.
+pub const AP_STACK_BYTES: usize = 64 * 1024;
 
 /// Bytes of each CPU's double-fault stack (interrupt stack table entry 1).
 pub const FAULT_STACK_BYTES: usize = 8 * 1024;
@@ -149,30 +149,33 @@ pub(crate) fn slots() -> CpuSlots {
     unsafe { __tessera_cpu_slots() }
 }
 
-/// Sets up CPU `index`'s area, points GS base at it and loads its GDT, TSS and the shared IDT.
-/// Called once per CPU by the boot path, on that CPU.
+/// Records CPU `index`'s identity in its area and returns the area, or `None` if the storage has
+/// no slot `index`. Called once per CPU (by `cpu_init::install`), on that CPU.
 #[cfg(target_os = "none")]
-pub(crate) fn install(index: usize, apic_id: u32) -> Cpu {
-    let slots = slots();
-    let Some(area) = slots.area(index) else {
-        crate::entry::fatal(format_args!(
-            "CPU index {index}: the image has per-CPU storage for {} CPUs",
-            slots.count()
-        ))
-    };
+pub(crate) fn claim(index: usize, apic_id: u32) -> Option<&'static mut PerCpu> {
+    let area = slots().area(index)?;
     // SAFETY: slot `index` is used only by this CPU and this is its first and only setup, so no other
     // reference to it exists.
     let area = unsafe { &mut *area.get() };
     area.self_addr = area as *const PerCpu as u64;
     area.index = index;
     area.apic_id = apic_id;
-    GsBase::write(VirtAddr::new(area.self_addr));
-    crate::gdt::load(area);
-    crate::idt::load();
-    Cpu {
-        index,
-        apic_id,
-        _not_send: PhantomData,
+    Some(area)
+}
+
+impl PerCpu {
+    /// The address `gs:[0]` reads: this area.
+    pub(crate) fn self_addr(&self) -> u64 {
+        self.self_addr
+    }
+
+    /// The proof of running on this area's CPU (handed out once, by `cpu_init::install`).
+    pub(crate) fn token(&self) -> Cpu {
+        Cpu {
+            index: self.index,
+            apic_id: self.apic_id,
+            _not_send: PhantomData,
+        }
     }
 }
 

@@ -8,8 +8,8 @@ use crate::trampoline::TrampolineError;
 use crate::trampoline::{self, TrampolineParams, TRAMPOLINE_BASE};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-/// Bytes of each application processor's stack.
-pub const AP_STACK_BYTES: usize = 64 * 1024;
+/// Bytes of each application processor's start-up stack (sized with the per-CPU storage).
+pub use crate::percpu::AP_STACK_BYTES;
 
 /// Spin iterations after INIT before the first SIPI (the SDM asks for 10 ms; emulators need far less).
 const INIT_DELAY_SPINS: u64 = 200_000;
@@ -192,9 +192,9 @@ pub fn spin(iterations: u64) {
 extern "C" fn ap_entry(cpu_index: u64) -> ! {
     let apic_id = match apic::enable_x2apic() {
         Ok(()) => apic::apic_id(),
-        Err(e) => crate::entry::fatal(format_args!("cpu{cpu_index}: {e:?}")),
+        Err(e) => crate::halt::fatal(format_args!("cpu{cpu_index}: {e:?}")),
     };
-    let cpu: Cpu = crate::percpu::install(cpu_index as usize, apic_id);
+    let cpu: Cpu = crate::cpu_init::install(cpu_index as usize, apic_id);
     ARRIVED.store(cpu_index as usize, Ordering::Release);
     crate::entry::call_ap_main(cpu)
 }
