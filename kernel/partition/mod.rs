@@ -29,6 +29,8 @@ mod setup {
     pub struct Launch {
         pub memory: crate::heap::VcpuMemory,
         pub pid_table: &'static [AtomicU64],
+        /// The plan's last PID-pointer index for the partition (its table has one more entry).
+        pub last_pid_index: u16,
         pub ept_root: &'static Page,
         /// The partition's RAM, read for console hypercalls.
         pub guest_memory: GuestRam,
@@ -71,6 +73,7 @@ mod setup {
                 Launch {
                     memory,
                     pid_table: r.pid_table,
+                    last_pid_index: PLAN.partitions[p as usize].pid_table.last_index,
                     ept_root: r.ept_root,
                     guest_memory: r.guest_memory,
                 }

@@ -47,7 +47,7 @@ pub fn configure(
     let values = ControlValues {
         controls: *controls,
         posted_interrupt_vector: NOTIFICATION_VECTOR,
-        last_pid_index: Some(launch.pid_table.len() as u16 - 1),
+        last_pid_index: Some(launch.last_pid_index),
     };
     let writes = control_writes(&values).map_err(ConfigError::Setup)?;
     for &(field, value) in writes.as_slice() {
@@ -91,7 +91,7 @@ fn addresses(vmcs: &mut ActiveVmcs, launch: &Launch, ipiv: bool) -> Result<(), C
     vmcs.set_eptp(launch.ept_root, flags as u16)
         .map_err(|e| ConfigError::Vmcs(0x201A, e))?;
     if ipiv {
-        vmcs.set_pid_pointer_table(launch.pid_table)
+        vmcs.set_pid_pointer_table(launch.pid_table, launch.last_pid_index)
             .map_err(ConfigError::PidTable)?;
     }
     Ok(())

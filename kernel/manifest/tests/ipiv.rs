@@ -310,3 +310,30 @@ proptest! {
         prop_assert!(heap_size::replay(plan.heap_bytes - heap_size::GRANULE_BYTES, &items).is_err());
     }
 }
+
+/// The largest table the checker accepts (highest virtual APIC ID 65535, scenario `apic-id-top`)
+/// plans to 65536 entries with last index 65535, its heap fits the hypervisor range, and the
+/// generated source hands that index to the kernel.
+#[test]
+fn the_largest_accepted_table_plans_and_generates() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (board, manifest) = (
+        root.join("board/emulator.toml"),
+        root.join("tests/scenarios/apic-id-top.toml"),
+    );
+    plan_files(&board, &manifest, |plan| {
+        check_table_sizes(plan);
+        let table = &plan.partitions[0].pid_table;
+        assert_eq!(table.last_index, u16::MAX);
+        assert_eq!(table.entries.len(), 1 << 16);
+        assert_eq!(table.bytes(), 512 << 10);
+        assert!(table.entries[65535].is_some());
+        assert!(plan.heap_bytes >= table.bytes() && plan.heap_bytes < 1 << 20);
+        assert_eq!(check_plan(plan), 4 * 65538 * 20);
+    });
+    let generated = tessera_manifest::generate(&board, &manifest, Images::Skip).unwrap();
+    assert!(
+        generated.source.contains("last_index: 65535 }"),
+        "no last index 65535 in the generated source"
+    );
+}

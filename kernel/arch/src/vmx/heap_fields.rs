@@ -21,18 +21,26 @@ impl ActiveVmcs<'_> {
         Ok(unsafe { instr::vmwrite(0x2016, descriptor_phys_addr(pid)) }?)
     }
 
-    /// Sets the PID-pointer table address (0x2042) and last index (0x0008) to `table`, whose every
-    /// entry is zero or was set by `set_pid_entry` (so a valid entry only points at a descriptor).
-    pub fn set_pid_pointer_table(&mut self, table: &'static [AtomicU64]) -> Result<(), VmcsError> {
+    /// Sets the PID-pointer table address (0x2042) and last index (0x0008, the plan's
+    /// `last_index`) to `table`, whose every entry is zero or was set by `set_pid_entry` (so a valid
+    /// entry only points at a descriptor). `table` must have exactly `last_index + 1` entries: the
+    /// processor reads every entry up to `last_index`.
+    pub fn set_pid_pointer_table(
+        &mut self,
+        table: &'static [AtomicU64],
+        last_index: u16,
+    ) -> Result<(), VmcsError> {
         let addr = table.as_ptr() as u64;
-        if table.is_empty() || table.len() > 1 << 16 || !addr.is_multiple_of(4096) {
+        if table.len() != usize::from(last_index) + 1 || !addr.is_multiple_of(4096) {
             return Err(VmcsError::PidTableShape {
                 addr,
                 entries: table.len(),
+                last_index,
             });
         }
-        self.write(0x0008, table.len() as u64 - 1)?;
-        // SAFETY: `table` is static, 4 KiB aligned, `len` entries of atomics the processor only reads.
+        self.write(0x0008, u64::from(last_index))?;
+        // SAFETY: `table` is static, 4 KiB aligned, `last_index + 1` entries of atomics the processor
+        // only reads.
         Ok(unsafe { instr::vmwrite(0x2042, addr) }?)
     }
 }

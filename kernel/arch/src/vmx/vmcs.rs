@@ -33,10 +33,12 @@ pub enum VmcsError {
     Refused(FieldRefusal),
     /// Page and descriptor fields need 4 KiB-aligned pages (checked by type) and known field numbers.
     NotAPageField(u32),
-    /// A PID-pointer table must be 4 KiB aligned (ipiv.md section 1) with 1..=65536 entries.
+    /// A PID-pointer table must be 4 KiB aligned (ipiv.md section 1) with `last_index + 1`
+    /// entries (so 1..=65536).
     PidTableShape {
         addr: u64,
         entries: usize,
+        last_index: u16,
     },
 }
 

@@ -192,7 +192,7 @@ fn set_addresses(
     v.set_posted_interrupt_descriptor(NOTIFY_VECTOR, &PID)?;
     v.set_eptp(s.ept_root, s.eptp_flags)?;
     if controls.ipiv {
-        v.set_pid_pointer_table(PID_TABLE.up_to(OWN_APIC_ID as u16))?;
+        v.set_pid_pointer_table(PID_TABLE.up_to(OWN_APIC_ID as u16), OWN_APIC_ID as u16)?;
     }
     v.set_host_state()
 }

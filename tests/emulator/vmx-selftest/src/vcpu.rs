@@ -49,7 +49,7 @@ pub fn configure(
     vmcs.set_page(C64::VirtualApicAddress.encoding(), memory.virtual_apic)?;
     vmcs.set_posted_interrupt_descriptor(NOTIFICATION_VECTOR, memory.pid)?;
     if let Some(table) = memory.pid_table {
-        vmcs.set_pid_pointer_table(table.up_to(LAST_PID_INDEX))?;
+        vmcs.set_pid_pointer_table(table.up_to(LAST_PID_INDEX), LAST_PID_INDEX)?;
     }
     write_segments(vmcs, start.idt_base)?;
     write_guest_registers(vmcs, start)?;
