@@ -1,7 +1,7 @@
 //! `cargo xtask check`: validate a board + partitions manifest; exit 1 with every error found.
 //! Images are read and checked unless `TESSERA_IMAGES=skip`.
 
-use crate::cli::ManifestArgs;
+use crate::manifest_args::ManifestArgs;
 use std::process::ExitCode;
 use tessera_manifest::Images;
 

@@ -1,7 +1,7 @@
 //! Command-line grammar of `cargo xtask`.
 
+use crate::manifest_args::ManifestArgs;
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Tessera's host commands")]
@@ -35,16 +35,6 @@ pub enum Command {
     Hermit,
     /// Print each crate's top-level modules in layers; exit 1 on a cycle between them.
     Layers,
-}
-
-#[derive(Args, Clone)]
-pub struct ManifestArgs {
-    /// Board file (machine facts).
-    #[arg(long, default_value = "board/emulator.toml")]
-    pub board: PathBuf,
-    /// Partitions file (product decisions).
-    #[arg(long, default_value = "partitions/default.toml")]
-    pub manifest: PathBuf,
 }
 
 #[derive(Args, Clone)]

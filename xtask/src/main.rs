@@ -10,10 +10,12 @@ mod hermit;
 mod image;
 mod latency;
 mod layers;
+mod manifest_args;
 mod manifest_smoke;
-mod scenario;
+mod suite;
 mod test;
 mod toolchain;
+mod workspace;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -22,7 +22,7 @@ pub fn main(args: &TestArgs) -> ExitCode {
     }
     if !args.host_only {
         eprintln!("==> emulator scenarios");
-        if !crate::emulator::scenarios::run_all(&args.scenarios) || !uefi_boot(&args.scenarios) {
+        if !crate::suite::run_all(&args.scenarios) || !uefi_boot(&args.scenarios) {
             return ExitCode::FAILURE;
         }
     }
@@ -58,10 +58,10 @@ fn default_image() -> bool {
 fn build_and_inspect_default() -> Result<(), String> {
     crate::emulator::ensure_iso_tools()?;
     crate::emulator::ensure_packages(&crate::appliance::PACKAGES)?;
-    let root = crate::emulator::workspace_root();
+    let root = crate::workspace::root();
     let board = root.join("board/emulator.toml");
     let manifest = root.join("partitions/default.toml");
-    let images = crate::image::images_dir();
+    let images = crate::workspace::images_dir();
     let built = crate::image::build(&board, &manifest, false, &images)?;
     eprintln!("image {} ({} bytes)", built.iso.display(), built.iso_bytes);
     let disk = built.appliance(&images)?;
@@ -94,7 +94,7 @@ fn build_and_inspect_default() -> Result<(), String> {
 /// The default disk image built twice, in two cargo target directories, is byte-identical.
 fn reproducible_image() -> bool {
     eprintln!("==> disk image reproducibility");
-    match crate::appliance::reproducible::check() {
+    match crate::suite::reproducible::check() {
         Ok(said) => {
             eprintln!("reproducible: {said}");
             true
@@ -120,11 +120,11 @@ fn manifest_smoke() -> bool {
 
 /// The default disk image booted by OVMF in QEMU to Tessera's banner and machine refusal.
 fn uefi_boot(filter: &[String]) -> bool {
-    if !crate::emulator::scenarios::selected(crate::appliance::uefi::NAME, filter) {
+    if !crate::suite::selected(crate::appliance::uefi::NAME, filter) {
         return true;
     }
     eprintln!("==> uefi-boot: the default disk image under QEMU + OVMF");
-    let result = crate::appliance::default_disk()
+    let result = crate::suite::default_disk()
         .and_then(|disk| crate::appliance::uefi::check(&disk.path, &disk.metadata));
     match result {
         Ok(said) => {

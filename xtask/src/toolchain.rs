@@ -175,7 +175,7 @@ pub fn manual_command(pins: &Pins) -> String {
 /// Installs what `rust-toolchain.toml` pins into the toolchain cargo runs with; a no-op (and
 /// silent) once it is there. Without rustup, says the exact command to run.
 pub fn ensure() -> Result<(), String> {
-    let path = crate::emulator::workspace_root().join("rust-toolchain.toml");
+    let path = crate::workspace::root().join("rust-toolchain.toml");
     let pins = read_pins(&path)?;
     let rustup = Rustup::from_env();
     if Command::new(&rustup.program)
@@ -206,7 +206,7 @@ mod tests {
     use super::*;
 
     fn pins() -> Pins {
-        read_pins(&crate::emulator::workspace_root().join("rust-toolchain.toml")).unwrap()
+        read_pins(&crate::workspace::root().join("rust-toolchain.toml")).unwrap()
     }
 
     #[test]
@@ -252,7 +252,7 @@ mod tests {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".rustup"));
         let source = std::fs::canonicalize(real_home.join("toolchains").join(toolchain)).unwrap();
-        let target = crate::emulator::workspace_root().join("target");
+        let target = crate::workspace::root().join("target");
         std::fs::create_dir_all(&target).unwrap();
         let dir = tempfile::tempdir_in(&target).unwrap();
         let home = dir.path().join("rustup");

@@ -1,10 +1,7 @@
-//! Booting the appliance image: the emulator scenario `disk-image` (the default manifest's image
-//! from the hard disk, BIOS and GRUB, to `TESSERA-RESULT: pass`) and the check that the banner the
-//! hypervisor printed names the version and manifest digest of the image's metadata.
+//! The check that the banner a booted appliance image printed names the version and manifest
+//! digest of the image's metadata (the `disk-image` and `uefi-boot` checks use it).
 
 use super::Metadata;
-use crate::emulator::scenarios::Scenario;
-use crate::emulator::{workspace_root, RunSpec};
 
 /// Why `serial` does not show the banner `metadata` promises, if it does not. The banner is the
 /// first line the hypervisor prints (`Tessera ...`, before any `[cpu<n> LEVEL]` log line); a
@@ -30,44 +27,6 @@ pub fn banner_problem(serial: &str, metadata: &Metadata) -> Option<String> {
             "the hypervisor's first log line is `{first}`, expected it to start with `{expected}`"
         ))
     }
-}
-
-/// The default manifest's appliance image, built into target/images/disk-boot (for the emulator
-/// tier, which may run without the host tier's default image).
-pub fn default_disk() -> Result<super::Built, String> {
-    let root = workspace_root();
-    let out_dir = crate::image::images_dir().join("disk-boot");
-    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-    crate::emulator::ensure_packages(&super::PACKAGES)?;
-    let built = crate::image::build(
-        &root.join("board/emulator.toml"),
-        &root.join("partitions/default.toml"),
-        false,
-        &out_dir,
-    )?;
-    built.appliance(&out_dir)
-}
-
-/// The scenario `disk-image`: the default manifest's appliance image booted from the emulated
-/// hard disk.
-pub fn bochs_scenario() -> Result<Scenario, String> {
-    eprintln!("==> scenario image disk-image (appliance disk image, default manifest)");
-    let disk = default_disk()?;
-    let metadata = disk.metadata.clone();
-    let mut spec = RunSpec::new(disk.path);
-    spec.timeout_s = 300;
-    Ok(Scenario {
-        name: "disk-image".into(),
-        spec,
-        expect_pass: true,
-        required_summary: vec![
-            ("partition".into(), "alpha".into()),
-            ("partition".into(), "beta".into()),
-        ],
-        check: Some(Box::new(move |outcome| {
-            banner_problem(&outcome.serial, &metadata).map_or(Ok(()), Err)
-        })),
-    })
 }
 
 #[cfg(test)]

@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn the_commit_time_is_used_in_git() {
-        let root = crate::emulator::workspace_root();
+        let root = crate::workspace::root();
         if std::env::var_os("SOURCE_DATE_EPOCH").is_none() && commit_time(&root).is_some() {
             let time = build_time(&root).unwrap();
             assert_eq!(time.source, "commit");

@@ -13,16 +13,18 @@ mod ids;
 mod inspect;
 mod layout;
 mod metadata;
-pub mod reproducible;
 #[cfg(test)]
 pub mod sample;
 mod table;
 pub mod uefi;
 
-pub use boot_check::{banner_problem, bochs_scenario, default_disk};
+pub use boot_check::banner_problem;
 pub use command::{inspect_main, InspectArgs};
 pub use inspect::{inspect, inspect_file};
 pub use metadata::sha256_hex;
+/// A metadata block with every field set (for tests of code that reads one).
+#[cfg(test)]
+pub use metadata::tests::sample as metadata_sample;
 pub use metadata::Metadata;
 
 use std::path::{Path, PathBuf};
@@ -75,7 +77,7 @@ pub fn build(request: &Request) -> Result<Built, String> {
     let path = request
         .out_dir
         .join(format!("{}-{}.img", inputs.manifest.name, inputs.version));
-    crate::image::write_if_changed(&path, &image)?;
+    crate::workspace::write_if_changed(&path, &image)?;
     Ok(Built {
         path,
         bytes: image.len() as u64,
@@ -115,7 +117,8 @@ fn inputs(request: &Request) -> Result<assemble::Inputs, String> {
         .collect::<Result<Vec<_>, String>>()?;
     Ok(assemble::Inputs {
         version: request.version.to_string(),
-        git_revision: crate::image::revision(request.root).unwrap_or_else(|| "unknown".into()),
+        git_revision: crate::workspace::version::revision(request.root)
+            .unwrap_or_else(|| "unknown".into()),
         git_dirty: request.version.ends_with("-dirty"),
         time: clock::build_time(request.root)?,
         board: assemble::Source {

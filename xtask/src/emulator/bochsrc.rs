@@ -143,7 +143,7 @@ mod tests {
         struct Board {
             tsc_hz: u64,
         }
-        let path = crate::emulator::workspace_root().join("board/emulator.toml");
+        let path = crate::workspace::root().join("board/emulator.toml");
         let text = std::fs::read_to_string(&path).unwrap();
         let board: Board = toml::from_str(&text).unwrap();
         assert_eq!(board.tsc_hz, IPS, "{}", path.display());

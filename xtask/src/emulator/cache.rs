@@ -75,7 +75,7 @@ impl Layout {
     /// The layout of this checkout.
     pub fn of_workspace() -> Layout {
         Layout {
-            root: workspace_root().join("target").join("emulator"),
+            root: crate::workspace::root().join("target").join("emulator"),
         }
     }
 
@@ -100,21 +100,13 @@ impl Layout {
     }
 }
 
-/// The workspace root (the parent of `xtask/`).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask has a parent")
-        .to_path_buf()
-}
-
 /// The project's emulator patches, in the order they are applied: IPI virtualization (with the
 /// Bochs fixes on its path), then APIC-timer virtualization.
 pub const PATCHES: [&str; 2] = ["ipiv.patch", "timer-virt.patch"];
 
 /// Paths of [`PATCHES`].
 pub fn patch_paths() -> Vec<PathBuf> {
-    let dir = workspace_root().join("tests").join("emulator");
+    let dir = crate::workspace::root().join("tests").join("emulator");
     PATCHES.iter().map(|name| dir.join(name)).collect()
 }
 

@@ -9,14 +9,15 @@ mod fetch;
 mod iso;
 mod result;
 mod run;
-pub mod scenarios;
-mod selftest;
+mod scenario;
+mod smoke;
 pub mod source;
 
-pub use cache::workspace_root;
 pub use iso::bootable_iso;
 pub use result::{strip_ansi, Verdict};
 pub use run::{run, Ending, RunOutcome, RunSpec};
+pub use scenario::Scenario;
+pub use smoke::build_runner_smoke;
 
 use clap::{Args, Subcommand, ValueEnum};
 use std::fs::{self, File};

@@ -12,9 +12,7 @@ impl Layout {
     /// The layout of this checkout.
     pub fn of_workspace() -> Layout {
         Layout {
-            root: crate::emulator::workspace_root()
-                .join("target")
-                .join("hermit"),
+            root: crate::workspace::root().join("target").join("hermit"),
         }
     }
 
@@ -41,7 +39,5 @@ impl Layout {
 
 /// The applications' sources (their own cargo workspace).
 pub fn sources() -> PathBuf {
-    crate::emulator::workspace_root()
-        .join("tests")
-        .join("hermit")
+    crate::workspace::root().join("tests").join("hermit")
 }

@@ -54,13 +54,11 @@ pub fn ensure() -> Result<Vec<PathBuf>, String> {
         eprintln!("hermit: built in {:.0} s", progress.seconds());
         dir
     };
-    let guests = crate::emulator::workspace_root()
-        .join("target")
-        .join("guests");
+    let guests = crate::workspace::root().join("target").join("guests");
     fs::create_dir_all(&guests).map_err(|e| format!("{}: {e}", guests.display()))?;
     pins::APPS
         .iter()
-        .map(|app| crate::image::copy_if_changed(&dir.join(app), &guests.join(app)))
+        .map(|app| crate::workspace::copy_if_changed(&dir.join(app), &guests.join(app)))
         .collect()
 }
 

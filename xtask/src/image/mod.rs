@@ -6,13 +6,9 @@
 mod elf_size;
 mod guests;
 mod iso_cache;
-mod version;
 
-pub use guests::{copy_if_changed, write_if_changed};
-pub use version::revision;
-
-use crate::cli::ManifestArgs;
 use crate::emulator::{self, OnOff, RunSpec};
+use crate::manifest_args::ManifestArgs;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -60,7 +56,7 @@ impl Built {
     /// Writes the appliance disk image of this build into `out_dir`.
     pub fn appliance(&self, out_dir: &Path) -> Result<crate::appliance::Built, String> {
         crate::appliance::build(&crate::appliance::Request {
-            root: &emulator::workspace_root(),
+            root: &crate::workspace::root(),
             board: &self.board,
             manifest: &self.manifest,
             model: &self.model,
@@ -69,11 +65,6 @@ impl Built {
             out_dir,
         })
     }
-}
-
-/// Where built images go: target/images under the workspace.
-pub fn images_dir() -> PathBuf {
-    emulator::workspace_root().join("target").join("images")
 }
 
 /// `cargo xtask image`.
@@ -133,7 +124,7 @@ fn build_and_say(args: &ImageArgs) -> Result<Built, String> {
         &args.files.board,
         &args.files.manifest,
         args.release,
-        &images_dir(),
+        &crate::workspace::images_dir(),
     )?;
     let kib = |bytes: u64| bytes.div_ceil(1024);
     println!(
@@ -146,7 +137,7 @@ fn build_and_say(args: &ImageArgs) -> Result<Built, String> {
         kib(built.loaded_bytes.1)
     );
     let started = std::time::Instant::now();
-    let disk = built.appliance(&images_dir())?;
+    let disk = built.appliance(&crate::workspace::images_dir())?;
     println!(
         "disk image {}: {:.1} MiB (GPT: BIOS boot, EFI system, metadata), built in {:.1} s; \
          `cargo xtask inspect` checks it, `cargo xtask flash` writes it",
@@ -159,12 +150,14 @@ fn build_and_say(args: &ImageArgs) -> Result<Built, String> {
 
 /// Builds every test guest to target/guests/<name>.
 pub fn build_guests() -> Result<(), String> {
-    build_guests_in(&cargo_target_dir(&emulator::workspace_root()))
+    build_guests_in(&crate::workspace::cargo_target_dir(
+        &crate::workspace::root(),
+    ))
 }
 
 /// `build_guests` with cargo's target directory `target_dir`.
 fn build_guests_in(target_dir: &Path) -> Result<(), String> {
-    let root = emulator::workspace_root();
+    let root = crate::workspace::root();
     let guests = guests::discover(&root.join("tests").join("guests"))?;
     guests::build(&guests, target_dir, &root.join("target").join("guests"))?;
     Ok(())
@@ -178,7 +171,7 @@ pub fn build(
     release: bool,
     out_dir: &Path,
 ) -> Result<Built, String> {
-    let target_dir = cargo_target_dir(&emulator::workspace_root());
+    let target_dir = crate::workspace::cargo_target_dir(&crate::workspace::root());
     build_in(board, manifest, release, out_dir, &target_dir)
 }
 
@@ -191,7 +184,7 @@ pub fn build_in(
     out_dir: &Path,
     target_dir: &Path,
 ) -> Result<Built, String> {
-    let root = emulator::workspace_root();
+    let root = crate::workspace::root();
     build_guests_in(target_dir)?;
     let board = absolute(board)?;
     let manifest = absolute(manifest)?;
@@ -204,14 +197,14 @@ pub fn build_in(
             let text = errors.to_string();
             text.strip_prefix("error: ").unwrap_or(&text).to_string()
         })?;
-    let version = version::describe(&root);
+    let version = crate::workspace::version::describe(&root);
     let kernel = build_hypervisor(&board, &manifest, release, &version, target_dir)?;
     let stem = manifest
         .file_stem()
         .and_then(|s| s.to_str())
         .ok_or_else(|| format!("{}: no file name", manifest.display()))?;
     std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-    let elf = guests::copy_if_changed(&kernel, &out_dir.join(format!("{stem}.elf")))?;
+    let elf = crate::workspace::copy_if_changed(&kernel, &out_dir.join(format!("{stem}.elf")))?;
     let iso = iso_cache::ensure_iso(&elf, &out_dir.join(format!("{stem}.iso")))?;
     let iso_bytes = std::fs::metadata(&iso).map_err(|e| e.to_string())?.len();
     let elf_bytes = std::fs::read(&elf).map_err(|e| format!("{}: {e}", elf.display()))?;
@@ -269,13 +262,6 @@ fn build_hypervisor(
         .join("x86_64-unknown-none")
         .join(profile)
         .join("tessera"))
-}
-
-/// The target directory cargo uses (CARGO_TARGET_DIR or the workspace's target/).
-pub fn cargo_target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, String> {

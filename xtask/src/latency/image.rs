@@ -17,7 +17,7 @@ pub fn build(
     manifest: &Path,
     plan: &Plan,
 ) -> Result<(crate::image::Built, PathBuf), String> {
-    let root = crate::emulator::workspace_root();
+    let root = crate::workspace::root();
     let stem = manifest
         .file_stem()
         .and_then(|s| s.to_str())
@@ -33,7 +33,7 @@ pub fn build(
         std::fs::read_to_string(manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
     let rewritten =
         derive_manifest(&text, &patched).map_err(|e| format!("{}: {e}", manifest.display()))?;
-    write_if_changed(&derived, rewritten.as_bytes())?;
+    crate::workspace::write_if_changed(&derived, rewritten.as_bytes())?;
     // Release: the exits a probe costs are timed as the product would run them.
     let built = crate::image::build(board, &derived, true, &dir)?;
     Ok((built, derived))
@@ -50,7 +50,7 @@ pub fn write_plan(from: &Path, to: &Path, plan: &Plan) -> Result<(), String> {
         ));
     }
     bytes[offset as usize..offset as usize + PLAN_BYTES].copy_from_slice(&plan.encode());
-    write_if_changed(to, &bytes)
+    crate::workspace::write_if_changed(to, &bytes)
 }
 
 /// File offset and size of the plan section.
@@ -88,13 +88,6 @@ pub fn derive_manifest(text: &str, guest: &Path) -> Result<String, String> {
         "{header}{}",
         toml::to_string(&table).map_err(|e| e.to_string())?
     ))
-}
-
-fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(());
-    }
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -112,7 +112,7 @@ fn default_out(manifest: &Path) -> PathBuf {
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("manifest");
-    crate::emulator::workspace_root()
+    crate::workspace::root()
         .join("target/latency")
         .join(stem)
         .join("report")

@@ -7,8 +7,9 @@
 
 use super::campaign::{assemble, Campaign};
 use super::{check, image, log, probes};
-use crate::emulator::scenarios::Scenario;
-use crate::emulator::{workspace_root, RunSpec};
+use crate::emulator::RunSpec;
+use crate::emulator::Scenario;
+use crate::workspace::root as workspace_root;
 use tessera_latency_record::Family;
 
 /// Samples per probe in the scenario (each costs about 100,000 emulated cycles).

@@ -7,7 +7,7 @@ use super::{from_log, Report};
 use std::path::PathBuf;
 
 fn fixture() -> PathBuf {
-    crate::emulator::workspace_root().join("tests/latency/emulator-sample.log")
+    crate::workspace::root().join("tests/latency/emulator-sample.log")
 }
 
 fn text() -> String {
@@ -25,7 +25,7 @@ fn the_sample_log_passes_the_scenario_checks() {
 fn the_sample_log_gives_the_golden_report() {
     let report = from_log(&fixture(), true).unwrap().report;
     let json = serde_json::to_string_pretty(&report).unwrap() + "\n";
-    let golden = crate::emulator::workspace_root().join("tests/latency/golden-report.json");
+    let golden = crate::workspace::root().join("tests/latency/golden-report.json");
     if std::env::var_os("TESSERA_BLESS").is_some() {
         std::fs::write(&golden, &json).unwrap();
     }

@@ -40,32 +40,6 @@ const KNOWN_CYCLE_EDGES: &[(&str, &str, &str)] = &[
     ("vmx-selftest", "sender", "masked"),
     ("vmx-selftest", "timer_entry", "timer_virt"),
     ("vmx-selftest", "timer_virt", "timer_entry"),
-    ("xtask", "appliance", "emulator"),
-    ("xtask", "appliance", "image"),
-    ("xtask", "cli", "appliance"),
-    ("xtask", "cli", "emulator"),
-    ("xtask", "cli", "flash"),
-    ("xtask", "cli", "image"),
-    ("xtask", "cli", "latency"),
-    ("xtask", "emulator", "appliance"),
-    ("xtask", "emulator", "latency"),
-    ("xtask", "emulator", "scenario"),
-    ("xtask", "flash", "appliance"),
-    ("xtask", "flash", "emulator"),
-    ("xtask", "hermit", "emulator"),
-    ("xtask", "hermit", "image"),
-    ("xtask", "hermit", "toolchain"),
-    ("xtask", "image", "appliance"),
-    ("xtask", "image", "cli"),
-    ("xtask", "image", "emulator"),
-    ("xtask", "image", "hermit"),
-    ("xtask", "image", "toolchain"),
-    ("xtask", "latency", "emulator"),
-    ("xtask", "latency", "image"),
-    ("xtask", "latency", "toolchain"),
-    ("xtask", "scenario", "emulator"),
-    ("xtask", "scenario", "image"),
-    ("xtask", "toolchain", "emulator"),
 ];
 
 /// Prints each crate's layers; exit 1 if the check fails.
@@ -169,7 +143,7 @@ fn problems(crates: &[(String, Graph)], known: &[(&str, &str, &str)]) -> Vec<Str
 
 /// `file` relative to the workspace root.
 fn shown(file: &Path) -> &Path {
-    let root = crate::emulator::workspace_root();
+    let root = crate::workspace::root();
     file.strip_prefix(&root).unwrap_or(file)
 }
 
@@ -185,7 +159,7 @@ fn analyse() -> Result<Vec<(String, Graph)>, String> {
 
 /// `(crate, root file)` of every lib and bin target of the workspace's packages.
 fn workspace_crates() -> Result<Vec<(String, PathBuf)>, String> {
-    let root = crate::emulator::workspace_root();
+    let root = crate::workspace::root();
     let output = Command::new(env!("CARGO"))
         .args(["metadata", "--no-deps", "--format-version", "1"])
         .current_dir(&root)

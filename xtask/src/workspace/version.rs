@@ -46,7 +46,7 @@ mod tests {
 
     #[test]
     fn version_names_the_package_and_the_commit() {
-        let root = crate::emulator::workspace_root();
+        let root = crate::workspace::root();
         let version = describe(&root);
         let (package, commit) = version.split_once('+').unwrap_or((&version, ""));
         assert_eq!(package, package_version(&root).unwrap());

@@ -8,8 +8,9 @@
 mod expect;
 mod header;
 
-use crate::emulator::scenarios::Scenario;
-use crate::emulator::{workspace_root, RunSpec};
+use crate::emulator::RunSpec;
+use crate::emulator::Scenario;
+use crate::workspace::root as workspace_root;
 use header::Ipiv;
 use std::path::{Path, PathBuf};
 
@@ -20,11 +21,11 @@ const BOARD: &str = "board/emulator.toml";
 /// texts; all when empty) and returns its emulator runs.
 pub fn scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
     let root = workspace_root();
-    let out_dir = crate::image::images_dir().join("scenarios");
+    let out_dir = crate::workspace::images_dir().join("scenarios");
     let mut list = Vec::new();
     for file in scenario_files(&root.join("tests").join("scenarios"))? {
         let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        if crate::emulator::scenarios::selected(stem, filter) {
+        if crate::suite::selected(stem, filter) {
             list.extend(scenario_runs(&root, &file, &out_dir)?);
         }
     }

@@ -4,8 +4,7 @@
 //! each with APIC-timer virtualization offered (every timer case), and once more without it;
 //! kernel/vmx/emulator-check runs one guest built only from tessera-vmx's builders, in both modes.
 
-use super::scenarios::Scenario;
-use super::{cache, RunSpec};
+use crate::emulator::{RunSpec, Scenario};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -83,6 +82,6 @@ fn build(package: &str, binary: &str) -> Result<PathBuf, String> {
     }
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| cache::workspace_root().join("target"));
+        .unwrap_or_else(|| crate::workspace::root().join("target"));
     Ok(target_dir.join("x86_64-unknown-none/debug").join(binary))
 }

@@ -3,8 +3,8 @@
 //! must come out byte for byte the same. On a difference it names the first differing offset and
 //! the region of the image it lies in.
 
-use super::Metadata;
-use crate::emulator::workspace_root;
+use crate::appliance::Metadata;
+use crate::workspace::root as workspace_root;
 use std::path::Path;
 use std::time::Instant;
 
@@ -14,7 +14,10 @@ pub fn check() -> Result<String, String> {
     let root = workspace_root();
     let work = root.join("target").join("reproducibility");
     let started = Instant::now();
-    let first = build(&work.join("first"), &crate::image::cargo_target_dir(&root))?;
+    let first = build(
+        &work.join("first"),
+        &crate::workspace::cargo_target_dir(&root),
+    )?;
     let second = build(&work.join("second"), &work.join("cargo"))?;
     let (a, b) = (read(&first.0)?, read(&second.0)?);
     if let Some(offset) = first_difference(&a, &b) {
@@ -30,7 +33,7 @@ pub fn check() -> Result<String, String> {
     Ok(format!(
         "two builds in two target directories gave the same {} bytes (sha256 {}) in {:.0} s",
         a.len(),
-        super::metadata::sha256_hex(&a),
+        crate::appliance::sha256_hex(&a),
         started.elapsed().as_secs_f64()
     ))
 }
@@ -87,7 +90,7 @@ mod tests {
         assert_eq!(first_difference(b"abc", b"abc"), None);
         assert_eq!(first_difference(b"abc", b"abd"), Some(2));
         assert_eq!(first_difference(b"ab", b"abc"), Some(2));
-        let metadata = super::super::metadata::tests::sample();
+        let metadata = crate::appliance::metadata_sample();
         assert_eq!(region_of(&metadata, (2 << 20) + 5), "region esp");
         assert!(region_of(&metadata, 10).contains("outside"));
     }

@@ -1,28 +1,20 @@
-//! The emulator tier of `cargo xtask test`: makes the emulator ready, builds the test
-//! images, and boots each scenario (in parallel, two at a time), each to a verdict.
+//! The emulator tier of `cargo xtask test`, above every module that makes scenarios: makes the
+//! emulator ready, gathers the scenarios (runner smoke, platform self-tests, the disk image,
+//! tests/scenarios, latency), selects them by name and boots each (in parallel, two at a time) to a
+//! verdict. Also the host tier's disk-image reproducibility check.
 
-use super::{cache, ensure, report, run, Emulator, Ending, RunOutcome, RunSpec, Verdict};
-use std::path::PathBuf;
-use std::process::Command;
+mod disk_image;
+pub mod reproducible;
+pub mod scenario;
+mod selftest;
+
+pub use disk_image::default_disk;
+
+use crate::emulator::{ensure, report, run, Emulator, RunOutcome, RunSpec, Scenario};
 use std::sync::Mutex;
 
 /// How many emulators run at once (each keeps one host core busy).
 const PARALLEL_RUNS: usize = 2;
-
-/// One emulator run of `cargo xtask test`.
-pub struct Scenario {
-    pub name: String,
-    pub spec: RunSpec,
-    /// The run must end with `TESSERA-RESULT: pass` (false: with `TESSERA-RESULT: fail`).
-    pub expect_pass: bool,
-    /// `SUMMARY` key=value pairs the image must print besides passing (e.g. the mode it ran in).
-    pub required_summary: Vec<(String, String)>,
-    /// A further check of a passing run (e.g. a guest scenario's expected COM1 lines).
-    pub check: Option<Check>,
-}
-
-/// A scenario's own check of its run's output; the error says what is missing.
-pub type Check = Box<dyn Fn(&RunOutcome) -> Result<(), String> + Send + Sync>;
 
 /// Runs every emulator scenario whose name contains one of `filter` (all if it is empty); true
 /// when all of them passed.
@@ -51,7 +43,7 @@ pub fn selected(name: &str, filter: &[String]) -> bool {
 
 /// The scenarios: the runner smoke image first.
 fn scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
-    let smoke = build_runner_smoke()?;
+    let smoke = crate::emulator::build_runner_smoke()?;
     let mut spec = RunSpec::new(smoke);
     spec.timeout_s = 120;
     let mut list = vec![Scenario {
@@ -61,12 +53,12 @@ fn scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
         required_summary: Vec::new(),
         check: None,
     }];
-    list.extend(super::selftest::scenarios()?);
+    list.extend(selftest::scenarios()?);
     list.retain(|scenario| selected(&scenario.name, filter));
     if selected("disk-image", filter) {
-        list.push(crate::appliance::bochs_scenario()?);
+        list.push(disk_image::bochs_scenario()?);
     }
-    list.extend(crate::scenario::scenarios(filter)?);
+    list.extend(scenario::scenarios(filter)?);
     if selected("latency --ipiv on", filter) || selected("latency --ipiv off", filter) {
         let latency = crate::latency::scenario::scenarios()?;
         list.extend(latency.into_iter().filter(|s| selected(&s.name, filter)));
@@ -94,9 +86,7 @@ pub fn run_parallel(emulator: &Emulator, scenarios: Vec<Scenario>) -> bool {
                 let started = std::time::Instant::now();
                 let passed = match run(emulator, &scenario.spec) {
                     Ok(mut outcome) => {
-                        let passed = ended_as_expected(&scenario, &outcome)
-                            && has_summaries(&scenario, &outcome)
-                            && passes_check(&scenario, &outcome);
+                        let passed = scenario.judge(&outcome);
                         if passed && !scenario.expect_pass {
                             remove_kept_files(&mut outcome);
                         }
@@ -132,94 +122,9 @@ pub fn run_parallel(emulator: &Emulator, scenarios: Vec<Scenario>) -> bool {
     failed.is_empty()
 }
 
-/// Whether the hypervisor's verdict is the one `scenario` expects (says so when it is not).
-fn ended_as_expected(scenario: &Scenario, outcome: &RunOutcome) -> bool {
-    if scenario.expect_pass {
-        return outcome.passed();
-    }
-    let failed = matches!(outcome.ending, Ending::Reported(Verdict::Fail(_)));
-    if !failed {
-        eprintln!(
-            "error: scenario {}: expected TESSERA-RESULT: fail from the hypervisor",
-            scenario.name
-        );
-    }
-    failed
-}
-
 /// Removes the files of a run that failed as its scenario expects (kept only to debug failures).
 fn remove_kept_files(outcome: &mut RunOutcome) {
     if let Some(dir) = outcome.kept_dir.take() {
         let _ = std::fs::remove_dir_all(dir);
-    }
-}
-
-/// Whether the scenario's own check (if any) accepts `outcome` (says why not).
-fn passes_check(scenario: &Scenario, outcome: &RunOutcome) -> bool {
-    let Some(check) = &scenario.check else {
-        return true;
-    };
-    match check(outcome) {
-        Ok(()) => true,
-        Err(why) => {
-            eprintln!("error: scenario {}: {why}", scenario.name);
-            false
-        }
-    }
-}
-
-/// Whether `outcome` printed every required SUMMARY pair of `scenario` (says which one is missing).
-fn has_summaries(scenario: &Scenario, outcome: &RunOutcome) -> bool {
-    let printed: Vec<(String, String)> = outcome
-        .hypervisor_summaries()
-        .into_iter()
-        .flatten()
-        .collect();
-    let missing: Vec<String> = scenario
-        .required_summary
-        .iter()
-        .filter(|pair| !printed.contains(pair))
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    if !missing.is_empty() {
-        eprintln!(
-            "error: scenario {}: no SUMMARY {}",
-            scenario.name,
-            missing.join(" ")
-        );
-    }
-    missing.is_empty()
-}
-
-/// Assembles and links tests/emulator/runner-smoke into target/emulator/runner-smoke.elf.
-fn build_runner_smoke() -> Result<PathBuf, String> {
-    let dir = cache::workspace_root().join("tests/emulator/runner-smoke");
-    let out = cache::Layout::of_workspace().root;
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let object = out.join("runner-smoke.o");
-    let elf = out.join("runner-smoke.elf");
-    let mut assemble = Command::new("as");
-    assemble
-        .arg("--32")
-        .arg("-o")
-        .arg(&object)
-        .arg(dir.join("smoke.S"));
-    tool(&mut assemble, "as")?;
-    let mut link = Command::new("ld");
-    link.args(["-m", "elf_i386", "-T"]).arg(dir.join("link.ld"));
-    tool(link.arg("-o").arg(&elf).arg(&object), "ld")?;
-    Ok(elf)
-}
-
-fn tool(command: &mut Command, name: &str) -> Result<(), String> {
-    let status = command
-        .status()
-        .map_err(|e| format!("cannot run {name}: {e} (Debian: binutils)"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name} failed ({status}) building the runner smoke image"
-        ))
     }
 }
