@@ -46,6 +46,11 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     if !plan_vcpu.starts_at_boot {
         wait_for_start_up(index);
     }
+    // Translations this CPU may hold for the EPTP from before (firmware, an earlier boot) go.
+    let eptp = tessera_vmx::tables::eptp(launch.ept_root.phys_addr());
+    if let Err(e) = vmx::invept(Some(eptp)) {
+        fail(index, p, v, format_args!("INVEPT single-context: {e:?}"))
+    }
     notify_if_posted_before_entry(launch.memory.pid);
     let mut vcpu = Vcpu::new(active, &launch, &controls, (index, p, v), entry);
     let reason = run(&mut vcpu);

@@ -10,8 +10,11 @@ use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page};
 use tessera_vmx::console::budget::LINE_TEXT_MAX_BYTES;
 use tessera_vmx::console::LineBuffer;
 use tessera_vmx::controls::PrimaryProcBased;
-use tessera_vmx::exit::rip_after;
-use tessera_vmx::fields::{Field32Control as C32, Field32ReadOnly as R32, NaturalGuest as GN};
+use tessera_vmx::exit::{rip_after, GuestEventState};
+use tessera_vmx::fields::{
+    Field32Control as C32, Field32Guest as G32, Field32ReadOnly as R32, Field64Guest as G64,
+    NaturalGuest as GN,
+};
 use tessera_vmx::select::SelectedControls;
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
@@ -75,11 +78,25 @@ impl<'a> Vcpu<'a> {
         }
     }
 
-    /// Moves RIP past the instruction that exited.
+    /// Moves RIP past the instruction that exited, completing it as the processor would: the
+    /// STI/MOV-SS shadow it ran in ends, and with RFLAGS.TF set its single-step trap is pending
+    /// (`GuestEventState::after_skip`), so the guest takes its #DB right after it.
     pub fn skip_instruction(&mut self) {
         let rip = self.read(GN::Rip.encoding());
         let len = self.read(R32::ExitInstructionLength.encoding());
         self.write(GN::Rip.encoding(), rip_after(rip, len));
+        let before = GuestEventState {
+            interruptibility: self.read(G32::InterruptibilityState.encoding()) as u32,
+            pending_debug: self.read(GN::PendingDebugExceptions.encoding()),
+            rflags: self.read(GN::Rflags.encoding()),
+            debugctl: self.read(G64::Ia32Debugctl.encoding()),
+        };
+        if before.changed_by_skip() {
+            let after = before.after_skip();
+            let interruptibility = u64::from(after.interruptibility);
+            self.write(G32::InterruptibilityState.encoding(), interruptibility);
+            self.write(GN::PendingDebugExceptions.encoding(), after.pending_debug);
+        }
     }
 
     pub fn name(&self) -> &'static str {

@@ -56,6 +56,8 @@ global_asm!(
 global_asm!(
     ".pushsection .text.tessera_guest_vectors, \"ax\"",
     ".balign 16",
+    // Global: code in another codegen unit of this crate (`vector_stubs_address`) refers to it.
+    ".global tessera_guest_vectors",
     "tessera_guest_vectors:",
     ".set tessera_guest_vector, 0",
     ".rept 256",
@@ -414,4 +416,96 @@ pub fn triple_fault() -> ! {
 fn outside(info: &BootInfo, address: u64) -> bool {
     let end = info.memory_guest_base + info.memory_bytes;
     address.saturating_add(8) <= info.memory_guest_base || address >= end
+}
+
+/// With RFLAGS.TF set, `mov ss` (which holds the single-step trap back for one instruction) then
+/// CPUID (which exits to the hypervisor), then TF cleared again. Returns the address right after
+/// CPUID, where the first #DB must arrive (the IDT must count exceptions: each instruction while
+/// TF is set traps, four in all).
+pub fn single_step_mov_ss_cpuid() -> u64 {
+    let after_cpuid: u64;
+    // SAFETY: SS is reloaded with its own selector; CPUID writes EAX-EDX (RBX saved around it on
+    // the stack, which the #DB frames also use: the target has no red zone); TF only makes the
+    // guest's own IDT count #DB traps, and it is cleared before the block ends.
+    unsafe {
+        asm!(
+            "lea {after}, [rip + 2f]",
+            "push rbx",
+            "mov {ss:x}, ss",
+            "pushfq",
+            "or qword ptr [rsp], 0x100",
+            "popfq",
+            "mov ss, {ss:x}",
+            "cpuid",
+            "2:",
+            "pushfq",
+            "and qword ptr [rsp], -0x101",
+            "popfq",
+            "pop rbx",
+            after = out(reg) after_cpuid,
+            ss = out(reg) _,
+            inout("eax") 0u32 => _,
+            inout("ecx") 0u32 => _,
+            out("edx") _,
+        );
+    }
+    after_cpuid
+}
+
+/// As [`single_step_mov_ss_cpuid`] with VMCALL `number` (a hypercall without arguments that only
+/// reads, such as the denied-IPI count) instead of CPUID. Returns the address right after VMCALL
+/// and the hypercall's RAX.
+pub fn single_step_mov_ss_vmcall(number: u64) -> (u64, u64) {
+    assert!(
+        number == tessera_vmx::guest_abi::HYPERCALL_READ_DENIED_IPIS,
+        "only a hypercall that reads nothing from memory"
+    );
+    let (after_vmcall, result): (u64, u64);
+    // SAFETY: as in `single_step_mov_ss_cpuid`; the hypercall (checked above) only returns a count
+    // in RAX.
+    unsafe {
+        asm!(
+            "lea {after}, [rip + 2f]",
+            "mov {ss:x}, ss",
+            "pushfq",
+            "or qword ptr [rsp], 0x100",
+            "popfq",
+            "mov ss, {ss:x}",
+            "vmcall",
+            "2:",
+            "pushfq",
+            "and qword ptr [rsp], -0x101",
+            "popfq",
+            after = out(reg) after_vmcall,
+            ss = out(reg) _,
+            inout("rax") number => result,
+        );
+    }
+    (after_vmcall, result)
+}
+
+/// With interrupts masked on entry: STI, then CPUID (which exits) inside STI's one-instruction
+/// shadow, a NOP, then CLI. An interrupt already pending must arrive right after CPUID, at the
+/// returned address, as the shadow ended with it.
+pub fn sti_shadow_cpuid() -> u64 {
+    let after_cpuid: u64;
+    // SAFETY: CPUID writes EAX-EDX (RBX saved around it); the interrupt that arrives runs a stub
+    // of this file, which preserves every register it uses; interrupts are masked again at the end.
+    unsafe {
+        asm!(
+            "lea {after}, [rip + 2f]",
+            "push rbx",
+            "sti",
+            "cpuid",
+            "2:",
+            "nop",
+            "cli",
+            "pop rbx",
+            after = out(reg) after_cpuid,
+            inout("eax") 0u32 => _,
+            inout("ecx") 0u32 => _,
+            out("edx") _,
+        );
+    }
+    after_cpuid
 }

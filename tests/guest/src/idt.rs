@@ -23,6 +23,15 @@ static LAST_ARRIVAL_TSC_BY_VECTOR: [[AtomicU64; VECTORS]; MAX_VCPUS] =
     [const { [const { AtomicU64::new(0) }; VECTORS] }; MAX_VCPUS];
 /// Whether the exception path should only count (a test that provokes one on purpose).
 static COUNT_EXCEPTIONS: AtomicBool = AtomicBool::new(false);
+/// Events (vector and interrupted RIP) a vCPU logs after [`start_log`], the first
+/// [`LOG_ENTRIES`] of them: where exactly a trap or interrupt arrived.
+pub const LOG_ENTRIES: usize = 8;
+static LOG_VECTORS: [[AtomicU32; LOG_ENTRIES]; MAX_VCPUS] =
+    [const { [const { AtomicU32::new(0) }; LOG_ENTRIES] }; MAX_VCPUS];
+static LOG_RIPS: [[AtomicU64; LOG_ENTRIES]; MAX_VCPUS] =
+    [const { [const { AtomicU64::new(0) }; LOG_ENTRIES] }; MAX_VCPUS];
+/// Events seen since [`start_log`] (also those past the first `LOG_ENTRIES`).
+static LOG_EVENTS: [AtomicU32; MAX_VCPUS] = [const { AtomicU32::new(0) }; MAX_VCPUS];
 
 /// The two words of a 64-bit interrupt gate to `handler` through code segment `selector`.
 pub const fn gate(handler: u64, selector: u16) -> [u64; 2] {
@@ -75,6 +84,34 @@ pub fn count_exceptions(enabled: bool) {
     COUNT_EXCEPTIONS.store(enabled, Ordering::Release);
 }
 
+/// Empties vCPU `vcpu`'s event log (call with interrupts masked and no trap pending).
+pub fn start_log(vcpu: usize) {
+    LOG_EVENTS[vcpu].store(0, Ordering::Release);
+}
+
+/// Events vCPU `vcpu` took since [`start_log`].
+pub fn logged_events(vcpu: usize) -> u32 {
+    LOG_EVENTS[vcpu].load(Ordering::Acquire)
+}
+
+/// The `n`th event (vector, interrupted RIP) vCPU `vcpu` took since [`start_log`], if logged.
+pub fn logged_event(vcpu: usize, n: usize) -> Option<(u8, u64)> {
+    let logged = (logged_events(vcpu) as usize).min(LOG_ENTRIES);
+    (n < logged).then(|| {
+        let vector = LOG_VECTORS[vcpu][n].load(Ordering::Acquire) as u8;
+        (vector, LOG_RIPS[vcpu][n].load(Ordering::Acquire))
+    })
+}
+
+fn log_event(vcpu: usize, vector: u64, rip: u64) {
+    let n = LOG_EVENTS[vcpu].load(Ordering::Acquire) as usize;
+    if n < LOG_ENTRIES {
+        LOG_VECTORS[vcpu][n].store(vector as u32, Ordering::Release);
+        LOG_RIPS[vcpu][n].store(rip, Ordering::Release);
+    }
+    LOG_EVENTS[vcpu].store(n as u32 + 1, Ordering::Release);
+}
+
 /// Called by the common stub with the vector, the error code (0 if none), the interrupted RIP and
 /// the TSC read a few instructions after entry.
 #[no_mangle]
@@ -86,6 +123,7 @@ extern "C" fn tessera_guest_interrupt(vector: u64, error_code: u64, rip: u64, en
     let vcpu = current_vcpu();
     LAST_ARRIVAL_TSC[vcpu].store(entry_tsc, Ordering::Release);
     LAST_ARRIVAL_TSC_BY_VECTOR[vcpu][vector as usize % VECTORS].store(entry_tsc, Ordering::Release);
+    log_event(vcpu, vector, rip);
     ARRIVALS[vcpu][vector as usize % VECTORS].fetch_add(1, Ordering::AcqRel);
     if vector >= FIRST_INTERRUPT_VECTOR {
         crate::apic::eoi();

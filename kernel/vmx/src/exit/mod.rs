@@ -8,6 +8,7 @@ mod instruction_error;
 mod interruption;
 mod io;
 mod reason;
+mod skip;
 mod stop;
 
 pub use apic::{
@@ -20,6 +21,7 @@ pub use instruction_error::{guest_state_failure_text, instruction_error_text};
 pub use interruption::{InterruptionInfo, InterruptionType};
 pub use io::{IoDirection, IoQualification};
 pub use reason::{ExitReason, ExitReasonField, MAX_EXIT_REASON};
+pub use skip::GuestEventState;
 pub use stop::{StopReason, StopReport};
 
 /// The guest RIP after skipping the `instruction_length_bytes`-byte instruction that exited at

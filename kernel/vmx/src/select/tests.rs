@@ -196,6 +196,19 @@ fn missing_2mib_ept_pages_is_an_error() {
 }
 
 #[test]
+fn a_cpu_without_single_context_invept_is_refused() {
+    let msrs = CapabilityMsrs {
+        ept_vpid: 0x0000_0F01_0473_4141,
+        ..sapphire_rapids()
+    };
+    let text = select(&msrs, IpivMode::Off).unwrap_err().to_string();
+    assert!(
+        text.contains("'single-context INVEPT'") && text.contains("bit 25 is 0"),
+        "{text}"
+    );
+}
+
+#[test]
 fn non_true_msrs_are_used_when_basic_bit_55_is_clear() {
     let msrs = CapabilityMsrs {
         true_pinbased: 0,

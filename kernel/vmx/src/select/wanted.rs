@@ -50,10 +50,12 @@ const ENTRY_REQUIRED: EntryControls = EntryControls::IA32E_MODE_GUEST
     .union(EntryControls::LOAD_IA32_PAT);
 
 /// EPT capabilities the builders rely on: (bit in IA32_VMX_EPT_VPID_CAP, SDM name).
-const EPT_REQUIRED: [(u8, &str); 3] = [
+const EPT_REQUIRED: [(u8, &str); 5] = [
     (6, "page-walk length of 4"),
     (14, "write-back EPT paging-structure memory type"),
     (16, "2-MByte EPT pages"),
+    (20, "INVEPT"),
+    (25, "single-context INVEPT"),
 ];
 
 /// `Err` naming the first EPT capability (SDM Vol. 3D A.10) the builders need that is missing.

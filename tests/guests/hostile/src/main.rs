@@ -6,6 +6,7 @@
 mod flood;
 mod forger;
 mod role;
+mod stepper;
 mod witness;
 
 use role::Role;
@@ -18,6 +19,7 @@ fn run(info: &'static BootInfo) -> TestResult {
         Some(Role::Forger) => forger::run(info),
         Some(Role::Flooder) => flood::run(info),
         Some(Role::Witness) => witness::run(info),
+        Some(Role::Stepper) => stepper::run(info),
         Some(Role::Bystander) => Ok(()),
         None => fail!("no hostile role for partition `{}`", info.name()),
     }

@@ -9,6 +9,8 @@ pub enum Role {
     Flooder,
     /// Times its own console writes with and without the flood (scenario `console-flood`).
     Witness,
+    /// Single-steps through instructions the hypervisor completes (scenario `entry-state`).
+    Stepper,
     /// Does nothing hostile and passes.
     Bystander,
 }
@@ -19,6 +21,7 @@ pub fn of(name: &str) -> Option<Role> {
         "forger" => Some(Role::Forger),
         "flooder" => Some(Role::Flooder),
         "witness" => Some(Role::Witness),
+        "stepper" => Some(Role::Stepper),
         "bystander" => Some(Role::Bystander),
         _ => None,
     }
