@@ -7,6 +7,7 @@ mod flood;
 mod forger;
 mod role;
 mod stepper;
+mod waiting;
 mod witness;
 
 use role::Role;
@@ -20,6 +21,8 @@ fn run(info: &'static BootInfo) -> TestResult {
         Some(Role::Flooder) => flood::run(info),
         Some(Role::Witness) => witness::run(info),
         Some(Role::Stepper) => stepper::run(info),
+        Some(Role::Intruder) => waiting::intruder(info),
+        Some(Role::Sleeper) => waiting::sleeper(info),
         Some(Role::Bystander) => Ok(()),
         None => fail!("no hostile role for partition `{}`", info.name()),
     }

@@ -11,6 +11,10 @@ pub enum Role {
     Witness,
     /// Single-steps through instructions the hypervisor completes (scenario `entry-state`).
     Stepper,
+    /// Sends INIT, start-up and NMI IPIs to another partition (scenario `isolation-waiting`).
+    Intruder,
+    /// Keeps a vCPU waiting for its own start-up and checks the intruder changed nothing.
+    Sleeper,
     /// Does nothing hostile and passes.
     Bystander,
 }
@@ -22,6 +26,8 @@ pub fn of(name: &str) -> Option<Role> {
         "flooder" => Some(Role::Flooder),
         "witness" => Some(Role::Witness),
         "stepper" => Some(Role::Stepper),
+        "intruder" => Some(Role::Intruder),
+        "sleeper" => Some(Role::Sleeper),
         "bystander" => Some(Role::Bystander),
         _ => None,
     }
