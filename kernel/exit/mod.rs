@@ -1,17 +1,20 @@
-//! VM-exit dispatch: one `match` on the basic exit reason, each reason handled by its own module.
+//! VM-exit dispatch: one `match` on tessera-vmx's decision for the basic exit reason
+//! (`exit::handling`, which the CPUID table is checked against), each handled by its own module.
 //! Every exit is counted per vCPU before it gets here (`crate::run`).
 
 pub mod cpuid;
 pub mod ept;
+mod inject;
 pub mod interrupt;
 pub mod io;
 pub mod ipi;
 pub mod msr;
 pub mod uhyve;
 pub mod vmcall;
+pub mod xsetbv;
 
 use crate::vcpu::Vcpu;
-use tessera_vmx::exit::{ExitReason, ExitReasonField, StopReason};
+use tessera_vmx::exit::{handling, ExitReasonField, Handling, StopReason};
 use tessera_vmx::fields::NaturalReadOnly;
 
 /// What the run loop does after a handler.
@@ -29,20 +32,37 @@ pub fn dispatch(vcpu: &mut Vcpu, reason: ExitReasonField) -> Flow {
             qualification: qualification(vcpu),
         });
     }
-    match reason.reason() {
-        Some(ExitReason::ExternalInterrupt) => interrupt::external(vcpu),
-        Some(ExitReason::TripleFault) => Flow::Stop(StopReason::TripleFault),
-        Some(ExitReason::NmiWindow) => nmi_window(vcpu),
-        Some(ExitReason::Cpuid) => cpuid::handle(vcpu),
-        Some(ExitReason::Vmcall) => vmcall::handle(vcpu),
-        Some(ExitReason::IoInstruction) => io::handle(vcpu),
-        Some(ExitReason::Rdmsr) => msr::rdmsr(vcpu),
-        Some(ExitReason::Wrmsr) => msr::wrmsr(vcpu),
-        Some(ExitReason::EptViolation) => ept::violation(vcpu),
-        Some(ExitReason::ApicWrite) => ipi::apic_write(vcpu),
+    let Some(reason) = reason.reason() else {
+        return Flow::Stop(StopReason::UnhandledExit { reason: basic });
+    };
+    match handling(reason) {
+        Handling::ExternalInterrupt => interrupt::external(vcpu),
+        Handling::TripleFault => Flow::Stop(StopReason::TripleFault),
+        Handling::NmiWindow => nmi_window(vcpu),
+        Handling::Cpuid => cpuid::handle(vcpu),
+        Handling::Vmcall => vmcall::handle(vcpu),
+        Handling::Io => io::handle(vcpu),
+        Handling::Rdmsr => msr::rdmsr(vcpu),
+        Handling::Wrmsr => msr::wrmsr(vcpu),
+        Handling::EptViolation => ept::violation(vcpu),
+        Handling::ApicWrite => ipi::apic_write(vcpu),
         // The deadline it timed is due: `vcpu::timer::before_entry` posts it before the next entry.
-        Some(ExitReason::PreemptionTimer) => Flow::Resume,
-        _ => Flow::Stop(StopReason::UnhandledExit { reason: basic }),
+        Handling::PreemptionTimer => Flow::Resume,
+        Handling::Xsetbv => xsetbv::handle(vcpu),
+        // A partition owns no cache line another partition does not share: flushing (or, for
+        // INVD, discarding) the whole cache would hurt every neighbour, and EPT maps a
+        // partition's memory write-back and coherent, so completing without a flush is exact.
+        Handling::CacheFlushIgnored => {
+            vcpu.skip_instruction();
+            Flow::Resume
+        }
+        Handling::InjectUd => {
+            inject::invalid_opcode(vcpu);
+            Flow::Resume
+        }
+        // Trap-like: the locked instruction completed; the exit is counted by the run loop.
+        Handling::BusLock => Flow::Resume,
+        Handling::Stop => Flow::Stop(StopReason::UnhandledExit { reason: basic }),
     }
 }
 

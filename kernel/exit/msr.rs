@@ -3,10 +3,10 @@
 //! IPI, program the vCPU's timer, inject #GP where bare metal would, or stop the vCPU for an MSR its
 //! partition was not granted.
 
-use super::Flow;
+use super::{inject, Flow};
 use crate::vcpu::Vcpu;
-use tessera_vmx::exit::{InterruptionInfo, InterruptionType, StopReason};
-use tessera_vmx::fields::{Field32Control as C32, Field64Guest};
+use tessera_vmx::exit::StopReason;
+use tessera_vmx::fields::Field64Guest;
 use tessera_vmx::msr_policy::{on_rdmsr, on_wrmsr, MsrAction, MsrContext};
 
 pub fn rdmsr(vcpu: &mut Vcpu) -> Flow {
@@ -53,7 +53,7 @@ fn apply(vcpu: &mut Vcpu, msr: u32, write: bool, action: MsrAction) -> Flow {
         }
         MsrAction::Ignore => {}
         MsrAction::InjectGp => {
-            inject_gp(vcpu);
+            inject::general_protection(vcpu);
             return Flow::Resume;
         }
         MsrAction::Deny => return Flow::Stop(StopReason::DeniedMsr { msr, write }),
@@ -65,11 +65,4 @@ fn apply(vcpu: &mut Vcpu, msr: u32, write: bool, action: MsrAction) -> Flow {
 fn set_result(vcpu: &mut Vcpu, value: u64) {
     vcpu.regs.rax = value & 0xFFFF_FFFF;
     vcpu.regs.rdx = value >> 32;
-}
-
-/// Injects #GP(0) at the next entry (RIP stays on the faulting instruction).
-fn inject_gp(vcpu: &mut Vcpu) {
-    let info = InterruptionInfo::inject(13, InterruptionType::HardwareException, true);
-    vcpu.write(C32::EntryInterruptionInfo.encoding(), u64::from(info));
-    vcpu.write(C32::EntryExceptionErrorCode.encoding(), 0);
 }

@@ -1,8 +1,9 @@
 //! VMCALL: Tessera's hypercall ABI (tessera-vmx `guest_abi`). Console writes are paid, wire bytes
 //! included, from the partition's share of the console (`crate::console`) and printed whole lines
-//! at a time behind the partition's name.
+//! at a time behind the partition's name. Only the guest's kernel may call: a VMCALL above CPL 0
+//! raises #UD, so a guest's user space cannot talk to the hypervisor.
 
-use super::Flow;
+use super::{inject, Flow};
 use crate::console;
 use crate::vcpu::{shared, Vcpu};
 use core::fmt::{self, Write};
@@ -16,6 +17,10 @@ use tessera_vmx::guest_abi::{
 };
 
 pub fn handle(vcpu: &mut Vcpu) -> Flow {
+    if inject::cpl(vcpu) != 0 {
+        inject::invalid_opcode(vcpu);
+        return Flow::Resume;
+    }
     let call = Hypercall::decode(vcpu.regs.rax, vcpu.regs.rbx, vcpu.regs.rcx);
     let result = match call {
         Hypercall::ConsoleWrite {

@@ -33,6 +33,7 @@ pub mod sync;
 pub mod ticket;
 pub mod trampoline;
 pub mod vmx;
+pub mod xcr;
 
 #[cfg(target_os = "none")]
 pub use halt::fatal;

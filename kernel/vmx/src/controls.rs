@@ -78,6 +78,8 @@ bitflags! {
         const ENABLE_USER_WAIT_PAUSE = 1 << 26;
         const ENABLE_PCONFIG = 1 << 27;
         const ENABLE_ENCLV_EXITING = 1 << 28;
+        /// VMM bus-lock detection: a bus lock in the guest causes a (trap-like) VM exit.
+        const VMM_BUS_LOCK_DETECTION = 1 << 30;
     }
 }
 

@@ -114,15 +114,17 @@ fn enable_in_feature_control() -> Result<(), VmxError> {
     Ok(())
 }
 
-/// Sets CR4.VMXE and forces the bits IA32_VMX_CR{0,4}_FIXED{0,1} require (SDM A.7, A.8).
+/// Sets CR4.VMXE (and CR4.OSXSAVE when the CPU has XSAVE, for guests' XSETBV) and forces the bits
+/// IA32_VMX_CR{0,4}_FIXED{0,1} require (SDM A.7, A.8).
 fn apply_fixed_bits() {
     const CR4_VMXE: u64 = 1 << 13;
     let cr0 =
         (Cr0::read_raw() | msr::read(m::IA32_VMX_CR0_FIXED0)) & msr::read(m::IA32_VMX_CR0_FIXED1);
-    let cr4 = (Cr4::read_raw() | CR4_VMXE | msr::read(m::IA32_VMX_CR4_FIXED0))
-        & msr::read(m::IA32_VMX_CR4_FIXED1);
+    let cr4 =
+        (crate::xcr::with_osxsave(Cr4::read_raw()) | CR4_VMXE | msr::read(m::IA32_VMX_CR4_FIXED0))
+            & msr::read(m::IA32_VMX_CR4_FIXED1);
     // SAFETY: the fixed bits in long mode keep PE, PG and PAE set (they are fixed to 1); the others
-    // (NE, VMXE) do not change how memory is accessed.
+    // (NE, VMXE, OSXSAVE) do not change how memory is accessed.
     unsafe {
         Cr0::write_raw(cr0);
         Cr4::write_raw(cr4);

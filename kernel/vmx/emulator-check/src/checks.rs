@@ -5,6 +5,8 @@ use crate::pages::Words;
 use crate::run::{read, skip_instruction, Structures};
 use tessera_arch::vmx::{ActiveVmcs, GuestRegisters};
 use tessera_arch::{fatal, println};
+use tessera_vmx::apic_timer::TimerFrequency;
+use tessera_vmx::controls::SecondaryProcBased;
 use tessera_vmx::cpuid::{self, VcpuIdentity};
 use tessera_vmx::exit::{ApicWrite, ApicWriteRegister, EptViolation, ExitReason};
 use tessera_vmx::fields::{Field64ReadOnly as R64, NaturalReadOnly as RN};
@@ -125,13 +127,18 @@ fn vmcall(v: &mut ActiveVmcs, regs: &mut GuestRegisters) {
 
 fn cpuid_exit(v: &mut ActiveVmcs, regs: &mut GuestRegisters) {
     let (leaf, subleaf) = (regs.rax as u32, regs.rcx as u32);
-    let host = tessera_arch::cpuid(leaf, subleaf);
-    let vcpu = VcpuIdentity {
-        virtual_apic_id: OWN_APIC_ID,
-        vcpu_index: 0,
-        partition_index: 0,
+    let guest = cpuid::GuestCpu {
+        vcpu: VcpuIdentity {
+            virtual_apic_id: OWN_APIC_ID,
+            vcpu_index: 0,
+            partition_index: 0,
+        },
+        cr4: 0,
+        secondary: SecondaryProcBased::empty(),
+        xcr0_allowed: 0,
+        frequency: TimerFrequency::from_tsc_hz(1_000_000_000),
     };
-    let r = cpuid::emulate(leaf, host, &vcpu);
+    let r = cpuid::emulate(leaf, subleaf, &tessera_arch::cpuid, &guest);
     (regs.rax, regs.rbx, regs.rcx, regs.rdx) =
         (r.eax.into(), r.ebx.into(), r.ecx.into(), r.edx.into());
     skip_instruction(v);

@@ -4,6 +4,7 @@ mod apic;
 mod counters;
 mod cr;
 mod ept_violation;
+mod handling;
 mod instruction_error;
 mod interruption;
 mod io;
@@ -17,6 +18,7 @@ pub use apic::{
 pub use counters::ExitCounters;
 pub use cr::{CrAccess, CrAccessType};
 pub use ept_violation::EptViolation;
+pub use handling::{handling, Handling};
 pub use instruction_error::{guest_state_failure_text, instruction_error_text};
 pub use interruption::{InterruptionInfo, InterruptionType};
 pub use io::{IoDirection, IoQualification};

@@ -47,10 +47,12 @@ fn secondary_name(bit: u8) -> &'static str {
         1 => "enable EPT",
         3 => "enable RDTSCP",
         4 => "virtualize x2APIC mode",
+        6 => "WBINVD exiting",
         7 => "unrestricted guest",
         8 => "APIC-register virtualization",
         9 => "virtual-interrupt delivery",
         12 => "enable INVPCID",
+        30 => "VMM bus-lock detection",
         _ => "(unnamed)",
     }
 }

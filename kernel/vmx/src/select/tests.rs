@@ -245,7 +245,7 @@ fn emulator_capabilities_give_the_words_seen_in_the_emulator() {
         s.exit.bits(),
         s.entry.bits(),
     );
-    assert_eq!(words, (0xBF, 0x9622_6172, 0x131A, 0x10, 0x3F_EFFB, 0xD3FB));
+    assert_eq!(words, (0xBF, 0x9622_6172, 0x135A, 0x10, 0x3F_EFFB, 0xD3FB));
     let off = CapabilityMsrs {
         procbased3: 0x80,
         ..emulator_ipiv_on()

@@ -31,9 +31,15 @@ const SECONDARY_REQUIRED: SecondaryProcBased = SecondaryProcBased::ENABLE_EPT
     .union(SecondaryProcBased::APIC_REGISTER_VIRTUALIZATION)
     .union(SecondaryProcBased::VIRTUAL_INTERRUPT_DELIVERY);
 
-/// Set when allowed, so 64-bit guests may use these instructions instead of taking #UD.
-const SECONDARY_OPTIONAL: SecondaryProcBased =
-    SecondaryProcBased::ENABLE_RDTSCP.union(SecondaryProcBased::ENABLE_INVPCID);
+/// Set when allowed: RDTSCP and INVPCID so 64-bit guests may use them instead of taking #UD;
+/// WBINVD exiting so a guest's WBINVD does not flush the cache its neighbours share (the exit
+/// completes it without a flush); VMM bus-lock detection so every bus lock a guest takes is
+/// counted (CPUID passes WBNOINVD only with WBINVD exiting; `cargo xtask explain` says when a
+/// board's CPUs cannot contain a bus-locking guest).
+const SECONDARY_OPTIONAL: SecondaryProcBased = SecondaryProcBased::ENABLE_RDTSCP
+    .union(SecondaryProcBased::ENABLE_INVPCID)
+    .union(SecondaryProcBased::WBINVD_EXITING)
+    .union(SecondaryProcBased::VMM_BUS_LOCK_DETECTION);
 
 /// Must stay 0 with "virtualize x2APIC mode" (SDM Vol. 3C 26.2.1.1).
 const SECONDARY_FORBIDDEN: SecondaryProcBased = SecondaryProcBased::VIRTUALIZE_APIC_ACCESSES;
