@@ -33,10 +33,7 @@ mod tests {
         assert_eq!(VCPUS, PLAN.vcpus().count());
         assert_eq!(CPU_SLOTS, PLAN.cpu_slots());
         assert!(CPU_SLOTS >= 1 && CPU_SLOTS <= PLAN.board_cpus.len());
-        let ept = PLAN
-            .partitions
-            .iter()
-            .map(tessera_manifest::heap::ept_pages);
+        let ept = (0..PLAN.partitions.len()).map(|p| tessera_manifest::heap::ept_pages(&PLAN, p));
         assert_eq!(Some(MAX_EPT_PAGES as u64), ept.max());
     }
 

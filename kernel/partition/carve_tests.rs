@@ -18,7 +18,7 @@ fn carving_follows_the_plan_and_the_tables_fit_their_pages() {
     assert_eq!(carved.partitions.len(), PLAN.partitions.len());
     for (p, part) in PLAN.partitions.iter().enumerate() {
         let memory = &carved.partitions[p];
-        let planned = tessera_manifest::heap::ept_pages(part) as usize;
+        let planned = tessera_manifest::heap::ept_pages(&PLAN, p) as usize;
         assert_eq!(memory.ept_pages.len(), planned);
         assert_eq!(memory.pid_table.len(), part.pid_table.entries.len());
         assert_eq!(memory.pid_table.as_ptr() as usize % 4096, 0);

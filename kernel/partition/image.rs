@@ -171,6 +171,7 @@ mod tests {
                 enabled: false,
             },
             tsc_hz: None,
+            channels: &[],
             hypervisor: HostRange {
                 base: 2 * MIB,
                 bytes: 14 * MIB,

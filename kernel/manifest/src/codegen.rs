@@ -6,6 +6,7 @@
 //! hypervisor's UART, `PLAN.console`) and the array lengths `PARTITIONS`, `VCPUS`, `CPU_SLOTS`
 //! ([`Plan::cpu_slots`]) and `MAX_EPT_PAGES`. Images are embedded with `include_bytes!`.
 
+use crate::channel::Channel;
 use crate::model::Model;
 use crate::plan::{Console, Device, HermitBoot, Partition, PidTable, Plan, Route, Vcpu};
 use std::fmt::Write;
@@ -48,7 +49,9 @@ pub fn source(plan: &Plan<'_>, model: &Model, origin: &str) -> String {
     );
     let console_port = plan.console.ports.first().map_or(0, |p| p.base);
     let _ = writeln!(out, "pub const CONSOLE_PORT: u16 = {console_port:#x};");
-    let ept_pages = plan.partitions.iter().map(crate::heap::ept_pages).max();
+    let ept_pages = (0..plan.partitions.len())
+        .map(|p| crate::heap::ept_pages(plan, p))
+        .max();
     let _ = writeln!(out, "/// EPT pages of the partition that needs the most.");
     let _ = writeln!(
         out,
@@ -85,7 +88,10 @@ pub fn source(plan: &Plan<'_>, model: &Model, origin: &str) -> String {
     for (part, pm) in plan.partitions.iter().zip(&model.partitions) {
         partition(&mut out, part, &pm.image_path);
     }
-    let _ = writeln!(out, "    ],\n    heap_bytes: HEAP_BYTES,\n}};");
+    let _ = writeln!(out, "    ],");
+    let channels: Vec<String> = plan.channels.iter().map(channel).collect();
+    let _ = writeln!(out, "    channels: &[{}],", channels.join(", "));
+    let _ = writeln!(out, "    heap_bytes: HEAP_BYTES,\n}};");
     out
 }
 
@@ -221,5 +227,30 @@ fn pid_table(t: &PidTable<'_>) -> String {
         "{M}::PidTable {{ entries: &[{}], last_index: {} }}",
         entries.join(", "),
         t.last_index
+    )
+}
+
+fn channel(c: &Channel<'_>) -> String {
+    let readers: Vec<String> = c
+        .readers
+        .iter()
+        .map(|r| {
+            format!(
+                "{M}::ChannelReader {{ partition: {}, guest_base: {:#x} }}",
+                r.partition, r.guest_base
+            )
+        })
+        .collect();
+    format!(
+        "{M}::Channel {{ name: {:?}, writer: {}, writer_guest_base: {:#x}, readers: &[{}], ring_bytes: {:#x}, host_base: {:#x}, mode: {M}::RouteMode::{:?}, doorbell_vector: {:#x}, credit_vector: {:#x} }}",
+        c.name,
+        c.writer,
+        c.writer_guest_base,
+        readers.join(", "),
+        c.ring_bytes,
+        c.host_base,
+        c.mode,
+        c.doorbell_vector,
+        c.credit_vector
     )
 }

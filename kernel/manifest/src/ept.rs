@@ -3,9 +3,11 @@
 //!
 //! The rule:
 //! - A partition's EPT maps exactly its memory (`guest_base..+bytes`) and each device MMIO range
-//!   (identity-mapped: guest-physical = host-physical). Ranges are 4 KiB aligned and disjoint.
+//!   (identity-mapped: guest-physical = host-physical), and each range of its channels
+//!   ([`crate::channel`]). Ranges are 4 KiB aligned and disjoint.
 //! - 4-level EPT. Every 2 MiB-aligned 2 MiB region a range covers completely is mapped with one
-//!   2 MiB page (a PD entry); every other part of a range is mapped with 4 KiB pages.
+//!   2 MiB page (a PD entry); every other part of a range is mapped with 4 KiB pages. Channel
+//!   ranges are mapped with 4 KiB pages only.
 //! - Pages: 1 PML4, plus one PDPT per 512 GiB region touched, plus one PD per 1 GiB region touched,
 //!   plus one page table per 2 MiB region that holds at least one 4 KiB mapping.
 //! - The kernel allocates these pages from the heap as it needs them, each 4096 bytes, 4096-aligned.
@@ -34,11 +36,25 @@ pub fn table_pages<I>(ranges: I) -> u64
 where
     I: Iterator<Item = GuestRange> + Clone,
 {
+    table_pages_mixed(ranges, core::iter::empty())
+}
+
+/// As [`table_pages`], plus `small` ranges mapped with 4 KiB pages only (channels, whose host
+/// and guest addresses need not agree modulo 2 MiB): one page table per 2 MiB region they touch.
+pub fn table_pages_mixed<I, J>(ranges: I, small: J) -> u64
+where
+    I: Iterator<Item = GuestRange> + Clone,
+    J: Iterator<Item = GuestRange> + Clone,
+{
     let nonempty = ranges.filter(|r| r.bytes > 0);
-    let pdpts = distinct(nonempty.clone().map(|r| touched(r, SHIFT_512G)));
-    let pds = distinct(nonempty.clone().map(|r| touched(r, SHIFT_1G)));
-    let pts = distinct(nonempty.flat_map(small_page_regions));
-    1 + pdpts + pds + pts
+    let small = small.filter(|r| r.bytes > 0);
+    let all = nonempty.clone().chain(small.clone());
+    let pdpts = distinct(all.clone().map(|r| touched(r, SHIFT_512G)));
+    let pds = distinct(all.map(|r| touched(r, SHIFT_1G)));
+    let regions = nonempty
+        .flat_map(small_page_regions)
+        .chain(small.map(|r| touched(r, SHIFT_2M)));
+    1 + pdpts + pds + distinct(regions)
 }
 
 /// The inclusive interval of `1 << shift`-byte regions that `r` touches.
@@ -120,6 +136,23 @@ mod tests {
     #[test]
     fn far_ranges_need_their_own_pdpt() {
         assert_eq!(pages(&[(0, 2 * MIB), (512 * GIB, 2 * MIB)]), 1 + 2 + 2);
+    }
+
+    #[test]
+    fn small_only_ranges_take_a_table_per_2m_region() {
+        let ring = [GuestRange {
+            base: 32 * MIB,
+            bytes: 4 * MIB + 4096,
+        }];
+        let memory = [GuestRange {
+            base: 0,
+            bytes: 32 * MIB,
+        }];
+        assert_eq!(
+            table_pages_mixed(memory.into_iter(), ring.into_iter()),
+            1 + 1 + 1 + 3
+        );
+        assert_eq!(table_pages(memory.into_iter().chain(ring)), 1 + 1 + 1 + 1);
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub const PER_VCPU: [(What, usize, usize); 8] = [
 /// Every boot-time heap allocation of `plan`, in the kernel's order.
 pub fn sequence<'p>(plan: &Plan<'p>) -> impl Iterator<Item = HeapItem> + 'p {
     let partitions: &'p [Partition<'p>] = plan.partitions;
+    let plan = *plan;
     let vcpus = plan.vcpus().flat_map(|(partition, vcpu, _)| {
         let owner = Owner::Vcpu { partition, vcpu };
         PER_VCPU.iter().map(move |&(what, bytes, align)| HeapItem {
@@ -89,27 +90,32 @@ pub fn sequence<'p>(plan: &Plan<'p>) -> impl Iterator<Item = HeapItem> + 'p {
             align,
         })
     });
-    let tables = partitions.iter().enumerate().flat_map(|(index, part)| {
-        let owner = Owner::Partition(index as u16);
-        let table = HeapItem {
-            what: What::PidPointerTable,
-            owner,
-            bytes: part.pid_table.bytes(),
-            align: 4096,
-        };
-        let ept = (0..ept_pages(part)).map(move |_| HeapItem {
-            what: What::EptPage,
-            owner,
-            bytes: 4096,
-            align: 4096,
+    let tables = partitions
+        .iter()
+        .enumerate()
+        .flat_map(move |(index, part)| {
+            let owner = Owner::Partition(index as u16);
+            let table = HeapItem {
+                what: What::PidPointerTable,
+                owner,
+                bytes: part.pid_table.bytes(),
+                align: 4096,
+            };
+            let ept = (0..ept_pages(&plan, index)).map(move |_| HeapItem {
+                what: What::EptPage,
+                owner,
+                bytes: 4096,
+                align: 4096,
+            });
+            core::iter::once(table).chain(ept)
         });
-        core::iter::once(table).chain(ept)
-    });
     vcpus.chain(tables)
 }
 
-/// EPT pages of one partition: its memory plus every device MMIO range (see [`crate::ept`]).
-pub fn ept_pages(part: &Partition<'_>) -> u64 {
+/// EPT pages of partition `index`: its memory, every device MMIO range and every channel range
+/// it maps (see [`crate::ept`] and [`crate::channel`]).
+pub fn ept_pages(plan: &Plan<'_>, index: usize) -> u64 {
+    let part = &plan.partitions[index];
     let memory = GuestRange {
         base: part.memory.guest_base,
         bytes: part.memory.bytes,
@@ -122,5 +128,9 @@ pub fn ept_pages(part: &Partition<'_>) -> u64 {
             base: m.base,
             bytes: m.bytes,
         });
-    ept::table_pages(core::iter::once(memory).chain(mmio))
+    let channels = crate::channel::mappings(plan, index as u16).map(|m| GuestRange {
+        base: m.guest_base,
+        bytes: m.bytes,
+    });
+    ept::table_pages_mixed(core::iter::once(memory).chain(mmio), channels)
 }

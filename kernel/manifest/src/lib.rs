@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod boot_area;
+pub mod channel;
 pub mod ept;
 pub mod heap;
 pub mod hermit;

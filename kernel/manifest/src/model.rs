@@ -18,6 +18,8 @@ pub struct Model {
     /// The board UART the hypervisor drives for its log and the hypercall console.
     pub console: DeviceModel,
     pub partitions: Vec<PartitionModel>,
+    /// Shared-memory channels, placed (see [`crate::channel`]).
+    pub channels: Vec<ChannelModel>,
     /// What the planner chose on the author's behalf (shown by `explain`).
     pub notes: Vec<String>,
 }
@@ -38,6 +40,20 @@ pub struct PartitionModel {
     pub console_weight: u16,
     pub devices: Vec<DeviceModel>,
     pub routes: Vec<RouteModel>,
+}
+
+/// A channel after checking: partitions resolved, addresses placed, vectors checked.
+#[derive(Clone, Debug)]
+pub struct ChannelModel {
+    pub name: String,
+    pub writer: usize,
+    pub writer_guest_base: u64,
+    pub readers: Vec<crate::channel::ChannelReader>,
+    pub ring_bytes: u64,
+    pub host_base: u64,
+    pub mode: RouteMode,
+    pub doorbell_vector: u8,
+    pub credit_vector: u8,
 }
 
 /// One vCPU after checking.
@@ -87,6 +103,23 @@ pub struct RouteModel {
     pub to: usize,
     pub mode: RouteMode,
     pub vectors: VectorSet,
+}
+
+impl ChannelModel {
+    /// The plan's view of this channel (borrowing its readers).
+    pub fn as_plan(&self) -> crate::channel::Channel<'_> {
+        crate::channel::Channel {
+            name: &self.name,
+            writer: self.writer as u16,
+            writer_guest_base: self.writer_guest_base,
+            readers: &self.readers,
+            ring_bytes: self.ring_bytes,
+            host_base: self.host_base,
+            mode: self.mode,
+            doorbell_vector: self.doorbell_vector,
+            credit_vector: self.credit_vector,
+        }
+    }
 }
 
 impl PartitionModel {

@@ -41,9 +41,39 @@ pub struct Plan<'a> {
     pub console: Device<'a>,
     /// Partitions in manifest order.
     pub partitions: &'a [Partition<'a>],
+    /// Shared-memory channels in manifest order (see [`crate::channel`]).
+    pub channels: &'a [Channel<'a>],
     /// Smallest `linked_list_allocator` heap that satisfies `heap::sequence(self)`, in bytes.
     /// The kernel's heap region must be 4096-byte aligned (the host replay uses that alignment).
     pub heap_bytes: usize,
+}
+
+/// One shared-memory channel (the rule and its methods: [`crate::channel`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Channel<'a> {
+    pub name: &'a str,
+    /// Partition index of the writer.
+    pub writer: u16,
+    pub writer_guest_base: u64,
+    pub readers: &'a [ChannelReader],
+    /// Bytes of the ring (a multiple of 4 KiB).
+    pub ring_bytes: u64,
+    /// Host-physical base of the ring; the acknowledgement pages follow it.
+    pub host_base: u64,
+    /// How both doorbells travel.
+    pub mode: RouteMode,
+    /// Raised by the writer on each reader.
+    pub doorbell_vector: u8,
+    /// Raised by each reader on the writer.
+    pub credit_vector: u8,
+}
+
+/// One reader of a channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelReader {
+    /// Partition index.
+    pub partition: u16,
+    pub guest_base: u64,
 }
 
 /// One CPU of the board.

@@ -38,6 +38,7 @@ pub fn layout<'a>(arena: &'a Bump, model: &'a Model) -> Plan<'a> {
         hypervisor: model.hypervisor,
         console: device(&model.console),
         partitions: arena.alloc_slice_copy(&partitions),
+        channels: arena.alloc_slice_fill_iter(model.channels.iter().map(|c| c.as_plan())),
         heap_bytes: 0,
     }
 }
@@ -190,6 +191,7 @@ mod tests {
             hypervisor,
             console,
             partitions,
+            channels: Vec::new(),
             notes: Vec::new(),
         }
     }

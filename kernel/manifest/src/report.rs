@@ -1,5 +1,6 @@
 //! Reports of a plan for `cargo xtask explain`: a readable text and the JSON contract.
 
+mod channels;
 mod ipi_paths;
 
 use crate::heap::{self, HeapItem, Owner};
@@ -19,7 +20,9 @@ pub fn total_table_bytes(plan: &Plan<'_>) -> usize {
 
 /// The plan as JSON (see the README's "Manifests" section for the fields).
 pub fn json(plan: &Plan<'_>, model: &Model) -> Value {
-    let partitions: Vec<Value> = plan.partitions.iter().map(partition_json).collect();
+    let partitions: Vec<Value> = (0..plan.partitions.len())
+        .map(|i| partition_json(plan, i))
+        .collect();
     let items: Vec<Value> = heap::sequence(plan)
         .map(|i| json!({"what": i.what.as_str(), "owner": owner(plan, i), "bytes": i.bytes, "align": i.align}))
         .collect();
@@ -31,12 +34,14 @@ pub fn json(plan: &Plan<'_>, model: &Model) -> Value {
         "pid_tables_bytes": total_table_bytes(plan),
         "kvm_default_pid_tables_bytes": KVM_DEFAULT_TABLE_BYTES * plan.partitions.len(),
         "ipi_paths": ipi_paths::json(plan),
+        "channels": channels::json(plan),
         "heap": {"bytes": plan.heap_bytes, "items": items},
         "notes": model.notes,
     })
 }
 
-fn partition_json(p: &Partition<'_>) -> Value {
+fn partition_json(plan: &Plan<'_>, index: usize) -> Value {
+    let p = &plan.partitions[index];
     let cpus: Vec<Value> = p
         .vcpus
         .iter()
@@ -63,7 +68,7 @@ fn partition_json(p: &Partition<'_>) -> Value {
         "dma_unconfined": p.devices.iter().filter(|d| d.dma).map(|d| d.name).collect::<Vec<_>>(),
         "pid_table": {"entries": t.entries.len(), "bytes": t.bytes(), "last_index": t.last_index, "valid": valid},
         "routes": routes,
-        "ept_pages": heap::ept_pages(p),
+        "ept_pages": heap::ept_pages(plan, index),
     })
 }
 
@@ -102,6 +107,7 @@ pub fn text(plan: &Plan<'_>, model: &Model) -> String {
     let kvm = KVM_DEFAULT_TABLE_BYTES * plan.partitions.len();
     let _ = writeln!(out, "\nPID-pointer tables: {total} bytes in total; KVM's default would allocate {kvm} bytes ({} per VM x {})", Bytes(KVM_DEFAULT_TABLE_BYTES as u64), plan.partitions.len());
     ipi_paths::text(&mut out, plan);
+    channels::text(&mut out, plan);
     heap_text(&mut out, plan);
     if !model.notes.is_empty() {
         let _ = writeln!(out, "\nplanner choices:");

@@ -103,6 +103,34 @@ pub struct ManifestFile {
     pub ipiv: Spanned<IpivSpec>,
     #[serde(rename = "partition")]
     pub partitions: Vec<Spanned<PartitionSpec>>,
+    /// Shared-memory channels between partitions.
+    #[serde(rename = "channel", default)]
+    pub channels: Vec<Spanned<ChannelSpec>>,
+}
+
+/// `[[channel]]`: a region one partition writes and others read, with doorbells both ways.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSpec {
+    pub name: Spanned<String>,
+    /// The partition that maps the ring read-write.
+    pub writer: Spanned<String>,
+    /// Partitions that map the ring read-only (each owns one acknowledgement page).
+    pub readers: Spanned<Vec<Spanned<String>>>,
+    /// Bytes of the ring (a non-zero multiple of 4 KiB).
+    pub bytes: Spanned<Bytes>,
+    /// Host-physical placement. Default: chosen by the planner in board RAM.
+    pub host_base: Option<Spanned<Bytes>>,
+    /// Where the writer sees the ring. Default: chosen by the planner above its memory.
+    pub writer_guest_base: Option<Spanned<Bytes>>,
+    /// Where every reader sees the ring. Default: chosen by the planner per reader.
+    pub reader_guest_base: Option<Spanned<Bytes>>,
+    /// `"exitless"` (the two sides trust each other) or `"trapped"` (only these two vectors pass).
+    pub doorbell: Spanned<RouteModeSpec>,
+    /// Vector the writer raises on each reader.
+    pub doorbell_vector: Spanned<u32>,
+    /// Vector each reader raises on the writer (credit return).
+    pub credit_vector: Spanned<u32>,
 }
 
 /// `ipiv = "required" | "preferred" | "off"`.

@@ -4,7 +4,7 @@
 use super::Ctx;
 use crate::boot_area::{boot_area, BootArea, BootAreaError};
 use crate::ept::GuestRange;
-use crate::model::DeviceModel;
+use crate::model::{ChannelModel, DeviceModel};
 use crate::plan::{Console, Memory};
 use crate::schema::ManifestFile;
 use crate::size::Bytes;
@@ -15,14 +15,16 @@ pub fn check(
     manifest: &ManifestFile,
     memory: &[Option<Memory>],
     vcpus: &[usize],
-    devices: &[(Console, Vec<DeviceModel>)],
+    (devices, channels): (&[(Console, Vec<DeviceModel>)], &[ChannelModel]),
 ) -> Vec<Option<BootArea>> {
     let parts = manifest.partitions.iter().map(|p| p.get_ref());
     parts
         .enumerate()
         .map(|(i, part)| {
             let mem = memory[i]?;
-            match boot_area(ram(mem), vcpus[i] as u64, &mmio(&devices[i].1)) {
+            let mut mapped = mmio(&devices[i].1);
+            mapped.extend(channel_ranges(channels, i));
+            match boot_area(ram(mem), vcpus[i] as u64, &mapped) {
                 Ok(area) => Some(area),
                 Err(BootAreaError::MemoryTooSmall {
                     needed_bytes,
@@ -62,4 +64,13 @@ fn mmio(devices: &[DeviceModel]) -> Vec<GuestRange> {
             bytes: m.bytes,
         })
         .collect()
+}
+
+/// The guest ranges partition `p` maps for its channels (the boot page tables map them too).
+fn channel_ranges(channels: &[ChannelModel], p: usize) -> impl Iterator<Item = GuestRange> + '_ {
+    channels.iter().filter_map(move |c| {
+        let c = c.as_plan();
+        let (base, bytes) = c.guest_span(c.role(p as u16)?);
+        Some(GuestRange { base, bytes })
+    })
 }

@@ -6,6 +6,8 @@ mod board;
 mod board_map;
 mod board_ports;
 mod boot;
+mod channel_place;
+mod channels;
 mod console;
 mod cpus;
 mod devices;
@@ -78,6 +80,7 @@ pub fn check(sources: &Sources, images: Images) -> Result<Model, Errors> {
             .map(|i| board.devices[i].clone())
             .unwrap_or_else(|| unreachable!("a console is required and checked")),
         notes: notes(&manifest, &parts),
+        channels: parts.channels.clone(),
         partitions: assemble(sources, &manifest, parts),
     };
     fit::check(&mut cx, &board_file, &model);
@@ -93,6 +96,7 @@ struct Checked {
     routes: Vec<Vec<crate::model::RouteModel>>,
     apic_first: Vec<u32>,
     notes: Vec<String>,
+    channels: Vec<crate::model::ChannelModel>,
     memory: Vec<Option<crate::plan::Memory>>,
     devices: Vec<(crate::plan::Console, Vec<crate::model::DeviceModel>)>,
     console_weights: Vec<u16>,
@@ -109,13 +113,21 @@ fn check_partitions(
     let names = cpus::check_names(cx, manifest);
     let vcpus = cpus::check(cx, board, manifest);
     smt::check(cx, board, manifest, &names);
-    let routes = routes::check(cx, manifest, &names);
+    let mut routes = routes::check(cx, manifest, &names);
+    let resolved = channels::resolve(cx, manifest, &names, &mut routes);
     let sizes: Vec<usize> = vcpus.iter().map(Vec::len).collect();
     let (apic_first, notes) = apic::check(cx, manifest, &sizes, &routes);
     let memory = memory::check(cx, board, manifest);
     let devices = devices::check(cx, board, manifest, &memory);
     let console_weights = console::weights(cx, manifest);
-    let boot = boot::check(cx, manifest, &memory, &sizes, &devices);
+    let inputs = channel_place::Inputs {
+        board,
+        names: &names,
+        memory: &memory,
+        devices: &devices,
+    };
+    let (channels, channel_notes) = channel_place::place(cx, manifest, &inputs, &resolved);
+    let boot = boot::check(cx, manifest, &memory, &sizes, (&devices, &channels));
     let apic_ids: Vec<Vec<u32>> = sizes
         .iter()
         .zip(&apic_first)
@@ -137,7 +149,8 @@ fn check_partitions(
         vcpus,
         routes,
         apic_first,
-        notes,
+        notes: notes.into_iter().chain(channel_notes).collect(),
+        channels,
         memory,
         devices,
         console_weights,
