@@ -1,6 +1,7 @@
 //! Every instruction a test guest executes that Rust cannot express safely: the entry point,
 //! VMCALL, MSR and port access, the IDT and its stubs, HLT/STI, CR3/INVLPG and raw memory probes.
-//! This is the only file of the guest crates with `unsafe`; each function argues its safety so the
+//! With `fault_probe` (guarded instructions), this is the only file of the guest crates with
+//! `unsafe`; each function argues its safety so the
 //! rest of the crate (and every guest) is safe code.
 
 use core::arch::{asm, global_asm};
@@ -51,7 +52,8 @@ global_asm!(
 // Interrupt stubs, one per vector, 16 bytes apart from `tessera_guest_vectors`. Each pushes a zero
 // error code where the CPU pushes none, then its vector, and joins the common path, which saves
 // the caller-saved registers (guests are built without SSE), reads the TSC, calls
-// `tessera_guest_interrupt` (vector, error code, interrupted RIP, TSC at entry), restores the
+// `tessera_guest_interrupt` (vector, error code, interrupted RIP, TSC at entry), puts a non-zero
+// result in place of the interrupted RIP (resuming after a guarded instruction), restores the
 // registers and returns with IRETQ.
 global_asm!(
     ".pushsection .text.tessera_guest_vectors, \"ax\"",
@@ -89,7 +91,10 @@ global_asm!(
     "    mov rdx, [rsp + 88]",
     "    cld",
     "    call tessera_guest_interrupt",
-    "    pop r11",
+    "    test rax, rax",
+    "    jz 1f",
+    "    mov [rsp + 88], rax",
+    "1:  pop r11",
     "    pop r10",
     "    pop r9",
     "    pop r8",
@@ -229,8 +234,9 @@ pub fn write_tsc_deadline(value: u64) {
 /// WRMSR to any MSR, for isolation tests: the manifest denies it, so the hypervisor stops the vCPU.
 pub fn write_msr_expecting_stop(msr: u32, value: u64) {
     // SAFETY: called only on MSRs outside what the hypervisor passes through; the write exits and
-    // the vCPU is stopped, so it never takes effect. Were it to take effect, the tests use MSRs
-    // (IA32_SYSENTER_CS, unused in 64-bit guests without SYSENTER) whose write leaves memory untouched.
+    // the vCPU is stopped, so it never takes effect. Were it to take effect, the tests use MSRs and
+    // values whose write leaves memory untouched (IA32_SYSENTER_CS, IA32_MC0_STATUS = 0,
+    // IA32_SPEC_CTRL = IBRS, IA32_MTRR_DEF_TYPE = write-back, IA32_DEBUGCTL = 0, the TSC).
     unsafe {
         asm!("wrmsr", in("ecx") msr, in("eax") value as u32, in("edx") (value >> 32) as u32,
              options(nostack));

@@ -32,6 +32,11 @@ static LOG_RIPS: [[AtomicU64; LOG_ENTRIES]; MAX_VCPUS] =
     [const { [const { AtomicU64::new(0) }; LOG_ENTRIES] }; MAX_VCPUS];
 /// Events seen since [`start_log`] (also those past the first `LOG_ENTRIES`).
 static LOG_EVENTS: [AtomicU32; MAX_VCPUS] = [const { AtomicU32::new(0) }; MAX_VCPUS];
+/// Where an exception resumes instead of failing the vCPU (0: none armed), per vCPU: set by a
+/// guarded instruction (`fault_probe`), taken by the first exception.
+static RESUME_AT: [AtomicU64; MAX_VCPUS] = [const { AtomicU64::new(0) }; MAX_VCPUS];
+/// The vector of the exception a guarded instruction raised, plus 1 (0: none), per vCPU.
+static CAUGHT: [AtomicU32; MAX_VCPUS] = [const { AtomicU32::new(0) }; MAX_VCPUS];
 
 /// The two words of a 64-bit interrupt gate to `handler` through code segment `selector`.
 pub const fn gate(handler: u64, selector: u16) -> [u64; 2] {
@@ -112,11 +117,39 @@ fn log_event(vcpu: usize, vector: u64, rip: u64) {
     LOG_EVENTS[vcpu].store(n as u32 + 1, Ordering::Release);
 }
 
+/// vCPU `vcpu`'s resume slot: a guarded instruction stores the address after itself here.
+pub fn resume_slot(vcpu: usize) -> &'static AtomicU64 {
+    &RESUME_AT[vcpu]
+}
+
+/// Disarms vCPU `vcpu`'s resume slot and returns the vector the guarded instruction raised.
+pub fn take_caught(vcpu: usize) -> Option<u8> {
+    RESUME_AT[vcpu].store(0, Ordering::Release);
+    match CAUGHT[vcpu].swap(0, Ordering::AcqRel) {
+        0 => None,
+        vector_plus_1 => Some((vector_plus_1 - 1) as u8),
+    }
+}
+
 /// Called by the common stub with the vector, the error code (0 if none), the interrupted RIP and
-/// the TSC read a few instructions after entry.
+/// the TSC read a few instructions after entry. Returns where to resume: 0 for the interrupted
+/// RIP, or the address a guarded instruction armed (the exception is then recorded, not failed).
 #[no_mangle]
-extern "C" fn tessera_guest_interrupt(vector: u64, error_code: u64, rip: u64, entry_tsc: u64) {
+extern "C" fn tessera_guest_interrupt(
+    vector: u64,
+    error_code: u64,
+    rip: u64,
+    entry_tsc: u64,
+) -> u64 {
     let is_exception = vector < FIRST_INTERRUPT_VECTOR && vector != NMI_VECTOR;
+    if is_exception {
+        let vcpu = current_vcpu();
+        let resume = RESUME_AT[vcpu].swap(0, Ordering::AcqRel);
+        if resume != 0 {
+            CAUGHT[vcpu].store(vector as u32 + 1, Ordering::Release);
+            return resume;
+        }
+    }
     if is_exception && !COUNT_EXCEPTIONS.load(Ordering::Acquire) {
         crate::runtime::fail_from_exception(vector, error_code, rip);
     }
@@ -128,6 +161,7 @@ extern "C" fn tessera_guest_interrupt(vector: u64, error_code: u64, rip: u64, en
     if vector >= FIRST_INTERRUPT_VECTOR {
         crate::apic::eoi();
     }
+    0
 }
 
 #[cfg(test)]

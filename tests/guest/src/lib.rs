@@ -8,6 +8,7 @@
 pub mod apic;
 pub mod console;
 pub mod cpu;
+pub mod fault_probe;
 pub mod hypercall;
 pub mod idt;
 pub mod layout;

@@ -17,24 +17,49 @@ pub enum Attack {
     WriteDeniedMsr,
     ExecuteOutsideMemory,
     TripleFault,
+    /// RDMSR of an MSR of class `.1` the partition is not granted.
+    ReadMsr(u32, &'static str),
+    /// WRMSR of `.1` (value `.2`) of class `.3` the partition is not granted.
+    WriteMsr(u32, u64, &'static str),
 }
 
 /// Partitions whose vCPUs (other than 0) attack.
 pub fn is_attacking_partition(name: &str) -> bool {
-    matches!(name, "memory" | "devices" | "cpu")
+    matches!(
+        name,
+        "memory"
+            | "devices"
+            | "cpu"
+            | "cpu-model"
+            | "msr-power-spec"
+            | "msr-vmx-mtrr"
+            | "msr-debug-syscall"
+            | "msr-tsc-other"
+    )
 }
 
-/// What vCPU `vcpu` of partition `name` does.
+/// What vCPU `vcpu` of partition `name` does. The `cpu-model` and `msr-*` partitions take one
+/// denied MSR of a class each, reads and writes alternating (scenarios `cpu-model`, `msr-*`).
 pub fn for_vcpu(name: &str, vcpu: u32) -> Option<Attack> {
-    match (name, vcpu) {
-        ("memory", 1) => Some(Attack::ReadOutsideMemory),
-        ("memory", 2) => Some(Attack::WriteOutsideMemory),
-        ("devices", 1) => Some(Attack::ReadDeniedPort),
-        ("devices", 2) => Some(Attack::WriteDeniedMsr),
-        ("cpu", 1) => Some(Attack::ExecuteOutsideMemory),
-        ("cpu", 2) => Some(Attack::TripleFault),
-        _ => None,
-    }
+    Some(match (name, vcpu) {
+        ("memory", 1) => Attack::ReadOutsideMemory,
+        ("memory", 2) => Attack::WriteOutsideMemory,
+        ("devices", 1) => Attack::ReadDeniedPort,
+        ("devices", 2) => Attack::WriteDeniedMsr,
+        ("cpu", 1) => Attack::ExecuteOutsideMemory,
+        ("cpu", 2) => Attack::TripleFault,
+        ("cpu-model", 1) => Attack::ReadMsr(0xC1, "performance counter IA32_PMC0"),
+        ("cpu-model", 2) => Attack::WriteMsr(0x401, 0, "machine check IA32_MC0_STATUS"),
+        ("msr-power-spec", 1) => Attack::ReadMsr(0x1A0, "power IA32_MISC_ENABLE"),
+        ("msr-power-spec", 2) => Attack::WriteMsr(0x48, 1, "speculation IA32_SPEC_CTRL"),
+        ("msr-vmx-mtrr", 1) => Attack::ReadMsr(0x480, "VMX capability IA32_VMX_BASIC"),
+        ("msr-vmx-mtrr", 2) => Attack::WriteMsr(0x2FF, 0xC06, "memory type IA32_MTRR_DEF_TYPE"),
+        ("msr-debug-syscall", 1) => Attack::WriteMsr(0x1D9, 0, "debug IA32_DEBUGCTL"),
+        ("msr-debug-syscall", 2) => Attack::ReadMsr(0xC000_0082, "system call IA32_LSTAR"),
+        ("msr-tsc-other", 1) => Attack::WriteMsr(0x10, 0, "time IA32_TIME_STAMP_COUNTER"),
+        ("msr-tsc-other", 2) => Attack::ReadMsr(0x4000_0000, "undefined 0x40000000"),
+        _ => return None,
+    })
 }
 
 /// The first guest-physical byte after the partition's memory.
@@ -68,6 +93,14 @@ impl Attack {
                 format_args!("jumping to {:#x}, outside its memory", past_memory(info)),
             ),
             Attack::TripleFault => text.write_str("triple-faulting (empty IDT, then int3)"),
+            Attack::ReadMsr(msr, class) => core::fmt::write(
+                &mut text,
+                format_args!("reading denied MSR {msr:#x} ({class})"),
+            ),
+            Attack::WriteMsr(msr, _, class) => core::fmt::write(
+                &mut text,
+                format_args!("writing denied MSR {msr:#x} ({class})"),
+            ),
         };
         text
     }
@@ -98,6 +131,11 @@ impl Attack {
                 cpu::write_msr_expecting_stop(DENIED_MSR, 0);
                 0
             }
+            Attack::ReadMsr(msr, _) => cpu::read_msr(*msr),
+            Attack::WriteMsr(msr, value, _) => {
+                cpu::write_msr_expecting_stop(*msr, *value);
+                0
+            }
         }
     }
 }
@@ -113,5 +151,23 @@ mod tests {
         assert_eq!(for_vcpu("bystander", 1), None);
         assert_eq!(for_vcpu("memory", 2), Some(Attack::WriteOutsideMemory));
         assert!(is_attacking_partition("devices") && !is_attacking_partition("bystander"));
+        assert_eq!(for_vcpu("msr-power-spec", 0), None);
+        for name in [
+            "cpu-model",
+            "msr-power-spec",
+            "msr-vmx-mtrr",
+            "msr-debug-syscall",
+            "msr-tsc-other",
+        ] {
+            assert!(is_attacking_partition(name), "{name}");
+            assert!(matches!(
+                for_vcpu(name, 1),
+                Some(Attack::ReadMsr(..) | Attack::WriteMsr(..))
+            ));
+            assert!(matches!(
+                for_vcpu(name, 2),
+                Some(Attack::ReadMsr(..) | Attack::WriteMsr(..))
+            ));
+        }
     }
 }

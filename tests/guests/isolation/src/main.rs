@@ -6,11 +6,17 @@
 //! any other name are bystanders: they compute over their own memory for a while and pass if it
 //! is intact, showing that the faults elsewhere did not disturb them. In a partition named
 //! `counters`, vCPU 0 aims the exit-counters hypercall at arrays it must refuse (see `counters`).
+//! In partition `cpu-model` and the `msr-*` partitions, vCPUs 1 and 2 each take one MSR of a class
+//! the partition is not granted (performance counters, machine check, power, speculation controls,
+//! VMX capabilities, memory types, debug, system call, time, undefined); in `cpu-model`, vCPU 0
+//! first checks the CPU it is shown and what bad XSETBV, INVD, WBINVD and VMX instructions do
+//! (see `cpu_model`).
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 
 mod attacks;
 mod counters;
+mod cpu_model;
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use tessera_guest::{cpu, fail, println, time, BootInfo, TestResult};
@@ -55,6 +61,9 @@ fn run(info: &'static BootInfo) -> TestResult {
 
 /// vCPU 0 of an attacking partition: every other vCPU attacks; none may come back.
 fn coordinate(info: &BootInfo) -> TestResult {
+    if info.name() == "cpu-model" {
+        cpu_model::check()?;
+    }
     let attackers = info.vcpu_count - 1;
     let all_tried = time::wait_until(ATTEMPT_TIMEOUT_CYCLES, || {
         ATTEMPTS.load(Ordering::Acquire) == attackers
