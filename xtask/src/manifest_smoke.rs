@@ -1,19 +1,9 @@
 //! Smoke runs of `cargo xtask check` and `explain` (part of `cargo xtask test`'s host phase):
-//! every shipped manifest passes, a broken one fails with exit 1 and a located error, and
+//! every shipped manifest (each file under partitions/) passes, a broken one fails with exit 1 and a located error, and
 //! `explain --json` prints the plan.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-/// Shipped (board, manifest) pairs, relative to the repository root.
-const SHIPPED: [(&str, &str); 3] = [
-    ("board/emulator.toml", "partitions/default.toml"),
-    (
-        "board/emulator.toml",
-        "partitions/examples/emulator-three.toml",
-    ),
-    ("board/server.toml", "partitions/examples/server.toml"),
-];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -32,8 +22,10 @@ fn xtask(args: &[&str]) -> Result<Output, String> {
 
 /// Runs every smoke check; the first failure is returned as a message.
 pub fn run() -> Result<(), String> {
-    for (board, manifest) in SHIPPED {
-        let out = xtask(&["check", "--board", board, "--manifest", manifest])?;
+    for shipped in tessera_manifest::shipped::manifests(&root())? {
+        let board = shipped.board.display().to_string();
+        let manifest = shipped.manifest.display().to_string();
+        let out = xtask(&["check", "--board", &board, "--manifest", &manifest])?;
         if !out.status.success() {
             return Err(format!(
                 "check {manifest}: {}",

@@ -37,6 +37,8 @@ pub mod schema;
 #[cfg(feature = "std")]
 pub mod sections;
 #[cfg(feature = "std")]
+pub mod shipped;
+#[cfg(feature = "std")]
 pub mod size;
 
 pub use plan::*;

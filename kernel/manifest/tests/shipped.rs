@@ -7,23 +7,11 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// (board, manifest) pairs shipped in the repository.
+/// (board, manifest) pairs shipped in the repository: every file under partitions/.
 pub fn shipped() -> Vec<(PathBuf, PathBuf)> {
-    let r = root();
-    vec![
-        (
-            r.join("board/emulator.toml"),
-            r.join("partitions/default.toml"),
-        ),
-        (
-            r.join("board/emulator.toml"),
-            r.join("partitions/examples/emulator-three.toml"),
-        ),
-        (
-            r.join("board/server.toml"),
-            r.join("partitions/examples/server.toml"),
-        ),
-    ]
+    let found = tessera_manifest::shipped::manifests(&root()).expect("shipped manifests");
+    assert!(found.len() >= 3, "partitions/ holds {found:?}");
+    found.into_iter().map(|s| (s.board, s.manifest)).collect()
 }
 
 fn table_bytes(board: &str, manifest: &str) -> (Vec<usize>, usize) {
