@@ -5,7 +5,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// One guest crate: its package and binary name (the directory name).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,27 +62,17 @@ fn read_guest(manifest: &Path, dir: &Path) -> Result<Guest, String> {
 
 /// Builds `guests` in one cargo run and copies each binary to `out_dir/<name>`; returns the paths.
 pub fn build(guests: &[Guest], target_dir: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo.args([
-        "build",
-        "--quiet",
-        "--profile",
-        "guest",
-        "--target",
-        "x86_64-unknown-none",
-    ]);
-    cargo.env("CARGO_TARGET_DIR", target_dir);
-    for guest in guests {
-        cargo.args(["-p", &guest.package]);
+    let packages: Vec<&str> = guests.iter().map(|g| g.package.as_str()).collect();
+    let built = crate::workspace::bare_metal::BareMetal {
+        packages: &packages,
+        profile: "guest",
+        target_dir,
+        env: Vec::new(),
+        env_remove: &[],
+        what: "the test guests",
     }
-    let status = cargo
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("building the test guests failed ({status})"));
-    }
+    .build()?;
     fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-    let built = target_dir.join("x86_64-unknown-none").join("guest");
     guests
         .iter()
         .map(|guest| {

@@ -11,7 +11,7 @@ use crate::emulator::{self, OnOff, RunSpec};
 use crate::manifest_args::ManifestArgs;
 use clap::Args;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 #[derive(Args, Clone)]
 pub struct ImageArgs {
@@ -229,39 +229,25 @@ fn build_hypervisor(
     version: &str,
     target_dir: &Path,
 ) -> Result<PathBuf, String> {
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo.args([
-        "build",
-        "--quiet",
-        "-p",
-        "tessera",
-        "--target",
-        "x86_64-unknown-none",
-    ]);
-    if release {
-        cargo.arg("--release");
+    let what = format!(
+        "the hypervisor for {} + {}",
+        board.display(),
+        manifest.display()
+    );
+    let dir = crate::workspace::bare_metal::BareMetal {
+        packages: &["tessera"],
+        profile: if release { "release" } else { "dev" },
+        target_dir,
+        env: vec![
+            ("TESSERA_BOARD", board.into()),
+            ("TESSERA_MANIFEST", manifest.into()),
+            ("TESSERA_VERSION", version.into()),
+        ],
+        env_remove: &["TESSERA_IMAGES"],
+        what: &what,
     }
-    cargo
-        .env("TESSERA_BOARD", board)
-        .env("TESSERA_MANIFEST", manifest)
-        .env("TESSERA_VERSION", version)
-        .env("CARGO_TARGET_DIR", target_dir)
-        .env_remove("TESSERA_IMAGES");
-    let status = cargo
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "building the hypervisor for {} + {} failed ({status})",
-            board.display(),
-            manifest.display()
-        ));
-    }
-    let profile = if release { "release" } else { "debug" };
-    Ok(target_dir
-        .join("x86_64-unknown-none")
-        .join(profile)
-        .join("tessera"))
+    .build()?;
+    Ok(dir.join("tessera"))
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, String> {

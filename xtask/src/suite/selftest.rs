@@ -6,7 +6,6 @@
 
 use crate::emulator::{RunSpec, Scenario};
 use std::path::PathBuf;
-use std::process::Command;
 
 /// Builds the images and returns their scenarios, each requiring the SUMMARY it must print.
 pub fn scenarios() -> Result<Vec<Scenario>, String> {
@@ -68,20 +67,17 @@ fn builder_check() -> Result<Vec<Scenario>, String> {
     Ok(runs.into())
 }
 
-/// `cargo build` of a bare-metal image; returns the ELF's path.
+/// The debug build of a bare-metal self-test image; returns the ELF's path.
 fn build(package: &str, binary: &str) -> Result<PathBuf, String> {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "-p", package, "--bin", binary])
-        .args(["--target", "x86_64-unknown-none"])
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "building {package} for x86_64-unknown-none failed ({status})"
-        ));
+    let target_dir = crate::workspace::cargo_target_dir(&crate::workspace::root());
+    let dir = crate::workspace::bare_metal::BareMetal {
+        packages: &[package],
+        profile: "dev",
+        target_dir: &target_dir,
+        env: Vec::new(),
+        env_remove: &[],
+        what: package,
     }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace::root().join("target"));
-    Ok(target_dir.join("x86_64-unknown-none/debug").join(binary))
+    .build()?;
+    Ok(dir.join(binary))
 }

@@ -1,7 +1,9 @@
 //! Where things are: the workspace root, cargo's target directory, the images directory; files
-//! written only when changed (`files`); the version an image carries (`version`). A leaf: it uses
+//! written only when changed (`files`); the version an image carries (`version`); building
+//! bare-metal packages (`bare_metal`). A leaf: it uses
 //! no other module of xtask.
 
+pub mod bare_metal;
 mod files;
 pub mod version;
 
