@@ -9,6 +9,7 @@ pub mod apic_timer;
 pub mod console;
 pub mod controls;
 pub mod cpuid;
+pub mod cpuid_result;
 pub mod exit;
 pub mod fields;
 pub mod guest_abi;

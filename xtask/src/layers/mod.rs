@@ -27,8 +27,6 @@ const KNOWN_CYCLE_EDGES: &[(&str, &str, &str)] = &[
     ("tessera_guest", "runtime", "hypercall"),
     ("tessera_guest", "runtime", "idt"),
     ("tessera_guest", "runtime", "layout"),
-    ("tessera_vmx", "apic_timer", "cpuid"),
-    ("tessera_vmx", "cpuid", "apic_timer"),
     ("timer", "(root)", "deadline"),
     ("timer", "(root)", "storm"),
     ("timer", "deadline", "(root)"),

@@ -3,7 +3,7 @@
 //! of leaf 15H. The timer counts once every `tsc_per_count` TSC cycles at divide 1: 1 for every
 //! TSC up to 4.29 GHz (leaf 15H ECX is 32 bits), more above.
 
-use crate::cpuid::CpuidResult;
+use crate::cpuid_result::CpuidResult;
 
 /// The TSC and APIC timer frequencies of a machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

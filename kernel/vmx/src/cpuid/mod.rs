@@ -15,14 +15,7 @@ use crate::apic_timer::TimerFrequency;
 use crate::controls::SecondaryProcBased;
 use features::{Backing, Register, FEATURE_REGISTERS};
 
-/// Registers returned by CPUID.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CpuidResult {
-    pub eax: u32,
-    pub ebx: u32,
-    pub ecx: u32,
-    pub edx: u32,
-}
+pub use crate::cpuid_result::CpuidResult;
 
 impl CpuidResult {
     pub const fn get(&self, register: Register) -> u32 {
