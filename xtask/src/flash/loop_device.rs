@@ -248,7 +248,7 @@ impl Drop for Loop {
     }
 }
 
-/// A mounted file system, unmounted when dropped.
+/// A file system mounted read-only, unmounted when dropped.
 struct Mount {
     point: PathBuf,
 }
@@ -256,7 +256,10 @@ struct Mount {
 impl Mount {
     fn new(device: &str, point: &Path) -> Result<Mount, String> {
         std::fs::create_dir_all(point).map_err(|e| format!("{}: {e}", point.display()))?;
-        run("mount", &[device, &point.display().to_string()])?;
+        // Read-only: a file system mounted read-write writes to its device in the background
+        // (ext4's lazy inode-table initialisation, the journal), which would read as a change the
+        // refused flash made.
+        run("mount", &["-o", "ro", device, &point.display().to_string()])?;
         Ok(Mount {
             point: point.to_path_buf(),
         })
