@@ -35,11 +35,15 @@ pub mod report;
 #[cfg(feature = "std")]
 pub mod schema;
 #[cfg(feature = "std")]
+pub mod schema_errors;
+#[cfg(feature = "std")]
 pub mod sections;
 #[cfg(feature = "std")]
 pub mod shipped;
 #[cfg(feature = "std")]
 pub mod size;
+#[cfg(feature = "std")]
+pub mod syntax;
 
 pub use plan::*;
 pub use vectors::VectorSet;

@@ -1,8 +1,9 @@
 //! Reading and parsing the two manifest files, turning TOML and serde errors into diagnostics.
 
-use crate::diag::{did_you_mean, Diagnostic, Errors, SourceFile};
+use crate::diag::{Diagnostic, Errors, SourceFile};
 use crate::schema::{BoardFile, ManifestFile};
-use crate::sections::Sections;
+use crate::schema_errors::describe;
+use crate::sections::{SchemaError, Sections};
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 use toml::de::DeTable;
@@ -63,67 +64,51 @@ fn read_file(path: &Path) -> Result<SourceFile, Errors> {
         })
         .map_err(|e| {
             Errors(vec![Diagnostic {
-                file: shown,
+                file: shown.clone(),
                 line: 1,
                 col: 1,
                 message: format!("cannot read the file: {e}"),
-                found: None,
-                accepted: None,
+                found: Some(shown),
+                accepted: Some("a readable TOML file".into()),
                 hint: Some("pass another file with --board / --manifest".into()),
             }])
         })
 }
 
-/// Parses one TOML file into `T`; on failure, every syntax error, or every section's first
-/// schema error (see [`crate::sections`]).
-pub fn parse<T: DeserializeOwned + Sections>(file: &SourceFile) -> Result<T, Errors> {
+/// Parses one TOML file into `T`; on failure, its syntax errors (one per cause, see
+/// [`crate::syntax`]) or else every schema error of every section (see [`crate::sections`]).
+pub fn parse<T: DeserializeOwned + Sections + IsBoard>(file: &SourceFile) -> Result<T, Errors> {
     let (table, syntax) = DeTable::parse_recoverable(&file.text);
-    let located =
-        |e: &toml::de::Error| describe(file.error(e.span().unwrap_or(0..0), ""), e.message());
     if !syntax.is_empty() {
-        return Err(in_order(syntax.iter().map(located).collect()));
+        return Err(Errors(crate::syntax::diagnostics(file, &syntax)));
     }
     toml::from_str(&file.text).map_err(|whole| {
-        let sections = T::section_errors(&table);
-        let errors = if sections.is_empty() {
-            vec![whole]
-        } else {
-            sections
-        };
-        in_order(errors.iter().map(located).collect())
+        let mut errors = T::section_errors(&table);
+        if errors.is_empty() {
+            errors.push(SchemaError {
+                error: whole,
+                path: Vec::new(),
+                value_type: None,
+                section: "the top level",
+            });
+        }
+        let mut found: Vec<Diagnostic> =
+            errors.iter().map(|e| describe(file, e, T::BOARD)).collect();
+        found.sort_by_key(|d| (d.line, d.col));
+        found.dedup_by(|a, b| (a.line, a.col, &a.message) == (b.line, b.col, &b.message));
+        Errors(found)
     })
 }
 
-fn in_order(mut errors: Vec<Diagnostic>) -> Errors {
-    errors.sort_by_key(|d| (d.line, d.col));
-    Errors(errors)
+/// Which of the two files a schema is (for fields whose type differs between them).
+pub trait IsBoard {
+    const BOARD: bool;
 }
 
-/// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" into message + accepted + hint.
-fn describe(mut d: Diagnostic, message: &str) -> Diagnostic {
-    let message = message.trim().replace('\n', "; ");
-    for kind in ["unknown field", "unknown variant"] {
-        if let Some(rest) = message.strip_prefix(kind) {
-            let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
-            let found = found.trim().trim_matches('`');
-            let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-            d.message = format!("{kind} `{found}`");
-            let accepted = expected.trim_start_matches("one of ");
-            let accepted = if accepted.is_empty() {
-                "no fields here"
-            } else {
-                accepted
-            };
-            return d
-                .found(format!("`{found}`"))
-                .accepted(accepted)
-                .maybe_hint(did_you_mean(found, names));
-        }
-    }
-    if let Some(field) = message.strip_prefix("missing field ") {
-        d.message = message.clone();
-        return d.hint(format!("add {} to this table", field));
-    }
-    d.message = format!("invalid TOML: {message}");
-    d
+impl IsBoard for BoardFile {
+    const BOARD: bool = true;
+}
+
+impl IsBoard for ManifestFile {
+    const BOARD: bool = false;
 }

@@ -73,7 +73,7 @@ impl Visitor<'_> for BytesVisitor {
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Bytes, E> {
         u64::try_from(v)
             .map(Bytes)
-            .map_err(|_| E::custom(format!("found {v}, expected {ACCEPTED}")))
+            .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Bytes, E> {
@@ -81,7 +81,7 @@ impl Visitor<'_> for BytesVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Bytes, E> {
-        Bytes::parse(v).ok_or_else(|| E::custom(format!("found \"{v}\", expected {ACCEPTED}")))
+        Bytes::parse(v).ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
     }
 }
 

@@ -17,7 +17,152 @@ fn toml_syntax() {
         BOARD,
         &edit(MANIFEST, "memory = \"32 MiB\"", "memory = \"32 MiB"),
     );
-    has(&out, &["manifest.toml:7:", "invalid TOML"]);
+    has(
+        &out,
+        &[
+            "manifest.toml:7:10: invalid TOML: unclosed string (opened here)",
+            "found: `\"32 MiB`: its line ends before a closing quote",
+            "accepted: a string closed on its own line: \"...\"",
+            "\n1 error(s)",
+        ],
+    );
+}
+
+#[test]
+fn an_unclosed_array_is_one_error_at_its_bracket() {
+    let out = errors(
+        BOARD,
+        &edit(MANIFEST, "[\"cpu0\", \"cpu1\"]", "[\"cpu0\", \"cpu1\""),
+    );
+    has(
+        &out,
+        &[
+            "manifest.toml:6:8: invalid TOML: unclosed array (opened here)",
+            "found: `[\"cpu0\", \"cpu1\"`: no `]` closes it",
+            "accepted: an array closed by `]`",
+            "hint: the parser read everything after it as part of the array",
+            "\n1 error(s)",
+        ],
+    );
+}
+
+#[test]
+fn other_syntax_errors_say_what_the_parser_expected() {
+    let out = errors(BOARD, &edit(MANIFEST, "to = \"beta\"", "to = = \"beta\""));
+    has(
+        &out,
+        &[
+            "manifest.toml:11:6: invalid TOML: extra `=`",
+            "found: `=`",
+            "accepted: nothing here",
+            "\n1 error(s)",
+        ],
+    );
+    let out = errors(
+        BOARD,
+        &edit(
+            MANIFEST,
+            "ipiv = \"required\"",
+            "ipiv = \"required\"\nipiv = \"off\"",
+        ),
+    );
+    has(
+        &out,
+        &[
+            "manifest.toml:3:1: invalid TOML: duplicate key",
+            "found: `ipiv`",
+            "accepted: each key once in a table",
+        ],
+    );
+}
+
+#[test]
+fn wrong_types_are_type_errors_each_reported() {
+    let m = edit(MANIFEST, "cpus = [\"cpu0\", \"cpu1\"]", "cpus = 2");
+    let m = edit(&m, "memory = \"32 MiB\"", "memory = true");
+    let out = errors(BOARD, &m);
+    has(
+        &out,
+        &[
+            "manifest.toml:6:8: type error: `cpus` must be an array of strings, not an integer",
+            "found: cpus = 2",
+            "accepted: board CPU names, e.g. cpus = [\"cpu0\", \"cpu1\"]",
+            "manifest.toml:7:10: type error: `memory` must be a byte quantity, not a boolean",
+            "found: memory = true",
+            "accepted: an integer (e.g. 0x200000) or a string like \"64 MiB\"",
+            "\n2 error(s)",
+        ],
+    );
+    assert!(!out.contains("invalid TOML"), "{out}");
+    let m = edit(MANIFEST, "to = \"beta\"", "to = 3\nvectors = \"all\"");
+    let out = errors(BOARD, &m);
+    has(
+        &out,
+        &[
+            "manifest.toml:11:6: type error: `to` must be a string, not an integer",
+            "accepted: the name of another partition, e.g. to = \"beta\"",
+            "manifest.toml:12:11: type error: `vectors` must be an array of integers, not a string",
+            "\n2 error(s)",
+        ],
+    );
+}
+
+#[test]
+fn errors_in_one_section_are_all_reported_missing_fields_too() {
+    let m = edit(
+        MANIFEST,
+        "memory = \"32 MiB\"",
+        "memory = \"32 MB\"\nbogus = 1",
+    );
+    let m = edit(
+        &m,
+        "image = \"guest.elf\"\n\n[[partition.route]]",
+        "\n[[partition.route]]",
+    );
+    let out = errors(BOARD, &m);
+    has(
+        &out,
+        &[
+            "manifest.toml:4:1: missing field `image` in [[partition]]",
+            "found: [[partition]] without `image`",
+            "accepted: `image = ...`: a path in quotes, relative to this manifest",
+            "manifest.toml:7:10: invalid value for `memory`",
+            "found: memory = \"32 MB\"",
+            "manifest.toml:8:1: unknown field `bogus`",
+            "\n3 error(s)",
+        ],
+    );
+}
+
+#[test]
+fn values_out_of_range_name_the_field_and_the_range() {
+    let m = edit(MANIFEST, "image = \"guest.elf\"\n\n", "image = \"guest.elf\"\nconsole_weight = -2\napic_ids = { first = 0, last = 5000000000 }\n\n");
+    let out = errors(BOARD, &m);
+    has(
+        &out,
+        &[
+            "manifest.toml:9:18: invalid value for `console_weight`",
+            "found: console_weight = -2",
+            "accepted: an integer from 1 to 100",
+            "manifest.toml:10:32: invalid value for `apic_ids.last`",
+            "accepted: a virtual APIC ID from 0 to 65535",
+        ],
+    );
+}
+
+#[test]
+fn a_section_of_the_wrong_shape_says_so() {
+    let m = "board = \"testboard\"\nipiv = \"required\"\n\n[partition]\nname = \"alpha\"\ncpus = [\"cpu0\"]\nmemory = \"32 MiB\"\nimage = \"guest.elf\"\n";
+    let out = errors(BOARD, m);
+    has(
+        &out,
+        &[
+            "manifest.toml:4:1: type error: `partition` must be an array of tables, not a table",
+            "found: partition = [partition]",
+            "accepted: [[partition]] tables (two brackets)",
+            "\n1 error(s)",
+        ],
+    );
 }
 
 #[test]
@@ -100,6 +245,24 @@ fn cpu_owned_twice() {
         &out,
         &["manifest.toml:16:17: CPU `cpu1` is owned twice: by `alpha` and by `beta`"],
     );
+}
+
+#[test]
+fn cpu_listed_twice_by_one_partition() {
+    let out = errors(
+        BOARD,
+        &edit(MANIFEST, "\"cpu0\", \"cpu1\"", "\"cpu0\", \"cpu0\""),
+    );
+    has(
+        &out,
+        &[
+            "manifest.toml:6:17: CPU `cpu0` is listed twice in partition `alpha`'s cpus",
+            "found: \"cpu0\"",
+            "hint: one vCPU per board CPU: remove the second entry",
+            "\n1 error(s)",
+        ],
+    );
+    assert!(!out.contains("by `alpha` and by `alpha`"), "{out}");
 }
 
 #[test]
@@ -723,7 +886,8 @@ fn schema_errors_in_several_sections_are_all_reported() {
     has(
         &out,
         &[
-            "manifest.toml:2:8: unknown variant `yes`",
+            "manifest.toml:2:8: unknown value \"yes\" for `ipiv`",
+            "accepted: \"required\", \"preferred\", \"off\"",
             "manifest.toml:7:1: unknown field `memroy`",
             "manifest.toml:16:1: unknown field `colour`",
             "3 error(s)",
@@ -748,7 +912,11 @@ fn several_syntax_errors_are_reported() {
     let out = errors(BOARD, &m);
     has(
         &out,
-        &["manifest.toml:7:", "manifest.toml:11:", "invalid TOML"],
+        &[
+            "manifest.toml:7:10: invalid TOML: unclosed string",
+            "manifest.toml:11:6: invalid TOML: extra `=`",
+            "\n2 error(s)",
+        ],
     );
 }
 

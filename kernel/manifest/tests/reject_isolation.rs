@@ -142,10 +142,14 @@ fn dma_acknowledgement_where_no_dma_is_refused() {
     has(
         &out,
         &[
-            "manifest.toml:9:35: unknown variant `confined`",
-            "accepted: `unconfined`",
+            "manifest.toml:9:35: unknown value \"confined\" for `dma`",
+            "found: dma = \"confined\"",
+            "accepted: \"unconfined\"",
+            "hint: did you mean `unconfined`?",
+            "1 error(s)",
         ],
     );
+    all_explained(&out);
 }
 
 #[test]

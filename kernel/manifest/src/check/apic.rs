@@ -144,7 +144,9 @@ fn report_overlaps(
                     b.0, b.1, a.0, a.1
                 ),
             );
-            cx.push(d.hint(format!("a guest that routes to `{pn}` or `{qn}` must tell their vCPUs apart; give them disjoint ranges or omit apic_ids to let the planner choose")));
+            cx.push(d.found(format!("apic_ids = {{ first = {}, last = {} }}", b.0, b.1))
+                .accepted(format!("IDs outside `{pn}`'s {}..={}", a.0, a.1))
+                .hint(format!("a guest that routes to `{pn}` or `{qn}` must tell their vCPUs apart; give them disjoint ranges or omit apic_ids to let the planner choose")));
         }
     }
 }

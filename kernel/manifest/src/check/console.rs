@@ -30,7 +30,12 @@ pub fn weights(cx: &mut Ctx<'_>, manifest: &ManifestFile) -> Vec<u16> {
                         part.name.get_ref()
                     ),
                 );
-                cx.push(d.hint("the weight shares the hypervisor's console: remove it, or set console = \"hypercall\""));
+                let console = part.console.as_ref().map_or("", |c| c.get_ref().name.as_str());
+                cx.push(
+                    d.found(format!("console_weight = {} with console = \"{console}\"", weight.get_ref()))
+                        .accepted("console_weight only with console = \"hypercall\" (the default)")
+                        .hint("the weight shares the hypervisor's console: remove it, or set console = \"hypercall\""),
+                );
                 return 1;
             }
             if !WEIGHT_RANGE.contains(weight.get_ref()) {

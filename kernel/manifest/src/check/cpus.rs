@@ -19,6 +19,15 @@ pub fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
+/// True when `wanted` names a partition whose own name is invalid (already an error there), so a
+/// reference to it is not reported a second time.
+pub fn names_misnamed(names: &[String], wanted: &str) -> bool {
+    names.iter().any(|n| {
+        !valid_name(n)
+            && (n.eq_ignore_ascii_case(wanted) || did_you_mean(wanted, [n.as_str()]).is_some())
+    })
+}
+
 /// Checks partition names; returns them in manifest order.
 pub fn check_names(cx: &mut Ctx<'_>, manifest: &ManifestFile) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
@@ -35,13 +44,25 @@ pub fn check_names(cx: &mut Ctx<'_>, manifest: &ManifestFile) -> Vec<String> {
                 name.span(),
                 format!("partition name `{}` is used twice", name.get_ref()),
             );
-            cx.push(d.hint("every [[partition]] needs its own name"));
+            let taken: Vec<&str> = names.iter().map(String::as_str).collect();
+            cx.push(
+                d.found(format!("\"{}\"", name.get_ref()))
+                    .accepted(format!(
+                        "a name no other partition has (taken: {})",
+                        list(taken)
+                    ))
+                    .hint("every [[partition]] needs its own name"),
+            );
         }
         names.push(name.get_ref().clone());
     }
     if manifest.partitions.is_empty() {
         let d = cx.manifest.error(0..0, "the manifest has no partition");
-        cx.push(d.hint("add a [[partition]] table"));
+        cx.push(
+            d.found("no [[partition]] table")
+                .accepted("at least one [[partition]] table")
+                .hint("add a [[partition]] table"),
+        );
     }
     names
 }
@@ -172,7 +193,11 @@ fn check_boot_cpus(cx: &mut Ctx<'_>, part: &PartitionSpec) {
                 ),
             );
             cx.push(
-                d.accepted(list(own.iter().copied()))
+                d.found(format!("\"{}\" in boot_cpus", cpu.get_ref()))
+                    .accepted(format!(
+                        "CPUs of this partition's cpus: {}",
+                        list(own.iter().copied())
+                    ))
                     .maybe_hint(did_you_mean(cpu.get_ref(), own.iter().copied())),
             );
         }
@@ -207,7 +232,7 @@ fn check_boot_cpus(cx: &mut Ctx<'_>, part: &PartitionSpec) {
                 part.name.get_ref()
             ),
         );
-        cx.push(d.found("boot_cpus = []").hint("list at least the CPU that runs the guest's bootstrap code, or omit boot_cpus to start them all"));
+        cx.push(d.found("boot_cpus = []").accepted("boot_cpus with at least one of this partition's CPUs").hint("list at least the CPU that runs the guest's bootstrap code, or omit boot_cpus to start them all"));
     }
 }
 

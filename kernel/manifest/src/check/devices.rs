@@ -191,7 +191,11 @@ fn check_mmio(
                 ),
             );
             cx.push(
-                d.hint("MMIO is mapped at its host address; move guest_base or shrink the memory"),
+                d.found(format!("`{}` in the devices of `{name}`", dev.name))
+                    .accepted(format!("guest memory that leaves {} free", show(*m)))
+                    .hint(
+                        "MMIO is mapped at its host address; move guest_base or shrink the memory",
+                    ),
             );
         }
     }

@@ -49,7 +49,7 @@ pub fn check(
                 Ok(bytes) => bytes,
                 Err(e) => {
                     let d = err(format!("image of `{}` cannot be read: {e}", part.name.get_ref()));
-                    cx.push(d.found(path.display()).hint("image paths are relative to the manifest file; test guests are built into target/guests/ by xtask; a bare-metal build without guests can set TESSERA_IMAGES=skip"));
+                    cx.push(d.found(path.display()).accepted("a readable ELF64 file").hint("image paths are relative to the manifest file; test guests are built into target/guests/ by xtask; a bare-metal build without guests can set TESSERA_IMAGES=skip"));
                     return None;
                 }
             };

@@ -141,7 +141,9 @@ fn fits_explicit(
             span,
             format!("{at} overlaps the hypervisor at {}", show(board.hypervisor)),
         );
-        d.hint("move host_base past the hypervisor, or omit it to let the planner place the memory")
+        d.found(show(r))
+            .accepted(format!("a range outside the hypervisor's {}", show(board.hypervisor)))
+            .hint("move host_base past the hypervisor, or omit it to let the planner place the memory")
     } else if let Some(j) = placed
         .iter()
         .position(|o| o.is_some_and(|o| overlaps(o, r)))
@@ -152,7 +154,9 @@ fn fits_explicit(
             show(placed[j].unwrap_or(r))
         );
         let d = cx.manifest.error(span, format!("{at} overlaps {other}"));
-        d.hint("partitions never share memory; pick disjoint host_base values")
+        d.found(show(r))
+            .accepted("a range no other partition's memory uses")
+            .hint("partitions never share memory; pick disjoint host_base values")
     } else {
         return true;
     };
@@ -202,7 +206,11 @@ fn place(
             part.name.get_ref()
         );
         let d = cx.manifest.error(part.memory.span(), message);
-        cx.push(d.hint("the free RAM is fragmented by host_base placements; shrink the memory or move the others"));
+        cx.push(
+            d.found(format!("memory = \"{}\"", Bytes(bytes)))
+                .accepted("a size that fits one free 2 MiB-aligned gap of board RAM")
+                .hint("the free RAM is fragmented by host_base placements; shrink the memory or move the others"),
+        );
     }
     found
 }

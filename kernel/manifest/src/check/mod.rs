@@ -116,7 +116,14 @@ fn check_partitions(
     let mut routes = routes::check(cx, manifest, &names);
     let resolved = channels::resolve(cx, manifest, &names, &mut routes);
     let sizes: Vec<usize> = vcpus.iter().map(Vec::len).collect();
-    let (apic_first, notes) = apic::check(cx, manifest, &sizes, &routes);
+    // APIC-ID ranges are checked against the CPUs as written, so that a misspelt or doubly
+    // owned CPU (already an error) does not also make its range the wrong size.
+    let written: Vec<usize> = manifest
+        .partitions
+        .iter()
+        .map(|p| p.get_ref().cpus.get_ref().len())
+        .collect();
+    let (apic_first, notes) = apic::check(cx, manifest, &written, &routes);
     let memory = memory::check(cx, board, manifest);
     let devices = devices::check(cx, board, manifest, &memory);
     let console_weights = console::weights(cx, manifest);

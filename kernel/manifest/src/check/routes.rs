@@ -22,7 +22,14 @@ pub fn check(cx: &mut Ctx<'_>, manifest: &ManifestFile, names: &[String]) -> Vec
                     route.get_ref().to.span(),
                     format!("second route from `{}` to `{}`", names[from], names[to]),
                 );
-                cx.push(d.hint("merge them: one route per pair of partitions and direction"));
+                cx.push(
+                    d.found(format!(
+                        "to = \"{}\" in a second [[partition.route]]",
+                        names[to]
+                    ))
+                    .accepted("one route per pair of partitions and direction")
+                    .hint("merge them: one route per pair of partitions and direction"),
+                );
                 continue;
             }
             let mode = *route.get_ref().mode.get_ref();
@@ -46,12 +53,20 @@ fn target(cx: &mut Ctx<'_>, route: &RouteSpec, names: &[String], from: usize) ->
             let d = cx
                 .manifest
                 .error(route.to.span(), format!("route from `{to}` to itself"));
+            let others = names
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != from)
+                .map(|(_, n)| n.as_str());
             cx.push(
-                d.hint("IPIs inside a partition need no route: every vCPU may IPI every other"),
+                d.found(format!("to = \"{to}\""))
+                    .accepted(format!("another partition: {}", list(others)))
+                    .hint("IPIs inside a partition need no route: every vCPU may IPI every other"),
             );
             None
         }
         Some(index) => Some(index),
+        None if super::cpus::names_misnamed(names, to) => None,
         None => {
             let d = cx.manifest.error(
                 route.to.span(),
@@ -80,7 +95,11 @@ fn vectors(cx: &mut Ctx<'_>, route: &RouteSpec, mode: RouteModeSpec) -> VectorSe
             let d = cx
                 .manifest
                 .error(v.span(), "an exitless route cannot restrict vectors");
-            cx.push(d.hint("the processor delivers any vector >= 16 through IPIv; use mode = \"trapped\" to enforce a list"));
+            cx.push(
+                d.found("mode = \"exitless\" with a vectors list")
+                    .accepted("vectors only on trapped routes")
+                    .hint("the processor delivers any vector >= 16 through IPIv; use mode = \"trapped\" to enforce a list"),
+            );
             VectorSet::DELIVERABLE
         }
         (RouteModeSpec::Trapped, None) => {
@@ -92,7 +111,8 @@ fn vectors(cx: &mut Ctx<'_>, route: &RouteSpec, mode: RouteModeSpec) -> VectorSe
                 ),
             );
             cx.push(
-                d.accepted("vectors = [ ... ] with values 16..=255")
+                d.found("mode = \"trapped\" without vectors")
+                    .accepted("vectors = [ ... ] with values 16..=255")
                     .hint("list the vectors the hypervisor should let through"),
             );
             VectorSet::EMPTY

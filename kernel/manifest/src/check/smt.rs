@@ -63,6 +63,7 @@ fn opt_ins(cx: &mut Ctx<'_>, manifest: &ManifestFile, names: &[String]) -> Vec<V
         for other in &part.get_ref().share_cores_with {
             match names.iter().position(|m| m == other.get_ref()) {
                 Some(q) if q != p => (allowed[p][q], allowed[q][p]) = (true, true),
+                None if super::cpus::names_misnamed(names, other.get_ref()) => {}
                 found => unknown(cx, names, p, other, found.is_some()),
             }
         }

@@ -108,11 +108,16 @@ pub fn check(board: &str, manifest: &str) -> Result<Model, Errors> {
     )
 }
 
-/// The rendered errors of a pair that must be invalid.
+/// The rendered errors of a pair that must be invalid; every error must say what was found and
+/// what is accepted.
 pub fn errors(board: &str, manifest: &str) -> String {
     match check(board, manifest) {
         Ok(_) => panic!("expected errors for manifest:\n{manifest}"),
-        Err(e) => e.to_string(),
+        Err(e) => {
+            let out = e.to_string();
+            all_explained(&out);
+            out
+        }
     }
 }
 
