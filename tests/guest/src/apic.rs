@@ -2,7 +2,10 @@
 //! interrupt command register (MSR 0x830): fixed, NMI, INIT and start-up, to one APIC ID.
 
 use crate::cpu::{read_msr, write_x2apic};
-use tessera_vmx::msr::{X2APIC_EOI, X2APIC_ICR, X2APIC_ID};
+use tessera_vmx::msr::{X2APIC_EOI, X2APIC_ICR, X2APIC_ID, X2APIC_TPR};
+
+/// First of the eight x2APIC interrupt request registers.
+const X2APIC_IRR_FIRST: u32 = 0x820;
 
 const DELIVERY_FIXED: u64 = 0b000 << 8;
 const DELIVERY_NMI: u64 = 0b100 << 8;
@@ -39,6 +42,17 @@ pub const fn startup_icr(apic_id: u32, vector: u8) -> u64 {
 /// The APIC ID this vCPU sees (its virtual APIC ID).
 pub fn apic_id() -> u32 {
     read_msr(X2APIC_ID) as u32
+}
+
+/// Sets the task priority (x2APIC TPR, MSR 0x808): interrupts of priority class `tpr >> 4` and
+/// below stay pending in the IRR instead of arriving.
+pub fn set_task_priority(tpr: u8) {
+    write_x2apic(X2APIC_TPR, u64::from(tpr));
+}
+
+/// The interrupt request register (MSRs 0x820-0x827): bit `v` of the 256 = vector `v` pending.
+pub fn irr() -> [u32; 8] {
+    core::array::from_fn(|i| read_msr(X2APIC_IRR_FIRST + i as u32) as u32)
 }
 
 /// Signals the end of the interrupt being handled.

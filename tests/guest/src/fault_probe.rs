@@ -160,3 +160,23 @@ pub fn vmx(instruction: VmxInstruction) -> Option<u8> {
         }
     })
 }
+
+/// WRMSR of `value` to x2APIC register `msr` (0x800-0x8FF) where the write may fault (an ICR value
+/// with reserved bits raises #GP): the vector raised, `None` if the write completed.
+pub fn write_x2apic(msr: u32, value: u64) -> Option<u8> {
+    assert!(
+        (0x800..=0x8FF).contains(&msr),
+        "MSR {msr:#x} is not an x2APIC register"
+    );
+    guarded(|slot| {
+        // SAFETY: x2APIC registers change interrupt delivery, not memory (as `cpu::write_x2apic`);
+        // interrupts reach only the guest's stubs, which preserve every register. A fault resumes
+        // at label 2.
+        unsafe {
+            asm!("lea {t}, [rip + 2f]", "mov [{slot}], {t}", "wrmsr", "2:",
+                 slot = in(reg) slot.as_ptr(), t = out(reg) _,
+                 in("ecx") msr, in("eax") value as u32, in("edx") (value >> 32) as u32,
+                 options(nostack));
+        }
+    })
+}

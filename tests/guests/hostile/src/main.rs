@@ -5,6 +5,8 @@
 
 mod flood;
 mod forger;
+mod icr_fuzz;
+mod icr_model;
 mod role;
 mod stepper;
 mod waiting;
@@ -23,6 +25,8 @@ fn run(info: &'static BootInfo) -> TestResult {
         Some(Role::Stepper) => stepper::run(info),
         Some(Role::Intruder) => waiting::intruder(info),
         Some(Role::Sleeper) => waiting::sleeper(info),
+        Some(Role::Fuzzer) => icr_fuzz::fuzzer(info),
+        Some(Role::Receiver) => icr_fuzz::receiver(info),
         Some(Role::Bystander) => Ok(()),
         None => fail!("no hostile role for partition `{}`", info.name()),
     }

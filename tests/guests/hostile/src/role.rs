@@ -15,6 +15,10 @@ pub enum Role {
     Intruder,
     /// Keeps a vCPU waiting for its own start-up and checks the intruder changed nothing.
     Sleeper,
+    /// Writes pseudo-random ICR values (scenario `ipi-fuzz`).
+    Fuzzer,
+    /// Counts what the fuzzer's IPIs bring (`friend`, `guarded`, `stranger` in `ipi-fuzz`).
+    Receiver,
     /// Does nothing hostile and passes.
     Bystander,
 }
@@ -28,6 +32,8 @@ pub fn of(name: &str) -> Option<Role> {
         "stepper" => Some(Role::Stepper),
         "intruder" => Some(Role::Intruder),
         "sleeper" => Some(Role::Sleeper),
+        "fuzzer" => Some(Role::Fuzzer),
+        "friend" | "guarded" | "stranger" => Some(Role::Receiver),
         "bystander" => Some(Role::Bystander),
         _ => None,
     }
