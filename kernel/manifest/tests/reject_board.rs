@@ -309,3 +309,46 @@ fn the_hypervisor_drives_the_port_of_its_console_device() {
     );
     assert!(check(&b, &alpha_with("console = \"com1\"")).is_ok());
 }
+
+/// Each board error class says what was found, what is accepted and a hint.
+#[test]
+fn every_board_error_has_a_hint() {
+    let extra = |text: &str| board_plus(text);
+    let boards = [
+        edit(BOARD, "base = 0x2F8, count = 8", "base = 0xFFFC, count = 8"),
+        extra("[[device]]\nname = \"serial0\"\nports = [{ base = 0x3FC, count = 4 }]\n"),
+        extra("[[device]]\nname = \"alias\"\nmmio = [{ base = 0xFED00000, bytes = \"4 KiB\" }]\n"),
+        extra("[[device]]\nname = \"vga\"\nmmio = [{ base = 0x4000000, bytes = \"64 KiB\" }]\n"),
+        extra("[[device]]\nname = \"x\"\nmmio = [{ base = 0xFEE00000, bytes = \"4 KiB\" }]\n"),
+        extra("[[device]]\nname = \"odd\"\nmmio = [{ base = 0xFEB00000, bytes = 100 }]\n"),
+        extra("[[reserved]]\nname = \"acpi\"\nbase = 0xFED00000\nbytes = \"1 MiB\"\n"),
+        edit(BOARD, "base = \"2 MiB\"", "base = \"300 MiB\""),
+        edit(BOARD, "console = \"com1\"", "console = \"uart\""),
+        edit(BOARD, "console = \"com1\"", "console = \"hpet\""),
+        edit(BOARD, "name = \"cpu1\"", "name = \"cpu0\""),
+        edit(BOARD, "apic_id = 1", "apic_id = 0"),
+        edit(BOARD, "name = \"com2\"", "name = \"com1\""),
+        edit(BOARD, "ipiv = true\n", "ipiv = true\ntsc_hz = 0\n"),
+    ];
+    for b in boards {
+        let out = errors(&b, MANIFEST);
+        let count = out.matches("error: ").count();
+        assert_eq!(
+            out.matches("\n  hint: ").count(),
+            count,
+            "an error without a hint:\n{out}"
+        );
+    }
+    has(
+        &errors(&boards_mmio_partial(), MANIFEST),
+        &[
+            "board.toml:56:9: MMIO range of device `odd` is not whole 4 KiB pages",
+            "found: base 0xfeb00000, bytes 0x64",
+            "hint: `bytes` is the size of the range, not its end address",
+        ],
+    );
+}
+
+fn boards_mmio_partial() -> String {
+    board_plus("[[device]]\nname = \"odd\"\nmmio = [{ base = 0xFEB00000, bytes = 100 }]\n")
+}

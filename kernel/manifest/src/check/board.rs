@@ -138,7 +138,9 @@ fn console(cx: &mut Ctx<'_>, name: &Spanned<String>, devices: &[DeviceModel]) ->
                 "a [[device]] of this board: {}",
                 list(names.clone())
             ));
-        cx.push(d.maybe_hint(did_you_mean(wanted, names)));
+        let hint = did_you_mean(wanted, names)
+            .unwrap_or_else(|| "name the [[device]] of the UART the hypervisor prints to".into());
+        cx.push(d.hint(hint));
         return None;
     };
     let ports = &devices[index].ports;

@@ -170,7 +170,8 @@ fn well_formed(cx: &mut Ctx<'_>, r: &Region) -> bool {
     let d = cx.board.error(r.size_span.clone(), message);
     cx.push(
         d.found(format!("base {base:#x}, bytes {bytes:#x}"))
-            .accepted(accepted),
+            .accepted(accepted)
+            .hint("`bytes` is the size of the range, not its end address; sizes take units such as \"4 KiB\""),
     );
     false
 }

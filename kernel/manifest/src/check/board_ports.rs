@@ -70,7 +70,8 @@ fn in_space(cx: &mut Ctx<'_>, name: &str, spec: &Spanned<PortSpec>) -> bool {
             .accepted(format!(
                 "count >= 1 and base + count <= {PORT_SPACE_END:#x} (here count 1..={})",
                 PORT_SPACE_END - u32::from(base)
-            )),
+            ))
+            .hint("`count` is the number of ports the device decodes (8 for a 16550 UART), not the last port"),
     );
     false
 }
