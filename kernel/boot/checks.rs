@@ -5,6 +5,7 @@ use super::machine::{cpu_differences, ram_differences, Differences, FirmwareCpu}
 use crate::plan::PLAN;
 use tessera_arch::multiboot::{BootInfo, MEMORY_AVAILABLE};
 use tessera_manifest::IpivMode as PlanMode;
+use tessera_vmx::controls::SecondaryProcBased;
 use tessera_vmx::select::{select, IpivMode, SelectedControls};
 
 /// Checks the machine; returns the VMX controls to use, or refuses to boot.
@@ -74,13 +75,29 @@ fn vmx_controls() -> Option<SelectedControls> {
                 "VMX controls selected: IPI virtualization {}",
                 on_off(c.ipiv)
             );
-            Some(c)
+            bus_locks(c)
         }
         Err(e) => {
             log::error!("machine: {e}");
             None
         }
     }
+}
+
+/// Says whether guests' bus locks exit; refuses a CPU without the exit on a board that states it.
+fn bus_locks(controls: SelectedControls) -> Option<SelectedControls> {
+    let detected = controls
+        .secondary
+        .contains(SecondaryProcBased::VMM_BUS_LOCK_DETECTION);
+    if PLAN.bus_lock_exit && !detected {
+        log::error!("machine: board `{}` states bus_lock_exit but the CPU has no VMM bus-lock detection (IA32_VMX_PROCBASED_CTLS2 bit 62)", PLAN.board);
+        return None;
+    }
+    match detected {
+        true => log::info!("bus locks: each one a guest takes exits and is counted"),
+        false => log::warn!("bus locks: not contained (the CPU has no VMM bus-lock detection)"),
+    }
+    Some(controls)
 }
 
 fn on_off(on: bool) -> &'static str {

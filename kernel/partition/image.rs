@@ -171,6 +171,7 @@ mod tests {
                 enabled: false,
             },
             tsc_hz: None,
+            bus_lock_exit: false,
             channels: &[],
             hypervisor: HostRange {
                 base: 2 * MIB,

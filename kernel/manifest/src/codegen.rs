@@ -78,6 +78,7 @@ pub fn source(plan: &Plan<'_>, model: &Model, origin: &str) -> String {
         plan.ipiv.mode, plan.ipiv.enabled
     );
     let _ = writeln!(out, "    tsc_hz: {:?},", plan.tsc_hz);
+    let _ = writeln!(out, "    bus_lock_exit: {},", plan.bus_lock_exit);
     let _ = writeln!(
         out,
         "    hypervisor: {M}::HostRange {{ base: {:#x}, bytes: {:#x} }},",

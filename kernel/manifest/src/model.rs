@@ -14,6 +14,8 @@ pub struct Model {
     pub ipiv: Ipiv,
     /// The board's TSC frequency, when stated.
     pub tsc_hz: Option<u64>,
+    /// The board's CPUs exit on every bus lock a guest takes (`bus_lock_exit`).
+    pub bus_lock_exit: bool,
     pub hypervisor: HostRange,
     /// The board UART the hypervisor drives for its log and the hypercall console.
     pub console: DeviceModel,

@@ -34,6 +34,9 @@ pub struct Plan<'a> {
     pub ipiv: Ipiv,
     /// The board's TSC frequency in Hz; `None`: the kernel reads CPUID leaf 15H or 16H.
     pub tsc_hz: Option<u64>,
+    /// The board states VMM bus-lock detection (`bus_lock_exit`): the kernel refuses a CPU
+    /// without it, since the board's promise that bus locks are contained would not hold.
+    pub bus_lock_exit: bool,
     /// Host-physical range reserved for the hypervisor itself.
     pub hypervisor: HostRange,
     /// The board UART the hypervisor drives (`[hypervisor] console`): a 16550 at

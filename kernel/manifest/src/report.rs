@@ -30,6 +30,7 @@ pub fn json(plan: &Plan<'_>, model: &Model) -> Value {
         "board": plan.board,
         "ipiv": plan.ipiv.mode.as_str(),
         "ipiv_enabled": plan.ipiv.enabled,
+        "bus_lock_exit": model.bus_lock_exit,
         "partitions": partitions,
         "pid_tables_bytes": total_table_bytes(plan),
         "kvm_default_pid_tables_bytes": KVM_DEFAULT_TABLE_BYTES * plan.partitions.len(),
@@ -100,6 +101,7 @@ pub fn text(plan: &Plan<'_>, model: &Model) -> String {
         plan.board,
         plan.ipiv.mode.as_str()
     );
+    let _ = writeln!(out, "{}", bus_lock_line(plan.board, model.bus_lock_exit));
     for p in plan.partitions {
         partition_text(&mut out, p);
     }
@@ -116,6 +118,16 @@ pub fn text(plan: &Plan<'_>, model: &Model) -> String {
         }
     }
     out
+}
+
+/// What happens when a guest takes a bus lock (a locked access split across cache lines or to
+/// uncacheable memory), which stalls memory traffic on every core.
+pub fn bus_lock_line(board: &str, bus_lock_exit: bool) -> String {
+    if bus_lock_exit {
+        "bus locks: contained: each one a guest takes exits (VMM bus-lock detection) and is counted per vCPU (`bus_lock` in its exit counts)".to_string()
+    } else {
+        format!("bus locks: NOT contained: board `{board}` states no bus-lock VM exit (`bus_lock_exit`), so a partition that takes bus locks (locked accesses split across cache lines or to uncacheable memory) slows every other partition's memory traffic and Tessera can neither see nor stop it")
+    }
 }
 
 /// One line per passed-through device; a bus master is named for what it is: a way around the

@@ -18,6 +18,11 @@ pub struct BoardFile {
     /// TSC frequency in Hz (what guests are told in CPUID leaves 15H/16H and their boot info);
     /// without it the hypervisor reads the CPU's own CPUID leaf 15H or 16H at boot.
     pub tsc_hz: Option<Spanned<u64>>,
+    /// True when the CPUs have VMM bus-lock detection (a VM exit after every bus lock a guest
+    /// takes: secondary control bit 30). Without it (the default), `explain` says that the board
+    /// cannot contain a bus-locking guest.
+    #[serde(default)]
+    pub bus_lock_exit: bool,
     pub hypervisor: HypervisorSpec,
     #[serde(rename = "cpu")]
     pub cpus: Vec<Spanned<CpuSpec>>,

@@ -204,3 +204,24 @@ fn explain_says_which_partition_a_bus_master_opens_all_memory_to() {
         serde_json::json!(["nic0"])
     );
 }
+
+#[test]
+fn explain_says_whether_the_board_contains_a_bus_locking_guest() {
+    let r = root();
+    let cases = [
+        ("board/emulator.toml", "partitions/default.toml", false),
+        ("board/server.toml", "partitions/examples/server.toml", true),
+    ];
+    for (board, manifest, contained) in cases {
+        let explained =
+            tessera_manifest::explain(&r.join(board), &r.join(manifest), Images::Skip).unwrap();
+        let line = if contained {
+            "bus locks: contained: each one a guest takes exits"
+        } else {
+            "bus locks: NOT contained: board `emulator` states no bus-lock VM exit"
+        };
+        assert!(explained.text.contains(line), "{board}: missing `{line}`");
+        let v: serde_json::Value = serde_json::from_str(&explained.json).unwrap();
+        assert_eq!(v["bus_lock_exit"], contained, "{board}");
+    }
+}

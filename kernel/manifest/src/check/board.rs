@@ -15,6 +15,8 @@ pub struct BoardFacts {
     pub ipiv: bool,
     /// TSC frequency, when the board states it.
     pub tsc_hz: Option<u64>,
+    /// The CPUs exit on every bus lock a guest takes.
+    pub bus_lock_exit: bool,
     pub cpus: Vec<CpuFact>,
     pub ram: Vec<HostRange>,
     pub hypervisor: HostRange,
@@ -61,6 +63,7 @@ pub fn check(cx: &mut Ctx<'_>, file: &BoardFile) -> BoardFacts {
         name: file.name.get_ref().clone(),
         ipiv: file.ipiv,
         tsc_hz: tsc_hz(cx, file),
+        bus_lock_exit: file.bus_lock_exit,
         cpus,
         ram: map.ram,
         hypervisor: map.hypervisor,

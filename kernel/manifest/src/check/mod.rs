@@ -74,6 +74,7 @@ pub fn check(sources: &Sources, images: Images) -> Result<Model, Errors> {
             .collect(),
         ipiv,
         tsc_hz: board.tsc_hz,
+        bus_lock_exit: board.bus_lock_exit,
         hypervisor: board.hypervisor,
         console: board
             .hypervisor_console
