@@ -1,7 +1,17 @@
 //! The accesses an isolation test makes, by partition name and vCPU index.
 
 use core::fmt::Write;
+use tessera_guest::paging::SpareDirectory;
 use tessera_guest::{cpu, paging, BootInfo};
+
+/// The local APIC's MMIO page (xAPIC mode); its ICR, where a write would send an IPI.
+const LOCAL_APIC_ICR: u64 = 0xFEE0_0300;
+/// The emulator board's `vga` device (Bochs's VBE linear frame buffer), granted to another
+/// partition of scenario `isolation-mmio`.
+const OTHER_DEVICE_MMIO: u64 = 0xE000_0000;
+/// A page directory for the GiB that holds the local APIC page and the frame buffer, which the
+/// hypervisor's guest tables do not cover for a partition granted neither.
+static SPARE_DIRECTORY: SpareDirectory = SpareDirectory::new();
 
 /// A port no manifest grants (ISA POST diagnostics).
 const DENIED_PORT: u16 = 0x80;
@@ -21,6 +31,10 @@ pub enum Attack {
     ReadMsr(u32, &'static str),
     /// WRMSR of `.1` (value `.2`) of class `.3` the partition is not granted.
     WriteMsr(u32, u64, &'static str),
+    ReadBelowMemory,
+    WriteBelowMemory,
+    WriteLocalApicPage,
+    ReadOtherDeviceMmio,
 }
 
 /// Partitions whose vCPUs (other than 0) attack.
@@ -35,6 +49,8 @@ pub fn is_attacking_partition(name: &str) -> bool {
             | "msr-vmx-mtrr"
             | "msr-debug-syscall"
             | "msr-tsc-other"
+            | "below"
+            | "reach"
     )
 }
 
@@ -58,6 +74,10 @@ pub fn for_vcpu(name: &str, vcpu: u32) -> Option<Attack> {
         ("msr-debug-syscall", 2) => Attack::ReadMsr(0xC000_0082, "system call IA32_LSTAR"),
         ("msr-tsc-other", 1) => Attack::WriteMsr(0x10, 0, "time IA32_TIME_STAMP_COUNTER"),
         ("msr-tsc-other", 2) => Attack::ReadMsr(0x4000_0000, "undefined 0x40000000"),
+        ("below", 1) => Attack::ReadBelowMemory,
+        ("below", 2) => Attack::WriteBelowMemory,
+        ("reach", 1) => Attack::WriteLocalApicPage,
+        ("reach", 2) => Attack::ReadOtherDeviceMmio,
         _ => return None,
     })
 }
@@ -65,6 +85,17 @@ pub fn for_vcpu(name: &str, vcpu: u32) -> Option<Attack> {
 /// The first guest-physical byte after the partition's memory.
 fn past_memory(info: &BootInfo) -> u64 {
     info.memory_guest_base + info.memory_bytes
+}
+
+/// Reads the first word of the `vga` device's MMIO, for the partition the manifest grants it to
+/// (the hypervisor maps it in that partition's page tables and EPT).
+pub fn read_own_device(info: &BootInfo) -> u64 {
+    cpu::read_outside(info, OTHER_DEVICE_MMIO)
+}
+
+/// The last 8 bytes below the partition's memory (its guest base must be above 0).
+fn below_memory(info: &BootInfo) -> u64 {
+    info.memory_guest_base - 8
 }
 
 impl Attack {
@@ -101,24 +132,63 @@ impl Attack {
                 &mut text,
                 format_args!("writing denied MSR {msr:#x} ({class})"),
             ),
+            Attack::ReadBelowMemory => core::fmt::write(
+                &mut text,
+                format_args!("reading {:#x}, below its memory", below_memory(info)),
+            ),
+            Attack::WriteBelowMemory => core::fmt::write(
+                &mut text,
+                format_args!("writing {:#x}, below its memory", below_memory(info)),
+            ),
+            Attack::WriteLocalApicPage => core::fmt::write(
+                &mut text,
+                format_args!("writing the local APIC page's ICR at {LOCAL_APIC_ICR:#x}"),
+            ),
+            Attack::ReadOtherDeviceMmio => core::fmt::write(
+                &mut text,
+                format_args!("reading another partition's device MMIO at {OTHER_DEVICE_MMIO:#x}"),
+            ),
         };
         text
     }
 
     /// Makes the access; returns only if the hypervisor let it through (a value for the report).
     pub fn run(&self, info: &BootInfo) -> u64 {
-        let outside = past_memory(info);
+        let outside = match self {
+            Attack::ReadBelowMemory | Attack::WriteBelowMemory => below_memory(info),
+            Attack::WriteLocalApicPage => LOCAL_APIC_ICR,
+            Attack::ReadOtherDeviceMmio => OTHER_DEVICE_MMIO,
+            _ => past_memory(info),
+        };
         let touches_memory = matches!(
             self,
-            Attack::ReadOutsideMemory | Attack::WriteOutsideMemory | Attack::ExecuteOutsideMemory
+            Attack::ReadOutsideMemory
+                | Attack::WriteOutsideMemory
+                | Attack::ExecuteOutsideMemory
+                | Attack::ReadBelowMemory
+                | Attack::WriteBelowMemory
+                | Attack::WriteLocalApicPage
+                | Attack::ReadOtherDeviceMmio
         );
         if touches_memory {
-            if let Err(error) = paging::map_block(info, outside) {
+            if let Err(error) = paging::map_block_anywhere(info, outside, &SPARE_DIRECTORY) {
                 tessera_guest::println!("cannot map {outside:#x}: {error:?}");
                 return u64::MAX;
             }
         }
         match self {
+            Attack::ReadBelowMemory | Attack::ReadOtherDeviceMmio => {
+                cpu::read_outside(info, outside)
+            }
+            Attack::WriteBelowMemory => {
+                cpu::write_outside(info, outside, 0x5445_5353_4552_4121);
+                0
+            }
+            // An ICR value that would send a fixed IPI (vector 0x40) to APIC ID 0.
+            Attack::WriteLocalApicPage => {
+                cpu::write_outside(info, outside, 0x0000_4040);
+                0
+            }
             Attack::ReadOutsideMemory => cpu::read_outside(info, outside),
             Attack::WriteOutsideMemory => {
                 cpu::write_outside(info, outside, 0x5445_5353_4552_4121);
