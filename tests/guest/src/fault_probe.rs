@@ -5,7 +5,7 @@
 
 use crate::idt;
 use crate::layout::current_vcpu;
-use core::arch::asm;
+use core::arch::{asm, global_asm};
 use core::sync::atomic::AtomicU64;
 
 /// A VMX instruction (each exits in VMX non-root operation or raises #UD).
@@ -177,6 +177,127 @@ pub fn write_x2apic(msr: u32, value: u64) -> Option<u8> {
                  slot = in(reg) slot.as_ptr(), t = out(reg) _,
                  in("ecx") msr, in("eax") value as u32, in("edx") (value >> 32) as u32,
                  options(nostack));
+        }
+    })
+}
+
+/// Vector of the DPL-3 gate that brings [`vmcall_from_user`] back to CPL 0.
+pub const USER_RETURN_VECTOR: u8 = 0xFD;
+/// Selectors of the GDT [`vmcall_from_user`] loads: the boot GDT's code (0x08) and data (0x10),
+/// then user data (0x18, RPL 3 = 0x1B), user code (0x20, RPL 3 = 0x23) and a TSS (0x28).
+const USER_DATA_SELECTOR: u64 = 0x1B;
+const USER_CODE_SELECTOR: u64 = 0x23;
+const TSS_SELECTOR: u16 = 0x28;
+
+/// The GDT: null, 64-bit code DPL 0, data DPL 0, data DPL 3, 64-bit code DPL 3, TSS (16 bytes).
+static USER_GDT: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
+/// The 104-byte TSS: RSP0 (bytes 4..12) is written before each trip to CPL 3; no I/O bitmap.
+static USER_TSS: [AtomicU64; 13] = [const { AtomicU64::new(0) }; 13];
+
+// `tessera_guest_user_vmcall(slot = RDI, rsp0 field = RDX)`: saves the callee-saved registers and
+// RSP, sets TSS.RSP0 1 KiB below RSP and a user stack 16 KiB below it (both in this vCPU's own
+// stack), IRETQs to CPL 3 with interrupts as they were, arms the resume slot there, executes
+// VMCALL STOP with status 7, and, resumed after it, returns to CPL 0 through the DPL-3 gate
+// `USER_RETURN_VECTOR`, whose handler `tessera_guest_user_return` restores RSP, the data
+// segments and the saved registers and returns to the caller. Only one vCPU may run it at a time
+// (one saved RSP).
+global_asm!(
+    ".pushsection .bss.tessera_guest_user, \"aw\", @nobits",
+    ".balign 8",
+    "tessera_guest_saved_rsp: .quad 0",
+    ".popsection",
+    ".pushsection .text.tessera_guest_user, \"ax\"",
+    ".global tessera_guest_user_vmcall",
+    "tessera_guest_user_vmcall:",
+    "    push rbx",
+    "    push rbp",
+    "    push r12",
+    "    push r13",
+    "    push r14",
+    "    push r15",
+    "    mov [rip + tessera_guest_saved_rsp], rsp",
+    "    lea rax, [rsp - 1024]",
+    "    and rax, -16",
+    "    mov [rdx], rax",
+    "    lea rsi, [rsp - 16384]",
+    "    and rsi, -16",
+    "    push {user_ss}",
+    "    push rsi",
+    "    pushfq",
+    "    push {user_cs}",
+    "    lea rax, [rip + 3f]",
+    "    push rax",
+    "    iretq",
+    "3:  lea rax, [rip + 4f]",
+    "    mov [rdi], rax",
+    "    mov eax, {stop}",
+    "    mov ebx, 7",
+    "    vmcall",
+    "4:  int {vector}",
+    ".global tessera_guest_user_return",
+    "tessera_guest_user_return:",
+    "    mov rsp, [rip + tessera_guest_saved_rsp]",
+    "    mov ax, 0x10",
+    "    mov ds, ax",
+    "    mov es, ax",
+    "    mov ss, ax",
+    "    pop r15",
+    "    pop r14",
+    "    pop r13",
+    "    pop r12",
+    "    pop rbp",
+    "    pop rbx",
+    "    ret",
+    ".popsection",
+    user_ss = const USER_DATA_SELECTOR,
+    user_cs = const USER_CODE_SELECTOR,
+    stop = const tessera_vmx::guest_abi::HYPERCALL_STOP,
+    vector = const USER_RETURN_VECTOR,
+);
+
+/// VMCALL (STOP with status 7) executed at CPL 3: Tessera must refuse it with #UD instead of
+/// stopping the vCPU. Opens the first GiB of the identity map to CPL 3, loads a GDT with user
+/// segments and a TSS, and a DPL-3 gate to come back; returns the vector the VMCALL raised.
+/// Call once per vCPU, on one vCPU at a time.
+pub fn vmcall_from_user(info: &tessera_vmx::guest_abi::BootInfo) -> Option<u8> {
+    crate::paging::open_first_gib_to_user(info);
+    let tss = USER_TSS.as_ptr() as u64;
+    USER_TSS[12].store(104 << 48, core::sync::atomic::Ordering::Release);
+    let tss_low = 0x67 | (tss & 0xFF_FFFF) << 16 | 0x89 << 40 | (tss >> 24 & 0xFF) << 56;
+    let words = [
+        0,
+        0x00AF_9B00_0000_FFFF,
+        0x00CF_9300_0000_FFFF,
+        0x00CF_F300_0000_FFFF,
+        0x00AF_FB00_0000_FFFF,
+        tss_low,
+        tss >> 32,
+    ];
+    for (slot, word) in USER_GDT.iter().zip(words) {
+        slot.store(word, core::sync::atomic::Ordering::Release);
+    }
+    let mut pointer = [0u8; 10];
+    pointer[..2].copy_from_slice(&(7u16 * 8 - 1).to_le_bytes());
+    pointer[2..].copy_from_slice(&(USER_GDT.as_ptr() as u64).to_le_bytes());
+    let handler: u64;
+    // SAFETY: the new GDT keeps the boot GDT's code (0x08) and data (0x10) descriptors at the same
+    // selectors, so the loaded CS and SS stay valid; LTR marks the new (available) TSS busy; LEA
+    // only computes the handler's address.
+    unsafe {
+        asm!("lgdt [{}]", in(reg) pointer.as_ptr(), options(readonly, nostack));
+        asm!("ltr {0:x}", in(reg) TSS_SELECTOR, options(nomem, nostack));
+        asm!("lea {}, [rip + tessera_guest_user_return]", out(reg) handler, options(nomem, nostack));
+    }
+    idt::set_user_gate(USER_RETURN_VECTOR, handler);
+    let rsp0_field = tss + 4;
+    guarded(|slot| {
+        // SAFETY: the routine above saves and restores every callee-saved register and RSP; at
+        // CPL 3 it runs only its own instructions on a stack inside this vCPU's stack slot, and
+        // comes back through the gate it was given; the C ABI's caller-saved registers are
+        // declared clobbered.
+        unsafe {
+            asm!("call tessera_guest_user_vmcall", in("rdi") slot.as_ptr(), in("rdx") rsp0_field,
+                 clobber_abi("C"));
         }
     })
 }

@@ -60,6 +60,14 @@ pub fn install() {
     crate::cpu::load_idt(&IDT);
 }
 
+/// Makes `vector` a gate that code at CPL 3 may use with INT (DPL 3) to `handler` (ring 0).
+pub fn set_user_gate(vector: u8, handler: u64) {
+    let [low, high] = gate(handler, crate::cpu::code_selector());
+    let dpl_3 = 3u64 << 45;
+    IDT[2 * usize::from(vector)].store(low | dpl_3, Ordering::Release);
+    IDT[2 * usize::from(vector) + 1].store(high, Ordering::Release);
+}
+
 /// How many times `vector` arrived on vCPU `vcpu`.
 pub fn arrivals(vcpu: usize, vector: u8) -> u32 {
     ARRIVALS[vcpu][usize::from(vector)].load(Ordering::Acquire)

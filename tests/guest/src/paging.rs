@@ -103,6 +103,34 @@ pub fn map_block_anywhere(
     Ok(())
 }
 
+/// U/S: the page may be used at CPL 3.
+const USER: u64 = 1 << 2;
+
+/// Opens the first GiB of the guest's identity map to CPL 3 (U/S set in PML4 entry 0, PDPT entry
+/// 0 and every present page-directory entry), for a test that runs a few instructions in user
+/// mode. Returns the number of 2 MiB blocks opened.
+pub fn open_first_gib_to_user(info: &tessera_vmx::guest_abi::BootInfo) -> usize {
+    let read = |at| crate::cpu::read_page_table_word(info, at);
+    let write = |at, value| crate::cpu::write_page_table_word(info, at, value);
+    let pml4 = crate::cpu::read_cr3() & ADDRESS_MASK;
+    let pml4e = read(pml4);
+    write(pml4, pml4e | USER);
+    let pdpt = pml4e & ADDRESS_MASK;
+    let pdpte = read(pdpt);
+    write(pdpt, pdpte | USER);
+    let pd = pdpte & ADDRESS_MASK;
+    let mut opened = 0;
+    for index in 0..512u64 {
+        let entry = read(pd + 8 * index);
+        if entry & PRESENT != 0 {
+            write(pd + 8 * index, entry | USER);
+            crate::cpu::invalidate_page(index * BLOCK_2M_BYTES);
+            opened += 1;
+        }
+    }
+    opened
+}
+
 /// Maps the 2 MiB block holding `address` (identity, writable) in this partition's page tables.
 pub fn map_block(info: &tessera_vmx::guest_abi::BootInfo, address: u64) -> Result<(), MapError> {
     let read = |at| crate::cpu::read_page_table_word(info, at);

@@ -1,11 +1,12 @@
 //! vCPU 0 of partition `cpu-model` (scenario `cpu-model`): the CPU Tessera shows and what it does
 //! with instructions that reach below it. CPUID hides what the MSR policy denies; XSETBV refuses
 //! bad XCR0 values with #GP and leaves XCR0 as it was, and a good one makes AVX usable; INVD and
-//! WBINVD complete; every VMX instruction raises #UD. Each instruction that must exit is counted
-//! by the hypervisor's own counters, read back through the exit-count hypercall.
+//! WBINVD complete; every VMX instruction raises #UD; a VMCALL from user mode (CPL 3) asking to
+//! stop the vCPU raises #UD instead. Each instruction that must exit is counted by the
+//! hypervisor's own counters, read back through the exit-count hypercall.
 
 use tessera_guest::fault_probe::{self, VmxInstruction};
-use tessera_guest::{cpu, fail, hypercall, println, TestResult};
+use tessera_guest::{cpu, fail, hypercall, println, BootInfo, TestResult};
 
 const UD: u8 = 6;
 const GP: u8 = 13;
@@ -15,6 +16,7 @@ const X87_SSE_AVX: u64 = 0b111;
 const EXIT_INVD: u32 = 13;
 const EXIT_WBINVD: u32 = 54;
 const EXIT_XSETBV: u32 = 55;
+const EXIT_VMCALL: u32 = 18;
 /// VMCLEAR..VMXON, INVEPT, INVVPID (VMFUNC raises #UD without an exit when VM functions are off).
 const VMX_EXITS: [u32; 11] = [19, 20, 21, 22, 23, 24, 25, 26, 27, 50, 53];
 
@@ -27,11 +29,12 @@ const BAD_XSETBV: [(u32, u64, &str); 5] = [
     (0, 0b11 | 1 << 63, "reserved bit 63"),
 ];
 
-pub fn check() -> TestResult {
+pub fn check(info: &BootInfo) -> TestResult {
     hidden_features()?;
     xsave()?;
     caches()?;
     vmx_instructions()?;
+    user_vmcall(info)?;
     println!("vcpu 0: cpu model as promised");
     Ok(())
 }
@@ -142,6 +145,22 @@ fn vmx_instructions() -> TestResult {
             "{exited} VMX-instruction exits counted, {} expected",
             VMX_EXITS.len()
         );
+    }
+    Ok(())
+}
+
+/// VMCALL STOP (status 7) from CPL 3: refused with #UD, the vCPU goes on.
+fn user_vmcall(info: &BootInfo) -> TestResult {
+    let before = exits(EXIT_VMCALL)?;
+    let raised = fault_probe::vmcall_from_user(info);
+    // The exit-count call itself is a VMCALL the hypervisor does not count in its answer.
+    let exited = exits(EXIT_VMCALL)? - before - 1;
+    if raised != Some(UD) {
+        return fail!("VMCALL at CPL 3 raised {raised:?}, not #UD");
+    }
+    println!("vcpu 0: VMCALL STOP from CPL 3 raised #UD ({exited} exit), the vCPU runs on");
+    if exited != 1 {
+        return fail!("{exited} VMCALL exits counted for the one at CPL 3");
     }
     Ok(())
 }

@@ -62,7 +62,7 @@ fn run(info: &'static BootInfo) -> TestResult {
 /// vCPU 0 of an attacking partition: every other vCPU attacks; none may come back.
 fn coordinate(info: &BootInfo) -> TestResult {
     if info.name() == "cpu-model" {
-        cpu_model::check()?;
+        cpu_model::check(info)?;
     }
     let attackers = info.vcpu_count - 1;
     let all_tried = time::wait_until(ATTEMPT_TIMEOUT_CYCLES, || {
