@@ -44,9 +44,32 @@ pub fn print() {
             failed += 1;
         }
     }
+    print_startup_stacks();
     if failed == 0 {
         println!("TESSERA-RESULT: pass");
     } else {
         println!("TESSERA-RESULT: fail: {failed} partition(s) did not succeed");
     }
+}
+
+/// How deep each CPU's start-up stack was used before the CPU moved onto its vCPU's host stack
+/// (the boot CPU's also carried the whole boot), for sizing them.
+fn print_startup_stacks() {
+    let (mut bsp, mut ap_max) = (0, 0);
+    for cpu in 0..crate::plan::CPU_SLOTS {
+        let Some(probe) = tessera_arch::stack::startup_stack_probe(cpu) else {
+            continue;
+        };
+        let used = probe.used_bytes();
+        println!(
+            "cpu{cpu}: start-up stack {used} of {} bytes used",
+            probe.size_bytes()
+        );
+        if cpu == 0 {
+            bsp = used;
+        } else {
+            ap_max = ap_max.max(used);
+        }
+    }
+    println!("SUMMARY bsp_stack_used_bytes={bsp} ap_stack_used_max_bytes={ap_max}");
 }

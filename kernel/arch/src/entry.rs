@@ -17,16 +17,18 @@ extern "Rust" {
 
 /// Defines the image's entry points, `bsp: fn(Cpu, BootInfo) -> !` and `ap: fn(Cpu) -> !`, its
 /// per-CPU storage for `cpus` CPUs (a constant >= 1, the boot CPU included; each CPU's area and each
-/// AP's start-up stack lie in `.bss`, and `smp::start_ap` refuses CPU indices from `cpus` on), and
-/// `console_port`, the I/O port base of the 16550 UART its console and log go to.
+/// AP's start-up stack of `ap_stack_bytes` lie in `.bss`, and `smp::start_ap` refuses CPU indices
+/// from `cpus` on), and `console_port`, the I/O port base of the 16550 UART its console and log go
+/// to. An image whose APs only move onto other stacks needs little start-up stack; one whose APs
+/// run on it needs what they use.
 #[macro_export]
 macro_rules! entry_points {
-    (bsp: $bsp:path, ap: $ap:path, cpus: $cpus:expr, console_port: $port:expr $(,)?) => {
+    (bsp: $bsp:path, ap: $ap:path, cpus: $cpus:expr, ap_stack_bytes: $stack:expr, console_port: $port:expr $(,)?) => {
         #[no_mangle]
         fn __tessera_console_port() -> u16 {
             $port
         }
-        static __TESSERA_CPU_STORAGE: $crate::percpu::CpuStorage<{ $cpus - 1 }> =
+        static __TESSERA_CPU_STORAGE: $crate::percpu::CpuStorage<{ $cpus - 1 }, { $stack }> =
             $crate::percpu::CpuStorage::new();
         #[no_mangle]
         fn __tessera_cpu_slots() -> $crate::percpu::CpuSlots {

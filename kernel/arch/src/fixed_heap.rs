@@ -2,6 +2,7 @@
 //! typed views (pages, posted-interrupt descriptors, PID-pointer tables, stacks) of the blocks it
 //! hands out. Nothing is ever freed, so every block is exclusively owned for good.
 
+pub use crate::stack_probe::StackProbe;
 use crate::vmx::Page;
 use core::alloc::Layout;
 use core::cell::UnsafeCell;
@@ -162,10 +163,7 @@ impl Block {
         unsafe { core::ptr::write_bytes(self.addr as *mut u8, STACK_FILL, self.bytes) }
         Ok(HostStack {
             top: (self.addr + self.bytes as u64) & !15,
-            probe: StackProbe {
-                bottom: self.addr,
-                bytes: self.bytes,
-            },
+            probe: StackProbe::filled(self.addr, self.bytes, STACK_FILL),
         })
     }
 }
@@ -188,29 +186,5 @@ impl HostStack {
     /// What measures this stack's depth once it is in use.
     pub fn probe(&self) -> StackProbe {
         self.probe
-    }
-}
-
-/// Measures how deep a host stack has been used: the bytes from its bottom that still hold
-/// `STACK_FILL` were never written.
-#[derive(Debug, Clone, Copy)]
-pub struct StackProbe {
-    bottom: u64,
-    bytes: usize,
-}
-
-impl StackProbe {
-    pub fn size_bytes(&self) -> usize {
-        self.bytes
-    }
-
-    /// Bytes below the deepest write so far (0: the stack was used to its bottom or beyond).
-    pub fn untouched_bytes(&self) -> usize {
-        let base = self.bottom as *const u8;
-        (0..self.bytes)
-            // SAFETY: inside the stack block, which stays allocated for good; volatile because
-            // the owning CPU writes the stack (the probe only reads below its current depth).
-            .take_while(|&i| unsafe { core::ptr::read_volatile(base.add(i)) } == STACK_FILL)
-            .count()
     }
 }

@@ -29,6 +29,7 @@ pub mod pic;
 pub mod serial;
 pub mod smp;
 pub mod stack;
+mod stack_probe;
 pub mod sync;
 pub mod ticket;
 pub mod trampoline;

@@ -9,9 +9,6 @@ use x86_64::registers::model_specific::GsBase;
 use x86_64::structures::gdt::GlobalDescriptorTable;
 use x86_64::structures::tss::TaskStateSegment;
 
-/// Bytes of each application processor's start-up stack.
-pub const AP_STACK_BYTES: usize = 64 * 1024;
-
 /// Bytes of each CPU's double-fault stack (interrupt stack table entry 1).
 pub const FAULT_STACK_BYTES: usize = 8 * 1024;
 
@@ -43,50 +40,44 @@ impl PerCpu {
 
 /// The stack an application processor starts on (used only as raw stack memory, never as Rust data).
 #[repr(C, align(16))]
-pub struct ApStack(UnsafeCell<[u8; AP_STACK_BYTES]>);
+pub struct ApStack<const BYTES: usize>(UnsafeCell<[u8; BYTES]>);
 
-/// One application processor's per-CPU area and start-up stack.
-pub struct ApSlot {
-    area: UnsafeCell<PerCpu>,
-    stack: ApStack,
-}
-
-/// Per-CPU storage for the boot CPU and `APS` application processors. An image declares exactly one,
-/// as a `static`, through `entry_points!(..., cpus: N)` (`APS = N - 1`).
-pub struct CpuStorage<const APS: usize> {
+/// Per-CPU storage for the boot CPU and `APS` application processors, each AP with a start-up stack
+/// of `AP_STACK_BYTES`. An image declares exactly one, as a `static`, through
+/// `entry_points!(..., cpus: N, ap_stack_bytes: S)` (`APS = N - 1`).
+pub struct CpuStorage<const APS: usize, const AP_STACK_BYTES: usize> {
     boot: UnsafeCell<PerCpu>,
-    aps: [ApSlot; APS],
+    areas: [UnsafeCell<PerCpu>; APS],
+    stacks: [ApStack<AP_STACK_BYTES>; APS],
 }
 
 // SAFETY: slot i (area and stack) is used only by CPU i: its area is written once by that CPU in
 // `install` before anything reads it, and its stack is only that AP's stack; other CPUs never touch
 // the cells (the boot CPU only computes the stack's address for the trampoline).
-unsafe impl<const APS: usize> Sync for CpuStorage<APS> {}
+unsafe impl<const APS: usize, const S: usize> Sync for CpuStorage<APS, S> {}
 
-impl<const APS: usize> CpuStorage<APS> {
+impl<const APS: usize, const S: usize> CpuStorage<APS, S> {
     /// Zeroed storage (put it in a `static`: it lies in `.bss`).
     pub const fn new() -> Self {
         Self {
             boot: UnsafeCell::new(PerCpu::zeroed()),
-            aps: [const {
-                ApSlot {
-                    area: UnsafeCell::new(PerCpu::zeroed()),
-                    stack: ApStack(UnsafeCell::new([0; AP_STACK_BYTES])),
-                }
-            }; APS],
+            areas: [const { UnsafeCell::new(PerCpu::zeroed()) }; APS],
+            stacks: [const { ApStack(UnsafeCell::new([0; S])) }; APS],
         }
     }
 
-    /// The storage without its size in the type, as `tessera-arch` reaches it.
+    /// The storage without its sizes in the type, as `tessera-arch` reaches it.
     pub fn slots(&'static self) -> CpuSlots {
         CpuSlots {
             boot: &self.boot,
-            aps: &self.aps,
+            aps: &self.areas,
+            stacks_base: self.stacks.as_ptr() as u64,
+            stack_bytes: S,
         }
     }
 }
 
-impl<const APS: usize> Default for CpuStorage<APS> {
+impl<const APS: usize, const S: usize> Default for CpuStorage<APS, S> {
     fn default() -> Self {
         Self::new()
     }
@@ -96,7 +87,10 @@ impl<const APS: usize> Default for CpuStorage<APS> {
 #[derive(Clone, Copy)]
 pub struct CpuSlots {
     boot: &'static UnsafeCell<PerCpu>,
-    aps: &'static [ApSlot],
+    aps: &'static [UnsafeCell<PerCpu>],
+    /// Address of the first AP's start-up stack; AP i's is `i - 1` stacks above it.
+    stacks_base: u64,
+    stack_bytes: usize,
 }
 
 impl CpuSlots {
@@ -109,14 +103,28 @@ impl CpuSlots {
     pub(crate) fn area(&self, index: usize) -> Option<&'static UnsafeCell<PerCpu>> {
         match index {
             0 => Some(self.boot),
-            i => self.aps.get(i - 1).map(|slot| &slot.area),
+            i => self.aps.get(i - 1),
         }
+    }
+
+    /// Bottom address of AP `index`'s start-up stack; none for the boot CPU.
+    fn ap_stack_bottom(&self, index: usize) -> Option<u64> {
+        let ap = index.checked_sub(1).filter(|&ap| ap < self.aps.len())?;
+        Some(self.stacks_base + (ap * self.stack_bytes) as u64)
+    }
+
+    /// What measures AP `index`'s start-up stack (none for the boot CPU: see `boot::bsp_stack_probe`).
+    pub(crate) fn ap_stack_probe(&self, index: usize) -> Option<crate::stack_probe::StackProbe> {
+        let bottom = self.ap_stack_bottom(index)?;
+        Some(crate::stack_probe::StackProbe::zero_filled(
+            bottom,
+            self.stack_bytes,
+        ))
     }
 
     /// Top address of AP `index`'s start-up stack (16-byte aligned); none for the boot CPU.
     pub(crate) fn ap_stack_top(&self, index: usize) -> Option<u64> {
-        let slot = self.aps.get(index.checked_sub(1)?)?;
-        Some(slot.stack.0.get() as u64 + AP_STACK_BYTES as u64)
+        Some((self.ap_stack_bottom(index)? + self.stack_bytes as u64) & !15)
     }
 }
 
@@ -203,7 +211,8 @@ pub fn current_tss_addr() -> u64 {
 mod tests {
     use super::*;
 
-    static STORAGE: CpuStorage<2> = CpuStorage::new();
+    const AP_STACK_BYTES: usize = 8192;
+    static STORAGE: CpuStorage<2, AP_STACK_BYTES> = CpuStorage::new();
 
     #[test]
     fn cpu_zero_is_the_boot_slot_and_aps_follow() {
@@ -211,7 +220,7 @@ mod tests {
         assert_eq!(slots.count(), 3);
         let areas: Vec<_> = (0..4).map(|i| slots.area(i).map(|a| a.get())).collect();
         assert_eq!(areas[0], Some(STORAGE.boot.get()));
-        assert_eq!(areas[2], Some(STORAGE.aps[1].area.get()));
+        assert_eq!(areas[2], Some(STORAGE.areas[1].get()));
         assert_eq!(areas[3], None, "no slot beyond the storage");
         assert!(areas[0] != areas[1] && areas[1] != areas[2]);
     }
@@ -229,7 +238,7 @@ mod tests {
         assert!(one.abs_diff(two) >= AP_STACK_BYTES as u64);
         assert_eq!(
             one,
-            STORAGE.aps[0].stack.0.get() as u64 + AP_STACK_BYTES as u64
+            STORAGE.stacks[0].0.get() as u64 + AP_STACK_BYTES as u64
         );
     }
 }

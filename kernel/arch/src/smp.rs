@@ -8,9 +8,6 @@ use crate::trampoline::TrampolineError;
 use crate::trampoline::{self, TrampolineParams, TRAMPOLINE_BASE};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-/// Bytes of each application processor's start-up stack (sized with the per-CPU storage).
-pub use crate::percpu::AP_STACK_BYTES;
-
 /// Spin iterations after INIT before the first SIPI (the SDM asks for 10 ms; emulators need far less).
 const INIT_DELAY_SPINS: u64 = 200_000;
 /// Spin iterations to wait for an AP to report in after each SIPI.

@@ -23,3 +23,13 @@ pub fn run_on(stack: HostStack, entry: extern "C" fn(u64) -> !, arg: u64) -> ! {
         )
     }
 }
+
+/// What measures CPU `cpu_index`'s start-up stack (0: the boot CPU's; an AP's from its slot), which
+/// the CPU runs on until `run_on` moves it; none for an index the storage has no slot for.
+#[cfg(target_os = "none")]
+pub fn startup_stack_probe(cpu_index: usize) -> Option<crate::stack_probe::StackProbe> {
+    match cpu_index {
+        0 => Some(crate::boot::bsp_stack_probe()),
+        i => crate::percpu::slots().ap_stack_probe(i),
+    }
+}

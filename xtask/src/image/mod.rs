@@ -4,6 +4,7 @@
 //! when the hypervisor ELF changed). `run` boots that ISO in the emulator with COM1 shown live.
 
 mod elf_size;
+mod footprint;
 mod guests;
 mod iso_cache;
 
@@ -136,6 +137,10 @@ fn build_and_say(args: &ImageArgs) -> Result<Built, String> {
         kib(built.loaded_bytes.0),
         kib(built.loaded_bytes.1)
     );
+    let elf = std::fs::read(&built.elf).map_err(|e| format!("{}: {e}", built.elf.display()))?;
+    let table = footprint::table(&elf, &built.model)
+        .map_err(|e| format!("{}: {e}", built.elf.display()))?;
+    print!("{}", footprint::render(&table));
     let started = std::time::Instant::now();
     let disk = built.appliance(&crate::workspace::images_dir())?;
     println!(

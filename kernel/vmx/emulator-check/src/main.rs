@@ -20,6 +20,7 @@ tessera_arch::entry_points!(
     bsp: run::bsp_main,
     ap: run::ap_main,
     cpus: 1,
+    ap_stack_bytes: 4096,
     console_port: tessera_arch::serial::COM1_PORT,
 );
 

@@ -15,6 +15,7 @@ tessera_arch::entry_points!(
     bsp: smoke::bsp_main,
     ap: smoke::ap_main,
     cpus: smoke::CPUS,
+    ap_stack_bytes: 64 * 1024,
     console_port: tessera_arch::serial::COM1_PORT,
 );
 

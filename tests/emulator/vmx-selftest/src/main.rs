@@ -46,6 +46,7 @@ tessera_arch::entry_points!(
     bsp: bsp::main,
     ap: target::main,
     cpus: 2,
+    ap_stack_bytes: 64 * 1024,
     console_port: tessera_arch::serial::COM1_PORT,
 );
 
