@@ -78,6 +78,10 @@ fn build_and_inspect_default() -> Result<(), String> {
             bad.join("; ")
         ));
     }
+    eprintln!("==> inspect and flash as commands, on copies and regular files");
+    for said in crate::flash::commands_check::check(&disk.path, &report.metadata)? {
+        eprintln!("commands: {said}");
+    }
     eprintln!("==> flash to loop devices");
     for said in crate::flash::loop_device::check(&disk.path)? {
         eprintln!("flash: {said}");

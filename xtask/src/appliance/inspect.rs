@@ -277,6 +277,29 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_partition_image_or_board_file_is_named() {
+        let (image, _) = sample::image(1);
+        let inputs = sample::inputs(1);
+        for (needle, expected) in [
+            (&inputs.partitions[0].bytes, "partition alpha image"),
+            (&inputs.board.bytes, "board file /tessera/board.toml"),
+        ] {
+            let at = find(&image, needle).unwrap() + needle.len() / 2;
+            let mut bad = image.clone();
+            bad[at] ^= 0x20;
+            let names = failing(&inspect(&bad).unwrap());
+            assert!(
+                names.iter().any(|n| n.starts_with(expected)),
+                "{expected}: {names:?}"
+            );
+            assert!(
+                names.iter().any(|n| n.starts_with("region esp")),
+                "{names:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_damaged_metadata_block_is_an_error() {
         let (mut image, _) = sample::image(1);
         let layout = Layout::new(3 * 512, 2 << 20);

@@ -13,11 +13,13 @@ mod ids;
 mod inspect;
 mod layout;
 mod metadata;
+mod prune;
 #[cfg(test)]
 pub mod sample;
 mod table;
 pub mod uefi;
 
+pub use assemble::find;
 pub use boot_check::banner_problem;
 pub use command::{inspect_main, InspectArgs};
 pub use inspect::{inspect, inspect_file};
@@ -58,9 +60,12 @@ pub struct Built {
     pub path: PathBuf,
     pub bytes: u64,
     pub metadata: Metadata,
+    /// Images of other versions of the same manifest this build removed from the directory.
+    pub removed: Vec<PathBuf>,
 }
 
-/// Builds the image `<out_dir>/<manifest stem>-<version>.img` (rewritten only when its bytes change).
+/// Builds the image `<out_dir>/<manifest stem>-<version>.img` (rewritten only when its bytes change,
+/// readable by everyone) and removes the images of other versions of that manifest from `out_dir`.
 pub fn build(request: &Request) -> Result<Built, String> {
     let inputs = inputs(request)?;
     let work = tempfile::Builder::new()
@@ -77,11 +82,13 @@ pub fn build(request: &Request) -> Result<Built, String> {
     let path = request
         .out_dir
         .join(format!("{}-{}.img", inputs.manifest.name, inputs.version));
-    crate::workspace::write_if_changed(&path, &image)?;
+    crate::workspace::write_readable_if_changed(&path, &image)?;
+    let removed = prune::remove_other_versions(request.out_dir, &inputs.manifest.name, &path)?;
     Ok(Built {
         path,
         bytes: image.len() as u64,
         metadata,
+        removed,
     })
 }
 

@@ -12,7 +12,7 @@ pub const DEB_SRC_FILE: &str = "/etc/apt/sources.list.d/tessera-trixie-src.sourc
 pub const BUILD_PACKAGES: [&str; 4] = ["build-essential", "xz-utils", "patch", "dpkg-dev"];
 
 /// Packages the runner needs to turn an ELF into a bootable GRUB ISO.
-pub const RUNNER_PACKAGES: [&str; 4] = ["grub-pc-bin", "grub-common", "xorriso", "mtools"];
+pub const RUNNER_PACKAGES: [&str; 3] = ["grub-pc-bin", "grub-common", "xorriso"];
 
 /// True when this process runs as root.
 pub fn is_root() -> bool {

@@ -1,5 +1,8 @@
 //! What the emulator boots from: an ISO as is, a GPT disk image (the appliance image) as a hard
-//! disk, or a Multiboot2 ELF turned into a bootable GRUB ISO (`grub-mkrescue`, timeout 0).
+//! disk, or a Multiboot2 ELF turned into a bootable GRUB ISO (`grub-mkrescue`, timeout 0). The ISO
+//! is for BIOS only (the emulator's firmware): GRUB's UEFI files are left out even when
+//! `grub-efi-amd64-bin` is installed, so the ISO's content does not depend on which GRUB packages
+//! the machine has; the appliance disk image is what boots on UEFI.
 
 use std::fs;
 use std::io::Read;
@@ -14,6 +17,9 @@ pub fn grub_cfg() -> &'static str {
      set timeout=0\nset default=0\n\
      menuentry \"tessera\" {\n    multiboot2 /boot/image.elf\n    boot\n}\n"
 }
+
+/// GRUB's modules and images for BIOS (Debian's `grub-pc-bin`): the only platform the ISO holds.
+pub const BIOS_MODULES: &str = "/usr/lib/grub/i386-pc";
 
 /// What kind of file an image is, judged by its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +98,7 @@ fn make_iso(elf: &Path, dir: &Path) -> Result<PathBuf, String> {
     fs::write(grub.join("grub.cfg"), grub_cfg()).map_err(|e| e.to_string())?;
     let iso = dir.join("image.iso");
     let output = Command::new("grub-mkrescue")
+        .arg(format!("--directory={BIOS_MODULES}"))
         .arg("-o")
         .arg(&iso)
         .arg(&tree)

@@ -1,5 +1,6 @@
 //! The block-device test of `flash` in `cargo xtask test`, on loop devices where the machine
-//! allows them (root, `losetup`): an unconfirmed write is refused, a confirmed one is read back,
+//! allows them (root, `losetup`): an unconfirmed write is refused, a confirmed one is read back
+//! (through the function, and through the command answering on standard input),
 //! a device that is mounted, or holds a mounted partition, or is too small, is refused untouched,
 //! and so is a regular file backing a mounted loop device. Says which cases ran and which could not.
 
@@ -19,6 +20,7 @@ pub fn check(image: &Path) -> Result<Vec<String>, String> {
         .tempdir()
         .map_err(|e| format!("temporary directory: {e}"))?;
     let mut said = vec![confirmed_write(image, &image_bytes, work.path())?];
+    said.push(answered_on_stdin(image, &image_bytes, work.path())?);
     said.push(too_small(image, image_bytes.len() as u64, work.path())?);
     match mkfs_and_mount_available(work.path()) {
         Ok(()) => {
@@ -131,6 +133,80 @@ fn confirmed_write(image: &Path, bytes: &[u8], dir: &Path) -> Result<String, Str
     ))
 }
 
+/// `cargo xtask flash` as a person runs it: the question on standard error names the device,
+/// its model (the backing file) and size; `no` on standard input refuses with nothing written
+/// (exit 1), `yes` writes and verifies (exit 0).
+fn answered_on_stdin(image: &Path, bytes: &[u8], dir: &Path) -> Result<String, String> {
+    let file = backing(dir, "asked.raw", bytes.len() as u64 + (1 << 20))?;
+    let device = Loop::attach(&file, false)?;
+    let before = device_digest(&device.path)?;
+    let question = format!(
+        "over {} (loop device backed by {}, {})? Everything on it is lost",
+        device.path,
+        file.display(),
+        super::target::human_bytes(bytes.len() as u64 + (1 << 20))
+    );
+    let (status, stdout, stderr) = flash_command(image, &device.path, "no\n")?;
+    let refusal = format!(
+        "refused: overwriting {} (loop device backed by",
+        device.path
+    );
+    if status.code() != Some(1) || !stderr.contains(&question) || !stderr.contains(&refusal) {
+        return Err(format!(
+            "answering `no`: expected exit 1, the question `{question}` and `{refusal}`, got \
+             {status}: {stdout}{stderr}"
+        ));
+    }
+    unchanged(&device.path, &before)?;
+    let (status, stdout, stderr) = flash_command(image, &device.path, "yes\n")?;
+    if !status.success() || !stdout.starts_with("flashed ") {
+        return Err(format!(
+            "answering `yes`: expected exit 0 and `flashed ...`, got {status}: {stdout}{stderr}"
+        ));
+    }
+    let written = std::fs::read(&device.path).map_err(|e| format!("{}: {e}", device.path))?;
+    if written[..bytes.len()] != *bytes {
+        return Err(format!("{} does not hold the image", device.path));
+    }
+    Ok(format!(
+        "`cargo xtask flash` to {}: asked `...{question}...`; `no` refused it untouched (exit 1), \
+         `yes` wrote it (exit 0)",
+        device.path
+    ))
+}
+
+/// Runs this program's `flash IMAGE --to DEVICE` with `answer` on standard input.
+fn flash_command(
+    image: &Path,
+    device: &str,
+    answer: &str,
+) -> Result<(std::process::ExitStatus, String, String), String> {
+    use std::io::Write;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let mut child = Command::new(exe)
+        .arg("flash")
+        .arg(image)
+        .args(["--to", device])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run flash: {e}"))?;
+    let mut stdin = child.stdin.take().ok_or("no standard input")?;
+    stdin
+        .write_all(answer.as_bytes())
+        .map_err(|e| format!("writing the answer: {e}"))?;
+    drop(stdin);
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("waiting for flash: {e}"))?;
+    Ok((
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    ))
+}
+
 fn too_small(image: &Path, image_bytes: u64, dir: &Path) -> Result<String, String> {
     let file = backing(dir, "small.raw", image_bytes - (1 << 20))?;
     let device = Loop::attach(&file, false)?;
@@ -178,12 +254,15 @@ fn mounted_partition(image: &Path, bytes: &[u8], dir: &Path) -> Result<String, S
     std::fs::write(&file, bytes).map_err(|e| format!("{}: {e}", file.display()))?;
     let device = Loop::attach(&file, true)?;
     let esp = format!("{}p2", device.path);
-    if !Path::new(&esp).exists() {
-        return Ok(format!(
-            "mounted-partition case not run: `losetup --partscan` made no {esp} (this kernel reads no \
-             partition tables); a host test covers the same check against a sysfs with partitions"
-        ));
-    }
+    let how = match partition_devices(&device.path, &esp) {
+        Ok(how) => how,
+        Err(why) => {
+            return Ok(format!(
+                "mounted-partition case not run: {why}; a host test covers the same check against \
+                 a sysfs with partitions"
+            ))
+        }
+    };
     run("mkfs.ext4", &["-q", &esp])?;
     let mount = Mount::new(&esp, &dir.join("part-mnt"))?;
     let before = device_digest(&device.path)?;
@@ -194,16 +273,36 @@ fn mounted_partition(image: &Path, bytes: &[u8], dir: &Path) -> Result<String, S
     unchanged(&device.path, &before)?;
     drop(mount);
     Ok(format!(
-        "loop device {} with partition {esp} mounted: the device and the partition refused untouched",
+        "loop device {} with partition {esp} ({how}) mounted: the device and the partition refused \
+         untouched",
         device.path
     ))
+}
+
+/// Makes sure the partition device `esp` of `device` exists: the kernel's own scan of the GPT
+/// (`losetup --partscan`), else `partx --add`, which reads the table itself and adds each
+/// partition to the kernel (for kernels built without GPT support). Says which one made it.
+fn partition_devices(device: &str, esp: &str) -> Result<&'static str, String> {
+    if Path::new(esp).exists() {
+        return Ok("from the kernel's partition scan");
+    }
+    run("partx", &["--add", device]).map_err(|e| format!("the kernel made no {esp} and {e}"))?;
+    if Path::new(esp).exists() {
+        Ok("added by `partx --add`: this kernel does not read GPTs")
+    } else {
+        Err(format!(
+            "neither the kernel nor `partx --add` made {esp} (no devtmpfs on /dev?)"
+        ))
+    }
 }
 
 fn unchanged(device: &str, before: &str) -> Result<(), String> {
     if device_digest(device)? == before {
         Ok(())
     } else {
-        Err(format!("a refused flash changed {device}"))
+        Err(format!(
+            "a refused flash changed {device} (sha256 {before} before)"
+        ))
     }
 }
 

@@ -2,6 +2,7 @@
 //! existing regular file, fsyncs, reads it back and compares. Every refusal happens before the
 //! target is opened for writing; a failed, short or interrupted write is never reported as success.
 
+pub mod commands_check;
 mod copy;
 pub mod loop_device;
 mod mounts;
@@ -157,7 +158,7 @@ fn verified_image(image: &Path) -> Result<Vec<u8>, String> {
 }
 
 /// The target, when it is a block device or regular file that is large enough, not the image
-/// itself and not in use.
+/// itself and not in use; else every reason it is not (a partition too small and mounted: both).
 fn checked_target(image: &Path, to: &Path, image_bytes: u64) -> Result<target::Target, String> {
     let target = target::examine(to)?;
     let (a, b) = (std::fs::metadata(image), std::fs::metadata(to));
@@ -166,8 +167,9 @@ fn checked_target(image: &Path, to: &Path, image_bytes: u64) -> Result<target::T
             return Err(format!("{} is the image itself", to.display()));
         }
     }
+    let mut problems = Vec::new();
     if target.bytes < image_bytes {
-        return Err(format!(
+        problems.push(format!(
             "{} is smaller than the image: {} bytes, the image needs {image_bytes}",
             target.describe(),
             target.bytes
@@ -178,13 +180,17 @@ fn checked_target(image: &Path, to: &Path, image_bytes: u64) -> Result<target::T
         Kind::File => mounts::file_uses(to),
     };
     if !uses.is_empty() {
-        return Err(format!(
+        problems.push(format!(
             "{} is in use: {}",
             target.describe(),
             uses.join("; ")
         ));
     }
-    Ok(target)
+    if problems.is_empty() {
+        Ok(target)
+    } else {
+        Err(problems.join("; and "))
+    }
 }
 
 /// Opens the target for writing (a block device exclusively: the kernel refuses it while

@@ -150,6 +150,12 @@ fn build_and_say(args: &ImageArgs) -> Result<Built, String> {
         disk.bytes as f64 / (1024.0 * 1024.0),
         started.elapsed().as_secs_f64()
     );
+    for stale in &disk.removed {
+        println!(
+            "removed {} (another version of the same manifest)",
+            stale.display()
+        );
+    }
     Ok(built)
 }
 

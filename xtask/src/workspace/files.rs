@@ -21,6 +21,13 @@ pub fn write_if_changed(to: &Path, bytes: &[u8]) -> Result<(), String> {
     write_file(to, bytes, None)
 }
 
+/// `write_if_changed` for a file to hand out, such as a disk image: readable by everyone (mode
+/// 0644), not only by its owner as a new temporary file is.
+pub fn write_readable_if_changed(to: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    write_file(to, bytes, Some(fs::Permissions::from_mode(0o644)))
+}
+
 fn write_file(to: &Path, bytes: &[u8], permissions: Option<fs::Permissions>) -> Result<(), String> {
     if fs::read(to).ok().as_deref() == Some(bytes) {
         return Ok(());

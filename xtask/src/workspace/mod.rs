@@ -7,7 +7,7 @@ pub mod bare_metal;
 mod files;
 pub mod version;
 
-pub use files::{copy_if_changed, write_if_changed};
+pub use files::{copy_if_changed, write_if_changed, write_readable_if_changed};
 use std::path::{Path, PathBuf};
 
 /// The workspace root (the parent of `xtask/`).
