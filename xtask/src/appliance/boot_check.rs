@@ -3,13 +3,15 @@
 
 use super::Metadata;
 
-/// Why `serial` does not show the banner `metadata` promises, if it does not. The banner is the
-/// first line the hypervisor prints (`Tessera ...`, before any `[cpu<n> LEVEL]` log line); a
-/// guest's lines start with `[<partition>] `, so no guest output could stand in for it.
+/// Why `serial` does not show the banner `metadata` promises, if it does not: its version, the
+/// SHA-256 of its manifest and its board's name (`Tessera <version> manifest sha256 <digest>:
+/// board <name>, `). The banner is the first line the hypervisor prints (`Tessera ...`, before any
+/// `[cpu<n> LEVEL]` log line); a guest's lines start with `[<partition>] `, so no guest output
+/// could stand in for it.
 pub fn banner_problem(serial: &str, metadata: &Metadata) -> Option<String> {
     let expected = format!(
-        "{}: board {}, ",
-        metadata.hypervisor.build_id, metadata.board.name
+        "Tessera {} manifest sha256 {}: board {}, ",
+        metadata.tessera_version, metadata.manifest.sha256, metadata.board.name
     );
     let lines = serial
         .lines()
@@ -47,12 +49,16 @@ mod tests {
         let serial = banner(&metadata) + "[cpu0 INFO ] heap: used 1 of 2 bytes\n";
         assert_eq!(banner_problem(&serial, &metadata), None);
         let mut other = metadata.clone();
-        other.hypervisor.build_id = "Tessera 9.9.9 manifest sha256 00".into();
+        other.tessera_version = "9.9.9".into();
         let problem = banner_problem(&serial, &other).unwrap();
         assert!(
-            problem.contains("expected it to start with `Tessera 9.9.9"),
+            problem.contains("expected it to start with `Tessera 9.9.9 manifest sha256"),
             "{problem}"
         );
+        let mut other = metadata.clone();
+        other.manifest.sha256 = "00".repeat(32);
+        let problem = banner_problem(&serial, &other).unwrap();
+        assert!(problem.contains(&"00".repeat(32)), "{problem}");
     }
 
     #[test]

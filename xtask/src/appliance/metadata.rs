@@ -165,7 +165,10 @@ pub mod tests {
                 esp_path: "/tessera/hypervisor.elf".into(),
                 bytes: 1000,
                 sha256: sha256_hex(b"elf"),
-                build_id: "Tessera 0.1.0+abcdef0 manifest sha256 00".into(),
+                build_id: format!(
+                    "Tessera 0.1.0+abcdef0 manifest sha256 {}",
+                    sha256_hex(b"default")
+                ),
             },
             partitions: vec![PartitionImage {
                 name: "alpha".into(),
