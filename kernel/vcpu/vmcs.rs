@@ -75,9 +75,9 @@ pub fn configure(
 fn addresses(vmcs: &mut ActiveVmcs, launch: &Launch, ipiv: bool) -> Result<(), ConfigError> {
     let m = &launch.memory;
     let pages = [
-        (C64::IoBitmapA, m.io_bitmap_a),
-        (C64::IoBitmapB, m.io_bitmap_b),
-        (C64::MsrBitmap, m.msr_bitmap),
+        (C64::IoBitmapA, launch.io_bitmaps[0]),
+        (C64::IoBitmapB, launch.io_bitmaps[1]),
+        (C64::MsrBitmap, launch.msr_bitmap),
         (C64::VirtualApicAddress, m.virtual_apic),
     ];
     for (field, page) in pages {

@@ -3,7 +3,11 @@
 //! heap; the kernel iterates the same function, so both use one sequence.
 //!
 //! Order: first, for each vCPU in plan order (partition order, then vCPU order), the items of
-//! [`PER_VCPU`]; then, for each partition, its PID-pointer table followed by its EPT pages.
+//! [`PER_VCPU`]; then, for each partition, its PID-pointer table, the MSR and I/O bitmaps its
+//! vCPUs share ([`PER_PARTITION`]: the same policy for every vCPU of a partition), then its EPT
+//! pages. The posted-interrupt descriptor comes first in each vCPU's items: the first one leaves
+//! the rest of its page free, and the first-fit allocator puts every later descriptor there
+//! instead of leaving most of a page free before each vCPU's VMXON region.
 
 use crate::ept::{self, GuestRange};
 use crate::plan::{Partition, Plan};
@@ -66,15 +70,19 @@ pub struct HeapItem {
 }
 
 /// Per-vCPU structures, in allocation order: (what, bytes, align).
-pub const PER_VCPU: [(What, usize, usize); 8] = [
+pub const PER_VCPU: [(What, usize, usize); 5] = [
+    (What::PostedInterruptDescriptor, 64, 64),
     (What::VmxonRegion, 4096, 4096),
     (What::Vmcs, 4096, 4096),
     (What::VirtualApicPage, 4096, 4096),
-    (What::PostedInterruptDescriptor, 64, 64),
+    (What::HostStack, HOST_STACK_BYTES, 16),
+];
+
+/// Per-partition bitmaps every vCPU of the partition uses, after its PID-pointer table.
+pub const PER_PARTITION: [(What, usize, usize); 3] = [
     (What::MsrBitmap, 4096, 4096),
     (What::IoBitmapA, 4096, 4096),
     (What::IoBitmapB, 4096, 4096),
-    (What::HostStack, HOST_STACK_BYTES, 16),
 ];
 
 /// Every boot-time heap allocation of `plan`, in the kernel's order.
@@ -101,13 +109,21 @@ pub fn sequence<'p>(plan: &Plan<'p>) -> impl Iterator<Item = HeapItem> + 'p {
                 bytes: part.pid_table.bytes(),
                 align: 4096,
             };
+            let bitmaps = PER_PARTITION
+                .iter()
+                .map(move |&(what, bytes, align)| HeapItem {
+                    what,
+                    owner,
+                    bytes,
+                    align,
+                });
             let ept = (0..ept_pages(&plan, index)).map(move |_| HeapItem {
                 what: What::EptPage,
                 owner,
                 bytes: 4096,
                 align: 4096,
             });
-            core::iter::once(table).chain(ept)
+            core::iter::once(table).chain(bitmaps).chain(ept)
         });
     vcpus.chain(tables)
 }

@@ -43,7 +43,7 @@ fn default_manifest_figures() {
     // beta (0..=1) gets the low IDs and alpha (2..=3) routes to it: 4 + 2 entries.
     assert_eq!(
         table_bytes("board/emulator.toml", "partitions/default.toml"),
-        (vec![32, 16], 200_704)
+        (vec![32, 16], 176_128)
     );
 }
 
@@ -103,8 +103,9 @@ fn sequence_lists_per_vcpu_items_then_tables_and_ept() {
     let plan = planner::plan(&arena, &model);
     let items: Vec<heap::HeapItem> = heap::sequence(&plan).collect();
     let per_vcpu = heap::PER_VCPU.len();
-    assert_eq!(items.len(), 4 * per_vcpu + 2 + 3 + 3);
-    assert_eq!(items[0].what, heap::What::VmxonRegion);
+    assert_eq!(items.len(), 4 * per_vcpu + 2 + 2 * 3 + 3 + 3);
+    assert_eq!(items[0].what, heap::What::PostedInterruptDescriptor);
+    assert_eq!(items[1].what, heap::What::VmxonRegion);
     assert_eq!(
         items[per_vcpu].owner,
         heap::Owner::Vcpu {
@@ -114,7 +115,16 @@ fn sequence_lists_per_vcpu_items_then_tables_and_ept() {
     );
     assert_eq!(items[4 * per_vcpu].what, heap::What::PidPointerTable);
     assert_eq!(items[4 * per_vcpu].bytes, 32);
-    assert_eq!(items[4 * per_vcpu + 1].what, heap::What::EptPage);
+    let bitmaps: Vec<heap::What> = items[4 * per_vcpu + 1..4 * per_vcpu + 4]
+        .iter()
+        .map(|i| i.what)
+        .collect();
+    assert_eq!(
+        bitmaps,
+        [heap::What::MsrBitmap, heap::What::IoBitmapA, heap::What::IoBitmapB],
+        "one set of bitmaps per partition, shared by its vCPUs"
+    );
+    assert_eq!(items[4 * per_vcpu + 4].what, heap::What::EptPage);
 }
 
 #[test]
@@ -167,9 +177,9 @@ fn json_report_follows_the_contract() {
     assert_eq!(alpha["pid_table"]["valid"], serde_json::json!([0, 1, 2, 3]));
     assert_eq!(alpha["routes"][0]["to"], "beta");
     assert_eq!(alpha["routes"][0]["mode"], "exitless");
-    assert_eq!(v["heap"]["bytes"], 200_704);
-    assert_eq!(v["heap"]["items"][0]["what"], "VMXON region");
-    assert_eq!(v["heap"]["items"][0]["align"], 4096);
+    assert_eq!(v["heap"]["bytes"], 176_128);
+    assert_eq!(v["heap"]["items"][1]["what"], "VMXON region");
+    assert_eq!(v["heap"]["items"][1]["align"], 4096);
     assert!(explained
         .text
         .contains("KVM's default would allocate 65536 bytes"));
