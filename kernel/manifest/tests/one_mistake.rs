@@ -55,6 +55,11 @@ fn misspelt_names_give_one_error() {
             "boot_cpus = [\"cpu2\", \"cpu4\"]",
             "manifest.toml:20:22: boot CPU `cpu4`",
         ),
+        (
+            "boot_cpus = [\"cpu2\", \"cpu3\"]",
+            "boot_cpus = [\"cpu9\", \"cpu3\"]",
+            "manifest.toml:20:14: boot CPU `cpu9`",
+        ),
         ("to = \"beta\"", "to = \"betta\"", "manifest.toml:13:6: "),
         (
             "devices = [\"com2\"]",

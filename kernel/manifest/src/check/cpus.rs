@@ -202,7 +202,12 @@ fn check_boot_cpus(cx: &mut Ctx<'_>, part: &PartitionSpec) {
             );
         }
     }
-    if let (Some(&first), false) = (own.first(), boot.get_ref().is_empty()) {
+    let all_own = boot
+        .get_ref()
+        .iter()
+        .all(|b| own.contains(&b.get_ref().as_str()));
+    // A misspelt boot CPU is reported above; it is not also a vCPU 0 left out.
+    if let (Some(&first), false, true) = (own.first(), boot.get_ref().is_empty(), all_own) {
         let listed = boot.get_ref().iter().any(|b| b.get_ref() == first);
         if !listed && !waits_on_purpose(part) {
             let d = cx.manifest.error(
