@@ -102,11 +102,16 @@ pub fn describe(file: &SourceFile, e: &SchemaError, board: bool) -> Diagnostic {
             .as_ref()
             .map_or_else(|| english(wanted), |x| x.short.to_string());
         let kind = kind_of(found, e.value_type);
+        let header_table = found.starts_with("map") && !value.starts_with('{');
+        let shown = match header_table {
+            false => format!("{field} = {value}"),
+            true => format!("`{field}` as a table (made by a [{field}] header, or by a [[{field}.<name>]] header with no [[{field}]] before it)"),
+        };
         return with(
             d,
             format!("type error: `{field}` must be {short}, not {kind}"),
         )
-        .found(format!("{field} = {value}"))
+        .found(shown)
         .accepted(accepted(wanted));
     }
     if message.starts_with("wanted string or table") {

@@ -158,7 +158,7 @@ fn a_section_of_the_wrong_shape_says_so() {
         &out,
         &[
             "manifest.toml:4:1: type error: `partition` must be an array of tables, not a table",
-            "found: partition = [partition]",
+            "found: `partition` as a table (made by a [partition] header, or by a [[partition.<name>]] header with no [[partition]] before it)",
             "accepted: [[partition]] tables (two brackets)",
             "\n1 error(s)",
         ],

@@ -121,7 +121,11 @@ fn sequence_lists_per_vcpu_items_then_tables_and_ept() {
         .collect();
     assert_eq!(
         bitmaps,
-        [heap::What::MsrBitmap, heap::What::IoBitmapA, heap::What::IoBitmapB],
+        [
+            heap::What::MsrBitmap,
+            heap::What::IoBitmapA,
+            heap::What::IoBitmapB
+        ],
         "one set of bitmaps per partition, shared by its vCPUs"
     );
     assert_eq!(items[4 * per_vcpu + 4].what, heap::What::EptPage);
