@@ -97,10 +97,12 @@ pub fn describe(file: &SourceFile, e: &SchemaError, board: bool) -> Diagnostic {
             .as_ref()
             .map_or_else(|| english(fallback), |x| x.accepted.to_string())
     };
+    let element = matches!(e.path.last(), Some(PathPart::Index(_)));
     if let Some((found, wanted)) = invalid(&message, "invalid type: ") {
-        let short = expected
-            .as_ref()
-            .map_or_else(|| english(wanted), |x| x.short.to_string());
+        let short = match (&expected, element) {
+            (Some(x), false) => x.short.to_string(),
+            _ => english(wanted), // an element: serde names its type
+        };
         let kind = kind_of(found, e.value_type);
         let header_table = found.starts_with("map") && !value.starts_with('{');
         let shown = match header_table {

@@ -94,6 +94,15 @@ fn wrong_types_are_type_errors_each_reported() {
         ],
     );
     assert!(!out.contains("invalid TOML"), "{out}");
+    let m = edit(MANIFEST, "[\"cpu0\", \"cpu1\"]", "[\"cpu0\", 1]");
+    has(
+        &errors(BOARD, &m),
+        &[
+            "manifest.toml:6:17: type error: `cpus[1]` must be a string, not an integer",
+            "found: cpus[1] = 1",
+            "accepted: board CPU names, e.g. cpus = [\"cpu0\", \"cpu1\"]",
+        ],
+    );
     let m = edit(MANIFEST, "to = \"beta\"", "to = 3\nvectors = \"all\"");
     let out = errors(BOARD, &m);
     has(
