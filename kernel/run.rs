@@ -40,6 +40,10 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
         .unwrap_or_else(|e| fail(index, p, v, format_args!("{e}")));
     let rip = vmcs::entry_point(part).unwrap_or(0);
     let entry = entry_registers(part, v, layout.boot_info_guest(v as u64));
+    let controls = match launch::timer_virtualized(p) {
+        true => controls.with_timer_virtualization(),
+        false => controls,
+    };
     if let Err(e) = vmcs::configure(&mut active, &launch, &controls, &layout, (rip, &entry)) {
         fail(index, p, v, format_args!("VMCS: {e}"))
     }

@@ -45,6 +45,9 @@ pub fn machine(boot: &BootInfo) -> SelectedControls {
         refusals += 1;
     }
     let controls = vmx_controls();
+    if let Some(c) = &controls {
+        refusals += timer_refusals(c);
+    }
     refusals += differences.len() + usize::from(controls.is_none());
     match controls {
         Some(c) if refusals == 0 => c,
@@ -72,8 +75,13 @@ fn vmx_controls() -> Option<SelectedControls> {
                 log::warn!("IPIv preferred but unavailable, ICR writes will exit: {why}");
             }
             log::info!(
-                "VMX controls selected: IPI virtualization {}",
-                on_off(c.ipiv)
+                "VMX controls selected: IPI virtualization {}, APIC-timer virtualization {}",
+                on_off(c.ipiv),
+                if c.apic_timer_virtualization {
+                    "offered"
+                } else {
+                    "not offered"
+                }
             );
             bus_locks(c)
         }
@@ -98,6 +106,28 @@ fn bus_locks(controls: SelectedControls) -> Option<SelectedControls> {
         false => log::warn!("bus locks: not contained (the CPU has no VMM bus-lock detection)"),
     }
     Some(controls)
+}
+
+/// Each partition with `timer = "virtualized"` on a CPU without APIC-timer virtualization is one
+/// refusal, logged with the partition's name and the control the CPU lacks.
+fn timer_refusals(controls: &SelectedControls) -> usize {
+    let offered = controls.apic_timer_virtualization;
+    let refused = PLAN
+        .partitions
+        .iter()
+        .filter(|p| p.timer.virtualized(offered).is_none());
+    let mut count = 0;
+    for part in refused {
+        match controls.timer_virtualization_unavailable {
+            Some(why) => log::error!("machine: partition `{}`: {why}", part.name),
+            None => log::error!(
+                "machine: partition `{}`: timer = \"virtualized\" required but the CPU does not offer APIC-timer virtualization",
+                part.name
+            ),
+        }
+        count += 1;
+    }
+    count
 }
 
 fn on_off(on: bool) -> &'static str {

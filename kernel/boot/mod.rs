@@ -92,7 +92,13 @@ mod flow {
         for (index, memory) in carved.vcpus.iter().enumerate() {
             shared::of(index).set_pid(memory.pid);
         }
-        let launches = crate::partition::setup_all(boot, carved, controls.ipiv, frequency);
+        let launches = crate::partition::setup_all(
+            boot,
+            carved,
+            controls.ipiv,
+            frequency,
+            controls.apic_timer_virtualization,
+        );
         for (index, launch) in launches.enumerate() {
             launch::publish(index, launch);
         }

@@ -156,6 +156,7 @@ mod tests {
             }),
             console: Console::Hypercall,
             console_weight: 1,
+            timer: tessera_manifest::TimerMode::Preferred,
             devices: &[],
             routes: &[],
             pid_table: PidTable {

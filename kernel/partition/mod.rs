@@ -50,20 +50,33 @@ mod setup {
     }
 
     /// Sets up every partition and returns each vCPU's launch data in plan order; a failure
-    /// refuses to boot.
+    /// refuses to boot. `timer_virtualization`: the CPU offers APIC-timer virtualization (each
+    /// partition's `timer` setting decides whether its vCPUs use it).
     pub fn setup_all(
         boot: &BootInfo,
         carved: Carved,
         ipiv: bool,
         frequency: TimerFrequency,
+        timer_virtualization: bool,
     ) -> impl Iterator<Item = Launch> {
         let mut ready: heapless::Vec<PartitionReady, { crate::plan::PARTITIONS }> =
             heapless::Vec::new();
         for (p, part) in PLAN.partitions.iter().enumerate() {
-            let timer = BootTimer {
-                frequency,
-                path: TimerPath::Trapped,
+            let path = match part.timer.virtualized(timer_virtualization) == Some(true) {
+                true => TimerPath::Virtualized,
+                false => TimerPath::Trapped,
             };
+            let timer = BootTimer { frequency, path };
+            log::info!(
+                "partition {}: timer = \"{}\": TSC-deadline timer {}",
+                part.name,
+                part.timer.as_str(),
+                match path {
+                    TimerPath::Virtualized =>
+                        "on APIC-timer virtualization (no exit to arm or expire)",
+                    TimerPath::Trapped => "trapped (1 exit to arm, 1 to expire)",
+                }
+            );
             let r = setup_one(boot, &carved, p, ipiv, timer);
             if ready.push(r).is_err() {
                 fatal(format_args!("partition {}: too many partitions", part.name));

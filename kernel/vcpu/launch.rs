@@ -37,6 +37,17 @@ pub fn controls() -> Option<SelectedControls> {
     *CONTROLS.lock()
 }
 
+/// Whether partition `partition`'s TSC-deadline timers run on APIC-timer virtualization: the CPU
+/// offers it and the partition's `timer` setting takes it (a `virtualized` partition on a CPU
+/// without it never gets here: the machine check refuses to boot).
+pub fn timer_virtualized(partition: u16) -> bool {
+    let offered = controls().is_some_and(|c| c.apic_timer_virtualization);
+    crate::plan::PLAN.partitions[usize::from(partition)]
+        .timer
+        .virtualized(offered)
+        .unwrap_or(false)
+}
+
 /// The TSC and APIC timer frequencies guests are told (set once at boot).
 pub fn set_timer_frequency(frequency: TimerFrequency) {
     *TIMER_FREQUENCY.lock() = Some(frequency);

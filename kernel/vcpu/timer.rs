@@ -1,16 +1,26 @@
-//! The vCPU's local APIC timer on its own CPU (trapped path). Register accesses that exit go to
-//! tessera-vmx's software model; before each VM entry a due expiry is posted into the vCPU's own
-//! descriptor like an IPI (a halted guest wakes as for an IPI), and the next deadline is timed with
-//! the VMX-preemption timer, whose expiry is the only exit an armed timer costs besides the arm.
+//! The vCPU's local APIC timer on its own CPU, on one of two paths:
+//! - **trapped**: register accesses that exit go to tessera-vmx's software model; before each VM
+//!   entry a due expiry is posted into the vCPU's own descriptor like an IPI (a halted guest wakes
+//!   as for an IPI), and the next deadline is timed with the VMX-preemption timer, whose expiry is
+//!   the only exit an armed timer costs besides the arm;
+//! - **virtualized** (APIC-timer virtualization, when the CPU offers it and the partition's
+//!   `timer` setting takes it): while the guest's LVT selects TSC-deadline mode, unmasked, the
+//!   processor's guest timer holds the deadline: IA32_TSC_DEADLINE reads and writes pass the MSR
+//!   bitmap, and the expiry sets the vector in the virtual IRR, with no exit at all. The LVT
+//!   timer and SVR writes, which exit anyway, move the deadline between the two paths.
 
 use crate::vcpu::Vcpu;
 use tessera_vmx::apic_timer::{
-    preemption_timer_value, ApicTimer, TimerFrequency, SVR_APIC_ENABLED,
+    armed_deadline, hardware_fields, preemption_timer_value, virtualized_vector, ApicTimer,
+    TimerFrequency, SVR_APIC_ENABLED,
 };
-use tessera_vmx::controls::PinBased;
-use tessera_vmx::fields::{Field32Control as C32, Field32Guest as G32};
+use tessera_vmx::controls::{PinBased, TertiaryProcBased};
+use tessera_vmx::fields::{
+    Field16Control as C16, Field32Control as C32, Field32Guest as G32, Field64Control as C64,
+    Field64Guest as G64,
+};
 use tessera_vmx::msr_policy::TimerAccess;
-use tessera_vmx::tables::PostOutcome;
+use tessera_vmx::tables::{MsrBitmap, PostOutcome};
 
 /// Virtual-APIC page offsets of the timer registers the guest reads back without exiting.
 const SVR: usize = 0x0F0;
@@ -25,19 +35,28 @@ pub struct VcpuTimer {
     rate_shift: u8,
     /// Whether "activate VMX-preemption timer" is set in this vCPU's VMCS.
     preemption_on: bool,
-    /// Expiries so far, and how many delivered an interrupt (not masked).
+    /// Expiries the hypervisor handled (trapped path), and how many delivered an interrupt.
     pub expiries: u64,
     pub delivered: u64,
+    /// The CPU offers APIC-timer virtualization and the partition's `timer` setting takes it
+    /// ("activate tertiary controls" is set in this vCPU's VMCS).
+    may_virtualize: bool,
+    /// While the processor's guest timer serves the vCPU (tertiary bit 8 set): its vector.
+    virtualized: Option<u8>,
 }
 
 impl VcpuTimer {
-    pub fn new(frequency: &TimerFrequency, rate_shift: u8) -> Self {
+    /// A timer after reset; `may_virtualize`: TSC-deadline mode may run on APIC-timer
+    /// virtualization (the VMCS must have "activate tertiary controls").
+    pub fn new(frequency: &TimerFrequency, rate_shift: u8, may_virtualize: bool) -> Self {
         VcpuTimer {
             model: ApicTimer::new(frequency.tsc_per_count),
             rate_shift,
             preemption_on: false,
             expiries: 0,
             delivered: 0,
+            may_virtualize,
+            virtualized: None,
         }
     }
 
@@ -51,9 +70,10 @@ impl VcpuTimer {
     }
 }
 
-/// The vCPU stopped: its timer is disarmed for good (and the preemption timer with it), and what it
-/// did is logged if it was used.
+/// The vCPU stopped: its timer is disarmed for good (the processor's guest timer, the model and
+/// the preemption timer), and what it did is logged if it was used.
 pub fn stop(vcpu: &mut Vcpu) {
+    leave_processor(vcpu);
     let t = &vcpu.timer;
     if t.expiries > 0 || t.armed() {
         log::info!(
@@ -69,8 +89,22 @@ pub fn stop(vcpu: &mut Vcpu) {
     set_preemption_timer(vcpu, false);
 }
 
-/// Applies a timer register access that exited; returns the value a read gives.
+/// Applies a timer register access that exited; returns the value a read gives. An LVT timer or
+/// SVR write may move the timer between the trapped and the virtualized path.
 pub fn access(vcpu: &mut Vcpu, access: TimerAccess) -> Option<u64> {
+    let switches = matches!(access, TimerAccess::WriteLvt(_) | TimerAccess::WriteSvr(_));
+    if switches {
+        leave_processor(vcpu);
+    }
+    let value = apply(vcpu, access);
+    if switches {
+        take_processor(vcpu);
+    }
+    value
+}
+
+/// Applies an access to the software model (and the registers the guest reads back).
+fn apply(vcpu: &mut Vcpu, access: TimerAccess) -> Option<u64> {
     let now = tessera_arch::tsc_cycles();
     let page = vcpu.virtual_apic;
     let model = &mut vcpu.timer.model;
@@ -100,6 +134,52 @@ pub fn access(vcpu: &mut Vcpu, access: TimerAccess) -> Option<u64> {
         }
     }
     None
+}
+
+/// Hands the vCPU's TSC-deadline timer to the processor when the CPU and the partition allow it
+/// and the LVT asks for TSC-deadline mode, unmasked: the armed deadline (or none) goes into the
+/// guest deadline fields, tertiary bit 8 is set and IA32_TSC_DEADLINE stops exiting.
+fn take_processor(vcpu: &mut Vcpu) {
+    if !vcpu.timer.may_virtualize {
+        return;
+    }
+    let Some(vector) = virtualized_vector(vcpu.timer.model.lvt()) else {
+        return;
+    };
+    let deadline = vcpu.timer.model.hand_over_deadline();
+    let (vector_field, shadow, guest_deadline) = hardware_fields(vector, deadline);
+    vcpu.write(C16::VirtualTimerVector.encoding(), u64::from(vector_field));
+    vcpu.write(C64::GuestDeadlineShadow.encoding(), shadow);
+    vcpu.write(G64::GuestDeadline.encoding(), guest_deadline);
+    set_timer_virtualization(vcpu, true);
+    MsrBitmap::over(vcpu.msr_bitmap).pass_tsc_deadline(true);
+    vcpu.timer.virtualized = Some(vector);
+}
+
+/// Takes the vCPU's TSC-deadline timer back from the processor (the deadline the last exit saved,
+/// or none if it fired) into the software model: both fields zeroed, tertiary bit 8 cleared,
+/// IA32_TSC_DEADLINE exiting again. Nothing happens on the trapped path.
+fn leave_processor(vcpu: &mut Vcpu) {
+    if vcpu.timer.virtualized.take().is_none() {
+        return;
+    }
+    let guest_deadline = vcpu.read(G64::GuestDeadline.encoding());
+    let shadow = vcpu.read(C64::GuestDeadlineShadow.encoding());
+    vcpu.write(G64::GuestDeadline.encoding(), 0);
+    vcpu.write(C64::GuestDeadlineShadow.encoding(), 0);
+    set_timer_virtualization(vcpu, false);
+    MsrBitmap::over(vcpu.msr_bitmap).pass_tsc_deadline(false);
+    vcpu.timer
+        .model
+        .write_tsc_deadline(armed_deadline(guest_deadline, shadow));
+}
+
+/// Sets or clears "APIC-timer virtualization" (tertiary bit 8).
+fn set_timer_virtualization(vcpu: &mut Vcpu, on: bool) {
+    let field = C64::TertiaryProcBasedControls.encoding();
+    let bit = TertiaryProcBased::APIC_TIMER_VIRTUALIZATION.bits();
+    let word = vcpu.read(field);
+    vcpu.write(field, if on { word | bit } else { word & !bit });
 }
 
 /// Before a VM entry: posts a due expiry, then times the next deadline with the preemption timer

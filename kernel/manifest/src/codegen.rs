@@ -114,6 +114,7 @@ fn partition(out: &mut String, p: &Partition<'_>, image_path: &Path) {
     };
     let _ = writeln!(out, "            console: {console},");
     let _ = writeln!(out, "            console_weight: {},", p.console_weight);
+    let _ = writeln!(out, "            timer: {M}::TimerMode::{:?},", p.timer);
     let devices: Vec<String> = p.devices.iter().map(device).collect();
     let _ = writeln!(out, "            devices: &[{}],", devices.join(", "));
     let routes: Vec<String> = p.routes.iter().map(route).collect();

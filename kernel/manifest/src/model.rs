@@ -1,7 +1,9 @@
 //! The checked manifest: names resolved to indices, memory placed, APIC IDs chosen, images loaded.
 //! The planner turns this into a [`crate::Plan`].
 
-use crate::plan::{Console, HostRange, Ipiv, Memory, PortRange, Relocations, RouteMode, Segment};
+use crate::plan::{
+    Console, HostRange, Ipiv, Memory, PortRange, Relocations, RouteMode, Segment, TimerMode,
+};
 use crate::vectors::VectorSet;
 use std::path::PathBuf;
 
@@ -40,6 +42,8 @@ pub struct PartitionModel {
     pub console: Console,
     /// Share of the hypervisor's console (`console_weight`, default 1).
     pub console_weight: u16,
+    /// `timer` (default `preferred`).
+    pub timer: TimerMode,
     pub devices: Vec<DeviceModel>,
     pub routes: Vec<RouteModel>,
 }

@@ -116,6 +116,41 @@ impl IpivMode {
     }
 }
 
+/// `timer = "virtualized" | "preferred" | "trapped"`: the path of a partition's TSC-deadline
+/// timer. One-shot and periodic modes are always trapped (the processor's guest timer models
+/// TSC-deadline mode only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimerMode {
+    /// APIC-timer virtualization: refuse to boot on a CPU without it.
+    Virtualized,
+    /// APIC-timer virtualization when the CPU offers it, the trapped path otherwise.
+    #[default]
+    Preferred,
+    /// Always the trapped path (one exit per arm, one per expiry).
+    Trapped,
+}
+
+impl TimerMode {
+    /// The spelling used in manifests and reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TimerMode::Virtualized => "virtualized",
+            TimerMode::Preferred => "preferred",
+            TimerMode::Trapped => "trapped",
+        }
+    }
+
+    /// Whether the partition's vCPUs use APIC-timer virtualization on a CPU that does (`offered`)
+    /// or does not offer it; `None` for `Virtualized` on a CPU without it (boot is refused).
+    pub const fn virtualized(self, offered: bool) -> Option<bool> {
+        match (self, offered) {
+            (TimerMode::Trapped, _) => Some(false),
+            (TimerMode::Virtualized, false) => None,
+            (_, offered) => Some(offered),
+        }
+    }
+}
+
 /// A host-physical range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HostRange {
@@ -135,6 +170,8 @@ pub struct Partition<'a> {
     pub console: Console,
     /// Share of the hypervisor's console against the other partitions printing through it.
     pub console_weight: u16,
+    /// Which path the guest's TSC-deadline timer takes (`timer` in the manifest).
+    pub timer: TimerMode,
     /// Devices passed through to this partition (a console device is among them).
     pub devices: &'a [Device<'a>],
     /// Routes from this partition to others, in manifest order.

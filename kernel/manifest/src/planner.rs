@@ -72,6 +72,7 @@ fn partition<'a>(arena: &'a Bump, model: &'a Model, index: usize) -> Partition<'
         }),
         console: p.console,
         console_weight: p.console_weight,
+        timer: p.timer,
         devices: arena.alloc_slice_fill_iter(p.devices.iter().map(device)),
         routes: arena.alloc_slice_fill_iter(p.routes.iter().map(|r| Route {
             to: r.to as u16,
@@ -156,6 +157,7 @@ mod tests {
             image: None,
             console: Console::Hypercall,
             console_weight: 1,
+            timer: crate::plan::TimerMode::Preferred,
             devices: Vec::new(),
             routes: routes
                 .iter()

@@ -2,6 +2,7 @@
 
 mod channels;
 mod ipi_paths;
+mod timer_paths;
 
 use crate::heap::{self, HeapItem, Owner};
 use crate::model::Model;
@@ -36,6 +37,7 @@ pub fn json(plan: &Plan<'_>, model: &Model) -> Value {
         "kvm_default_pid_tables_bytes": KVM_DEFAULT_TABLE_BYTES * plan.partitions.len(),
         "ipi_paths": ipi_paths::json(plan),
         "channels": channels::json(plan),
+        "timer_paths": timer_paths::json(plan),
         "heap": {"bytes": plan.heap_bytes, "items": items},
         "notes": model.notes,
     })
@@ -69,6 +71,7 @@ fn partition_json(plan: &Plan<'_>, index: usize) -> Value {
         "dma_unconfined": p.devices.iter().filter(|d| d.dma).map(|d| d.name).collect::<Vec<_>>(),
         "pid_table": {"entries": t.entries.len(), "bytes": t.bytes(), "last_index": t.last_index, "valid": valid},
         "routes": routes,
+        "timer": p.timer.as_str(),
         "ept_pages": heap::ept_pages(plan, index),
     })
 }
@@ -110,6 +113,7 @@ pub fn text(plan: &Plan<'_>, model: &Model) -> String {
     let _ = writeln!(out, "\nPID-pointer tables: {total} bytes in total; KVM's default would allocate {kvm} bytes ({} per VM x {})", Bytes(KVM_DEFAULT_TABLE_BYTES as u64), plan.partitions.len());
     ipi_paths::text(&mut out, plan);
     channels::text(&mut out, plan);
+    timer_paths::text(&mut out, plan);
     heap_text(&mut out, plan);
     if !model.notes.is_empty() {
         let _ = writeln!(out, "\nplanner choices:");

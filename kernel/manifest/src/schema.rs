@@ -175,6 +175,10 @@ pub struct PartitionSpec {
     /// Partitions this one may share physical cores with (SMT siblings given to both).
     #[serde(default)]
     pub share_cores_with: Vec<Spanned<String>>,
+    /// Which path the guest's TSC-deadline timer takes: `"virtualized"` (APIC-timer
+    /// virtualization, refuse to boot without it), `"preferred"` (default: virtualized when the CPU
+    /// offers it, trapped otherwise) or `"trapped"` (always the trapped path).
+    pub timer: Option<Spanned<TimerSpec>>,
     /// True: `boot_cpus` leaves out vCPU 0 on purpose (another vCPU starts the guest).
     pub vcpu0_waits_for_sipi: Option<Spanned<bool>>,
     #[serde(rename = "route", default)]
@@ -237,6 +241,15 @@ impl<'de> serde::de::Visitor<'de> for DeviceRefVisitor {
             dma: table.dma,
         })
     }
+}
+
+/// `timer = "virtualized" | "preferred" | "trapped"`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TimerSpec {
+    Virtualized,
+    Preferred,
+    Trapped,
 }
 
 /// `apic_ids = { first = 0, last = 1 }`.

@@ -953,3 +953,55 @@ fn tsc_frequency_zero() {
     );
     assert_eq!(check(BOARD, MANIFEST).unwrap().tsc_hz, None);
 }
+
+#[test]
+fn timer_setting_is_read_and_checked() {
+    let with = |value: &str| {
+        edit(
+            MANIFEST,
+            "memory = \"32 MiB\"",
+            &format!("memory = \"32 MiB\"\ntimer = {value}"),
+        )
+    };
+    let model = check(BOARD, &with("\"virtualized\"")).expect("valid");
+    assert_eq!(
+        model.partitions[0].timer,
+        tessera_manifest::TimerMode::Virtualized
+    );
+    assert_eq!(
+        model.partitions[1].timer,
+        tessera_manifest::TimerMode::Preferred,
+        "default"
+    );
+    let trapped = check(BOARD, &with("\"trapped\"")).expect("valid");
+    assert_eq!(
+        trapped.partitions[0].timer,
+        tessera_manifest::TimerMode::Trapped
+    );
+    let out = errors(BOARD, &with("\"virtual\""));
+    has(
+        &out,
+        &[
+            "manifest.toml:8:",
+            "virtual",
+            "virtualized",
+            "preferred",
+            "trapped",
+        ],
+    );
+}
+
+#[test]
+fn timer_setting_decides_the_path_on_each_cpu() {
+    use tessera_manifest::TimerMode;
+    assert_eq!(TimerMode::Virtualized.virtualized(true), Some(true));
+    assert_eq!(
+        TimerMode::Virtualized.virtualized(false),
+        None,
+        "boot refused"
+    );
+    assert_eq!(TimerMode::Preferred.virtualized(true), Some(true));
+    assert_eq!(TimerMode::Preferred.virtualized(false), Some(false));
+    assert_eq!(TimerMode::Trapped.virtualized(true), Some(false));
+    assert_eq!(TimerMode::default(), TimerMode::Preferred);
+}

@@ -22,8 +22,8 @@ mod smt;
 use crate::diag::{Diagnostic, Errors, SourceFile};
 use crate::load::Sources;
 use crate::model::{Model, PartitionModel};
-use crate::plan::{Ipiv, IpivMode};
-use crate::schema::{IpivSpec, ManifestFile};
+use crate::plan::{Ipiv, IpivMode, TimerMode};
+use crate::schema::{IpivSpec, ManifestFile, TimerSpec};
 pub use board::BoardFacts;
 pub use cpus::{valid_name, NAME_RULE};
 pub use image::load as load_image;
@@ -187,6 +187,11 @@ fn assemble(sources: &Sources, manifest: &ManifestFile, c: Checked) -> Vec<Parti
                 image,
                 console,
                 console_weight: c.console_weights[i],
+                timer: match spec.timer.as_ref().map(|t| *t.get_ref()) {
+                    Some(TimerSpec::Virtualized) => TimerMode::Virtualized,
+                    Some(TimerSpec::Preferred) | None => TimerMode::Preferred,
+                    Some(TimerSpec::Trapped) => TimerMode::Trapped,
+                },
                 devices,
                 routes,
             }

@@ -1,15 +1,18 @@
 //! The guest's local APIC timer: its registers, a per-vCPU software model of the three modes, the
-//! frequencies a guest is told, and the VMX-preemption timer value that times a deadline.
+//! frequencies a guest is told, the VMX-preemption timer value that times a deadline, and which
+//! path (trapped or APIC-timer virtualization) serves it.
 
 mod frequency;
 mod registers;
 mod state;
 #[cfg(test)]
 mod tests;
+mod virt;
 
 pub use frequency::TimerFrequency;
 pub use registers::{divisor, Lvt, TimerMode, DIVIDE_WRITABLE, LVT_MASK, LVT_TIMER_WRITABLE};
 pub use state::{preemption_timer_value, ApicTimer, Expiry, PREEMPTION_TIMER_MAX};
+pub use virt::{armed_deadline, hardware_fields, virtualized_vector};
 
 /// IA32_TSC_DEADLINE (SDM Vol. 4).
 pub const IA32_TSC_DEADLINE: u32 = 0x6E0;

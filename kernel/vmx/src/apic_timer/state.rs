@@ -136,6 +136,18 @@ impl ApicTimer {
         self.deadline = (value != 0).then_some(value);
     }
 
+    /// Hands an armed TSC deadline over to the processor's guest timer: returns it (0 when none is
+    /// armed or outside TSC-deadline mode) and keeps nothing armed here. [`ApicTimer::write_tsc_deadline`]
+    /// takes it back.
+    pub fn hand_over_deadline(&mut self) -> u64 {
+        if self.lvt.mode() != TimerMode::TscDeadline {
+            return 0;
+        }
+        let deadline = self.deadline.take().unwrap_or(0);
+        self.tsc_deadline = 0;
+        deadline
+    }
+
     /// IA32_TSC_DEADLINE as the guest reads it: the armed deadline, 0 after it fired or outside
     /// TSC-deadline mode.
     pub fn tsc_deadline(&self) -> u64 {

@@ -186,3 +186,60 @@ fn preemption_timer_values_never_expire_early() {
         "capped (erratum EMR158)"
     );
 }
+
+#[test]
+fn only_an_unmasked_tsc_deadline_timer_is_virtualized() {
+    use super::registers::Lvt;
+    assert_eq!(virtualized_vector(Lvt::written(DEADLINE, true)), Some(0x42));
+    assert_eq!(
+        virtualized_vector(Lvt::written(DEADLINE, false)),
+        None,
+        "APIC disabled"
+    );
+    assert_eq!(
+        virtualized_vector(Lvt::written(DEADLINE | LVT_MASK, true)),
+        None
+    );
+    assert_eq!(
+        virtualized_vector(Lvt::written(1 << 18 | 0x0F, true)),
+        None,
+        "illegal vector"
+    );
+    assert_eq!(virtualized_vector(Lvt::written(ONE_SHOT, true)), None);
+    assert_eq!(virtualized_vector(Lvt::written(PERIODIC, true)), None);
+    assert_eq!(virtualized_vector(Lvt::RESET), None);
+}
+
+#[test]
+fn a_deadline_moves_to_the_processor_and_back_unchanged() {
+    let mut t = timer(DEADLINE);
+    t.write_tsc_deadline(5000);
+    assert_eq!(t.hand_over_deadline(), 5000);
+    assert_eq!(
+        (t.next_expiry(), t.tsc_deadline()),
+        (None, 0),
+        "nothing left armed here"
+    );
+    assert_eq!(hardware_fields(0x42, 5000), (0x42, 5000, 5000));
+    // Back after an exit: armed, fired (0 saved) or written 0 by the guest.
+    assert_eq!(armed_deadline(5000, 5000), 5000);
+    assert_eq!(armed_deadline(0, 0), 0);
+    assert_eq!(armed_deadline(0, 5000), 0, "a zero field means not armed");
+    t.write_tsc_deadline(armed_deadline(5000, 5000));
+    assert_eq!(t.next_expiry(), Some(5000));
+    assert_eq!(
+        t.expire(6000).map(|e| e.vector),
+        Some(Some(0x42)),
+        "past: fires at once"
+    );
+    let mut idle = timer(DEADLINE);
+    assert_eq!(idle.hand_over_deadline(), 0);
+    let mut periodic = timer(PERIODIC);
+    periodic.write_initial_count(100, 0);
+    assert_eq!(
+        periodic.hand_over_deadline(),
+        0,
+        "only TSC-deadline mode is handed over"
+    );
+    assert_eq!(periodic.next_expiry(), Some(100));
+}

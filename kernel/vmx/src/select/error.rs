@@ -14,6 +14,10 @@ pub enum Need {
     IpivRequired,
     /// The manifest says `ipiv = "preferred"`: not an error, the reason IPIv stays off.
     IpivPreferred,
+    /// A partition says `timer = "virtualized"`.
+    TimerVirtualized,
+    /// Partitions accept the trapped timer: not an error, the reason every timer exits.
+    TimerPreferred,
 }
 
 /// A control or capability that the capability MSRs do not allow.
@@ -75,6 +79,8 @@ impl fmt::Display for SelectError {
                     Need::Tessera => "Tessera requires it",
                     Need::IpivRequired => "IPIv required",
                     Need::IpivPreferred => "IPIv preferred, left off",
+                    Need::TimerVirtualized => "timer = \"virtualized\" required",
+                    Need::TimerPreferred => "APIC-timer virtualization preferred, timers trapped",
                 };
                 write!(
                     f,

@@ -110,6 +110,21 @@ pub struct SelectedControls {
     /// Whether the CPU offers APIC-timer virtualization ("activate tertiary controls" and
     /// IA32_VMX_PROCBASED_CTLS3 bit 8). Used per partition, so not set in `tertiary` here.
     pub apic_timer_virtualization: bool,
+    /// When it is not offered: the control and MSR that lack it (worded for `timer = "virtualized"`
+    /// partitions, which refuse to boot with it; [`SelectError`] with `Need::TimerVirtualized`).
+    pub timer_virtualization_unavailable: Option<SelectError>,
+}
+
+impl SelectedControls {
+    /// The control words of a vCPU whose timer may use APIC-timer virtualization: "activate
+    /// tertiary controls" set, so that the kernel can set and clear tertiary bit 8 (written with
+    /// the rest of `tertiary`, which keeps bit 8 clear until the guest's LVT asks for it).
+    pub fn with_timer_virtualization(mut self) -> Self {
+        if self.apic_timer_virtualization {
+            self.primary |= PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS;
+        }
+        self
+    }
 }
 
 /// Picks the control words, or names the first control or capability the CPU lacks.
@@ -128,7 +143,9 @@ pub fn select(msrs: &CapabilityMsrs, ipiv_mode: IpivMode) -> Result<SelectedCont
         Need::Tessera,
     )?;
     selected.preemption_timer_rate = (msrs.misc & 0x1F) as u8;
-    selected.apic_timer_virtualization = apic_timer_virtualization_offered(&allowed);
+    let timer = apic_timer_virtualization_check(&allowed, Need::TimerVirtualized);
+    selected.apic_timer_virtualization = timer.is_ok();
+    selected.timer_virtualization_unavailable = timer.err();
     selected.ipiv_unavailable = match ipiv_mode {
         IpivMode::Preferred => offered.err(),
         _ => None,
@@ -143,11 +160,19 @@ pub fn ipiv_offered(allowed: &AllowedSet) -> bool {
 
 /// Whether the CPU allows both "activate tertiary controls" and "APIC-timer virtualization".
 pub fn apic_timer_virtualization_offered(allowed: &AllowedSet) -> bool {
+    apic_timer_virtualization_check(allowed, Need::TimerPreferred).is_ok()
+}
+
+/// `Err` naming the first of "activate tertiary controls" and "APIC-timer virtualization" not
+/// allowed-1, worded for `need`.
+fn apic_timer_virtualization_check(allowed: &AllowedSet, need: Need) -> Result<(), SelectError> {
     let tertiary_bit = PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS.bits() as u64;
-    allowed.primary.allows(tertiary_bit)
-        && allowed
-            .tertiary
-            .allows(TertiaryProcBased::APIC_TIMER_VIRTUALIZATION.bits())
+    refuse_if_missing(&allowed.primary, tertiary_bit, need)?;
+    refuse_if_missing(
+        &allowed.tertiary,
+        TertiaryProcBased::APIC_TIMER_VIRTUALIZATION.bits(),
+        need,
+    )
 }
 
 /// `Err` naming the first of "activate tertiary controls" and "IPI virtualization" not allowed-1.

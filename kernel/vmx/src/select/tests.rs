@@ -309,3 +309,49 @@ fn apic_timer_virtualization_is_offered_with_ctls3_bit_8_and_tertiary_controls()
             .apic_timer_virtualization
     );
 }
+
+#[test]
+fn without_apic_timer_virtualization_the_reason_names_ctls3_bit_8() {
+    let s = select(&sapphire_rapids(), IpivMode::Preferred).unwrap();
+    assert_eq!(
+        s.timer_virtualization_unavailable.unwrap().to_string(),
+        "timer = \"virtualized\" required but IA32_VMX_PROCBASED_CTLS3 (MSR 0x492) bit 8 \
+         'APIC-timer virtualization' is not allowed-1 (tertiary processor-based VM-execution control bit 8)"
+    );
+    let old = select(&without_tertiary(), IpivMode::Off).unwrap();
+    let why = old.timer_virtualization_unavailable.unwrap().to_string();
+    assert!(why.contains("bit 49 'activate tertiary controls'"), "{why}");
+    let offered = CapabilityMsrs {
+        procbased3: 0x191,
+        ..sapphire_rapids()
+    };
+    assert_eq!(
+        select(&offered, IpivMode::Off)
+            .unwrap()
+            .timer_virtualization_unavailable,
+        None
+    );
+}
+
+#[test]
+fn a_vcpu_with_timer_virtualization_activates_tertiary_controls_without_bit_8() {
+    let offered = CapabilityMsrs {
+        procbased3: 0x191,
+        ..sapphire_rapids()
+    };
+    let s = select(&offered, IpivMode::Off).unwrap();
+    assert!(!s
+        .primary
+        .contains(PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS));
+    let v = s.with_timer_virtualization();
+    assert!(v
+        .primary
+        .contains(PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS));
+    assert!(v.tertiary.is_empty(), "bit 8 waits for the guest's LVT");
+    let with_ipiv = select(&offered, IpivMode::Required)
+        .unwrap()
+        .with_timer_virtualization();
+    assert_eq!(with_ipiv.tertiary, TertiaryProcBased::IPI_VIRTUALIZATION);
+    let not_offered = select(&sapphire_rapids(), IpivMode::Off).unwrap();
+    assert_eq!(not_offered.with_timer_virtualization(), not_offered);
+}

@@ -113,6 +113,7 @@ pub fn control_words(allowed: &AllowedSet, ipiv: bool) -> Result<SelectedControl
         ipiv_unavailable: None,
         preemption_timer_rate: 0,
         apic_timer_virtualization: false,
+        timer_virtualization_unavailable: None,
     })
 }
 

@@ -2,7 +2,7 @@
 //! 0xC000_0000..0xC000_1FFF at bytes 0 and 1024, write bitmaps at 2048 and 3072; a set bit makes the
 //! access exit, and MSRs outside both ranges always exit. Tessera starts from "everything exits".
 
-use super::page::{clear_page_bit, page_bit, PageWords};
+use super::page::{clear_page_bit, page_bit, set_page_bit, PageWords};
 
 /// Bytes of an MSR bitmap.
 pub const MSR_BITMAP_BYTES: usize = 4096;
@@ -45,6 +45,31 @@ impl<P: PageWords> MsrBitmap<P> {
     pub fn deny_all(mut page: P) -> Self {
         page.fill_words(u64::MAX);
         MsrBitmap { page }
+    }
+
+    /// A bitmap already filled (the vCPU's, while it runs): only the bits named later change.
+    pub fn over(page: P) -> Self {
+        MsrBitmap { page }
+    }
+
+    /// Makes `access` to `msr` exit again.
+    pub fn deny(&mut self, msr: u32, access: MsrAccess) -> Result<(), MsrOutsideBitmap> {
+        for &write in writes(access) {
+            let (byte, bit) = position(msr, write).ok_or(MsrOutsideBitmap { msr })?;
+            set_page_bit(&mut self.page, 8 * byte + bit as usize);
+        }
+        Ok(())
+    }
+
+    /// IA32_TSC_DEADLINE (6E0H) reads and writes exit (`passed` false: the trapped timer) or reach
+    /// APIC-timer virtualization without exiting (`passed` true).
+    pub fn pass_tsc_deadline(&mut self, passed: bool) {
+        let msr = crate::apic_timer::IA32_TSC_DEADLINE;
+        let result = match passed {
+            true => self.allow(msr, MsrAccess::ReadWrite),
+            false => self.deny(msr, MsrAccess::ReadWrite),
+        };
+        debug_assert!(result.is_ok(), "MSR 0x6E0 is in the low range");
     }
 
     /// Lets `access` to `msr` run without exiting.
@@ -184,6 +209,29 @@ mod tests {
         assert!(msr_access_exits(&*p, 0x838, true), "timer writes");
         assert!(msr_access_exits(&*p, 0x802, true), "ID write");
         assert!(msr_access_exits(&*p, 0x1B, true), "APIC base");
+    }
+
+    #[test]
+    fn the_tsc_deadline_msr_is_passed_and_trapped_again() {
+        let mut p = page();
+        MsrBitmap::deny_all(&mut *p).allow_x2apic(true);
+        let deadline = 0x6E0;
+        assert!(msr_access_exits(&*p, deadline, false) && msr_access_exits(&*p, deadline, true));
+        MsrBitmap::over(&mut *p).pass_tsc_deadline(true);
+        assert!(!msr_access_exits(&*p, deadline, false) && !msr_access_exits(&*p, deadline, true));
+        assert!(msr_access_exits(&*p, 0x6E1, true) && msr_access_exits(&*p, 0x6DF, false));
+        assert!(
+            !msr_access_exits(&*p, 0x830, true),
+            "the rest of the bitmap is kept"
+        );
+        MsrBitmap::over(&mut *p).pass_tsc_deadline(false);
+        assert!(msr_access_exits(&*p, deadline, false) && msr_access_exits(&*p, deadline, true));
+        assert!(!msr_access_exits(&*p, 0x830, true));
+        assert_eq!(
+            p[2048 + 0x6E0 / 8],
+            0xFF,
+            "write bit back in the low write bitmap"
+        );
     }
 
     #[test]

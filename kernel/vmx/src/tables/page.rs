@@ -59,6 +59,12 @@ pub fn page_bit(page: &impl PageWords, bit: usize) -> bool {
     page.read_word(bit / 64) & (1 << (bit % 64)) != 0
 }
 
+/// Sets bit `bit` of a page seen as a bitmap.
+pub fn set_page_bit(page: &mut impl PageWords, bit: usize) {
+    let word = page.read_word(bit / 64);
+    page.write_word(bit / 64, word | 1 << (bit % 64));
+}
+
 /// Clears bit `bit` of a page seen as a bitmap.
 pub fn clear_page_bit(page: &mut impl PageWords, bit: usize) {
     let word = page.read_word(bit / 64);

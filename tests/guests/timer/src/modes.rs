@@ -34,7 +34,8 @@ pub fn run(info: &BootInfo) -> TestResult {
     vector_change(vcpu)?;
     divide(vcpu, tsc_per_count)?;
     deadline_rules(vcpu)?;
-    println!("SUMMARY scenario=timer-modes cases=6 result=pass ");
+    deadline_handover(vcpu)?;
+    println!("SUMMARY scenario=timer-modes cases=7 result=pass ");
     Ok(())
 }
 
@@ -207,6 +208,54 @@ fn deadline_rules(vcpu: usize) -> TestResult {
     println!(
         "SUMMARY scenario=timer-modes case=deadline-rules zero_disarms=1 mode_change_disarms=1 \
          past_fires_after={delay} "
+    );
+    Ok(())
+}
+
+/// An armed deadline survives LVT rewrites that keep TSC-deadline mode (the hypervisor moves it
+/// between APIC-timer virtualization and its trapped path on each one): masked, it reads back
+/// unchanged and nothing arrives; unmasked again on another vector, it fires once, on the new
+/// vector, no earlier than the deadline, and the MSR then reads 0. A deadline that passes while
+/// masked delivers nothing, even once unmasked.
+fn deadline_handover(vcpu: usize) -> TestResult {
+    const OLD: u8 = 0x47;
+    const NEW: u8 = 0x48;
+    const AHEAD_CYCLES: u64 = 400_000;
+    timer::set_lvt(Mode::TscDeadline, OLD, false);
+    let deadline = cpu::rdtsc() + AHEAD_CYCLES;
+    timer::arm_deadline(deadline);
+    timer::set_lvt(Mode::TscDeadline, OLD, true);
+    let kept_masked = timer::deadline();
+    timer::set_lvt(Mode::TscDeadline, NEW, false);
+    let kept_unmasked = timer::deadline();
+    let (old_before, new_before) = (idt::arrivals(vcpu, OLD), idt::arrivals(vcpu, NEW));
+    let fired = wait_for(vcpu, NEW, new_before + 1);
+    let late = idt::last_arrival_tsc_of(vcpu, NEW).wrapping_sub(deadline) as i64;
+    let once = stays_quiet(vcpu, NEW) && idt::arrivals(vcpu, OLD) == old_before;
+    if kept_masked != deadline || kept_unmasked != deadline || !fired || late < 0 || !once {
+        return fail!(
+            "handover: deadline {deadline:#x} read {kept_masked:#x} masked, {kept_unmasked:#x} unmasked; fired {fired}, {late} cycles late, once {once}"
+        );
+    }
+    if timer::deadline() != 0 {
+        return fail!(
+            "handover: the MSR reads {:#x} after the expiry",
+            timer::deadline()
+        );
+    }
+    timer::arm_deadline(cpu::rdtsc() + 20_000);
+    timer::set_lvt(Mode::TscDeadline, NEW, true);
+    time::delay(2 * 20_000);
+    timer::set_lvt(Mode::TscDeadline, NEW, false);
+    let expired_masked = stays_quiet(vcpu, NEW) && timer::deadline() == 0;
+    if !expired_masked {
+        return fail!(
+            "handover: a deadline that passed while masked was delivered or still reads {:#x}",
+            timer::deadline()
+        );
+    }
+    println!(
+        "SUMMARY scenario=timer-modes case=deadline-handover kept=1 vector_changed=1 masked_expiry_dropped=1 late={late} "
     );
     Ok(())
 }

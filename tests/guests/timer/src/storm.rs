@@ -81,8 +81,8 @@ pub fn bystander(info: &BootInfo) -> TestResult {
             p.work_cycles
         );
     }
-    deadline::check(&quiet.ticks, BYSTANDER_TICKS)?;
-    deadline::check(&stormy.ticks, BYSTANDER_TICKS)?;
+    deadline::check(info, &quiet.ticks, BYSTANDER_TICKS)?;
+    deadline::check(info, &stormy.ticks, BYSTANDER_TICKS)?;
     if quiet.ticks.exits != stormy.ticks.exits {
         return fail!(
             "exits moved: {:?} quiet, {:?} during the storm",
