@@ -1,6 +1,6 @@
 //! `cargo xtask latency`: the latency lab. Builds the latency image of a manifest (the latency
-//! guest in every partition, with a probe plan), runs it in the emulator with IPIv offered and
-//! not (a progress bar per run), or reads a serial log captured on hardware (`--from-log`); then
+//! guest in every partition, with a probe plan), runs it in the emulator with IPIv and APIC-timer
+//! virtualization offered and not (a progress bar per run), or reads a serial log captured on hardware (`--from-log`); then
 //! writes report.json, a text table and SVG plots, and compares with `--baseline`.
 //! Method and hardware procedure: tests/latency/METHOD.md.
 
@@ -58,6 +58,11 @@ pub struct LatencyArgs {
     /// Emulator runs: IPIv offered (`on`), not (`off`) or `both`.
     #[arg(long, default_value = "both", value_parser = ["on", "off", "both"])]
     pub ipiv: String,
+    /// Emulator runs: APIC-timer virtualization offered (`on`), not (`off`), `both` (each IPIv
+    /// run twice), or `like-ipiv`: offered exactly in the runs with IPIv (the newest CPUs have
+    /// both, today's neither).
+    #[arg(long, default_value = "like-ipiv", value_parser = ["on", "off", "both", "like-ipiv"])]
+    pub timer_virt: String,
     /// TSC cycles from one sample to the next.
     #[arg(long, default_value_t = 100_000)]
     pub gap_cycles: u64,
@@ -188,17 +193,13 @@ fn in_emulator(args: &LatencyArgs, out: &Path) -> Result<Option<Outcome>, String
         return Ok(None);
     }
     let emulator = crate::emulator::ensure()?;
-    let modes: &[bool] = match args.ipiv.as_str() {
-        "on" => &[true],
-        "off" => &[false],
-        _ => &[true, false],
-    };
     let mut runs = Vec::new();
     let mut campaigns = Vec::new();
-    for &ipiv in modes {
-        let label = format!("ipiv-{}", if ipiv { "on" } else { "off" });
+    for (ipiv, timer_virt) in run_modes(&args.ipiv, &args.timer_virt) {
+        let label = run_label(ipiv, timer_virt);
         let mut spec = crate::emulator::RunSpec::new(built.iso.clone());
         spec.ipiv = ipiv;
+        spec.timer_virt = timer_virt;
         spec.quantum = args.quantum;
         spec.timeout_s = args.timeout_s;
         spec.echo = false;
@@ -233,6 +234,35 @@ fn in_emulator(args: &LatencyArgs, out: &Path) -> Result<Option<Outcome>, String
         },
         campaigns,
     }))
+}
+
+/// The emulator runs (IPIv offered, APIC-timer virtualization offered) of `--ipiv` and
+/// `--timer-virt`, IPIv-on runs first.
+pub fn run_modes(ipiv: &str, timer_virt: &str) -> Vec<(bool, bool)> {
+    let ipiv_modes: &[bool] = match ipiv {
+        "on" => &[true],
+        "off" => &[false],
+        _ => &[true, false],
+    };
+    ipiv_modes
+        .iter()
+        .flat_map(|&ipiv| {
+            let timer: &[bool] = match timer_virt {
+                "on" => &[true],
+                "off" => &[false],
+                "both" => &[true, false],
+                _ if ipiv => &[true],
+                _ => &[false],
+            };
+            timer.iter().map(move |&t| (ipiv, t))
+        })
+        .collect()
+}
+
+/// A run's label (report, baseline matching, serial log file name): `ipiv-on-timer-virt-off`.
+pub fn run_label(ipiv: bool, timer_virt: bool) -> String {
+    let word = |on: bool| if on { "on" } else { "off" };
+    format!("ipiv-{}-timer-virt-{}", word(ipiv), word(timer_virt))
 }
 
 /// How busy the emulated CPUs are (emulated cycles per instruction depend on it).

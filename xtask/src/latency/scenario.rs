@@ -1,5 +1,6 @@
 //! The latency scenario of `cargo xtask test`: a short campaign on tests/latency/campaign.toml,
-//! IPIv on and off. It passes when the log reads whole, each vCPU's end counters equal the
+//! once on the newest CPU model (IPIv and APIC-timer virtualization offered) and once on today's
+//! (neither). It passes when the guests saw what the run offered, the log reads whole, each vCPU's end counters equal the
 //! hypervisor's own (see `check`), and the exits per sample are what each path must cost: none
 //! with IPIv inside a partition and over exitless routes, one per IPI sent on the posted
 //! fallback (WRMSR) and over the trapped route (WRMSR, or APIC write when IPIv is on); a trapped
@@ -32,27 +33,34 @@ pub fn scenarios() -> Result<Vec<Scenario>, String> {
     let plan = probes::plan(&model, &choice)?;
     let (built, _) = image::build(&board, &manifest, &plan)?;
     let expected = plan.probes().count();
-    Ok([true, false]
+    Ok(super::run_modes("both", "like-ipiv")
         .into_iter()
-        .map(|ipiv| {
+        .map(|(ipiv, timer_virt)| {
             let mut spec = RunSpec::new(built.iso.clone());
             spec.ipiv = ipiv;
+            spec.timer_virt = timer_virt;
             spec.timeout_s = 600;
             Scenario {
-                name: format!("latency --ipiv {}", if ipiv { "on" } else { "off" }),
+                name: format!(
+                    "latency --ipiv {} --timer-virt {}",
+                    on(ipiv),
+                    on(timer_virt)
+                ),
                 spec,
                 expect_pass: true,
                 required_summary: Vec::new(),
                 check: Some(Box::new(move |outcome| {
-                    check_serial(&outcome.serial, ipiv, expected)
+                    check_serial(&outcome.serial, (ipiv, timer_virt), expected)
                 })),
             }
         })
         .collect())
 }
 
-/// The scenario's verdict on a serial log.
-pub fn check_serial(serial: &str, ipiv: bool, probes: usize) -> Result<(), String> {
+/// The scenario's verdict on a serial log of a run that offered `(IPIv, APIC-timer
+/// virtualization)`.
+pub fn check_serial(serial: &str, offered: (bool, bool), probes: usize) -> Result<(), String> {
+    let (ipiv, timer_virt) = offered;
     let campaign = assemble("COM1", &log::read("COM1", serial)?)?;
     if campaign.probes.len() != probes {
         return Err(format!(
@@ -65,6 +73,13 @@ pub fn check_serial(serial: &str, ipiv: bool, probes: usize) -> Result<(), Strin
             "the guests saw IPIv {} in a run with it {}",
             on(campaign.conditions.ipiv),
             on(ipiv)
+        ));
+    }
+    if campaign.conditions.timer_virtualized != timer_virt {
+        return Err(format!(
+            "the guests saw APIC-timer virtualization {} in a run with it {}",
+            on(campaign.conditions.timer_virtualized),
+            on(timer_virt)
         ));
     }
     check::against_hypervisor(&campaign)?;

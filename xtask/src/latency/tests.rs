@@ -16,9 +16,14 @@ fn text() -> String {
 
 #[test]
 fn the_sample_log_passes_the_scenario_checks() {
-    check_serial(&text(), false, 20).unwrap();
-    let wrong_mode = check_serial(&text(), true, 20).unwrap_err();
+    check_serial(&text(), (false, false), 20).unwrap();
+    let wrong_mode = check_serial(&text(), (true, false), 20).unwrap_err();
     assert!(wrong_mode.contains("saw IPIv off"), "{wrong_mode}");
+    let wrong_timer = check_serial(&text(), (false, true), 20).unwrap_err();
+    assert!(
+        wrong_timer.contains("saw APIC-timer virtualization off in a run with it on"),
+        "{wrong_timer}"
+    );
 }
 
 #[test]
@@ -112,4 +117,20 @@ fn damaged_logs_are_refused_with_the_line() {
         error.starts_with(&format!("log:{}: record has no", data + 1)),
         "{error}"
     );
+}
+
+#[test]
+fn runs_cover_ipiv_and_timer_virtualization() {
+    use super::{run_label, run_modes};
+    assert_eq!(
+        run_modes("both", "like-ipiv"),
+        [(true, true), (false, false)]
+    );
+    assert_eq!(
+        run_modes("both", "both"),
+        [(true, true), (true, false), (false, true), (false, false)]
+    );
+    assert_eq!(run_modes("on", "off"), [(true, false)]);
+    assert_eq!(run_modes("off", "like-ipiv"), [(false, false)]);
+    assert_eq!(run_label(true, false), "ipiv-on-timer-virt-off");
 }
