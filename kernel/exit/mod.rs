@@ -8,13 +8,14 @@ mod inject;
 pub mod interrupt;
 pub mod io;
 pub mod ipi;
+pub mod machine_check;
 pub mod msr;
 pub mod uhyve;
 pub mod vmcall;
 pub mod xsetbv;
 
 use crate::vcpu::Vcpu;
-use tessera_vmx::exit::{handling, ExitReasonField, Handling, StopReason};
+use tessera_vmx::exit::{handling, ExitReason, ExitReasonField, Handling, StopReason};
 use tessera_vmx::fields::NaturalReadOnly;
 
 /// What the run loop does after a handler.
@@ -26,6 +27,9 @@ pub enum Flow {
 /// Sends exit `reason` to its handler.
 pub fn dispatch(vcpu: &mut Vcpu, reason: ExitReasonField) -> Flow {
     let basic = reason.basic();
+    if reason.reason() == Some(ExitReason::EntryFailureMachineCheck) {
+        return machine_check::stop();
+    }
     if reason.entry_failure() {
         return Flow::Stop(StopReason::EntryFailure {
             reason: basic,
@@ -38,6 +42,7 @@ pub fn dispatch(vcpu: &mut Vcpu, reason: ExitReasonField) -> Flow {
     match handling(reason) {
         Handling::ExternalInterrupt => interrupt::external(vcpu),
         Handling::TripleFault => Flow::Stop(StopReason::TripleFault),
+        Handling::MachineCheck => machine_check::exception(vcpu),
         Handling::NmiWindow => nmi_window(vcpu),
         Handling::Cpuid => cpuid::handle(vcpu),
         Handling::Vmcall => vmcall::handle(vcpu),

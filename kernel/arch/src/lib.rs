@@ -20,6 +20,7 @@ pub mod guest_ram;
 mod halt;
 pub mod idt;
 mod irq;
+pub mod machine_check;
 pub mod msr;
 pub mod multiboot;
 pub mod paging;

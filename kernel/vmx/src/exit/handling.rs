@@ -35,6 +35,9 @@ pub enum Handling {
     InjectUd,
     /// A bus lock completed (VMM bus-lock detection): counted, then resumed.
     BusLock,
+    /// Exception or NMI (basic reason 0): only #MC is intercepted, a machine check while the
+    /// guest ran; the hypervisor reads and ends it and stops the vCPU (`machine_check`).
+    MachineCheck,
     /// Triple fault: stop the vCPU.
     TripleFault,
     /// Anything else: stop the vCPU (`unhandled exit`).
@@ -71,6 +74,7 @@ pub const fn handling(reason: ExitReason) -> Handling {
         | R::Vmfunc => Handling::InjectUd,
         R::BusLock => Handling::BusLock,
         R::TripleFault => Handling::TripleFault,
+        R::ExceptionOrNmi | R::EntryFailureMachineCheck => Handling::MachineCheck,
         _ => Handling::Stop,
     }
 }
@@ -87,6 +91,15 @@ mod tests {
         assert_eq!(handling(ExitReason::Invd), Handling::CacheFlushIgnored);
         assert_eq!(handling(ExitReason::Wbinvd), Handling::CacheFlushIgnored);
         assert_eq!(handling(ExitReason::Xsetbv), Handling::Xsetbv);
+    }
+
+    #[test]
+    fn machine_checks_are_the_hypervisor_s() {
+        assert_eq!(handling(ExitReason::ExceptionOrNmi), Handling::MachineCheck);
+        assert_eq!(
+            handling(ExitReason::EntryFailureMachineCheck),
+            Handling::MachineCheck
+        );
     }
 
     #[test]

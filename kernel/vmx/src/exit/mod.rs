@@ -8,6 +8,7 @@ mod handling;
 mod instruction_error;
 mod interruption;
 mod io;
+pub mod machine_check;
 mod reason;
 mod skip;
 mod stop;

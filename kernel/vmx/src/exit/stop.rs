@@ -56,6 +56,12 @@ pub enum StopReason {
         port: u16,
         guest_physical: u64,
     },
+    /// A machine check while the guest ran (or during its VM entry): IA32_MCG_STATUS and the
+    /// first bank with a valid error (`machine_check`).
+    MachineCheck {
+        mcg_status: u64,
+        first_bank: Option<(u8, u64)>,
+    },
 }
 
 impl StopReason {
@@ -155,6 +161,20 @@ impl fmt::Display for StopReason {
                 f,
                 "uhyve hypercall {port:#x}: parameters at guest-physical {guest_physical:#x} outside memory"
             ),
+            StopReason::MachineCheck {
+                mcg_status,
+                first_bank: Some((bank, status)),
+            } => write!(
+                f,
+                "machine check: MCG_STATUS {mcg_status:#x}, bank {bank} status {status:#x}"
+            ),
+            StopReason::MachineCheck {
+                mcg_status,
+                first_bank: None,
+            } => write!(
+                f,
+                "machine check: MCG_STATUS {mcg_status:#x}, no bank holds a valid error"
+            ),
         }
     }
 }
@@ -222,6 +242,18 @@ mod tests {
     }
 
     #[test]
+    fn a_machine_check_names_its_bank() {
+        let mc = StopReason::MachineCheck {
+            mcg_status: 0x5,
+            first_bank: Some((3, 0xBE00_0000_0080_0400)),
+        };
+        assert!(
+            line(mc).ends_with(": machine check: MCG_STATUS 0x5, bank 3 status 0xbe00000000800400")
+        );
+        assert_eq!(mc.status(), None, "a fault, not a requested stop");
+    }
+
+    #[test]
     fn requested_ends_carry_their_status() {
         assert_eq!(StopReason::Requested { status: 5 }.status(), Some(5));
         assert_eq!(StopReason::ApplicationExit { code: 0 }.status(), Some(0));
@@ -264,6 +296,10 @@ mod tests {
                 port: u16::MAX,
                 guest_physical: u64::MAX,
             },
+            StopReason::MachineCheck { .. } => StopReason::MachineCheck {
+                mcg_status: u64::MAX,
+                first_bank: Some((u8::MAX, u64::MAX)),
+            },
         }
     }
 
@@ -299,6 +335,10 @@ mod tests {
             StopReason::HypercallArgument {
                 port: 0,
                 guest_physical: 0,
+            },
+            StopReason::MachineCheck {
+                mcg_status: 0,
+                first_bank: None,
             },
         ];
         for reason in samples.map(longest) {

@@ -108,10 +108,14 @@ pub fn address_writes(a: &ControlAddresses, ipiv: bool) -> Result<FieldWrites, S
     Ok(w)
 }
 
-/// No exceptions intercepted, no MSR load/store lists, no event injected, TPR threshold 0, no EOI exits.
+/// Only #MC intercepted (the hypervisor handles machine checks, `exit::machine_check`), no MSR
+/// load/store lists, no event injected, TPR threshold 0, no EOI exits.
 fn zero_counts_and_events(w: &mut FieldWrites) {
+    w.push(
+        C32::ExceptionBitmap.encoding(),
+        u64::from(crate::exit::machine_check::EXCEPTION_BITMAP),
+    );
     for field in [
-        C32::ExceptionBitmap,
         C32::PageFaultErrorCodeMask,
         C32::PageFaultErrorCodeMatch,
         C32::Cr3TargetCount,

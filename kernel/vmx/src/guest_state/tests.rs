@@ -139,6 +139,11 @@ fn control_fields_with_ipiv_set_tertiary_and_last_index() {
     assert_eq!(w.get(C64::TertiaryProcBasedControls.encoding()), Some(0x10));
     assert_eq!(w.get(C16::LastPidPointerIndex.encoding()), Some(3));
     assert_eq!(
+        w.get(crate::fields::Field32Control::ExceptionBitmap.encoding()),
+        Some(1 << 18),
+        "machine checks exit to the hypervisor, every other exception is the guest's"
+    );
+    assert_eq!(
         w.get(C16::PostedInterruptNotificationVector.encoding()),
         Some(0xF2)
     );
