@@ -99,10 +99,16 @@ fn run(vcpu: &mut Vcpu) -> StopReason {
         }
         inject_pending_nmi(vcpu);
         timer::before_entry(vcpu);
+        if let Some(why) = vcpu.take_vmcs_failure() {
+            return why;
+        }
         if let Err(e) = vcpu.vmcs.enter(&mut vcpu.regs) {
             return entry_error(e);
         }
         let reason = ExitReasonField(vcpu.read(R32::ExitReason.encoding()) as u32);
+        if let Some(why) = vcpu.take_vmcs_failure() {
+            return why;
+        }
         shared::of(vcpu.index)
             .counters
             .lock()
@@ -135,15 +141,15 @@ fn inject_pending_nmi(vcpu: &mut Vcpu) {
     vcpu.write(C32::EntryInterruptionInfo.encoding(), nmi);
 }
 
+/// A VMLAUNCH/VMRESUME that failed before entering: its VM-instruction error is kept in the stop
+/// reason (0 for VMfailInvalid, which has none), its text logged on a line of its own.
 fn entry_error(e: VmcsError) -> StopReason {
     if let VmcsError::Instruction(vmx::VmFail::Valid(n)) = e {
         log::error!("VM entry failed: error {n}: {}", instruction_error_text(n));
+        StopReason::EntryInstructionError { error: n }
     } else {
         log::error!("VM entry failed: {e:?}");
-    }
-    StopReason::EntryFailure {
-        reason: 0,
-        qualification: 0,
+        StopReason::EntryInstructionError { error: 0 }
     }
 }
 

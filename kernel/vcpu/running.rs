@@ -5,12 +5,13 @@ use super::launch::{self, Launch};
 use super::timer::VcpuTimer;
 use crate::partition::hermit::EntryRegisters;
 use crate::plan::PLAN;
+use core::cell::Cell;
 use tessera_arch::guest_ram::GuestRam;
 use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page};
 use tessera_vmx::console::budget::LINE_TEXT_MAX_BYTES;
 use tessera_vmx::console::LineBuffer;
 use tessera_vmx::controls::PrimaryProcBased;
-use tessera_vmx::exit::{rip_after, GuestEventState};
+use tessera_vmx::exit::{rip_after, GuestEventState, StopReason};
 use tessera_vmx::fields::{
     Field32Control as C32, Field32Guest as G32, Field32ReadOnly as R32, Field64Guest as G64,
     NaturalGuest as GN,
@@ -32,6 +33,8 @@ pub struct Vcpu<'a> {
     pub guest_memory: GuestRam,
     pub timer: VcpuTimer,
     pub console_line: LineBuffer<LINE_TEXT_MAX_BYTES>,
+    /// The first VMREAD/VMWRITE that failed since the run loop last looked (`take_vmcs_failure`).
+    vmcs_failure: Cell<Option<StopReason>>,
 }
 
 impl<'a> Vcpu<'a> {
@@ -65,21 +68,38 @@ impl<'a> Vcpu<'a> {
                 launch::timer_virtualized(partition),
             ),
             console_line: LineBuffer::new(),
+            vmcs_failure: Cell::new(None),
         }
     }
 
-    /// VMREAD, 0 if the field cannot be read (only possible with a broken VMCS, logged).
+    /// VMREAD. A failure (only possible with a broken VMCS) is logged and kept: the run loop
+    /// stops the vCPU naming the field before its next entry; meanwhile the value reads as 0.
     pub fn read(&self, field: u32) -> u64 {
         self.vmcs.read(field).unwrap_or_else(|e| {
             log::error!("VMREAD {field:#x}: {e:?}");
+            self.fail(field, false);
             0
         })
     }
 
+    /// VMWRITE; a failure is logged and kept as for `read`.
     pub fn write(&mut self, field: u32, value: u64) {
         if let Err(e) = self.vmcs.write(field, value) {
             log::error!("VMWRITE {field:#x}: {e:?}");
+            self.fail(field, true);
         }
+    }
+
+    fn fail(&self, field: u32, write: bool) {
+        if self.vmcs_failure.get().is_none() {
+            self.vmcs_failure
+                .set(Some(StopReason::VmcsAccess { field, write }));
+        }
+    }
+
+    /// The first VMCS access that failed since the last call, as the reason to stop the vCPU.
+    pub fn take_vmcs_failure(&self) -> Option<StopReason> {
+        self.vmcs_failure.take()
     }
 
     /// Moves RIP past the instruction that exited, completing it as the processor would: the

@@ -30,6 +30,15 @@ pub enum StopReason {
         reason: u16,
         qualification: u64,
     },
+    /// VMLAUNCH/VMRESUME failed with this VM-instruction error (the entry never started).
+    EntryInstructionError {
+        error: u32,
+    },
+    /// A VMREAD (or VMWRITE) of this VMCS field failed: the vCPU cannot be handled correctly.
+    VmcsAccess {
+        field: u32,
+        write: bool,
+    },
     /// An exit Tessera does not handle.
     UnhandledExit {
         reason: u16,
@@ -136,6 +145,16 @@ impl fmt::Display for StopReason {
                     "VM entry failed: {name} (qualification {qualification:#x})"
                 )
             }
+            // The error's text (`instruction_error_text`) is logged on a line of its own: with
+            // it this line could pass the console's line bound.
+            StopReason::EntryInstructionError { error } => {
+                write!(f, "VM entry failed: VM-instruction error {error}")
+            }
+            StopReason::VmcsAccess { field, write } => write!(
+                f,
+                "{} of VMCS field {field:#06x} failed",
+                if write { "VMWRITE" } else { "VMREAD" }
+            ),
             StopReason::UnhandledExit { reason } => {
                 let name =
                     ExitReason::from_number(reason).map_or("unknown", ExitReason::short_name);
@@ -254,6 +273,26 @@ mod tests {
     }
 
     #[test]
+    fn vmcs_failures_name_the_field_and_the_instruction_error() {
+        assert_eq!(
+            StopReason::VmcsAccess {
+                field: 0x681E,
+                write: true
+            }
+            .to_string(),
+            "VMWRITE of VMCS field 0x681e failed"
+        );
+        assert_eq!(
+            StopReason::EntryInstructionError { error: 7 }.to_string(),
+            "VM entry failed: VM-instruction error 7"
+        );
+        assert_eq!(
+            StopReason::EntryInstructionError { error: 7 }.status(),
+            None
+        );
+    }
+
+    #[test]
     fn requested_ends_carry_their_status() {
         assert_eq!(StopReason::Requested { status: 5 }.status(), Some(5));
         assert_eq!(StopReason::ApplicationExit { code: 0 }.status(), Some(0));
@@ -283,6 +322,13 @@ mod tests {
             StopReason::EntryFailure { .. } => StopReason::EntryFailure {
                 reason: 34,
                 qualification: u64::MAX,
+            },
+            StopReason::EntryInstructionError { .. } => {
+                StopReason::EntryInstructionError { error: u32::MAX }
+            }
+            StopReason::VmcsAccess { .. } => StopReason::VmcsAccess {
+                field: u32::MAX,
+                write: true,
             },
             StopReason::UnhandledExit { .. } => StopReason::UnhandledExit { reason: u16::MAX },
             StopReason::Requested { .. } => StopReason::Requested { status: u64::MAX },
@@ -326,6 +372,11 @@ mod tests {
             StopReason::EntryFailure {
                 reason: 33,
                 qualification: 0,
+            },
+            StopReason::EntryInstructionError { error: 0 },
+            StopReason::VmcsAccess {
+                field: 0,
+                write: false,
             },
             StopReason::UnhandledExit { reason: 0 },
             StopReason::Requested { status: 0 },
