@@ -23,23 +23,24 @@ pub struct VcpuMemory {
     pub vmcs: &'static Page,
     pub virtual_apic: &'static Page,
     pub pid: &'static PostedInterruptDescriptor,
+    /// The vCPU's own MSR bitmap (its timer passes IA32_TSC_DEADLINE while virtualized).
+    pub msr_bitmap: &'static Page,
     /// Taken by the vCPU's CPU when it moves onto it.
     pub host_stack: Option<HostStack>,
 }
 
-/// One partition's structures; its vCPUs share the MSR and I/O bitmaps.
+/// One partition's structures; its vCPUs share the I/O bitmaps.
 pub struct PartitionMemory {
     pub pid_table: &'static [AtomicU64],
-    pub msr_bitmap: Option<&'static Page>,
     pub io_bitmap_a: Option<&'static Page>,
     pub io_bitmap_b: Option<&'static Page>,
     pub ept_pages: heapless::Vec<&'static Page, MAX_EPT_PAGES>,
 }
 
 impl PartitionMemory {
-    /// The MSR bitmap and the two I/O bitmaps, once all three are carved.
-    pub fn bitmaps(&self) -> Option<(&'static Page, &'static Page, &'static Page)> {
-        Some((self.msr_bitmap?, self.io_bitmap_a?, self.io_bitmap_b?))
+    /// The two I/O bitmaps, once both are carved.
+    pub fn io_bitmaps(&self) -> Option<[&'static Page; 2]> {
+        Some([self.io_bitmap_a?, self.io_bitmap_b?])
     }
 }
 
@@ -98,19 +99,20 @@ impl fmt::Display for CarveError {
 /// The parts of one vCPU as they arrive.
 #[derive(Default)]
 struct Parts {
-    pages: [Option<&'static Page>; 3],
+    pages: [Option<&'static Page>; 4],
     pid: Option<&'static PostedInterruptDescriptor>,
     stack: Option<HostStack>,
 }
 
 impl Parts {
     fn finish(self) -> Option<VcpuMemory> {
-        let [vmxon, vmcs, virtual_apic] = self.pages;
+        let [vmxon, vmcs, virtual_apic, msr_bitmap] = self.pages;
         Some(VcpuMemory {
             vmxon: vmxon?,
             vmcs: vmcs?,
             virtual_apic: virtual_apic?,
             pid: self.pid?,
+            msr_bitmap: msr_bitmap?,
             host_stack: Some(self.stack?),
         })
     }
@@ -174,6 +176,7 @@ fn put(
         What::VmxonRegion => 0,
         What::Vmcs => 1,
         What::VirtualApicPage => 2,
+        What::MsrBitmap => 3,
         What::PostedInterruptDescriptor => {
             parts.pid = Some(block.into_pid(NOTIFICATION_VECTOR, ndst_x2apic(apic))?);
             return Ok(());
@@ -182,11 +185,7 @@ fn put(
             parts.stack = Some(block.into_stack()?);
             return Ok(());
         }
-        What::PidPointerTable
-        | What::EptPage
-        | What::MsrBitmap
-        | What::IoBitmapA
-        | What::IoBitmapB => 3,
+        What::PidPointerTable | What::EptPage | What::IoBitmapA | What::IoBitmapB => 4,
     };
     let wrong_owner = WrongBlock {
         what: "per-partition structure",
@@ -213,20 +212,16 @@ fn put_partition(
             let pid_table = block.into_words().map_err(wrong)?;
             let memory = PartitionMemory {
                 pid_table,
-                msr_bitmap: None,
                 io_bitmap_a: None,
                 io_bitmap_b: None,
                 ept_pages: heapless::Vec::new(),
             };
             c.partitions.push(memory).map_err(|_| None)
         }
-        What::MsrBitmap | What::IoBitmapA | What::IoBitmapB
-            if c.partitions.len() == partition as usize + 1 =>
-        {
+        What::IoBitmapA | What::IoBitmapB if c.partitions.len() == partition as usize + 1 => {
             let page = block.into_page().map_err(wrong)?;
             let last = c.partitions.last_mut().ok_or(None)?;
             let slot = match what {
-                What::MsrBitmap => &mut last.msr_bitmap,
                 What::IoBitmapA => &mut last.io_bitmap_a,
                 _ => &mut last.io_bitmap_b,
             };

@@ -22,8 +22,7 @@ fn carving_follows_the_plan_and_the_tables_fit_their_pages() {
         assert_eq!(memory.ept_pages.len(), planned);
         assert_eq!(memory.pid_table.len(), part.pid_table.entries.len());
         assert_eq!(memory.pid_table.as_ptr() as usize % 4096, 0);
-        tables::fill_partition_bitmaps(part, memory, true)
-            .expect("one set of bitmaps per partition");
+        tables::fill_partition_io_bitmaps(part, memory).expect("one set of bitmaps per partition");
         let root = tables::build_ept(part, memory).expect("EPT fits its planned pages");
         assert!(
             core::ptr::eq(root, memory.ept_pages[0]),
@@ -40,7 +39,7 @@ fn carving_follows_the_plan_and_the_tables_fit_their_pages() {
         }
         for v in 0..part.vcpus.len() {
             let g = tables::global_index(&PLAN, p as u16, v as u16);
-            tables::fill_vcpu_pages(part, v, &carved.vcpus[g]);
+            tables::fill_vcpu_pages(part, v, &carved.vcpus[g], true);
             let vapic = carved.vcpus[g].virtual_apic;
             assert_eq!(vapic.read_u32(0x20), part.vcpus[v].virtual_apic_id);
         }

@@ -32,8 +32,7 @@ mod setup {
         /// The plan's last PID-pointer index for the partition (its table has one more entry).
         pub last_pid_index: u16,
         pub ept_root: &'static Page,
-        /// The MSR bitmap and I/O bitmaps A and B the partition's vCPUs share.
-        pub msr_bitmap: &'static Page,
+        /// The I/O bitmaps A and B the partition's vCPUs share.
         pub io_bitmaps: [&'static Page; 2],
         /// The partition's RAM, read for console hypercalls.
         pub guest_memory: GuestRam,
@@ -43,7 +42,6 @@ mod setup {
     #[derive(Clone, Copy)]
     struct PartitionReady {
         ept_root: &'static Page,
-        msr_bitmap: &'static Page,
         io_bitmaps: [&'static Page; 2],
         pid_table: &'static [AtomicU64],
         guest_memory: GuestRam,
@@ -93,7 +91,6 @@ mod setup {
                     pid_table: r.pid_table,
                     last_pid_index: PLAN.partitions[p as usize].pid_table.last_index,
                     ept_root: r.ept_root,
-                    msr_bitmap: r.msr_bitmap,
                     io_bitmaps: r.io_bitmaps,
                     guest_memory: r.guest_memory,
                 }
@@ -118,14 +115,14 @@ mod setup {
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
         tables::fill_pid_table(&PLAN, part, tables_memory, &carved.vcpus)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
-        tables::fill_partition_bitmaps(part, tables_memory, ipiv)
+        tables::fill_partition_io_bitmaps(part, tables_memory)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
-        let (msr_bitmap, io_bitmap_a, io_bitmap_b) = tables_memory
-            .bitmaps()
-            .expect("checked by fill_partition_bitmaps");
+        let io_bitmaps = tables_memory
+            .io_bitmaps()
+            .expect("checked by fill_partition_io_bitmaps");
         for v in 0..part.vcpus.len() {
             let global = tables::global_index(&PLAN, p as u16, v as u16);
-            tables::fill_vcpu_pages(part, v, &carved.vcpus[global]);
+            tables::fill_vcpu_pages(part, v, &carved.vcpus[global], ipiv);
         }
         log::info!(
             "partition {name}: {} MiB at host {:#x}, {} vCPU(s), EPT {} pages, PID-pointer table {} bytes",
@@ -137,8 +134,7 @@ mod setup {
         );
         PartitionReady {
             ept_root,
-            msr_bitmap,
-            io_bitmaps: [io_bitmap_a, io_bitmap_b],
+            io_bitmaps,
             pid_table: tables_memory.pid_table,
             guest_memory: GuestRam::from_claim(memory),
         }

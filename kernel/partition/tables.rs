@@ -28,7 +28,7 @@ pub enum TableError {
     PortRange {
         base: u16,
     },
-    /// The heap gave the partition no MSR or I/O bitmap (a plan the kernel does not expect).
+    /// The heap gave the partition no I/O bitmaps (a plan the kernel does not expect).
     MissingBitmaps,
 }
 
@@ -41,7 +41,7 @@ impl fmt::Display for TableError {
             }
             TableError::PidEntry { index } => write!(f, "PID-pointer table entry {index}"),
             TableError::PortRange { base } => write!(f, "I/O port range at {base:#x}"),
-            TableError::MissingBitmaps => write!(f, "no MSR or I/O bitmap in the heap"),
+            TableError::MissingBitmaps => write!(f, "no I/O bitmaps in the heap"),
         }
     }
 }
@@ -114,22 +114,19 @@ pub fn global_index(plan: &Plan<'_>, partition: u16, vcpu: u16) -> usize {
     before + vcpu as usize
 }
 
-/// The virtual-APIC page of one vCPU.
-pub fn fill_vcpu_pages(part: &Partition<'_>, vcpu: usize, memory: &VcpuMemory) {
+/// The virtual-APIC page and MSR bitmap of one vCPU (ICR writes pass only with IPIv).
+pub fn fill_vcpu_pages(part: &Partition<'_>, vcpu: usize, memory: &VcpuMemory, ipiv: bool) {
     let mut vapic = memory.virtual_apic;
     init_virtual_apic_page(&mut vapic, part.vcpus[vcpu].virtual_apic_id);
+    MsrBitmap::deny_all(memory.msr_bitmap).allow_x2apic(ipiv);
 }
 
-/// The MSR bitmap and I/O bitmaps every vCPU of the partition uses (ICR writes pass only with
-/// IPIv; the partition's granted ports pass).
-pub fn fill_partition_bitmaps(
+/// The I/O bitmaps every vCPU of the partition uses (the partition's granted ports pass).
+pub fn fill_partition_io_bitmaps(
     part: &Partition<'_>,
     memory: &PartitionMemory,
-    ipiv: bool,
 ) -> Result<(), TableError> {
-    let (msr_bitmap, io_bitmap_a, io_bitmap_b) =
-        memory.bitmaps().ok_or(TableError::MissingBitmaps)?;
-    MsrBitmap::deny_all(msr_bitmap).allow_x2apic(ipiv);
+    let [io_bitmap_a, io_bitmap_b] = memory.io_bitmaps().ok_or(TableError::MissingBitmaps)?;
     let mut io = IoBitmaps::deny_all(io_bitmap_a, io_bitmap_b);
     for range in part.devices.iter().flat_map(|d| d.ports.iter()) {
         io.allow(range.base, u32::from(range.count))

@@ -77,7 +77,7 @@ fn addresses(vmcs: &mut ActiveVmcs, launch: &Launch, ipiv: bool) -> Result<(), C
     let pages = [
         (C64::IoBitmapA, launch.io_bitmaps[0]),
         (C64::IoBitmapB, launch.io_bitmaps[1]),
-        (C64::MsrBitmap, launch.msr_bitmap),
+        (C64::MsrBitmap, m.msr_bitmap),
         (C64::VirtualApicAddress, m.virtual_apic),
     ];
     for (field, page) in pages {

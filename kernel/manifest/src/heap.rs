@@ -3,9 +3,10 @@
 //! heap; the kernel iterates the same function, so both use one sequence.
 //!
 //! Order: first, for each vCPU in plan order (partition order, then vCPU order), the items of
-//! [`PER_VCPU`]; then, for each partition, its PID-pointer table, the MSR and I/O bitmaps its
-//! vCPUs share ([`PER_PARTITION`]: the same policy for every vCPU of a partition), then its EPT
-//! pages. The posted-interrupt descriptor comes first in each vCPU's items: the first one leaves
+//! [`PER_VCPU`]; then, for each partition, its PID-pointer table, the I/O bitmaps its vCPUs
+//! share ([`PER_PARTITION`]: the same granted ports for every vCPU of a partition), then its EPT
+//! pages. The MSR bitmap stays per vCPU: a vCPU's timer passes IA32_TSC_DEADLINE in it while its
+//! own LVT timer is virtualized. The posted-interrupt descriptor comes first in each vCPU's items: the first one leaves
 //! the rest of its page free, and the first-fit allocator puts every later descriptor there
 //! instead of leaving most of a page free before each vCPU's VMXON region.
 
@@ -70,20 +71,18 @@ pub struct HeapItem {
 }
 
 /// Per-vCPU structures, in allocation order: (what, bytes, align).
-pub const PER_VCPU: [(What, usize, usize); 5] = [
+pub const PER_VCPU: [(What, usize, usize); 6] = [
     (What::PostedInterruptDescriptor, 64, 64),
     (What::VmxonRegion, 4096, 4096),
     (What::Vmcs, 4096, 4096),
     (What::VirtualApicPage, 4096, 4096),
+    (What::MsrBitmap, 4096, 4096),
     (What::HostStack, HOST_STACK_BYTES, 16),
 ];
 
 /// Per-partition bitmaps every vCPU of the partition uses, after its PID-pointer table.
-pub const PER_PARTITION: [(What, usize, usize); 3] = [
-    (What::MsrBitmap, 4096, 4096),
-    (What::IoBitmapA, 4096, 4096),
-    (What::IoBitmapB, 4096, 4096),
-];
+pub const PER_PARTITION: [(What, usize, usize); 2] =
+    [(What::IoBitmapA, 4096, 4096), (What::IoBitmapB, 4096, 4096)];
 
 /// Every boot-time heap allocation of `plan`, in the kernel's order.
 pub fn sequence<'p>(plan: &Plan<'p>) -> impl Iterator<Item = HeapItem> + 'p {

@@ -43,7 +43,7 @@ fn default_manifest_figures() {
     // beta (0..=1) gets the low IDs and alpha (2..=3) routes to it: 4 + 2 entries.
     assert_eq!(
         table_bytes("board/emulator.toml", "partitions/default.toml"),
-        (vec![32, 16], 176_128)
+        (vec![32, 16], 184_320)
     );
 }
 
@@ -103,7 +103,7 @@ fn sequence_lists_per_vcpu_items_then_tables_and_ept() {
     let plan = planner::plan(&arena, &model);
     let items: Vec<heap::HeapItem> = heap::sequence(&plan).collect();
     let per_vcpu = heap::PER_VCPU.len();
-    assert_eq!(items.len(), 4 * per_vcpu + 2 + 2 * 3 + 3 + 3);
+    assert_eq!(items.len(), 4 * per_vcpu + 2 + 2 * 2 + 3 + 3);
     assert_eq!(items[0].what, heap::What::PostedInterruptDescriptor);
     assert_eq!(items[1].what, heap::What::VmxonRegion);
     assert_eq!(
@@ -115,20 +115,16 @@ fn sequence_lists_per_vcpu_items_then_tables_and_ept() {
     );
     assert_eq!(items[4 * per_vcpu].what, heap::What::PidPointerTable);
     assert_eq!(items[4 * per_vcpu].bytes, 32);
-    let bitmaps: Vec<heap::What> = items[4 * per_vcpu + 1..4 * per_vcpu + 4]
+    let bitmaps: Vec<heap::What> = items[4 * per_vcpu + 1..4 * per_vcpu + 3]
         .iter()
         .map(|i| i.what)
         .collect();
     assert_eq!(
         bitmaps,
-        [
-            heap::What::MsrBitmap,
-            heap::What::IoBitmapA,
-            heap::What::IoBitmapB
-        ],
-        "one set of bitmaps per partition, shared by its vCPUs"
+        [heap::What::IoBitmapA, heap::What::IoBitmapB],
+        "one pair of I/O bitmaps per partition, shared by its vCPUs"
     );
-    assert_eq!(items[4 * per_vcpu + 4].what, heap::What::EptPage);
+    assert_eq!(items[4 * per_vcpu + 3].what, heap::What::EptPage);
 }
 
 #[test]
@@ -181,7 +177,7 @@ fn json_report_follows_the_contract() {
     assert_eq!(alpha["pid_table"]["valid"], serde_json::json!([0, 1, 2, 3]));
     assert_eq!(alpha["routes"][0]["to"], "beta");
     assert_eq!(alpha["routes"][0]["mode"], "exitless");
-    assert_eq!(v["heap"]["bytes"], 176_128);
+    assert_eq!(v["heap"]["bytes"], 184_320);
     assert_eq!(v["heap"]["items"][1]["what"], "VMXON region");
     assert_eq!(v["heap"]["items"][1]["align"], 4096);
     assert!(explained
