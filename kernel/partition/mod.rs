@@ -71,7 +71,7 @@ mod setup {
                 part.timer.as_str(),
                 match path {
                     TimerPath::Virtualized =>
-                        "on APIC-timer virtualization (1 exit to arm, none to expire)",
+                        "on APIC-timer virtualization (no exit to arm or expire)",
                     TimerPath::Trapped => "trapped (1 exit to arm, 1 to expire)",
                 }
             );

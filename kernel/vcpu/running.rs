@@ -28,6 +28,8 @@ pub struct Vcpu<'a> {
     pub partition: u16,
     pub vcpu: u16,
     pub virtual_apic: &'static Page,
+    /// The vCPU's MSR bitmap (its timer passes IA32_TSC_DEADLINE while virtualized).
+    pub msr_bitmap: &'static Page,
     /// The vCPU's own posted-interrupt descriptor (its timer posts into it).
     pub pid: &'static PostedInterruptDescriptor,
     pub guest_memory: GuestRam,
@@ -60,6 +62,7 @@ impl<'a> Vcpu<'a> {
             partition,
             vcpu,
             virtual_apic: launch.memory.virtual_apic,
+            msr_bitmap: launch.memory.msr_bitmap,
             pid: launch.memory.pid,
             guest_memory: launch.guest_memory,
             timer: VcpuTimer::new(

@@ -5,11 +5,9 @@
 //!   the only exit an armed timer costs besides the arm;
 //! - **virtualized** (APIC-timer virtualization, when the CPU offers it and the partition's
 //!   `timer` setting takes it): while the guest's LVT selects TSC-deadline mode, unmasked, the
-//!   processor's guest timer holds the deadline and its expiry sets the vector in the virtual IRR
-//!   with no exit. IA32_TSC_DEADLINE reads and writes still exit (the MSR bitmap is the
-//!   partition's, shared by its vCPUs, so it cannot pass the MSR for one vCPU's LVT state): a
-//!   write goes into the guest deadline fields, a read returns the shadow. The LVT timer and SVR
-//!   writes, which exit anyway, move the deadline between the two paths.
+//!   processor's guest timer holds the deadline: IA32_TSC_DEADLINE reads and writes pass the MSR
+//!   bitmap, and the expiry sets the vector in the virtual IRR, with no exit at all. The LVT
+//!   timer and SVR writes, which exit anyway, move the deadline between the two paths.
 
 use crate::vcpu::Vcpu;
 use tessera_vmx::apic_timer::{
@@ -22,7 +20,7 @@ use tessera_vmx::fields::{
     Field64Guest as G64,
 };
 use tessera_vmx::msr_policy::TimerAccess;
-use tessera_vmx::tables::PostOutcome;
+use tessera_vmx::tables::{MsrBitmap, PostOutcome};
 
 /// Virtual-APIC page offsets of the timer registers the guest reads back without exiting.
 const SVR: usize = 0x0F0;
@@ -94,20 +92,6 @@ pub fn stop(vcpu: &mut Vcpu) {
 /// Applies a timer register access that exited; returns the value a read gives. An LVT timer or
 /// SVR write may move the timer between the trapped and the virtualized path.
 pub fn access(vcpu: &mut Vcpu, access: TimerAccess) -> Option<u64> {
-    if let Some(vector) = vcpu.timer.virtualized {
-        match access {
-            TimerAccess::ReadDeadline => {
-                return Some(vcpu.read(C64::GuestDeadlineShadow.encoding()));
-            }
-            TimerAccess::WriteDeadline(value) => {
-                let (_, shadow, guest_deadline) = hardware_fields(vector, value);
-                vcpu.write(C64::GuestDeadlineShadow.encoding(), shadow);
-                vcpu.write(G64::GuestDeadline.encoding(), guest_deadline);
-                return None;
-            }
-            _ => {}
-        }
-    }
     let switches = matches!(access, TimerAccess::WriteLvt(_) | TimerAccess::WriteSvr(_));
     if switches {
         leave_processor(vcpu);
@@ -154,7 +138,7 @@ fn apply(vcpu: &mut Vcpu, access: TimerAccess) -> Option<u64> {
 
 /// Hands the vCPU's TSC-deadline timer to the processor when the CPU and the partition allow it
 /// and the LVT asks for TSC-deadline mode, unmasked: the armed deadline (or none) goes into the
-/// guest deadline fields and tertiary bit 8 is set.
+/// guest deadline fields, tertiary bit 8 is set and IA32_TSC_DEADLINE stops exiting.
 fn take_processor(vcpu: &mut Vcpu) {
     if !vcpu.timer.may_virtualize {
         return;
@@ -168,12 +152,13 @@ fn take_processor(vcpu: &mut Vcpu) {
     vcpu.write(C64::GuestDeadlineShadow.encoding(), shadow);
     vcpu.write(G64::GuestDeadline.encoding(), guest_deadline);
     set_timer_virtualization(vcpu, true);
+    MsrBitmap::over(vcpu.msr_bitmap).pass_tsc_deadline(true);
     vcpu.timer.virtualized = Some(vector);
 }
 
 /// Takes the vCPU's TSC-deadline timer back from the processor (the deadline the last exit saved,
-/// or none if it fired) into the software model: both fields zeroed, tertiary bit 8 cleared.
-/// Nothing happens on the trapped path.
+/// or none if it fired) into the software model: both fields zeroed, tertiary bit 8 cleared,
+/// IA32_TSC_DEADLINE exiting again. Nothing happens on the trapped path.
 fn leave_processor(vcpu: &mut Vcpu) {
     if vcpu.timer.virtualized.take().is_none() {
         return;
@@ -183,6 +168,7 @@ fn leave_processor(vcpu: &mut Vcpu) {
     vcpu.write(G64::GuestDeadline.encoding(), 0);
     vcpu.write(C64::GuestDeadlineShadow.encoding(), 0);
     set_timer_virtualization(vcpu, false);
+    MsrBitmap::over(vcpu.msr_bitmap).pass_tsc_deadline(false);
     vcpu.timer
         .model
         .write_tsc_deadline(armed_deadline(guest_deadline, shadow));

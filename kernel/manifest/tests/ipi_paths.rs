@@ -58,7 +58,7 @@ fn text_names_each_timer_path_and_its_exits() {
     for line in [
         "timer paths, VM exits per guest timer event",
         "  partition `alpha` (timer = \"preferred\": APIC-timer virtualization where the CPU offers it, the trapped path otherwise):",
-        "    TSC-deadline arm (WRMSR IA32_TSC_DEADLINE), read, or write of 0: virtualized 1 exit (WRMSR or RDMSR: the partition's MSR bitmap",
+        "    TSC-deadline arm (WRMSR IA32_TSC_DEADLINE), read, or write of 0: virtualized no exit; trapped 1 exit (WRMSR or RDMSR)",
         "    TSC-deadline expiry: virtualized no exit (the processor sets the vector in the virtual IRR, waking a halted guest); trapped 1 exit (VMX-preemption timer; the vector is posted like an IPI)",
         "    LVT timer write (vector, mask, mode) or SVR write: virtualized 1 exit",
     ] {
@@ -73,10 +73,7 @@ fn json_gives_each_partition_its_timer_setting_and_paths() {
     assert_eq!(alpha["timer"], "preferred");
     assert_eq!(v["partitions"][0]["timer"], "preferred");
     let paths = alpha["paths"].as_array().unwrap();
-    assert!(paths[0]["virtualized"]
-        .as_str()
-        .unwrap()
-        .starts_with("1 exit"));
+    assert_eq!(paths[0]["virtualized"], "no exit");
     assert_eq!(
         paths[1]["virtualized"].as_str().unwrap().split(' ').next(),
         Some("no")

@@ -4,8 +4,7 @@
 //! hypervisor's own (see `check`), and the exits per sample are what each path must cost: none
 //! with IPIv inside a partition and over exitless routes, one per IPI sent on the posted
 //! fallback (WRMSR) and over the trapped route (WRMSR, or APIC write when IPIv is on); a trapped
-//! timer one WRMSR to arm and at most one exit to deliver, a virtualized one one WRMSR to arm and
-//! none to deliver.
+//! timer one WRMSR to arm and at most one exit to deliver, a virtualized one none.
 
 use super::campaign::{assemble, Campaign};
 use super::{check, image, log, probes};
@@ -95,9 +94,8 @@ fn on(flag: bool) -> &'static str {
     }
 }
 
-/// A virtualized timer costs exactly one WRMSR to arm (the partition's MSR bitmap intercepts
-/// IA32_TSC_DEADLINE) and nothing to deliver; a trapped one exactly one WRMSR to arm each
-/// expiry and at most one exit (the VMX-preemption timer) to deliver it, nothing else.
+/// A virtualized timer costs no exit; a trapped one exactly one WRMSR to arm each expiry and at
+/// most one exit (the VMX-preemption timer) to deliver it, nothing else.
 fn timer_exits(probe: &super::campaign::Probe) -> Result<(), String> {
     let n = probe.samples.len() as u64;
     let wrmsr = probe.exits.get(&32).copied().unwrap_or(0);
@@ -108,7 +106,7 @@ fn timer_exits(probe: &super::campaign::Probe) -> Result<(), String> {
         .map(|(_, c)| c)
         .sum();
     let fits = match probe.path.as_str() {
-        "timer-virt" => wrmsr == n && other == 0,
+        "timer-virt" => wrmsr + other == 0,
         "timer-trapped" => wrmsr == n && other <= n,
         _ => false,
     };

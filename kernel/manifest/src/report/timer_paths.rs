@@ -18,7 +18,7 @@ pub struct TimerPath {
 pub const PATHS: [TimerPath; 4] = [
     TimerPath {
         path: "TSC-deadline arm (WRMSR IA32_TSC_DEADLINE), read, or write of 0",
-        virtualized: "1 exit (WRMSR or RDMSR: the partition's MSR bitmap, shared by its vCPUs, intercepts the MSR; the hypervisor writes the processor's guest deadline)",
+        virtualized: "no exit",
         trapped: "1 exit (WRMSR or RDMSR)",
     },
     TimerPath {

@@ -1,6 +1,6 @@
 //! Which path serves a vCPU's timer when the CPU offers APIC-timer virtualization (tertiary
 //! control bit 8; apic-timer-virt.md): the processor's guest timer handles TSC-deadline mode with
-//! an unmasked, legal vector, with no exit to expire; everything else (one-shot and
+//! an unmasked, legal vector, with no exit to arm or to expire; everything else (one-shot and
 //! periodic modes, a masked LVT, an illegal vector, a software-disabled APIC) stays on the trapped
 //! path, because the processor reads neither the LVT's mode nor its mask. The hypervisor switches
 //! paths only on the writes that exit anyway: the LVT timer entry and the SVR.
