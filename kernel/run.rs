@@ -36,7 +36,7 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     let mut active = root
         .activate(&mut region)
         .unwrap_or_else(|e| fail(index, p, v, format_args!("VMPTRLD: {e:?}")));
-    let layout = crate::partition::image::layout(part)
+    let layout = crate::partition::image::layout(&PLAN, p)
         .unwrap_or_else(|e| fail(index, p, v, format_args!("{e}")));
     let rip = vmcs::entry_point(part).unwrap_or(0);
     let entry = entry_registers(part, v, layout.boot_info_guest(v as u64));

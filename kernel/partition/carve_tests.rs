@@ -23,7 +23,7 @@ fn carving_follows_the_plan_and_the_tables_fit_their_pages() {
         assert_eq!(memory.pid_table.len(), part.pid_table.entries.len());
         assert_eq!(memory.pid_table.as_ptr() as usize % 4096, 0);
         tables::fill_partition_io_bitmaps(part, memory).expect("one set of bitmaps per partition");
-        let root = tables::build_ept(part, memory).expect("EPT fits its planned pages");
+        let root = tables::build_ept(&PLAN, p, memory).expect("EPT fits its planned pages");
         assert!(
             core::ptr::eq(root, memory.ept_pages[0]),
             "PML4 = first page"

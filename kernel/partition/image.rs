@@ -8,7 +8,7 @@ use tessera_manifest::hermit::relocate::RelocError;
 use tessera_manifest::{Partition, Plan};
 use tessera_vmx::guest_abi::{fill_boot_info, BootInfo, BootInfoError, BootTimer};
 use tessera_vmx::guest_state::{
-    write_boot_area, write_boot_info, GuestBootLayout, GuestRange, LayoutError,
+    write_boot_area_shared, write_boot_info, GuestBootLayout, GuestRange, LayoutError,
 };
 
 /// Most MMIO ranges one partition maps.
@@ -61,14 +61,36 @@ pub fn mmio_ranges(
     Ok(out)
 }
 
-/// The boot-area layout of `part` (the same on every CPU: it only depends on the plan).
-pub fn layout(part: &Partition<'_>) -> Result<GuestBootLayout, PlaceError> {
+/// The guest ranges partition `index` maps for its channels (write-back in its page tables).
+pub fn channel_ranges(
+    plan: &Plan<'_>,
+    index: u16,
+) -> Result<heapless::Vec<GuestRange, MAX_MMIO>, PlaceError> {
+    let mut out = heapless::Vec::new();
+    for (c, role) in tessera_manifest::channel::of_partition(plan, index) {
+        let (base, bytes) = c.guest_span(role);
+        out.push(GuestRange { base, bytes })
+            .map_err(|_| PlaceError::TooManyMmio)?;
+    }
+    Ok(out)
+}
+
+/// The boot-area layout of partition `index` (the same on every CPU: it only depends on the
+/// plan); its page tables map the memory, the MMIO and the channels.
+pub fn layout(plan: &Plan<'_>, index: u16) -> Result<GuestBootLayout, PlaceError> {
+    let part = &plan.partitions[usize::from(index)];
     let ram = GuestRange {
         base: part.memory.guest_base,
         bytes: part.memory.bytes,
     };
-    let mmio = mmio_ranges(part)?;
-    GuestBootLayout::new(ram, part.vcpus.len() as u64, &mmio).map_err(PlaceError::Layout)
+    let mut mapped: heapless::Vec<GuestRange, { 2 * MAX_MMIO }> = heapless::Vec::new();
+    for r in mmio_ranges(part)?
+        .into_iter()
+        .chain(channel_ranges(plan, index)?)
+    {
+        mapped.push(r).map_err(|_| PlaceError::TooManyMmio)?;
+    }
+    GuestBootLayout::new(ram, part.vcpus.len() as u64, &mapped).map_err(PlaceError::Layout)
 }
 
 /// Zeroes `memory` (the partition's whole RAM), copies the image and writes the boot area (each
@@ -80,7 +102,7 @@ pub fn place(
     timer: BootTimer,
 ) -> Result<(), PlaceError> {
     let part = &plan.partitions[index as usize];
-    let layout = layout(part)?;
+    let layout = layout(plan, index)?;
     memory.fill(0);
     let image = part.image.ok_or(PlaceError::NoImage)?;
     for s in image.segments {
@@ -104,7 +126,9 @@ pub fn place(
     }
     let start = (layout.area_guest_base - part.memory.guest_base) as usize;
     let area = &mut memory[start..start + layout.area_bytes as usize];
-    write_boot_area(&layout, &mmio_ranges(part)?, area).map_err(PlaceError::Layout)?;
+    let shared = channel_ranges(plan, index)?;
+    write_boot_area_shared(&layout, &mmio_ranges(part)?, &shared, area)
+        .map_err(PlaceError::Layout)?;
     let mut info = BootInfo::EMPTY;
     for vcpu in 0..part.vcpus.len() as u16 {
         fill_boot_info(plan, index, vcpu, &mut info).map_err(PlaceError::BootInfo)?;
@@ -210,7 +234,7 @@ mod tests {
             memory[..0x1000].iter().all(|&b| b == 0),
             "RAM outside the image is zeroed"
         );
-        let layout = layout(&plan.partitions[0]).unwrap();
+        let layout = layout(&plan, 0).unwrap();
         let info = layout.boot_info_guest(0) as usize;
         assert_eq!(&memory[info..info + 8], b"TESSBOOT");
         let tsc_hz = info + core::mem::offset_of!(BootInfo, tsc_hz);

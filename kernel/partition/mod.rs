@@ -57,6 +57,7 @@ mod setup {
         frequency: TimerFrequency,
         timer_virtualization: bool,
     ) -> impl Iterator<Item = Launch> {
+        claim_channels(boot);
         let mut ready: heapless::Vec<PartitionReady, { crate::plan::PARTITIONS }> =
             heapless::Vec::new();
         for (p, part) in PLAN.partitions.iter().enumerate() {
@@ -97,6 +98,26 @@ mod setup {
             })
     }
 
+    /// Claims and zeroes every channel's ring and acknowledgement pages (board RAM no partition
+    /// or other channel uses; the claim refuses anything else).
+    fn claim_channels(boot: &BootInfo) {
+        for c in PLAN.channels {
+            let memory = tessera_arch::phys::claim_ram(boot, c.host_base, c.host_bytes())
+                .unwrap_or_else(|e| fatal(format_args!("channel {}: memory: {e:?}", c.name)));
+            memory.fill(0);
+            log::info!(
+                "channel {}: {} bytes at host {:#x}, {} reader(s), doorbell {:#x}, credit {:#x}, {}",
+                c.name,
+                c.host_bytes(),
+                c.host_base,
+                c.readers.len(),
+                c.doorbell_vector,
+                c.credit_vector,
+                c.mode.as_str()
+            );
+        }
+    }
+
     fn setup_one(
         boot: &BootInfo,
         carved: &Carved,
@@ -111,7 +132,7 @@ mod setup {
         image::place(&PLAN, p as u16, memory, timer)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
         let tables_memory = &carved.partitions[p];
-        let ept_root = tables::build_ept(part, tables_memory)
+        let ept_root = tables::build_ept(&PLAN, p, tables_memory)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
         tables::fill_pid_table(&PLAN, part, tables_memory, &carved.vcpus)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));

@@ -7,7 +7,11 @@ use crate::heap::{PartitionMemory, VcpuMemory};
 use core::fmt;
 use tessera_arch::vmx::heap_fields::set_pid_entry;
 use tessera_arch::vmx::Page;
+use tessera_manifest::channel::{Access, ChannelMapping};
 use tessera_manifest::{Partition, Plan};
+
+/// Bytes of a 4 KiB page.
+const PAGE_BYTES: usize = 4096;
 use tessera_vmx::tables::{
     init_virtual_apic_page, EptBuilder, EptError, EptMapping, EptPermissions, IoBitmaps,
     MemoryType, MsrBitmap, PageSlot,
@@ -48,9 +52,11 @@ impl fmt::Display for TableError {
 
 /// Builds the partition's EPT in its planned pages; returns the PML4 page (the first one).
 pub fn build_ept(
-    part: &Partition<'_>,
+    plan: &Plan<'_>,
+    index: usize,
     memory: &PartitionMemory,
 ) -> Result<&'static Page, TableError> {
+    let part = &plan.partitions[index];
     let mut slots: heapless::Vec<PageSlot<&'static Page>, { crate::plan::MAX_EPT_PAGES }> = memory
         .ept_pages
         .iter()
@@ -82,11 +88,33 @@ pub fn build_ept(
         })
         .map_err(TableError::Ept)?;
     }
+    for m in tessera_manifest::channel::mappings(plan, index as u16) {
+        map_channel(&mut ept, m).map_err(TableError::Ept)?;
+    }
     let (used, planned) = (ept.pages_used(), memory.ept_pages.len());
     if used != planned {
         return Err(TableError::EptPages { used, planned });
     }
     Ok(root)
+}
+
+/// Maps one channel range page by page (4 KiB pages only: host and guest addresses need not agree
+/// modulo 2 MiB), write-back, never executable: read-only where the side only reads.
+fn map_channel(ept: &mut EptBuilder<'_, &'static Page>, m: ChannelMapping) -> Result<(), EptError> {
+    let permissions = match m.access {
+        Access::ReadOnly => EptPermissions::READ,
+        Access::ReadWrite => EptPermissions::READ | EptPermissions::WRITE,
+    };
+    for offset in (0..m.bytes).step_by(PAGE_BYTES) {
+        ept.map(&EptMapping {
+            guest_base: m.guest_base + offset,
+            host_base: m.host_base + offset,
+            bytes: PAGE_BYTES as u64,
+            permissions,
+            memory_type: MemoryType::WriteBack,
+        })?;
+    }
+    Ok(())
 }
 
 /// Fills the partition's PID-pointer table: entry T points at the PID of the vCPU the plan names.

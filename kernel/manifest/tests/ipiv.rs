@@ -149,7 +149,7 @@ fn shipped_manifests_deliver_exactly_as_routed() {
         (
             "board/server.toml",
             "partitions/examples/server.toml",
-            10 * 13 * 20 + 5 * 20 + 3 * 20,
+            10 * 13 * 20 + 5 * 20 + 6 * 20,
         ),
     ];
     for (board, manifest, ipis) in pairs {

@@ -515,3 +515,30 @@ pub fn sti_shadow_cpuid() -> u64 {
     }
     after_cpuid
 }
+
+/// The words of a channel this partition maps, as its boot-info block lists it: the ring, then
+/// the acknowledgement pages this side maps (the writer: every reader's; a reader: its own).
+pub fn channel_words(
+    channel: &tessera_vmx::guest_abi::BootChannel,
+) -> (&'static [AtomicU64], &'static [AtomicU64]) {
+    use tessera_vmx::guest_abi::ACK_PAGE_BYTES;
+    let pages = if channel.is_writer() {
+        u64::from(channel.reader_count)
+    } else {
+        1
+    };
+    let ring_words = (channel.ring_bytes / 8) as usize;
+    let ack_words = (pages * ACK_PAGE_BYTES / 8) as usize;
+    assert!(channel.guest_base.is_multiple_of(4096) && channel.ack_guest_base.is_multiple_of(4096));
+    // SAFETY: the hypervisor maps exactly these ranges into this partition (EPT) and its boot page
+    // tables identity-map them; they lie outside the partition's memory, so no Rust object aliases
+    // them, and they live as long as the partition. Every access goes through atomics (other
+    // partitions change the words concurrently). A store to a page this side maps read-only makes
+    // the hypervisor stop the vCPU (the channel-hostile scenario does it on purpose).
+    unsafe {
+        (
+            core::slice::from_raw_parts(channel.guest_base as *const AtomicU64, ring_words),
+            core::slice::from_raw_parts(channel.ack_guest_base as *const AtomicU64, ack_words),
+        )
+    }
+}

@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod apic;
+pub mod channel;
 pub mod console;
 pub mod cpu;
 pub mod fault_probe;

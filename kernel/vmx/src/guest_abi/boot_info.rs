@@ -2,12 +2,13 @@
 //! starts in 64-bit mode with paging as the hypervisor set up). Versioned and `#[repr(C)]` so a
 //! guest crate can read it in place; the hypervisor writes it with [`BootInfo::write_to`].
 
+use super::boot_channel::{BootChannel, CHANNELS_MAX};
 use crate::apic_timer::TimerFrequency;
 
 /// `magic`: "TESSBOOT" in little-endian bytes.
 pub const BOOT_INFO_MAGIC: u64 = u64::from_le_bytes(*b"TESSBOOT");
 /// Layout version; bumped whenever a field moves or changes meaning.
-pub const BOOT_INFO_VERSION: u32 = 2;
+pub const BOOT_INFO_VERSION: u32 = 3;
 /// Longest partition name carried, in bytes (UTF-8).
 pub const NAME_MAX_BYTES: usize = 32;
 /// Most entries in `peers`.
@@ -102,6 +103,11 @@ pub struct BootInfo {
     /// A [`TimerPath`] value.
     pub timer_path: u32,
     pub reserved: u32,
+    /// Valid entries in `channels`.
+    pub channel_count: u32,
+    pub reserved_channels: u32,
+    /// The partition's channels, in manifest order.
+    pub channels: [BootChannel; CHANNELS_MAX],
 }
 
 /// Why a boot-info block is unusable.
@@ -112,6 +118,7 @@ pub enum BootInfoError {
     BadCounts,
     NameTooLong { bytes: usize },
     TooManyPeers { peers: usize },
+    TooManyChannels,
 }
 
 impl BootInfo {
@@ -134,6 +141,9 @@ impl BootInfo {
         apic_timer_hz: 0,
         timer_path: TimerPath::Trapped as u32,
         reserved: 0,
+        channel_count: 0,
+        reserved_channels: 0,
+        channels: [BootChannel::EMPTY; CHANNELS_MAX],
     };
 
     /// Checks magic, version and counts (what a guest does first).
@@ -146,8 +156,9 @@ impl BootInfo {
                 found: self.version,
             });
         }
-        let counts_ok =
-            self.peer_count as usize <= PEERS_MAX && self.name_len as usize <= NAME_MAX_BYTES;
+        let counts_ok = self.peer_count as usize <= PEERS_MAX
+            && self.name_len as usize <= NAME_MAX_BYTES
+            && self.channel_count as usize <= CHANNELS_MAX;
         if !counts_ok || self.vcpu_index >= self.vcpu_count {
             return Err(BootInfoError::BadCounts);
         }
@@ -184,6 +195,23 @@ impl BootInfo {
         &self.peers[..(self.peer_count as usize).min(PEERS_MAX)]
     }
 
+    /// The valid channels.
+    pub fn channels(&self) -> &[BootChannel] {
+        &self.channels[..(self.channel_count as usize).min(CHANNELS_MAX)]
+    }
+
+    /// Appends a channel, or fails when [`CHANNELS_MAX`] are already there.
+    pub fn push_channel(&mut self, channel: BootChannel) -> Result<(), BootInfoError> {
+        let index = self.channel_count as usize;
+        let slot = self
+            .channels
+            .get_mut(index)
+            .ok_or(BootInfoError::TooManyChannels)?;
+        *slot = channel;
+        self.channel_count += 1;
+        Ok(())
+    }
+
     /// Appends a peer, or fails when [`PEERS_MAX`] are already there.
     pub fn push_peer(&mut self, peer: BootPeer) -> Result<(), BootInfoError> {
         let index = self.peer_count as usize;
@@ -211,7 +239,9 @@ mod tests {
         assert_eq!(offset_of!(BootInfo, peers), 88);
         assert_eq!(offset_of!(BootInfo, tsc_hz), 88 + 64 * 48);
         assert_eq!(offset_of!(BootInfo, timer_path), 88 + 64 * 48 + 16);
-        assert_eq!(BOOT_INFO_BYTES, 88 + 64 * 48 + 24);
+        assert_eq!(offset_of!(BootInfo, channel_count), 88 + 64 * 48 + 24);
+        assert_eq!(offset_of!(BootInfo, channels), 88 + 64 * 48 + 32);
+        assert_eq!(BOOT_INFO_BYTES, 88 + 64 * 48 + 32 + 8 * 64);
         assert_eq!(&BOOT_INFO_MAGIC.to_le_bytes(), b"TESSBOOT");
     }
 

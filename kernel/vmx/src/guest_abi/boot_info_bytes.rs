@@ -3,6 +3,7 @@
 
 use core::mem::{offset_of, size_of};
 
+use super::boot_channel::BootChannel;
 use super::boot_info::{BootInfo, BootPeer, BOOT_INFO_BYTES};
 
 impl BootInfo {
@@ -62,6 +63,14 @@ impl BootInfo {
             offset_of!(BootInfo, timer_path),
             &self.timer_path.to_le_bytes(),
         );
+        put(
+            offset_of!(BootInfo, channel_count),
+            &self.channel_count.to_le_bytes(),
+        );
+        for (i, channel) in self.channels.iter().enumerate() {
+            let base = offset_of!(BootInfo, channels) + i * size_of::<BootChannel>();
+            channel.write_to(&mut out[base..base + size_of::<BootChannel>()]);
+        }
     }
 }
 

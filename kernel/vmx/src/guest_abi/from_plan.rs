@@ -1,7 +1,9 @@
 //! Filling a vCPU's boot-info block from the manifest plan (hypervisor side).
 
-use tessera_manifest::{Partition, Plan, RouteMode, VectorSet};
+use tessera_manifest::channel::Role;
+use tessera_manifest::{Channel, Partition, Plan, RouteMode, VectorSet};
 
+use super::boot_channel::{BootChannel, ChannelRole, CHANNEL_NAME_MAX_BYTES};
 use super::boot_info::{BootInfo, BootInfoError, BootPeer, PeerRoute};
 
 /// Fills `info` for vCPU `vcpu` of partition `partition`: identity, memory, name and every APIC ID it
@@ -43,7 +45,51 @@ pub fn fill_boot_info(
             vectors,
         )?;
     }
+    for (channel, role) in tessera_manifest::channel::of_partition(plan, partition) {
+        info.push_channel(boot_channel(plan, channel, role))?;
+    }
     Ok(())
+}
+
+/// Partition `p`'s vCPU 0: where doorbells and credits arrive.
+fn first_apic_id(plan: &Plan<'_>, p: u16) -> u32 {
+    plan.partitions[usize::from(p)]
+        .vcpus
+        .first()
+        .map_or(0, |v| v.virtual_apic_id)
+}
+
+/// One channel as `role` sees it.
+fn boot_channel(plan: &Plan<'_>, c: &Channel<'_>, role: Role) -> BootChannel {
+    let (guest_base, _) = c.guest_span(role);
+    let mut out = BootChannel {
+        guest_base,
+        ring_bytes: c.ring_bytes,
+        ack_guest_base: guest_base + c.ring_bytes,
+        reader_count: c.readers.len() as u8,
+        trapped: u8::from(c.mode == RouteMode::Trapped),
+        doorbell_vector: c.doorbell_vector,
+        credit_vector: c.credit_vector,
+        ..BootChannel::EMPTY
+    };
+    let name = c.name.as_bytes();
+    let len = name.len().min(CHANNEL_NAME_MAX_BYTES);
+    out.name[..len].copy_from_slice(&name[..len]);
+    out.name_len = len as u8;
+    match role {
+        Role::Writer => {
+            out.role = ChannelRole::Writer as u8;
+            for (slot, r) in out.peer_apic_ids.iter_mut().zip(c.readers) {
+                *slot = first_apic_id(plan, r.partition);
+            }
+        }
+        Role::Reader(i) => {
+            out.role = ChannelRole::Reader as u8;
+            out.reader_index = i as u8;
+            out.peer_apic_ids[0] = first_apic_id(plan, c.writer);
+        }
+    }
+    out
 }
 
 fn push_partition(

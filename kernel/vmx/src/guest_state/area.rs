@@ -20,6 +20,17 @@ pub fn write_boot_area(
     mmio: &[GuestRange],
     area: &mut [u8],
 ) -> Result<(), LayoutError> {
+    write_boot_area_shared(layout, mmio, &[], area)
+}
+
+/// As [`write_boot_area`], also mapping `shared` ranges (channels) write-back like RAM. The
+/// layout must have been made with them among its MMIO ranges, so that its tables are counted.
+pub fn write_boot_area_shared(
+    layout: &GuestBootLayout,
+    mmio: &[GuestRange],
+    shared: &[GuestRange],
+    area: &mut [u8],
+) -> Result<(), LayoutError> {
     if area.len() as u64 != layout.area_bytes {
         return Err(LayoutError::AreaSize {
             expected_bytes: layout.area_bytes,
@@ -35,6 +46,9 @@ pub fn write_boot_area(
     tables.map(layout.ram, 0)?;
     for range in mmio.iter().filter(|r| r.bytes > 0) {
         tables.map(*range, WRITE_THROUGH | CACHE_DISABLE)?;
+    }
+    for range in shared.iter().filter(|r| r.bytes > 0) {
+        tables.map(*range, 0)?;
     }
     write_gdt(layout, area);
     Ok(())

@@ -11,7 +11,7 @@ mod writes;
 #[cfg(test)]
 mod tests;
 
-pub use area::{guest_translate, write_boot_area, write_boot_info};
+pub use area::{guest_translate, write_boot_area, write_boot_area_shared, write_boot_info};
 pub use controls_setup::{
     address_writes, control_writes, ControlAddresses, ControlValues, SetupError,
 };
