@@ -5,6 +5,7 @@
 //! `partitions/default.toml`, relative to this package). Bare-metal builds load and embed every
 //! partition image; host builds (tests) plan without images, so they work before guests exist
 //! (`TESSERA_IMAGES=skip` does the same for a bare-metal build).
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use tessera_manifest::Images;

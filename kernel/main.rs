@@ -1,4 +1,5 @@
 //! Tessera hypervisor entry: bare-metal on `x86_64-unknown-none`; on the host only the pure modules build and test.
+#![forbid(unsafe_code)]
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 // On the host only the pure modules are reached (by tests); the boot path is bare-metal only.

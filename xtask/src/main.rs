@@ -1,4 +1,5 @@
 //! `cargo xtask`: Tessera's host commands; each command lives in its own module.
+#![forbid(unsafe_code)]
 
 mod appliance;
 mod check;

@@ -1,4 +1,5 @@
 //! Links bare-metal builds of the check image with its own `linker.ld` (loaded and run at 2 MiB).
+#![forbid(unsafe_code)]
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

@@ -1,6 +1,7 @@
 //! Links the bare-metal build with the test-guest linker script (tests/guest/guest.ld) moved to
 //! guest-physical `LOAD_ADDRESS`: the script is copied to OUT_DIR with its one start address
 //! replaced, so the two guests cannot drift apart.
+#![forbid(unsafe_code)]
 
 /// Where this guest's image starts: 1 MiB above a 64 MiB guest base.
 const LOAD_ADDRESS: &str = "0x4100000";

@@ -1,4 +1,5 @@
 //! Links the bare-metal build with the test-guest linker script (tests/guest/guest.ld).
+#![forbid(unsafe_code)]
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

@@ -1,6 +1,7 @@
 //! Emulator check of tessera-vmx: one guest whose EPT, bitmaps, virtual-APIC page, boot area, guest
 //! state and control fields all come from tessera-vmx; the image checks every exit the guest takes
 //! and prints `TESSERA-RESULT`. Bare-metal only.
+#![forbid(unsafe_code)]
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 // On the host only the pure expectations below are used, by their tests.

@@ -1,6 +1,7 @@
 //! Smoke test of tessera-arch in the emulator: reads the boot information and the ACPI MADT, starts
 //! every other enabled processor (INIT-SIPI-SIPI), checks each reports the APIC ID the MADT gave it
 //! and enters VMX root, then prints `TESSERA-RESULT`. Bare-metal only.
+#![forbid(unsafe_code)]
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 // On the host only the pure check below is used, by its tests.

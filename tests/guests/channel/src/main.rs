@@ -2,6 +2,7 @@
 //! a 100,000-message stream, a fan-out to readers of different speeds, a writer that corrupts
 //! the ring and a reader that writes to it, a stranger reaching for a channel it does not have,
 //! and request/response round trips against the same exchange through the hypervisor.
+#![forbid(unsafe_code)]
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 

@@ -2,6 +2,7 @@
 //! register and CPUID agree on who it is, prints its exit counts and reports the result. vCPU 0
 //! also starts, with INIT/SIPI, any vCPU of its partition that has not greeted after a while (one
 //! the manifest leaves waiting; Tessera ignores INIT/SIPI to a vCPU that is not waiting).
+#![forbid(unsafe_code)]
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 

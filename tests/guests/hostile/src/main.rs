@@ -1,5 +1,6 @@
 //! Test guest `hostile`: each partition's role comes from its name (see `role`). Hostile roles try
 //! to change what their neighbours see; bystanders measure it and fail if they saw anything.
+#![forbid(unsafe_code)]
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 

@@ -1,6 +1,7 @@
 //! Test guest `ipi`: what each vCPU does is chosen by its partition's name (see `role`):
 //! ping-pong inside a partition or across an exitless route, denied targets, a trapped route,
 //! and shorthand, logical, NMI and self IPIs inside a partition.
+#![forbid(unsafe_code)]
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 

@@ -11,6 +11,7 @@
 //! VMX capabilities, memory types, debug, system call, time, undefined); in `cpu-model`, vCPU 0
 //! first checks the CPU it is shown and what bad XSETBV, INVD, WBINVD and VMX instructions do
 //! (see `cpu_model`).
+#![forbid(unsafe_code)]
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 

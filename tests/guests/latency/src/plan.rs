@@ -6,6 +6,9 @@ use core::sync::atomic::{AtomicU8, Ordering};
 use tessera_latency_record::plan::{Place, Plan, PlanError, Probe, Route, PLAN_BYTES};
 
 /// Zeros until xtask writes the plan into the ELF; atomics so the compiler cannot fold the zeros.
+// `link_section` counts as unsafe code: only this zero-initialised block of atomics is placed by
+// name, in a section the linker script keeps apart from everything else.
+#[allow(unsafe_code)]
 #[link_section = ".latency_plan"]
 #[used]
 static PLAN_BLOCK: [AtomicU8; PLAN_BYTES] = [const { AtomicU8::new(0) }; PLAN_BYTES];

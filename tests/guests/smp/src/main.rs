@@ -2,6 +2,7 @@
 //! IPIs to every other vCPU of its partition (from the boot-info peer list); each started vCPU
 //! checks its identity, reports in and halts with interrupts on until vCPU 0's fixed IPI arrives
 //! (through the guest IDT); vCPU 0 passes when all have reported in and seen their IPI.
+#![forbid(unsafe_code)]
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 

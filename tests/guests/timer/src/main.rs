@@ -2,6 +2,7 @@
 //! `deadline-poll` tick TSC deadlines (halting or spinning between them), `modes` runs the
 //! one-shot, periodic, masked, vector-change and divide cases, `storm` arms deadlines in the past
 //! as fast as it can while `bystander` measures its own ticks and work before and during the storm.
+#![forbid(unsafe_code)]
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 
