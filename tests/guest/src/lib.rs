@@ -12,6 +12,8 @@ pub mod cpu;
 pub mod fault_probe;
 pub mod hypercall;
 pub mod idt;
+#[cfg(feature = "latency-plan")]
+pub mod latency_plan;
 pub mod layout;
 pub mod paging;
 pub mod runtime;

@@ -2,8 +2,7 @@
 //! into the image (see `plan`), then prints everything it took as records (see `record`). One
 //! image serves every partition of a manifest; each vCPU finds its probes by partition and vCPU
 //! index. A vCPU of the noisy-neighbour partition loads the machine instead (see `noise`).
-// `deny`, not `forbid`: the probe plan's `link_section` (plan.rs) is the one allowed exception.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 

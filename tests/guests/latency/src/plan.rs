@@ -2,16 +2,9 @@
 //! this vCPU's part in it: the probes it receives over a route with no way back come first (their
 //! senders start on a schedule, not on a signal), then every other probe in plan order.
 
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::Ordering;
+use tessera_guest::latency_plan::PLAN_BLOCK;
 use tessera_latency_record::plan::{Place, Plan, PlanError, Probe, Route, PLAN_BYTES};
-
-/// Zeros until xtask writes the plan into the ELF; atomics so the compiler cannot fold the zeros.
-// `link_section` counts as unsafe code: only this zero-initialised block of atomics is placed by
-// name, in a section the linker script keeps apart from everything else.
-#[allow(unsafe_code)]
-#[link_section = ".latency_plan"]
-#[used]
-static PLAN_BLOCK: [AtomicU8; PLAN_BYTES] = [const { AtomicU8::new(0) }; PLAN_BYTES];
 
 /// The plan in the image.
 pub fn load() -> Result<Plan, PlanError> {
