@@ -13,15 +13,14 @@ use crate::plan::PLAN;
 use crate::vcpu::{shared, Vcpu};
 use tessera_vmx::exit::{ApicWrite, ApicWriteRegister};
 use tessera_vmx::ipi::{decide, Decision, EmulatedKind, Emulation, PlanView, VcpuRef};
-use tessera_vmx::tables::PostOutcome;
+use tessera_vmx::tables::{read_icr, PostOutcome};
 
 /// APIC-write exit (trap-like: the write is done and RIP is past it).
 pub fn apic_write(vcpu: &mut Vcpu) -> Flow {
     match ApicWrite::decode(super::qualification(vcpu)).register() {
         ApicWriteRegister::Icr => {
-            let low = u64::from(vcpu.virtual_apic.read_u32(0x300));
-            let high = u64::from(vcpu.virtual_apic.read_u32(0x304));
-            send(vcpu, high << 32 | low)
+            let icr = read_icr(&vcpu.virtual_apic);
+            send(vcpu, icr)
         }
         // A self-IPI with a vector below 16: an APIC error on bare metal; dropped.
         ApicWriteRegister::SelfIpi => Flow::Resume,

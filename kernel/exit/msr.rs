@@ -8,6 +8,7 @@ use crate::vcpu::Vcpu;
 use tessera_vmx::exit::StopReason;
 use tessera_vmx::fields::Field64Guest;
 use tessera_vmx::msr_policy::{on_rdmsr, on_wrmsr, MsrAction, MsrContext};
+use tessera_vmx::tables::write_icr;
 
 pub fn rdmsr(vcpu: &mut Vcpu) -> Flow {
     let msr = vcpu.regs.rcx as u32;
@@ -41,8 +42,7 @@ fn apply(vcpu: &mut Vcpu, msr: u32, write: bool, action: MsrAction) -> Flow {
             vcpu.virtual_apic.write_u32(usize::from(offset), value)
         }
         MsrAction::SendIpi(icr) => {
-            vcpu.virtual_apic.write_u32(0x300, icr as u32);
-            vcpu.virtual_apic.write_u32(0x304, (icr >> 32) as u32);
+            write_icr(&mut vcpu.virtual_apic, icr);
             vcpu.skip_instruction();
             return super::ipi::send(vcpu, icr);
         }

@@ -22,11 +22,10 @@ use tessera_vmx::fields::{
 use tessera_vmx::msr_policy::TimerAccess;
 use tessera_vmx::tables::{MsrBitmap, PostOutcome};
 
-/// Virtual-APIC page offsets of the timer registers the guest reads back without exiting.
-const SVR: usize = 0x0F0;
-const LVT_TIMER: usize = 0x320;
-const INITIAL_COUNT: usize = 0x380;
-const DIVIDE_CONFIGURATION: usize = 0x3E0;
+use tessera_vmx::tables::apic_offset::{
+    LVT_TIMER, SVR, TIMER_DIVIDE_CONFIGURATION as DIVIDE_CONFIGURATION,
+    TIMER_INITIAL_COUNT as INITIAL_COUNT,
+};
 
 /// One vCPU's timer state; it lives and dies with the vCPU's run loop.
 pub struct VcpuTimer {

@@ -2,6 +2,8 @@
 //! returns), not physical-address fields (the processor would read or write that memory); those are
 //! set through typed methods of `ActiveVmcs` instead.
 
+use tessera_vmx::fields::{type_of, width_of, Field64Control as C64, FieldType, FieldWidth};
+
 /// Why a direct VMCS write was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldRefusal {
@@ -15,19 +17,29 @@ pub enum FieldRefusal {
 /// 64-bit control fields that hold values, not addresses (TSC offset and multiplier, EOI-exit bitmaps,
 /// VM-function controls, tertiary controls, secondary exit controls, the guest deadline shadow of
 /// APIC-timer virtualization), high halves included.
-const VALUE_CONTROLS_64: [u32; 10] = [
-    0x2010, 0x2018, 0x201C, 0x201E, 0x2020, 0x2022, 0x2032, 0x2034, 0x2044, 0x204E,
+const VALUE_CONTROLS_64: [C64; 10] = [
+    C64::TscOffset,
+    C64::VmFunctionControls,
+    C64::EoiExitBitmap0,
+    C64::EoiExitBitmap1,
+    C64::EoiExitBitmap2,
+    C64::EoiExitBitmap3,
+    C64::TscMultiplier,
+    C64::TertiaryProcBasedControls,
+    C64::SecondaryExitControls,
+    C64::GuestDeadlineShadow,
 ];
 
-/// Whether safe code may VMWRITE field `encoding`.
+/// Whether safe code may VMWRITE field `encoding` (type and width decoded by tessera-vmx).
 pub fn check_direct_write(encoding: u32) -> Result<(), FieldRefusal> {
-    let field_type = (encoding >> 10) & 3;
-    let width = (encoding >> 13) & 3;
-    if field_type == 3 {
+    let field_type = type_of(encoding);
+    if field_type == FieldType::HostState {
         return Err(FieldRefusal::HostState(encoding));
     }
-    let is_64bit_control = field_type == 0 && width == 1;
-    if is_64bit_control && !VALUE_CONTROLS_64.contains(&(encoding & !1)) {
+    let full = encoding & !1;
+    let is_64bit_control =
+        field_type == FieldType::Control && width_of(encoding) == FieldWidth::Bits64;
+    if is_64bit_control && !VALUE_CONTROLS_64.iter().any(|f| f.encoding() == full) {
         return Err(FieldRefusal::Address(encoding));
     }
     Ok(())

@@ -2,6 +2,10 @@
 //! VMfailInvalid (CF = 1, no current VMCS) or VMfailValid (ZF = 1, error number in the VMCS).
 
 use core::arch::asm;
+use tessera_vmx::fields::Field32ReadOnly;
+
+/// The VM-instruction error field, read after VMfailValid.
+pub(crate) const VM_INSTRUCTION_ERROR: u32 = Field32ReadOnly::VmInstructionError.encoding();
 
 /// How a VMX instruction failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +23,9 @@ fn check(rflags: u64) -> Result<(), VmFail> {
     if rflags & CF != 0 {
         Err(VmFail::Invalid)
     } else if rflags & ZF != 0 {
-        Err(VmFail::Valid(vmread(0x4400).map(|e| e as u32).unwrap_or(0)))
+        Err(VmFail::Valid(
+            vmread(VM_INSTRUCTION_ERROR).map(|e| e as u32).unwrap_or(0),
+        ))
     } else {
         Ok(())
     }

@@ -24,7 +24,7 @@ pub struct GuestRegisters {
 }
 
 /// Encoding of the HOST_RSP field, written by the assembly right before each entry.
-pub const HOST_RSP: u32 = 0x6C14;
+pub const HOST_RSP: u32 = tessera_vmx::fields::NaturalHost::Rsp.encoding();
 
 /// What `tessera_vmx_enter` returns.
 pub const ENTER_EXITED: u64 = 0;

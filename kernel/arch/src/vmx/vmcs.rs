@@ -142,7 +142,9 @@ impl ActiveVmcs<'_> {
                 self.launched = true;
                 Ok(())
             }
-            super::run::ENTER_FAIL_VALID => Err(VmFail::Valid(self.read(0x4400)? as u32).into()),
+            super::run::ENTER_FAIL_VALID => {
+                Err(VmFail::Valid(self.read(instr::VM_INSTRUCTION_ERROR)? as u32).into())
+            }
             super::run::ENTER_FAIL_INVALID => Err(VmFail::Invalid.into()),
             other => unreachable!("tessera_vmx_enter returned {other}"),
         }

@@ -11,18 +11,12 @@ pub use tessera_manifest::boot_area::PAGE_BYTES;
 /// A guest-physical range (the manifest crate's, so the boot-area rule takes it as is).
 pub use tessera_manifest::ept::GuestRange;
 
-/// Why the boot area cannot be laid out.
+/// Why the boot area cannot be laid out: the sizing rule's refusal (the manifest crate's
+/// `BootAreaError`, the one home of those reasons), or a fault of the writer's inputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayoutError {
-    /// Memory base or size not a multiple of 2 MiB (guest page tables use 2 MiB pages).
-    MemoryNot2MiBAligned { base: u64, bytes: u64 },
-    /// The boot area needs more than the partition's memory.
-    MemoryTooSmall {
-        needed_bytes: u64,
-        memory_bytes: u64,
-    },
-    /// An MMIO range shares a 2 MiB block with RAM.
-    MmioOverlapsRam { base: u64 },
+    /// The memory cannot hold a boot area (`tessera_manifest::boot_area`'s rule).
+    BootArea(BootAreaError),
     /// The page tables needed more pages than the layout counted (ranges differ from the layout's).
     PageTablesExceeded { pages: u64 },
     /// The caller's area slice is not exactly `area_bytes` long.
@@ -91,19 +85,7 @@ const _: () = assert!(BOOT_INFO_BYTES as u64 <= PAGE_BYTES);
 
 impl From<BootAreaError> for LayoutError {
     fn from(e: BootAreaError) -> Self {
-        match e {
-            BootAreaError::MemoryNot2MiBAligned { base, bytes } => {
-                LayoutError::MemoryNot2MiBAligned { base, bytes }
-            }
-            BootAreaError::MemoryTooSmall {
-                needed_bytes,
-                memory_bytes,
-            } => LayoutError::MemoryTooSmall {
-                needed_bytes,
-                memory_bytes,
-            },
-            BootAreaError::MmioOverlapsRam { base } => LayoutError::MmioOverlapsRam { base },
-        }
+        LayoutError::BootArea(e)
     }
 }
 
@@ -162,10 +144,10 @@ mod tests {
         );
         assert_eq!(
             unaligned,
-            Err(LayoutError::MemoryNot2MiBAligned {
+            Err(LayoutError::BootArea(BootAreaError::MemoryNot2MiBAligned {
                 base: MIB,
                 bytes: 32 * MIB
-            })
+            }))
         );
         let mmio = [GuestRange {
             base: 31 * MIB,
@@ -181,7 +163,9 @@ mod tests {
         );
         assert_eq!(
             overlap,
-            Err(LayoutError::MmioOverlapsRam { base: 31 * MIB })
+            Err(LayoutError::BootArea(BootAreaError::MmioOverlapsRam {
+                base: 31 * MIB
+            }))
         );
         let crowded = GuestBootLayout::new(
             GuestRange {
@@ -191,7 +175,10 @@ mod tests {
             600,
             &[],
         );
-        assert!(matches!(crowded, Err(LayoutError::MemoryTooSmall { .. })));
+        assert!(matches!(
+            crowded,
+            Err(LayoutError::BootArea(BootAreaError::MemoryTooSmall { .. }))
+        ));
     }
 
     #[test]
@@ -222,7 +209,7 @@ mod tests {
                     assert!(layout.segment_fits(ram.base, area.guest_base - ram.base));
                     assert!(!layout.segment_fits(ram.base, area.guest_base - ram.base + 1));
                 }
-                (Err(layout), Err(area)) => assert_eq!(layout, LayoutError::from(area)),
+                (Err(layout), Err(area)) => assert_eq!(layout, LayoutError::BootArea(area)),
                 other => panic!("{ram:?} {vcpus} vCPUs {mmio:?}: {other:?}"),
             }
         }

@@ -27,6 +27,6 @@ pub use posted::{
     PostOutcome, PostedInterruptDescriptor, PID_ON, PID_SN, PID_TABLE_ENTRY_VALID,
 };
 pub use vapic::{
-    init_virtual_apic_page, read_icr, read_register, write_icr, APIC_VERSION,
-    VIRTUAL_APIC_PAGE_BYTES,
+    init_virtual_apic_page, offset as apic_offset, read_icr, read_register, write_icr,
+    APIC_VERSION, VIRTUAL_APIC_PAGE_BYTES,
 };

@@ -14,22 +14,33 @@ pub const SVR_RESET: u32 = 0xFF;
 /// LVT mask bit (16): LVT entries are masked after reset.
 pub const LVT_MASKED: u32 = 1 << 16;
 
-const ID_OFFSET: usize = 0x020;
-const VERSION_OFFSET: usize = 0x030;
-const LDR_OFFSET: usize = 0x0D0;
-const SVR_OFFSET: usize = 0x0F0;
-const LVT_OFFSETS: [usize; 6] = [0x320, 0x330, 0x340, 0x350, 0x360, 0x370];
+/// Offsets of the local APIC registers in the virtual-APIC page (SDM Vol. 3A Table 11-1; the x2APIC
+/// MSR 800H + n is the register at offset n << 4): the one place these numbers are written.
+pub mod offset {
+    pub const ID: usize = 0x020;
+    pub const VERSION: usize = 0x030;
+    pub const LDR: usize = 0x0D0;
+    /// Spurious-interrupt vector register.
+    pub const SVR: usize = 0x0F0;
+    /// Interrupt command register: 8 bytes under x2APIC virtualization.
+    pub const ICR: usize = 0x300;
+    pub const LVT_TIMER: usize = 0x320;
+    /// LVT timer, CMCI... error: the six LVT entries, 16 bytes apart.
+    pub const LVT: [usize; 6] = [LVT_TIMER, 0x330, 0x340, 0x350, 0x360, 0x370];
+    pub const TIMER_INITIAL_COUNT: usize = 0x380;
+    pub const TIMER_DIVIDE_CONFIGURATION: usize = 0x3E0;
+}
 
 /// Resets `page` to an x2APIC at reset with ID `apic_id` (every register is 16-byte aligned, so each
 /// is the low half of one word).
 pub fn init_virtual_apic_page(page: &mut impl PageWords, apic_id: u32) {
     page.fill_words(0);
     let mut set = |offset: usize, value: u32| page.write_word(offset / 8, u64::from(value));
-    set(ID_OFFSET, apic_id);
-    set(VERSION_OFFSET, APIC_VERSION);
-    set(LDR_OFFSET, crate::ipi::x2apic_logical_id(apic_id));
-    set(SVR_OFFSET, SVR_RESET);
-    for offset in LVT_OFFSETS {
+    set(offset::ID, apic_id);
+    set(offset::VERSION, APIC_VERSION);
+    set(offset::LDR, crate::ipi::x2apic_logical_id(apic_id));
+    set(offset::SVR, SVR_RESET);
+    for offset in offset::LVT {
         set(offset, LVT_MASKED);
     }
 }
@@ -42,15 +53,13 @@ pub fn read_register(page: &impl PageWords, offset: u16) -> u32 {
 /// The 64-bit x2APIC ICR as virtualized: 8 bytes at offset 0x300 (SDM Vol. 3C 30.5: RDMSR of
 /// 800H-8FFH reads 8 bytes at `(ECX & FFH) << 4`). Read it at an APIC-write exit for the ICR.
 pub fn read_icr(page: &impl PageWords) -> u64 {
-    page.read_word(ICR_OFFSET / 8)
+    page.read_word(offset::ICR / 8)
 }
 
 /// Stores an ICR value written through a WRMSR exit, so that the guest reads it back.
 pub fn write_icr(page: &mut impl PageWords, icr: u64) {
-    page.write_word(ICR_OFFSET / 8, icr)
+    page.write_word(offset::ICR / 8, icr)
 }
-
-const ICR_OFFSET: usize = 0x300;
 
 #[cfg(test)]
 mod tests {
