@@ -1,9 +1,10 @@
 //! The emulator tier of `cargo xtask test`, above every module that makes scenarios: makes the
 //! emulator ready, gathers the scenarios (runner smoke, platform self-tests, the disk image,
-//! tests/scenarios, latency), selects them by name and boots each (in parallel, two at a time) to a
-//! verdict. Also the host tier's disk-image reproducibility check.
+//! tests/scenarios, the exit-path runs of a release image, latency), selects them by name and
+//! boots each (in parallel, two at a time) to a verdict. Also the host tier's disk-image reproducibility check.
 
 mod disk_image;
+pub mod exit_path;
 pub mod reproducible;
 pub mod scenario;
 mod selftest;
@@ -26,14 +27,15 @@ pub fn run_all(filter: &[String]) -> bool {
             return false;
         }
     };
-    let scenarios = match scenarios(filter) {
+    let figures = exit_path::Figures::default();
+    let scenarios = match scenarios(filter, &figures) {
         Ok(list) => list,
         Err(e) => {
             eprintln!("error: building emulator test images: {e}");
             return false;
         }
     };
-    run_parallel(&emulator, scenarios)
+    run_parallel(&emulator, scenarios, &figures)
 }
 
 /// Whether scenario `name` is selected by `filter` (empty: every scenario).
@@ -41,8 +43,8 @@ pub fn selected(name: &str, filter: &[String]) -> bool {
     filter.is_empty() || filter.iter().any(|part| name.contains(part.as_str()))
 }
 
-/// The scenarios: the runner smoke image first.
-fn scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
+/// The scenarios: the runner smoke image first; the exit-path runs record into `figures`.
+fn scenarios(filter: &[String], figures: &exit_path::Figures) -> Result<Vec<Scenario>, String> {
     let smoke = crate::emulator::build_runner_smoke()?;
     let mut spec = RunSpec::new(smoke);
     spec.timeout_s = 120;
@@ -59,6 +61,9 @@ fn scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
         list.push(disk_image::bochs_scenario()?);
     }
     list.extend(scenario::scenarios(filter)?);
+    if selected(exit_path::NAME, filter) {
+        list.extend(exit_path::scenarios(figures)?);
+    }
     if selected("latency --ipiv on", filter) || selected("latency --ipiv off", filter) {
         let latency = crate::latency::scenario::scenarios()?;
         list.extend(latency.into_iter().filter(|s| selected(&s.name, filter)));
@@ -70,8 +75,13 @@ fn scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
     Ok(list)
 }
 
-/// Runs `scenarios` at most `PARALLEL_RUNS` at a time; prints each verdict; true if all pass.
-pub fn run_parallel(emulator: &Emulator, scenarios: Vec<Scenario>) -> bool {
+/// Runs `scenarios` at most `PARALLEL_RUNS` at a time; prints each verdict and the exit-path
+/// figures when both of its runs passed; true if all pass.
+pub fn run_parallel(
+    emulator: &Emulator,
+    scenarios: Vec<Scenario>,
+    figures: &exit_path::Figures,
+) -> bool {
     let queue = Mutex::new(scenarios.into_iter());
     let results = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -116,6 +126,9 @@ pub fn run_parallel(emulator: &Emulator, scenarios: Vec<Scenario>) -> bool {
         .collect();
     if !failed.is_empty() {
         eprintln!("error: emulator scenarios failed: {}", failed.join(", "));
+    }
+    if let Some(line) = figures.line() {
+        println!("{line}");
     }
     let passed_count = results.len() - failed.len();
     println!("scenarios: {passed_count} passed, {} failed", failed.len());

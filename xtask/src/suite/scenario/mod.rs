@@ -26,10 +26,41 @@ pub fn scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
     for file in scenario_files(&root.join("tests").join("scenarios"))? {
         let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         if crate::suite::selected(stem, filter) {
-            list.extend(scenario_runs(&root, &file, &out_dir)?);
+            list.extend(scenario_runs(&root, &file, &out_dir, &Build::DEBUG)?);
         }
     }
     Ok(list)
+}
+
+/// How a scenario's image is built and its runs named.
+struct Build<'a> {
+    release: bool,
+    /// The runs' name instead of the file stem (`None`: the stem).
+    name: Option<&'a str>,
+}
+
+impl Build<'_> {
+    /// What every scenario of tests/scenarios gets: the debug build, named by its stem.
+    const DEBUG: Build<'static> = Build {
+        release: false,
+        name: None,
+    };
+}
+
+/// The runs of scenario `stem` (tests/scenarios/<stem>.toml) with its image built with the
+/// release profile, named `name` (plus the modes that vary), judged by its header as usual.
+pub fn release_runs(stem: &str, name: &str) -> Result<Vec<Scenario>, String> {
+    let root = workspace_root();
+    let file = root
+        .join("tests")
+        .join("scenarios")
+        .join(format!("{stem}.toml"));
+    let out_dir = crate::workspace::images_dir().join("scenarios-release");
+    let build = Build {
+        release: true,
+        name: Some(name),
+    };
+    scenario_runs(&root, &file, &out_dir, &build)
 }
 
 /// The `.toml` files of `dir`, sorted.
@@ -43,7 +74,12 @@ fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-fn scenario_runs(root: &Path, file: &Path, out_dir: &Path) -> Result<Vec<Scenario>, String> {
+fn scenario_runs(
+    root: &Path,
+    file: &Path,
+    out_dir: &Path,
+    build: &Build,
+) -> Result<Vec<Scenario>, String> {
     let shown = file
         .strip_prefix(root)
         .unwrap_or(file)
@@ -60,8 +96,10 @@ fn scenario_runs(root: &Path, file: &Path, out_dir: &Path) -> Result<Vec<Scenari
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("scenario");
-    eprintln!("==> scenario image {stem}");
-    let built = crate::image::build(&root.join(BOARD), file, false, out_dir)?;
+    let profile = if build.release { " (release)" } else { "" };
+    eprintln!("==> scenario image {stem}{profile}");
+    let built = crate::image::build(&root.join(BOARD), file, build.release, out_dir)?;
+    let stem = build.name.unwrap_or(stem);
     let modes = header
         .ipiv
         .iter()
