@@ -8,7 +8,7 @@ use core::arch::{asm, global_asm};
 use core::sync::atomic::AtomicU64;
 use tessera_vmx::guest_abi::BootInfo;
 
-use crate::layout::{MAX_VCPUS, STACK_BYTES};
+use crate::layout::{vcpu_of_stack, MAX_VCPUS, STACK_BYTES};
 
 /// One stack per vCPU, indexed by the boot-info `vcpu_index`; `_start` picks the slot.
 #[repr(C, align(16))]
@@ -46,7 +46,7 @@ global_asm!(
     stack_bytes = const STACK_BYTES,
     stacks = sym TESSERA_GUEST_STACKS,
     stop = const tessera_vmx::guest_abi::HYPERCALL_STOP,
-    no_stack = const crate::runtime::STATUS_NO_STACK,
+    no_stack = const crate::status::STATUS_NO_STACK,
 );
 
 // Interrupt stubs, one per vector, 16 bytes apart from `tessera_guest_vectors`. Each pushes a zero
@@ -114,6 +114,13 @@ pub const STUB_BYTES: u64 = 16;
 /// Address of the vCPU stack array (for mapping a stack address back to its vCPU).
 pub fn stacks_address() -> u64 {
     core::ptr::addr_of!(TESSERA_GUEST_STACKS) as u64
+}
+
+/// The vCPU running this code (from the address of a local variable on its stack).
+pub fn current_vcpu() -> usize {
+    let marker = 0u8;
+    let here = core::ptr::addr_of!(marker) as u64;
+    vcpu_of_stack(stacks_address(), here).unwrap_or(0)
 }
 
 /// The boot-info block at `address`, if the address is non-null and aligned for it.

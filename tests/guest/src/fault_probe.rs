@@ -3,8 +3,8 @@
 //! guest resumes right after it. Each returns the vector raised, `None` if it completed. Like
 //! `cpu`, this file holds `unsafe` code, each block with its argument.
 
+use crate::cpu::current_vcpu;
 use crate::idt;
-use crate::layout::current_vcpu;
 use core::arch::{asm, global_asm};
 use core::sync::atomic::AtomicU64;
 

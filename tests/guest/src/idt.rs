@@ -2,7 +2,10 @@
 //! and 32..=255) are counted per vCPU and vector and acknowledged, exceptions end the vCPU with a
 //! failure naming the vector and RIP. Issue-specific guests read the counts to check delivery.
 
-use crate::layout::{current_vcpu, MAX_VCPUS};
+use crate::cpu::current_vcpu;
+use crate::hypercall::stop;
+use crate::layout::MAX_VCPUS;
+use crate::status::STATUS_EXCEPTION;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 const VECTORS: usize = 256;
@@ -159,7 +162,7 @@ extern "C" fn tessera_guest_interrupt(
         }
     }
     if is_exception && !COUNT_EXCEPTIONS.load(Ordering::Acquire) {
-        crate::runtime::fail_from_exception(vector, error_code, rip);
+        fail_from_exception(vector, error_code, rip);
     }
     let vcpu = current_vcpu();
     LAST_ARRIVAL_TSC[vcpu].store(entry_tsc, Ordering::Release);
@@ -170,6 +173,15 @@ extern "C" fn tessera_guest_interrupt(
         crate::apic::eoi();
     }
     0
+}
+
+/// An exception nobody expected: says which and where, and stops the vCPU.
+fn fail_from_exception(vector: u64, error_code: u64, rip: u64) -> ! {
+    crate::println!(
+        "vcpu {}: fail: exception {vector} (error code {error_code:#x}) at RIP {rip:#x}",
+        current_vcpu()
+    );
+    stop(STATUS_EXCEPTION)
 }
 
 #[cfg(test)]

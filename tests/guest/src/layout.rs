@@ -13,13 +13,6 @@ pub fn vcpu_of_stack(stacks_address: u64, stack_address: u64) -> Option<usize> {
     (index < MAX_VCPUS).then_some(index)
 }
 
-/// The vCPU running this code (from the address of a local variable on its stack).
-pub fn current_vcpu() -> usize {
-    let marker = 0u8;
-    let here = core::ptr::addr_of!(marker) as u64;
-    vcpu_of_stack(crate::cpu::stacks_address(), here).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

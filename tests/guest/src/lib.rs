@@ -17,6 +17,7 @@ pub mod latency_plan;
 pub mod layout;
 pub mod paging;
 pub mod runtime;
+pub mod status;
 pub mod time;
 pub mod timer;
 

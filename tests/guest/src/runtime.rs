@@ -1,23 +1,11 @@
 //! A guest's life: checked boot information, `main`, then its result on the console and the STOP
 //! hypercall with a status the hypervisor logs (0 = pass).
 
+use crate::cpu::current_vcpu;
 use crate::hypercall::stop;
-use crate::layout::current_vcpu;
+use crate::status::{STATUS_BAD_BOOT_INFO, STATUS_FAIL, STATUS_PASS};
 use core::fmt::{self, Write};
 use tessera_vmx::guest_abi::BootInfo;
-
-/// STOP status: the guest's test passed.
-pub const STATUS_PASS: u64 = 0;
-/// STOP status: the guest's test failed (its console says why).
-pub const STATUS_FAIL: u64 = 1;
-/// STOP status: the guest panicked.
-pub const STATUS_PANIC: u64 = 2;
-/// STOP status: an unexpected exception (vector and RIP on the console).
-pub const STATUS_EXCEPTION: u64 = 3;
-/// STOP status: the boot-info block failed its check.
-pub const STATUS_BAD_BOOT_INFO: u64 = 4;
-/// STOP status: the vCPU's index has no stack slot (more than `layout::MAX_VCPUS` vCPUs).
-pub const STATUS_NO_STACK: u64 = 5;
 
 /// Why a guest's test failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,18 +84,9 @@ pub fn report(info: &BootInfo, result: TestResult) -> ! {
     }
 }
 
-/// An exception nobody expected: says which and where, and stops the vCPU.
-pub fn fail_from_exception(vector: u64, error_code: u64, rip: u64) -> ! {
-    crate::println!(
-        "vcpu {}: fail: exception {vector} (error code {error_code:#x}) at RIP {rip:#x}",
-        current_vcpu()
-    );
-    stop(STATUS_EXCEPTION)
-}
-
 #[cfg(target_os = "none")]
 #[panic_handler]
 fn panic(panic: &core::panic::PanicInfo<'_>) -> ! {
     crate::println!("vcpu {}: fail: panic: {panic}", current_vcpu());
-    stop(STATUS_PANIC)
+    stop(crate::status::STATUS_PANIC)
 }
