@@ -50,7 +50,8 @@ global_asm!(
 );
 
 // Interrupt stubs, one per vector, 16 bytes apart from `tessera_guest_vectors`. Each pushes a zero
-// error code where the CPU pushes none, then its vector, and joins the common path, which saves
+// error code where the CPU pushes none (every vector but the exceptions of
+// `exception::ERROR_CODE_VECTORS`), then its vector, and joins the common path, which saves
 // the caller-saved registers (guests are built without SSE), reads the TSC, calls
 // `tessera_guest_interrupt` (vector, error code, interrupted RIP, TSC at entry), puts a non-zero
 // result in place of the interrupted RIP (resuming after a guarded instruction), restores the
@@ -64,7 +65,11 @@ global_asm!(
     ".set tessera_guest_vector, 0",
     ".rept 256",
     "    .balign 16",
-    "    .if (tessera_guest_vector == 8) || ((tessera_guest_vector >= 10) && (tessera_guest_vector <= 14)) || (tessera_guest_vector == 17) || (tessera_guest_vector == 21) || (tessera_guest_vector == 29) || (tessera_guest_vector == 30)",
+    // No error code pushed by the CPU (`exception::ERROR_CODE_VECTORS`): push a zero one.
+    "    .if tessera_guest_vector < 32",
+    "    .if (({error_code_vectors} >> tessera_guest_vector) & 1) == 0",
+    "    push 0",
+    "    .endif",
     "    .else",
     "    push 0",
     "    .endif",
@@ -106,6 +111,7 @@ global_asm!(
     "    add rsp, 16",
     "    iretq",
     ".popsection",
+    error_code_vectors = const crate::exception::ERROR_CODE_VECTORS,
 );
 
 /// Bytes between two interrupt stubs.
@@ -547,5 +553,51 @@ pub fn channel_words(
             core::slice::from_raw_parts(channel.guest_base as *const AtomicU64, ring_words),
             core::slice::from_raw_parts(channel.ack_guest_base as *const AtomicU64, ack_words),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes of vector `vector`'s interrupt stub, as assembled.
+    fn stub(vector: usize) -> [u8; STUB_BYTES as usize] {
+        let address = vector_stubs_address() + STUB_BYTES * vector as u64;
+        // SAFETY: the 256 stubs are STUB_BYTES apart in this binary's code (read-only, readable,
+        // alive for the whole run); reading them runs nothing.
+        unsafe { core::ptr::read(address as *const [u8; STUB_BYTES as usize]) }
+    }
+
+    /// The value of the `push imm8` / `push imm32` that starts `code`, and its length.
+    fn push_at(code: &[u8]) -> Option<(u64, usize)> {
+        match code[0] {
+            0x6A => Some((code[1] as i8 as u64, 2)),
+            0x68 => Some((i32::from_le_bytes(code[1..5].try_into().ok()?) as u64, 5)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn each_stub_pushes_a_zero_error_code_exactly_where_the_cpu_pushes_none() {
+        for vector in 0..=255u8 {
+            let code = stub(usize::from(vector));
+            let (first, length) = push_at(&code).expect("every stub starts with a push");
+            let second = push_at(&code[length..]).map(|(value, _)| value);
+            let (error_code, pushed) = match second {
+                // The CPU's error code is on the stack: the stub pushes only its vector.
+                None => (true, first),
+                // A zero error code first, then the vector.
+                Some(value) => {
+                    assert_eq!(first, 0, "vector {vector}: a non-zero filler");
+                    (false, value)
+                }
+            };
+            assert_eq!(pushed, u64::from(vector), "vector {vector}: stub order");
+            assert_eq!(
+                error_code,
+                crate::exception::pushes_error_code(vector),
+                "vector {vector}"
+            );
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod apic;
 pub mod channel;
 pub mod console;
 pub mod cpu;
+pub mod exception;
 pub mod fault_probe;
 pub mod hypercall;
 pub mod idt;
