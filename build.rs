@@ -66,6 +66,7 @@ fn write_manifest(manifest: &std::path::Path, images: Images) {
             }
             let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
             std::fs::write(out.join("manifest.rs"), generated.source).expect("OUT_DIR is writable");
+            write_boot_map(&board, manifest, &out);
         }
         Err(errors) => {
             // Cargo reruns the script when the files change, so the author can fix and rebuild.
@@ -75,6 +76,32 @@ fn write_manifest(manifest: &std::path::Path, images: Images) {
             std::process::exit(1);
         }
     }
+}
+
+/// Generates `$OUT_DIR/boot_map.rs`: `BOOT_MAP_GIB`, the GiBs from address 0 that hold what the
+/// hypervisor touches at a build-time known address (its own range, each partition's memory, each
+/// channel's ring and acknowledgement pages), 1 to 4. On a CPU without 1 GiB pages only these are
+/// mapped, each through a page directory in the image (tessera-arch `paging`); with them all of
+/// the first 512 GiB is, and GiBs 1-3 cost no bytes.
+fn write_boot_map(board: &std::path::Path, manifest: &std::path::Path, out: &std::path::Path) {
+    const GIB: u64 = 1 << 30;
+    let model = tessera_manifest::check_files(board, manifest, Images::Skip)
+        .expect("the files were just planned without errors");
+    let hypervisor = model.hypervisor.base + model.hypervisor.bytes;
+    let partitions = model
+        .partitions
+        .iter()
+        .map(|p| p.memory.host_base + p.memory.bytes);
+    let channels = model
+        .channels
+        .iter()
+        .map(|c| c.host_base + c.ring_bytes + c.readers.len() as u64 * 4096);
+    let end = partitions.chain(channels).fold(hypervisor, u64::max);
+    let gib = end.div_ceil(GIB).clamp(1, 4);
+    let source = format!(
+        "/// GiBs from address 0 the boot page tables map through page directories of the image (build.rs).\npub const BOOT_MAP_GIB: usize = {gib};\n"
+    );
+    std::fs::write(out.join("boot_map.rs"), source).expect("OUT_DIR is writable");
 }
 
 /// The file named by environment variable `var`, or `default` (both relative to this package).

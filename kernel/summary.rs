@@ -52,24 +52,17 @@ pub fn print() {
     }
 }
 
-/// How deep each CPU's start-up stack was used before the CPU moved onto its vCPU's host stack
-/// (the boot CPU's also carried the whole boot), for sizing them.
+/// How deep the boot CPU's start-up stack was used (it carried the whole boot) before the CPU
+/// moved onto its vCPU's host stack, for sizing it. APs have none: they start on their host
+/// stacks, whose use is printed per vCPU above.
 fn print_startup_stacks() {
-    let (mut bsp, mut ap_max) = (0, 0);
-    for cpu in 0..crate::plan::CPU_SLOTS {
-        let Some(probe) = tessera_arch::stack::startup_stack_probe(cpu) else {
-            continue;
-        };
-        let used = probe.used_bytes();
-        println!(
-            "cpu{cpu}: start-up stack {used} of {} bytes used",
-            probe.size_bytes()
-        );
-        if cpu == 0 {
-            bsp = used;
-        } else {
-            ap_max = ap_max.max(used);
-        }
-    }
-    println!("SUMMARY bsp_stack_used_bytes={bsp} ap_stack_used_max_bytes={ap_max}");
+    let Some(probe) = tessera_arch::stack::startup_stack_probe(0) else {
+        return;
+    };
+    let used = probe.used_bytes();
+    println!(
+        "cpu0: start-up stack {used} of {} bytes used",
+        probe.size_bytes()
+    );
+    println!("SUMMARY bsp_stack_used_bytes={used}");
 }

@@ -8,7 +8,9 @@ use tessera_manifest::IpivMode as PlanMode;
 use tessera_vmx::controls::SecondaryProcBased;
 use tessera_vmx::select::{select, IpivMode, SelectedControls};
 
-/// Checks the machine; returns the VMX controls to use, or refuses to boot.
+/// Checks the machine; returns the VMX controls to use, or refuses to boot. Not inlined, so its
+/// frame is gone before the partitions are set up on the same stack.
+#[inline(never)]
 pub fn machine(boot: &BootInfo) -> SelectedControls {
     let mut differences = Differences::new();
     let mut refusals = 0usize;

@@ -38,16 +38,17 @@ mod flow {
     use tessera_arch::multiboot::BootInfo;
     use tessera_arch::{fatal, Cpu};
 
-    /// Bytes of each AP's start-up stack, which it leaves for its vCPU's host stack at once:
-    /// measured deepest use 280 bytes (release) and 2,312 (debug) with the default manifest
-    /// (`SUMMARY ap_stack_used_max_bytes`), so 8 KiB leaves at least 5.8 KiB of margin.
-    const AP_STACK_BYTES: usize = 8 * 1024;
+    /// APs have no start-up stack: each starts on its vCPU's host stack (`smp::start_ap_on`).
+    const AP_STACK_BYTES: usize = 0;
+
+    include!(concat!(env!("OUT_DIR"), "/boot_map.rs"));
 
     tessera_arch::entry_points!(
         bsp: bsp_main,
         ap: ap_main,
         cpus: crate::plan::CPU_SLOTS,
         ap_stack_bytes: AP_STACK_BYTES,
+        boot_map_gib: BOOT_MAP_GIB,
         console_port: crate::plan::CONSOLE_PORT,
     );
 
@@ -61,6 +62,8 @@ mod flow {
             PLAN.vcpus().count(),
             PLAN.ipiv.mode.as_str()
         ));
+        #[cfg(feature = "stack-overflow-test")]
+        overflow_stack_on_purpose();
         prepare(&boot);
         for (index, (_, _, vcpu)) in PLAN.vcpus().enumerate() {
             if vcpu.starts_at_boot {
@@ -69,6 +72,14 @@ mod flow {
         }
         start_other_cpus(cpu.apic_id());
         enter_own_vcpu(cpu.apic_id())
+    }
+
+    /// Test-only (feature `stack-overflow-test`, scenario `stack-overflow`): the boot CPU runs
+    /// into the guard page under its stack, which must end in `fatal: CPU 0: stack overflow ...`.
+    #[cfg(feature = "stack-overflow-test")]
+    fn overflow_stack_on_purpose() {
+        log::warn!("test hook: overflowing the boot CPU's stack on purpose");
+        tessera_arch::test_hooks::overflow_stack()
     }
 
     /// Machine check, heap, partitions; logs the TSC cycles each took.
@@ -110,18 +121,31 @@ mod flow {
         );
     }
 
+    /// An AP already runs on its vCPU's host stack (`start_other_cpus`): it runs the vCPU there.
     fn ap_main(cpu: Cpu) -> ! {
-        enter_own_vcpu(cpu.apic_id())
+        let apic_id = cpu.apic_id();
+        let Some(index) = own_vcpu(apic_id) else {
+            fatal(format_args!(
+                "APIC ID {apic_id} was started but hosts no vCPU"
+            ))
+        };
+        vcpu_main(index as u64)
     }
 
-    /// Starts each CPU that hosts a vCPU (one AP at a time), except the calling one.
+    /// Starts each CPU that hosts a vCPU (one AP at a time), except the calling one, on its
+    /// vCPU's host stack.
     fn start_other_cpus(own_apic_id: u32) {
         let others = PLAN
             .vcpus()
-            .map(|(_, _, v)| v.physical_apic_id)
-            .filter(|&apic| apic != own_apic_id);
-        for (n, apic_id) in others.enumerate() {
-            if let Err(e) = tessera_arch::smp::start_ap(n + 1, apic_id) {
+            .enumerate()
+            .map(|(index, (_, _, v))| (index, v.physical_apic_id))
+            .filter(|&(_, apic)| apic != own_apic_id);
+        for (n, (index, apic_id)) in others.enumerate() {
+            let Some(stack) = launch::take_stack(index) else {
+                fatal(format_args!("vCPU {index}: no host stack"))
+            };
+            shared::of(index).set_stack_probe(stack.probe());
+            if let Err(e) = tessera_arch::smp::start_ap_on(n + 1, apic_id, stack) {
                 fatal(format_args!(
                     "CPU with APIC ID {apic_id} did not start: {e:?}"
                 ));
@@ -129,12 +153,15 @@ mod flow {
         }
     }
 
-    /// Moves onto the host stack of the vCPU pinned to this CPU and runs it; halts if none is.
-    fn enter_own_vcpu(apic_id: u32) -> ! {
-        let Some(index) = PLAN
-            .vcpus()
+    /// The plan-order index of the vCPU pinned to the CPU with `apic_id`, if any.
+    fn own_vcpu(apic_id: u32) -> Option<usize> {
+        PLAN.vcpus()
             .position(|(_, _, v)| v.physical_apic_id == apic_id)
-        else {
+    }
+
+    /// Moves the boot CPU onto the host stack of the vCPU pinned to it and runs it; halts if none is.
+    fn enter_own_vcpu(apic_id: u32) -> ! {
+        let Some(index) = own_vcpu(apic_id) else {
             log::info!("APIC ID {apic_id} hosts no vCPU: halting");
             tessera_arch::halt_forever()
         };

@@ -118,6 +118,9 @@ mod setup {
         }
     }
 
+    /// Not inlined: its frame (the boot-info block among others) must not add to the callers' on the
+    /// boot CPU's stack.
+    #[inline(never)]
     fn setup_one(
         boot: &BootInfo,
         carved: &Carved,

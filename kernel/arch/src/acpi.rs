@@ -19,6 +19,13 @@ impl AcpiHandler for IdentityMapped {
         physical_address: usize,
         size: usize,
     ) -> PhysicalMapping<Self, T> {
+        let end = physical_address as u64 + size as u64;
+        let mapped_end = crate::paging::identity_map_end();
+        if end > mapped_end {
+            crate::halt::fatal(format_args!(
+                "ACPI table at {physical_address:#x} lies past the boot identity map's end {mapped_end:#x} (the CPU has no 1 GiB pages: raise the image's boot_map_gib)"
+            ));
+        }
         let virtual_start =
             NonNull::new(physical_address as *mut T).expect("ACPI table at address 0");
         // SAFETY: the `acpi` crate guarantees `physical_address` holds a `T` of `size` bytes; with the

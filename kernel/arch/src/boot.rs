@@ -1,6 +1,9 @@
-//! Multiboot2 header and the 32-bit entry: identity paging, long mode, then `entry::bsp_entry` in Rust.
+//! Multiboot2 header and the 32-bit entry: identity paging (see `paging`), long mode, then
+//! `entry::bsp_entry` in Rust on the boot CPU's stack (`boot_stack`), whose guard page is the
+//! entry's own page.
 
-use crate::paging::{boot_pdpt_high, boot_pds, PageTable, BOOT_PD_COUNT};
+use crate::guard::IMAGE_PT;
+use crate::paging::{identity_pd, PageTable, CPUID_1G_PAGES_BIT, IMAGE_PDE_OFFSET};
 use core::cell::UnsafeCell;
 
 /// A page table that the 32-bit entry code fills in before paging is on.
@@ -27,30 +30,11 @@ impl BootTable {
 
 /// Top-level table of the boot address space; also loaded by every application processor.
 pub static BOOT_PML4: BootTable = BootTable::zeroed();
-static BOOT_PDPT: BootTable = BootTable::with(boot_pdpt_high());
-static BOOT_PDS: [PageTable; BOOT_PD_COUNT] = boot_pds();
-
-/// Bytes of the boot CPU's stack, which carries the whole boot (machine check, heap, partitions)
-/// before the CPU moves onto its vCPU's host stack: measured deepest use 9,496 bytes (release) and
-/// 27,202 (debug) with the default manifest (`SUMMARY bsp_stack_used_bytes`); 16 KiB and 48 KiB
-/// leave at least 6.5 KiB and 20 KiB of margin.
-#[cfg(not(debug_assertions))]
-pub const BSP_STACK_BYTES: usize = 16 * 1024;
-#[cfg(debug_assertions)]
-pub const BSP_STACK_BYTES: usize = 48 * 1024;
-
-#[repr(C, align(16))]
-struct Stack(UnsafeCell<[u8; BSP_STACK_BYTES]>);
-
-// SAFETY: used only as the boot CPU's stack, through the stack pointer; never accessed as Rust data.
-unsafe impl Sync for Stack {}
-
-static BSP_STACK: Stack = Stack(UnsafeCell::new([0; BSP_STACK_BYTES]));
-
-/// What measures the boot CPU's start-up stack (zeroed in `.bss` until used).
-pub(crate) fn bsp_stack_probe() -> crate::stack_probe::StackProbe {
-    crate::stack_probe::StackProbe::zero_filled(BSP_STACK.0.get() as u64, BSP_STACK_BYTES)
-}
+/// Filled by the 32-bit entry: GiB 0 -> `BOOT_PD0`, GiBs 1 .. N -> the image's fallback page
+/// directories, every later GiB a 1 GiB page where the CPU has them.
+static BOOT_PDPT: BootTable = BootTable::zeroed();
+/// GiB 0 in 2 MiB pages; the entry for the image's first 2 MiB is pointed at `guard::IMAGE_PT`.
+static BOOT_PD0: BootTable = BootTable::with(identity_pd(0));
 
 #[cfg(target_os = "none")]
 core::arch::global_asm!(
@@ -79,15 +63,46 @@ _start:
     movl ${pdpt}, %eax
     orl $3, %eax
     movl %eax, {pml4}
-    movl ${pds}, %eax
+    movl ${pd0}, %eax
     orl $3, %eax
     movl %eax, {pdpt}
+    movl ${image_pt}, %eax
+    orl $3, %eax
+    movl %eax, {pd0}+{image_pde_offset}
+    movl $__TESSERA_BOOT_PDS, %eax
+    orl $3, %eax
+    movl $1, %ecx
+2:
+    cmpl __TESSERA_BOOT_MAP_GIB, %ecx
+    jae 3f
+    movl %eax, {pdpt}(,%ecx,8)
     addl $0x1000, %eax
-    movl %eax, {pdpt}+8
-    addl $0x1000, %eax
-    movl %eax, {pdpt}+16
-    addl $0x1000, %eax
-    movl %eax, {pdpt}+24
+    incl %ecx
+    jmp 2b
+3:
+    movl %ecx, %ebp
+    movl $0x80000001, %eax
+    cpuid
+    movl %ebp, %ecx
+    btl ${bit_1g}, %edx
+    jnc 6f
+4:
+    cmpl $512, %ecx
+    jae 6f
+    movl %ecx, %eax
+    shll $30, %eax
+    orl $0x83, %eax
+    cmpl $3, %ecx
+    jne 5f
+    orl $0x18, %eax
+5:
+    movl %eax, {pdpt}(,%ecx,8)
+    movl %ecx, %edx
+    shrl $2, %edx
+    movl %edx, {pdpt}+4(,%ecx,8)
+    incl %ecx
+    jmp 4b
+6:
     movl %cr4, %eax
     orl $0x20, %eax
     movl %eax, %cr4
@@ -117,7 +132,7 @@ boot_long_mode:
     call {entry}
     ud2
 
-    .section .rodata.boot_gdt, "a"
+    .section .boot.gdt, "a"
     .balign 8
 boot_gdt:
     .quad 0
@@ -130,9 +145,12 @@ boot_gdt_ptr:
 "#,
     pml4 = sym BOOT_PML4,
     pdpt = sym BOOT_PDPT,
-    pds = sym BOOT_PDS,
-    stack = sym BSP_STACK,
-    stack_bytes = const BSP_STACK_BYTES,
+    pd0 = sym BOOT_PD0,
+    image_pt = sym IMAGE_PT,
+    image_pde_offset = const IMAGE_PDE_OFFSET,
+    bit_1g = const CPUID_1G_PAGES_BIT,
+    stack = sym crate::boot_stack::BSP_STACK,
+    stack_bytes = const crate::boot_stack::BSP_STACK_BYTES,
     entry = sym crate::entry::bsp_entry,
     options(att_syntax)
 );

@@ -18,16 +18,23 @@ extern "Rust" {
 /// Defines the image's entry points, `bsp: fn(Cpu, BootInfo) -> !` and `ap: fn(Cpu) -> !`, its
 /// per-CPU storage for `cpus` CPUs (a constant >= 1, the boot CPU included; each CPU's area and each
 /// AP's start-up stack of `ap_stack_bytes` lie in `.bss`, and `smp::start_ap` refuses CPU indices
-/// from `cpus` on), and `console_port`, the I/O port base of the 16550 UART its console and log go
-/// to. An image whose APs only move onto other stacks needs little start-up stack; one whose APs
-/// run on it needs what they use.
+/// from `cpus` on), `boot_map_gib` (1-4: the GiBs from address 0 the image touches, mapped
+/// through page directories of its own on a CPU without 1 GiB pages; with them all of the first
+/// 512 GiB is mapped and GiBs 1-3 cost nothing) and `console_port`, the I/O port base of the 16550
+/// UART its console and log go to. An image whose APs start on their own stacks
+/// (`smp::start_ap_on`) passes `ap_stack_bytes: 0`; one whose APs run on it needs what they use.
 #[macro_export]
 macro_rules! entry_points {
-    (bsp: $bsp:path, ap: $ap:path, cpus: $cpus:expr, ap_stack_bytes: $stack:expr, console_port: $port:expr $(,)?) => {
+    (bsp: $bsp:path, ap: $ap:path, cpus: $cpus:expr, ap_stack_bytes: $stack:expr, boot_map_gib: $gib:expr, console_port: $port:expr $(,)?) => {
         #[no_mangle]
         fn __tessera_console_port() -> u16 {
             $port
         }
+        #[no_mangle]
+        static __TESSERA_BOOT_MAP_GIB: u32 = $crate::paging::checked_map_gib($gib);
+        #[no_mangle]
+        static __TESSERA_BOOT_PDS: [$crate::paging::PageTable; ($gib) - 1] =
+            $crate::paging::identity_pds::<{ ($gib) - 1 }>(1);
         static __TESSERA_CPU_STORAGE: $crate::percpu::CpuStorage<{ $cpus - 1 }, { $stack }> =
             $crate::percpu::CpuStorage::new();
         #[no_mangle]
@@ -59,6 +66,7 @@ pub(crate) extern "C" fn bsp_entry(magic: u32, info_phys: u32) -> ! {
         Err(_) => crate::apic::initial_apic_id(),
     };
     let cpu = crate::cpu_init::install(0, apic_id);
+    crate::boot_stack::guard_boot_stack();
     if magic != BOOTLOADER_MAGIC {
         fatal(format_args!(
             "not started by a Multiboot2 loader: EAX = {magic:#x}, expected {BOOTLOADER_MAGIC:#x}"

@@ -1,6 +1,7 @@
-//! Per-CPU GDT with a TSS (double faults run on their own stack); selectors match the boot GDT.
+//! Per-CPU GDT with a TSS (double faults and page faults run on the CPU's fault stack); selectors
+//! match the boot GDT.
 
-use crate::percpu::{PerCpu, FAULT_STACK_BYTES};
+use crate::percpu::PerCpu;
 use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
 use x86_64::instructions::tables::load_tss;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
@@ -13,14 +14,15 @@ pub const KERNEL_CODE_SELECTOR: u16 = 0x08;
 pub const KERNEL_DATA_SELECTOR: u16 = 0x10;
 /// TSS selector.
 pub const TSS_SELECTOR: u16 = 0x18;
-/// Interrupt stack table slot (0-based) used for double faults.
-pub const DOUBLE_FAULT_IST_INDEX: u16 = 0;
+/// Interrupt stack table slot (0-based) of the fault stack, used by double faults and page faults
+/// (a stack overflow into a guard page cannot push its frame on the overflowed stack).
+pub const FAULT_IST_INDEX: u16 = 0;
 
 /// Builds and loads `area`'s GDT and TSS, then reloads every segment register.
 pub(crate) fn load(area: &'static mut PerCpu) {
-    let stack_top = area.fault_stack.get() as u64 + FAULT_STACK_BYTES as u64;
+    let stack_top = VirtAddr::new(area.fault_stack_top());
     let tss = area.tss.get_mut().write(TaskStateSegment::new());
-    tss.interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] = VirtAddr::new(stack_top);
+    tss.interrupt_stack_table[FAULT_IST_INDEX as usize] = stack_top;
     // SAFETY: the TSS was just written (initialized) in a static per-CPU area and is not moved or
     // written after this point.
     let tss: &'static TaskStateSegment = unsafe { (*area.tss.get()).assume_init_ref() };

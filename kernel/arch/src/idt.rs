@@ -1,7 +1,8 @@
-//! The host IDT: every exception prints its vector, error code and RIP, reports failure and halts the CPU.
+//! The host IDT: every exception prints its vector, error code and RIP, reports failure and halts the
+//! CPU; a page or double fault on a guard page is named as the stack overflow it is.
 
 #[cfg(target_os = "none")]
-use crate::gdt::DOUBLE_FAULT_IST_INDEX;
+use crate::gdt::FAULT_IST_INDEX;
 use core::sync::atomic::AtomicBool;
 #[cfg(target_os = "none")]
 use core::sync::atomic::Ordering;
@@ -102,11 +103,42 @@ extern "C" fn exception_handler(frame: &ExceptionFrame) -> ! {
         frame.rip,
         frame.rsp,
     ));
+    print_fault_stack_use(cpu, frame.vector);
+    if let Some(page) = overflowed_guard(frame.vector, cr2) {
+        crate::halt::fatal(format_args!(
+            "CPU {cpu}: stack overflow (guard page {page:#x})"
+        ));
+    }
     crate::serial::write_result_fail(format_args!(
         "exception {} on cpu{cpu} at RIP {:#x}",
         frame.vector, frame.rip
     ));
     crate::halt_forever()
+}
+
+/// The guard page a page fault (or a double fault, whose CR2 is the page fault's that caused it)
+/// hit, if any: then a stack ran into it.
+pub fn overflowed_guard(vector: u64, cr2: u64) -> Option<u64> {
+    match vector {
+        8 | 14 => crate::guard::containing(cr2),
+        _ => None,
+    }
+}
+
+/// How deep the fault stack has been used, for a double or page fault, which run on it (for
+/// sizing `FAULT_STACK_BYTES`).
+#[cfg(target_os = "none")]
+fn print_fault_stack_use(cpu: usize, vector: u64) {
+    if vector != 8 && vector != 14 {
+        return;
+    }
+    if let Some(probe) = crate::percpu::current_fault_stack_probe() {
+        crate::serial::write_fmt_forced(format_args!(
+            "cpu{cpu}: fault stack {} of {} bytes used\n",
+            probe.used_bytes(),
+            probe.size_bytes()
+        ));
+    }
 }
 
 struct Idt(core::cell::UnsafeCell<InterruptDescriptorTable>);
@@ -124,11 +156,12 @@ fn build(idt: &mut InterruptDescriptorTable) {
     let stubs = unsafe { &tessera_exception_stubs };
     for (vector, &addr) in stubs.iter().enumerate() {
         // SAFETY: each address is an exception stub that never returns into the interrupted code, so any
-        // stack frame shape is fine; the double fault gets a known-good stack from the TSS.
+        // stack frame shape is fine; double and page faults get a known-good stack from the TSS
+        // (shared: neither returns, so one that interrupts the other may overwrite its frames).
         unsafe {
             let options = raw_entry(idt, vector).set_handler_addr(VirtAddr::new(addr));
-            if vector == 8 {
-                options.set_stack_index(DOUBLE_FAULT_IST_INDEX);
+            if vector == 8 || vector == 14 {
+                options.set_stack_index(FAULT_IST_INDEX);
             }
         }
     }
@@ -159,6 +192,12 @@ pub(crate) fn load() {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_page_and_double_faults_on_a_guard_are_overflows() {
+        assert_eq!(super::overflowed_guard(14, 0x1234), None);
+        assert_eq!(super::overflowed_guard(13, 0), None);
+    }
+
     #[test]
     fn names_cover_page_fault_and_reserved() {
         assert_eq!(super::exception_name(14), "#PF page fault");

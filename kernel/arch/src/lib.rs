@@ -11,11 +11,14 @@ pub mod apic;
 #[cfg(target_os = "none")]
 pub mod boot;
 #[cfg(target_os = "none")]
+mod boot_stack;
+#[cfg(target_os = "none")]
 mod cpu_init;
 #[cfg(target_os = "none")]
 pub mod entry;
 pub mod fixed_heap;
 pub mod gdt;
+pub mod guard;
 pub mod guest_ram;
 mod halt;
 pub mod idt;
@@ -32,6 +35,8 @@ pub mod smp;
 pub mod stack;
 mod stack_probe;
 pub mod sync;
+#[cfg(all(feature = "test-hooks", target_os = "none"))]
+pub mod test_hooks;
 pub mod ticket;
 pub mod trampoline;
 pub mod vmx;

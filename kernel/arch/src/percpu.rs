@@ -9,8 +9,15 @@ use x86_64::registers::model_specific::GsBase;
 use x86_64::structures::gdt::GlobalDescriptorTable;
 use x86_64::structures::tss::TaskStateSegment;
 
-/// Bytes of each CPU's double-fault stack (interrupt stack table entry 1).
-pub const FAULT_STACK_BYTES: usize = 8 * 1024;
+/// Bytes of each CPU's fault stack (interrupt stack table entry 1), where double faults and page
+/// faults run, so that a stack overflow into a guard page is reported on a good stack. Both are
+/// fatal and never return, so they can share it. Sized from the exception handler's deepest use,
+/// which it prints (`fault stack N of M bytes used`): 648 bytes (release) and 1,544 (debug)
+/// reporting a stack overflow (scenario `stack-overflow`), so 1.5 KiB and 3 KiB.
+#[cfg(not(debug_assertions))]
+pub const FAULT_STACK_BYTES: usize = 1536;
+#[cfg(debug_assertions)]
+pub const FAULT_STACK_BYTES: usize = 3 * 1024;
 
 /// State that belongs to one CPU; only that CPU writes it, after `install`. All zero until then,
 /// so the storage lies in `.bss` (the GDT and TSS are written by `gdt::load`).
@@ -107,13 +114,17 @@ impl CpuSlots {
         }
     }
 
-    /// Bottom address of AP `index`'s start-up stack; none for the boot CPU.
+    /// Bottom address of AP `index`'s start-up stack; none for the boot CPU, or when the image
+    /// has none (`ap_stack_bytes: 0`: its APs start on their host stacks, `smp::start_ap_on`).
     fn ap_stack_bottom(&self, index: usize) -> Option<u64> {
+        if self.stack_bytes == 0 {
+            return None;
+        }
         let ap = index.checked_sub(1).filter(|&ap| ap < self.aps.len())?;
         Some(self.stacks_base + (ap * self.stack_bytes) as u64)
     }
 
-    /// What measures AP `index`'s start-up stack (none for the boot CPU: see `boot::bsp_stack_probe`).
+    /// What measures AP `index`'s start-up stack (none for the boot CPU: see `boot_stack::bsp_stack_probe`).
     pub(crate) fn ap_stack_probe(&self, index: usize) -> Option<crate::stack_probe::StackProbe> {
         let bottom = self.ap_stack_bottom(index)?;
         Some(crate::stack_probe::StackProbe::zero_filled(
@@ -172,6 +183,11 @@ pub(crate) fn claim(index: usize, apic_id: u32) -> Option<&'static mut PerCpu> {
 }
 
 impl PerCpu {
+    /// Top address of the fault stack (16-byte aligned: the area is 64-byte aligned).
+    pub(crate) fn fault_stack_top(&self) -> u64 {
+        self.fault_stack.get() as u64 + FAULT_STACK_BYTES as u64
+    }
+
     /// The address `gs:[0]` reads: this area.
     pub(crate) fn self_addr(&self) -> u64 {
         self.self_addr
@@ -195,6 +211,20 @@ pub fn current_index_or_boot() -> usize {
     }
     // SAFETY: a non-zero GS base is only ever set by `install` to this CPU's `PerCpu`, which is static.
     unsafe { (*(base as *const PerCpu)).index }
+}
+
+/// What measures the calling CPU's fault stack (none before `install`).
+pub fn current_fault_stack_probe() -> Option<crate::stack_probe::StackProbe> {
+    let base = GsBase::read().as_u64();
+    if base == 0 {
+        return None;
+    }
+    // SAFETY: a non-zero GS base points at this CPU's static `PerCpu` (see `current_index_or_boot`).
+    let bottom = unsafe { (*(base as *const PerCpu)).fault_stack.get() as u64 };
+    Some(crate::stack_probe::StackProbe::zero_filled(
+        bottom,
+        FAULT_STACK_BYTES,
+    ))
 }
 
 /// Address of the calling CPU's TSS (for the VMCS host state); 0 before `install`.
@@ -223,6 +253,16 @@ mod tests {
         assert_eq!(areas[2], Some(STORAGE.areas[1].get()));
         assert_eq!(areas[3], None, "no slot beyond the storage");
         assert!(areas[0] != areas[1] && areas[1] != areas[2]);
+    }
+
+    #[test]
+    fn storage_without_start_up_stacks_has_areas_but_no_stack() {
+        static BARE: CpuStorage<2, 0> = CpuStorage::new();
+        let slots = BARE.slots();
+        assert_eq!(slots.count(), 3);
+        assert!(slots.area(2).is_some());
+        assert_eq!((slots.ap_stack_top(1), slots.ap_stack_top(2)), (None, None));
+        assert!(slots.ap_stack_probe(1).is_none());
     }
 
     #[test]

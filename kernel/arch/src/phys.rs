@@ -3,7 +3,7 @@
 
 #[cfg(target_os = "none")]
 use crate::multiboot::{BootInfo, MEMORY_AVAILABLE};
-use crate::paging::{DEVICE_REGION_START, MAPPED_END};
+use crate::paging::DEVICE_REGION_START;
 use crate::sync::SpinLock;
 
 /// Memory below this is never handed out (real-mode IVT/BDA, the AP trampoline, EBDA, ROMs).
@@ -21,7 +21,8 @@ pub enum ClaimError {
     /// Not inside one region the memory map reports as available.
     NotAvailableRam { base: u64, bytes: u64 },
     /// Not cached RAM in the boot page tables: inside the uncached device window 3-4 GiB
-    /// (`paging::DEVICE_REGION_START`) or above `paging::MAPPED_END`.
+    /// (`paging::DEVICE_REGION_START`) or at or above the identity map's end
+    /// (`paging::identity_map_end`: 512 GiB with 1 GiB pages, else the image's `boot_map_gib`).
     NotMapped { base: u64, bytes: u64 },
     /// Overlaps the image itself (code, data, stacks).
     OverlapsImage { image_start: u64, image_end: u64 },
@@ -40,8 +41,10 @@ fn overlaps(a: Range, b: Range) -> bool {
     a.0 < b.1 && b.0 < a.1
 }
 
-/// The pure decision: may `want` be claimed, given available RAM, the reserved ranges and earlier claims?
+/// The pure decision: may `want` be claimed, given the identity map's end, available RAM, the
+/// reserved ranges and earlier claims?
 pub fn check_claim(
+    mapped_end: u64,
     want: Range,
     available: impl IntoIterator<Item = Range>,
     image: Range,
@@ -55,7 +58,7 @@ pub fn check_claim(
     if base < LOW_MEMORY_END {
         return Err(ClaimError::LowMemory { base });
     }
-    if overlaps(want, (DEVICE_REGION_START, 4 << 30)) || end > MAPPED_END {
+    if overlaps(want, (DEVICE_REGION_START, 4 << 30)) || end > mapped_end {
         return Err(ClaimError::NotMapped {
             base,
             bytes: end - base,
@@ -98,6 +101,7 @@ pub fn claim_ram(boot: &BootInfo, base: u64, bytes: u64) -> Result<&'static mut 
     let (info_start, info_bytes) = boot.range();
     let mut claims = CLAIMS.lock();
     check_claim(
+        crate::paging::identity_map_end(),
         want,
         available,
         image_range(),
@@ -106,7 +110,7 @@ pub fn claim_ram(boot: &BootInfo, base: u64, bytes: u64) -> Result<&'static mut 
     )?;
     claims.push(want).map_err(|_| ClaimError::TooManyClaims)?;
     // SAFETY: the range is available RAM, identity mapped and cached by the boot page tables
-    // (`check_claim` refuses the device window and anything above `MAPPED_END`), outside the image
+    // (`check_claim` refuses the device window and anything past the map's end), outside the image
     // and the boot information, and no earlier claim overlaps it: this is the only reference to it, for good.
     Ok(unsafe { core::slice::from_raw_parts_mut(base as *mut u8, bytes as usize) })
 }
@@ -133,14 +137,16 @@ mod tests {
     const IMAGE: Range = (0x20_0000, 0x40_0000);
     const INFO: Range = (0x50_0000, 0x50_1000);
 
+    const MAPPED_END: u64 = 512 << 30;
+
     fn check(want: Range, claimed: &[Range]) -> Result<(), ClaimError> {
-        check_claim(want, RAM, IMAGE, INFO, claimed)
+        check_claim(MAPPED_END, want, RAM, IMAGE, INFO, claimed)
     }
 
     #[test]
     fn refuses_ram_the_boot_tables_do_not_map_cached() {
         let ram = [(0x10_0000, 0xC800_0000), (0x1_0000_0000, 0x90_0000_0000)];
-        let claim = |want| check_claim(want, ram, IMAGE, INFO, &[]);
+        let claim = |want| check_claim(MAPPED_END, want, ram, IMAGE, INFO, &[]);
         let in_device_window = (0xBFE0_0000, 0xC020_0000);
         assert_eq!(
             claim(in_device_window),
@@ -156,6 +162,12 @@ mod tests {
         ));
         assert_eq!(claim((0xBFE0_0000, 0xC000_0000)), Ok(()));
         assert_eq!(claim((0x1_4000_0000, 0x1_C000_0000)), Ok(()));
+        let without_1g_pages =
+            check_claim(1 << 30, (0x4000_0000, 0x4020_0000), ram, IMAGE, INFO, &[]);
+        assert!(matches!(
+            without_1g_pages,
+            Err(ClaimError::NotMapped { .. })
+        ));
     }
 
     #[test]

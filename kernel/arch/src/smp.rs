@@ -2,6 +2,8 @@
 
 use crate::apic;
 #[cfg(target_os = "none")]
+use crate::fixed_heap::HostStack;
+#[cfg(target_os = "none")]
 use crate::percpu::Cpu;
 use crate::trampoline::TrampolineError;
 #[cfg(target_os = "none")]
@@ -16,7 +18,8 @@ const ARRIVAL_TIMEOUT_SPINS: u64 = 20_000_000;
 /// Why an AP did not start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmpError {
-    /// The CPU index is 0 (the boot CPU) or has no slot in the image's per-CPU storage.
+    /// The CPU index is 0 (the boot CPU) or has no slot (or no start-up stack, for `start_ap`) in
+    /// the image's per-CPU storage.
     BadIndex(usize),
     /// The trampoline placement or parameters are unusable.
     Trampoline(TrampolineError),
@@ -118,13 +121,31 @@ fn trampoline_code() -> &'static [u8] {
     }
 }
 
-/// Starts the AP with local APIC ID `apic_id` as CPU `cpu_index` and waits until it runs Rust code.
-/// APs are started one at a time; the AP then calls the image's AP entry with its `Cpu` token.
+/// Starts the AP with local APIC ID `apic_id` as CPU `cpu_index` on its start-up stack in the
+/// image's per-CPU storage and waits until it runs Rust code. APs are started one at a time; the
+/// AP then calls the image's AP entry with its `Cpu` token.
 #[cfg(target_os = "none")]
 pub fn start_ap(cpu_index: usize, apic_id: u32) -> Result<(), SmpError> {
     let Some(stack_top) = crate::percpu::slots().ap_stack_top(cpu_index) else {
         return Err(SmpError::BadIndex(cpu_index));
     };
+    start(cpu_index, apic_id, stack_top)
+}
+
+/// Starts the AP like `start_ap`, but on `stack`, the host stack it keeps for good: the AP's
+/// first instruction in long mode already runs on it, so the image needs no start-up stack for it
+/// (`entry_points!(..., ap_stack_bytes: 0)`). The stack is consumed: only that AP uses it, and its
+/// entry may run on it without `stack::run_on`.
+#[cfg(target_os = "none")]
+pub fn start_ap_on(cpu_index: usize, apic_id: u32, stack: HostStack) -> Result<(), SmpError> {
+    if cpu_index == 0 || crate::percpu::slots().area(cpu_index).is_none() {
+        return Err(SmpError::BadIndex(cpu_index));
+    }
+    start(cpu_index, apic_id, stack.top())
+}
+
+#[cfg(target_os = "none")]
+fn start(cpu_index: usize, apic_id: u32, stack_top: u64) -> Result<(), SmpError> {
     if crate::multiboot::boot_info_overlaps(TRAMPOLINE_BASE, trampoline::TRAMPOLINE_BYTES) {
         return Err(SmpError::BootInfoOverlapsTrampoline);
     }

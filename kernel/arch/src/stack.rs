@@ -29,7 +29,7 @@ pub fn run_on(stack: HostStack, entry: extern "C" fn(u64) -> !, arg: u64) -> ! {
 #[cfg(target_os = "none")]
 pub fn startup_stack_probe(cpu_index: usize) -> Option<crate::stack_probe::StackProbe> {
     match cpu_index {
-        0 => Some(crate::boot::bsp_stack_probe()),
+        0 => Some(crate::boot_stack::bsp_stack_probe()),
         i => crate::percpu::slots().ap_stack_probe(i),
     }
 }

@@ -69,6 +69,7 @@ pub fn build(guests: &[Guest], target_dir: &Path, out_dir: &Path) -> Result<Vec<
         target_dir,
         env: Vec::new(),
         env_remove: &[],
+        features: &[],
         what: "the test guests",
     }
     .build()?;

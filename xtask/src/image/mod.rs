@@ -182,8 +182,19 @@ pub fn build(
     release: bool,
     out_dir: &Path,
 ) -> Result<Built, String> {
+    build_with_features(board, manifest, release, &[], out_dir)
+}
+
+/// `build` with cargo features of the hypervisor enabled (a scenario's test-only hook).
+pub fn build_with_features(
+    board: &Path,
+    manifest: &Path,
+    release: bool,
+    features: &[String],
+    out_dir: &Path,
+) -> Result<Built, String> {
     let target_dir = crate::workspace::cargo_target_dir(&crate::workspace::root());
-    build_in(board, manifest, release, out_dir, &target_dir)
+    build_in(board, manifest, (release, features), out_dir, &target_dir)
 }
 
 /// `build` with cargo's target directory `target_dir` (the guests still go to target/guests of
@@ -191,7 +202,7 @@ pub fn build(
 pub fn build_in(
     board: &Path,
     manifest: &Path,
-    release: bool,
+    (release, features): (bool, &[String]),
     out_dir: &Path,
     target_dir: &Path,
 ) -> Result<Built, String> {
@@ -209,7 +220,7 @@ pub fn build_in(
             text.strip_prefix("error: ").unwrap_or(&text).to_string()
         })?;
     let version = crate::workspace::version::describe(&root);
-    let kernel = build_hypervisor(&board, &manifest, release, &version, target_dir)?;
+    let kernel = build_hypervisor(&board, &manifest, (release, features), &version, target_dir)?;
     let stem = manifest
         .file_stem()
         .and_then(|s| s.to_str())
@@ -236,7 +247,7 @@ pub fn build_in(
 fn build_hypervisor(
     board: &Path,
     manifest: &Path,
-    release: bool,
+    (release, features): (bool, &[String]),
     version: &str,
     target_dir: &Path,
 ) -> Result<PathBuf, String> {
@@ -255,6 +266,7 @@ fn build_hypervisor(
             ("TESSERA_VERSION", version.into()),
         ],
         env_remove: &["TESSERA_IMAGES"],
+        features,
         what: &what,
     }
     .build()?;

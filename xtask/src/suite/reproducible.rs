@@ -48,7 +48,7 @@ fn build(out_dir: &Path, target_dir: &Path) -> Result<(std::path::PathBuf, Metad
     let built = crate::image::build_in(
         &root.join("board/emulator.toml"),
         &root.join("partitions/default.toml"),
-        false,
+        (false, &[]),
         out_dir,
         target_dir,
     )?;

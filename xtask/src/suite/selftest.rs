@@ -76,6 +76,7 @@ fn build(package: &str, binary: &str) -> Result<PathBuf, String> {
         target_dir: &target_dir,
         env: Vec::new(),
         env_remove: &[],
+        features: &[],
         what: package,
     }
     .build()?;

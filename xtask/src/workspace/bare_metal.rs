@@ -21,6 +21,8 @@ pub struct BareMetal<'a> {
     pub env: Vec<(&'a str, OsString)>,
     /// Variables removed from the build's environment.
     pub env_remove: &'a [&'a str],
+    /// Cargo features to enable (`--features`), such as a test-only hook of the hypervisor.
+    pub features: &'a [String],
     /// What the error says was being built.
     pub what: &'a str,
 }
@@ -39,6 +41,9 @@ impl BareMetal<'_> {
         ]);
         for package in self.packages {
             cargo.args(["-p", package]);
+        }
+        if !self.features.is_empty() {
+            cargo.args(["--features", &self.features.join(",")]);
         }
         cargo.env("CARGO_TARGET_DIR", self.target_dir);
         for (key, value) in &self.env {

@@ -22,6 +22,7 @@ tessera_arch::entry_points!(
     ap: run::ap_main,
     cpus: 1,
     ap_stack_bytes: 4096,
+    boot_map_gib: 1,
     console_port: tessera_arch::serial::COM1_PORT,
 );
 

@@ -17,6 +17,7 @@ tessera_arch::entry_points!(
     ap: smoke::ap_main,
     cpus: smoke::CPUS,
     ap_stack_bytes: 64 * 1024,
+    boot_map_gib: 1,
     console_port: tessera_arch::serial::COM1_PORT,
 );
 

@@ -12,6 +12,7 @@
 //! #@ timer_virt = ["on", "off"]    # APIC-timer virtualization offered or not (default: ["on"])
 //! #@ expect_timer_virt.off = ["[p] SUMMARY ... timer=trapped "]  # only in the runs with `off`
 //! #@ verdict = "fail"              # the hypervisor's verdict the run must end with (default "pass")
+//! #@ hypervisor_features = ["stack-overflow-test"]  # cargo features of the hypervisor (test hooks)
 //! ```
 //!
 //! `expect_ipiv.<mode>` patterns must each match some COM1 line (in any order) in that mode's run:
@@ -66,6 +67,10 @@ pub struct Header {
     /// forging a pass line, for instance).
     #[serde(default = "default_verdict")]
     pub verdict: Verdict,
+    /// Cargo features the scenario's hypervisor is built with: test-only hooks such as
+    /// `stack-overflow-test` (never in a shipped image).
+    #[serde(default)]
+    pub hypervisor_features: Vec<String>,
 }
 
 impl Header {

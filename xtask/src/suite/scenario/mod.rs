@@ -98,7 +98,13 @@ fn scenario_runs(
         .unwrap_or("scenario");
     let profile = if build.release { " (release)" } else { "" };
     eprintln!("==> scenario image {stem}{profile}");
-    let built = crate::image::build(&root.join(BOARD), file, build.release, out_dir)?;
+    let built = crate::image::build_with_features(
+        &root.join(BOARD),
+        file,
+        build.release,
+        &header.hypervisor_features,
+        out_dir,
+    )?;
     let stem = build.name.unwrap_or(stem);
     let modes = header
         .ipiv
