@@ -154,7 +154,7 @@ fn position(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// A Rust symbol's path without its hash (`_ZN7tessera4heap6REGION17h..E` -> `tessera::heap::REGION`).
-fn readable(symbol: &str) -> String {
+pub(super) fn readable(symbol: &str) -> String {
     let Some(mut rest) = symbol.strip_prefix("_ZN") else {
         return symbol.to_string();
     };

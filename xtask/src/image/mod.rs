@@ -3,6 +3,7 @@
 //! manifest's images embedded, then a GRUB ISO at target/images/<manifest stem>.iso (rebuilt only
 //! when the hypervisor ELF changed). `run` boots that ISO in the emulator with COM1 shown live.
 
+mod costs;
 mod elf_size;
 mod footprint;
 mod guests;
@@ -141,6 +142,9 @@ fn build_and_say(args: &ImageArgs) -> Result<Built, String> {
     let table = footprint::table(&elf, &built.model)
         .map_err(|e| format!("{}: {e}", built.elf.display()))?;
     print!("{}", footprint::render(&table));
+    let costs =
+        costs::costs(&elf, &built.model).map_err(|e| format!("{}: {e}", built.elf.display()))?;
+    print!("{}", costs::render(&costs));
     let started = std::time::Instant::now();
     let disk = built.appliance(&crate::workspace::images_dir())?;
     println!(
