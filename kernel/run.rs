@@ -109,10 +109,7 @@ fn run(vcpu: &mut Vcpu) -> StopReason {
         if let Some(why) = vcpu.take_vmcs_failure() {
             return why;
         }
-        shared::of(vcpu.index)
-            .counters
-            .lock()
-            .record(reason.basic());
+        vcpu.counters.record(reason.basic());
         if let Flow::Stop(why) = exit::dispatch(vcpu, reason) {
             return why;
         }
@@ -174,6 +171,7 @@ fn stop(vcpu: &mut Vcpu, reason: StopReason) -> ! {
             VcpuEnd::Faulted
         }
     };
+    shared::of(vcpu.index).publish_counters(&vcpu.counters);
     if shared::of(vcpu.index).finish(end) {
         crate::summary::print();
     }

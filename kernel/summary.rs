@@ -18,7 +18,7 @@ pub fn print() {
         let (mut total, mut console, mut dropped) = (0u64, 0u64, 0u64);
         for v in 0..part.vcpus.len() {
             let state = shared::of(global_index(&PLAN, p as u16, v as u16));
-            let counters = state.counters.lock().clone();
+            let counters = state.counters();
             total += counters.total();
             let (used, size) = state.stack_use().unwrap_or((0, 0));
             let (printed, refused) = state.console_bytes();

@@ -7,26 +7,32 @@ use super::{inject, Flow};
 use crate::vcpu::Vcpu;
 use tessera_vmx::exit::StopReason;
 use tessera_vmx::fields::Field64Guest;
-use tessera_vmx::msr_policy::{on_rdmsr, on_wrmsr, MsrAction, MsrContext};
+use tessera_vmx::msr_policy::{needs_guest_efer, on_rdmsr, on_wrmsr, MsrAction, MsrContext};
 use tessera_vmx::tables::write_icr;
 
 pub fn rdmsr(vcpu: &mut Vcpu) -> Flow {
     let msr = vcpu.regs.rcx as u32;
-    let action = on_rdmsr(msr, &context(vcpu));
+    let action = on_rdmsr(msr, &context(vcpu, msr, false));
     apply(vcpu, msr, false, action)
 }
 
 pub fn wrmsr(vcpu: &mut Vcpu) -> Flow {
     let msr = vcpu.regs.rcx as u32;
     let value = (vcpu.regs.rdx << 32) | (vcpu.regs.rax & 0xFFFF_FFFF);
-    let action = on_wrmsr(msr, value, &context(vcpu));
+    let action = on_wrmsr(msr, value, &context(vcpu, msr, true));
     apply(vcpu, msr, true, action)
 }
 
-fn context(vcpu: &Vcpu) -> MsrContext {
+/// The policy's context for an access to `msr`: the guest's EFER is read (one VMREAD) only for
+/// the one access whose decision depends on it, a WRMSR of IA32_EFER.
+fn context(vcpu: &Vcpu, msr: u32, write: bool) -> MsrContext {
+    let guest_efer = match needs_guest_efer(msr, write) {
+        true => vcpu.read(Field64Guest::Ia32Efer.encoding()),
+        false => 0,
+    };
     MsrContext {
         vcpu_index: u32::from(vcpu.vcpu),
-        guest_efer: vcpu.read(Field64Guest::Ia32Efer.encoding()),
+        guest_efer,
     }
 }
 

@@ -54,7 +54,7 @@ fn print_exit_counts(vcpu: &mut Vcpu) {
     let line = ExitCountLine {
         partition: vcpu.name(),
         vcpu: vcpu.vcpu,
-        counters: shared::of(vcpu.index).counters.lock().clone(),
+        counters: vcpu.counters.clone(),
     };
     let mut text: heapless::String<{ LINE_MAX_WIRE_BYTES as usize - 1 }> = heapless::String::new();
     let _ = write!(Truncating(&mut text), "{line}");
@@ -113,7 +113,7 @@ fn console_fact(vcpu: &Vcpu, which: u64) -> u64 {
 
 /// The count without the VMCALL being handled (already counted by the run loop).
 fn read_exit_count(vcpu: &Vcpu, reason: u64) -> u64 {
-    let counters = shared::of(vcpu.index).counters.lock().clone();
+    let counters = &vcpu.counters;
     if reason == EXIT_COUNT_TOTAL {
         return counters.total() - 1;
     }
@@ -131,7 +131,7 @@ fn read_exit_counters(vcpu: &Vcpu, guest_address: u64, entries: u64) -> u64 {
     else {
         return ERROR_INVALID_ARGUMENT;
     };
-    let mut counts = shared::of(vcpu.index).counters.lock().entries();
+    let mut counts = vcpu.counters.entries();
     counts[ExitReason::Vmcall as usize] -= 1;
     let mut bytes = [0u8; 8 * tessera_vmx::guest_abi::EXIT_COUNTER_ENTRIES as usize];
     for (chunk, count) in bytes.chunks_exact_mut(8).zip(counts) {

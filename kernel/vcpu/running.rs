@@ -7,11 +7,11 @@ use crate::partition::hermit::EntryRegisters;
 use crate::plan::PLAN;
 use core::cell::Cell;
 use tessera_arch::guest_ram::GuestRam;
-use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page};
+use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page, VmcsError};
 use tessera_vmx::console::budget::LINE_TEXT_MAX_BYTES;
 use tessera_vmx::console::LineBuffer;
 use tessera_vmx::controls::PrimaryProcBased;
-use tessera_vmx::exit::{rip_after, GuestEventState, StopReason};
+use tessera_vmx::exit::{rip_after, ExitCounters, GuestEventState, StopReason};
 use tessera_vmx::fields::{
     Field32Control as C32, Field32Guest as G32, Field32ReadOnly as R32, Field64Guest as G64,
     NaturalGuest as GN,
@@ -35,6 +35,10 @@ pub struct Vcpu<'a> {
     pub guest_memory: GuestRam,
     pub timer: VcpuTimer,
     pub console_line: LineBuffer<LINE_TEXT_MAX_BYTES>,
+    /// Exits counted by basic reason. Only this vCPU's CPU counts and reads them while it runs
+    /// (no lock on the exit path); `crate::run::stop` publishes them in the shared state for the
+    /// summary.
+    pub counters: ExitCounters,
     /// The first VMREAD/VMWRITE that failed since the run loop last looked (`take_vmcs_failure`).
     vmcs_failure: Cell<Option<StopReason>>,
 }
@@ -71,26 +75,44 @@ impl<'a> Vcpu<'a> {
                 launch::timer_virtualized(partition),
             ),
             console_line: LineBuffer::new(),
+            counters: ExitCounters::new(),
             vmcs_failure: Cell::new(None),
         }
     }
 
     /// VMREAD. A failure (only possible with a broken VMCS) is logged and kept: the run loop
     /// stops the vCPU naming the field before its next entry; meanwhile the value reads as 0.
+    /// Inlined, so an exit handler's read is the instruction and a flag test, with the failure
+    /// out of line.
+    #[inline]
     pub fn read(&self, field: u32) -> u64 {
-        self.vmcs.read(field).unwrap_or_else(|e| {
-            log::error!("VMREAD {field:#x}: {e:?}");
-            self.fail(field, false);
-            0
-        })
+        match self.vmcs.read(field) {
+            Ok(value) => value,
+            Err(e) => self.read_failed(field, e),
+        }
     }
 
     /// VMWRITE; a failure is logged and kept as for `read`.
+    #[inline]
     pub fn write(&mut self, field: u32, value: u64) {
         if let Err(e) = self.vmcs.write(field, value) {
-            log::error!("VMWRITE {field:#x}: {e:?}");
-            self.fail(field, true);
+            self.write_failed(field, e);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn read_failed(&self, field: u32, e: VmcsError) -> u64 {
+        log::error!("VMREAD {field:#x}: {e:?}");
+        self.fail(field, false);
+        0
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write_failed(&self, field: u32, e: VmcsError) {
+        log::error!("VMWRITE {field:#x}: {e:?}");
+        self.fail(field, true);
     }
 
     fn fail(&self, field: u32, write: bool) {
@@ -108,14 +130,21 @@ impl<'a> Vcpu<'a> {
     /// Moves RIP past the instruction that exited, completing it as the processor would: the
     /// STI/MOV-SS shadow it ran in ends, and with RFLAGS.TF set its single-step trap is pending
     /// (`GuestEventState::after_skip`), so the guest takes its #DB right after it.
+    /// The pending debug exceptions and IA32_DEBUGCTL are read only when the interruptibility
+    /// state or RFLAGS says the skip may change something (`GuestEventState::skip_may_change`).
     pub fn skip_instruction(&mut self) {
         let rip = self.read(GN::Rip.encoding());
         let len = self.read(R32::ExitInstructionLength.encoding());
         self.write(GN::Rip.encoding(), rip_after(rip, len));
+        let interruptibility = self.read(G32::InterruptibilityState.encoding()) as u32;
+        let rflags = self.read(GN::Rflags.encoding());
+        if !GuestEventState::skip_may_change(interruptibility, rflags) {
+            return;
+        }
         let before = GuestEventState {
-            interruptibility: self.read(G32::InterruptibilityState.encoding()) as u32,
+            interruptibility,
             pending_debug: self.read(GN::PendingDebugExceptions.encoding()),
-            rflags: self.read(GN::Rflags.encoding()),
+            rflags,
             debugctl: self.read(G64::Ia32Debugctl.encoding()),
         };
         if before.changed_by_skip() {

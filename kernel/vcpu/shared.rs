@@ -1,6 +1,6 @@
-//! What other CPUs may see of a vCPU: its run state, exit counters, denied-IPI count, console bytes
-//! printed and refused, and its posted-interrupt descriptor (for senders that post into it). Indexed by the vCPU's position in
-//! plan order (`PLAN.vcpus()`).
+//! What other CPUs may see of a vCPU: its run state, exit counters (once it stopped), denied-IPI
+//! count, console bytes printed and refused, and its posted-interrupt descriptor (for senders that
+//! post into it). Indexed by the vCPU's position in plan order (`PLAN.vcpus()`).
 
 use crate::outcome::VcpuEnd;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -31,7 +31,8 @@ pub struct Shared {
     /// A stop another vCPU of the partition asked for (a Hermit exit): `code << 16 | vcpu`, with
     /// bit 63 set while pending.
     stop_request: AtomicU64,
-    pub counters: SpinLock<ExitCounters>,
+    /// The vCPU's exit counters as it stopped (its run loop counts in `Vcpu::counters`).
+    counters: SpinLock<ExitCounters>,
     pid: SpinLock<Option<&'static PostedInterruptDescriptor>>,
     stack: SpinLock<Option<StackProbe>>,
 }
@@ -207,6 +208,16 @@ impl Shared {
             self.console_bytes.load(Ordering::Relaxed),
             self.console_dropped_bytes.load(Ordering::Relaxed),
         )
+    }
+
+    /// Keeps the exit counters of the vCPU that stops (before `finish`, so the summary sees them).
+    pub fn publish_counters(&self, counters: &ExitCounters) {
+        self.counters.lock().clone_from(counters);
+    }
+
+    /// The exit counters published when the vCPU stopped (all zero before).
+    pub fn counters(&self) -> ExitCounters {
+        self.counters.lock().clone()
     }
 
     pub fn set_pid(&self, pid: &'static PostedInterruptDescriptor) {

@@ -182,8 +182,13 @@ fn set_timer_virtualization(vcpu: &mut Vcpu, on: bool) {
 }
 
 /// Before a VM entry: posts a due expiry, then times the next deadline with the preemption timer
-/// (or turns it off when nothing is armed).
+/// (or turns it off when nothing is armed). With nothing armed and the preemption timer already
+/// off there is nothing to post, time or turn off, so the TSC is not even read (every exit of a
+/// vCPU whose timer is idle, or virtualized, passes here).
 pub fn before_entry(vcpu: &mut Vcpu) {
+    if !vcpu.timer.armed() && !vcpu.timer.preemption_on {
+        return;
+    }
     let now = tessera_arch::tsc_cycles();
     if let Some(expiry) = vcpu.timer.model.expire(now) {
         vcpu.timer.expiries += 1;

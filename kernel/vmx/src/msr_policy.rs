@@ -62,8 +62,16 @@ pub enum TimerAccess {
 pub struct MsrContext {
     /// 0 for the partition's bootstrap vCPU (the BSP flag of IA32_APIC_BASE).
     pub vcpu_index: u32,
-    /// Current guest IA32_EFER (VMCS field 0x2806), for writes that keep long mode.
+    /// Current guest IA32_EFER (VMCS field 0x2806), for writes that keep long mode. Only a WRMSR
+    /// of IA32_EFER looks at it (`needs_guest_efer`), so an exit handler reads the field for that
+    /// one MSR and may pass anything for the others.
     pub guest_efer: u64,
+}
+
+/// Whether the decision for an access to `msr_index` (`write`: WRMSR) depends on
+/// `MsrContext::guest_efer`: only a WRMSR of IA32_EFER does.
+pub const fn needs_guest_efer(msr_index: u32, write: bool) -> bool {
+    write && msr_index == msr::IA32_EFER
 }
 
 /// IA32_FS_BASE and IA32_GS_BASE: held in the guest-state area.
@@ -229,6 +237,55 @@ mod tests {
             MsrAction::InjectGp,
             "leaving x2APIC mode"
         );
+    }
+
+    /// Every access `needs_guest_efer` says no to decides the same whatever EFER holds: every
+    /// x2APIC MSR, the others the policy knows and some it does not, with values that pass and
+    /// fail their checks.
+    #[test]
+    fn only_efer_writes_depend_on_the_guest_efer() {
+        let known = [
+            0x1B,
+            msr::IA32_EFER,
+            msr::IA32_PAT,
+            IA32_FS_BASE,
+            IA32_GS_BASE,
+            IA32_TSC_DEADLINE,
+            0x10,
+            0x3A,
+            0xC000_0102,
+        ];
+        let msrs = known.into_iter().chain(0x7FF..=0x900);
+        let values = [
+            0,
+            0x500,
+            0xD01,
+            0xFEE0_0C00,
+            1 << 47,
+            0x0007_0406_0007_0406,
+            u64::MAX,
+        ];
+        let other = MsrContext {
+            guest_efer: 0x100,
+            ..CTX
+        };
+        let mut independent = 0;
+        for msr_index in msrs {
+            if !needs_guest_efer(msr_index, false) {
+                assert_eq!(on_rdmsr(msr_index, &CTX), on_rdmsr(msr_index, &other));
+            }
+            for value in values {
+                let (a, b) = (
+                    on_wrmsr(msr_index, value, &CTX),
+                    on_wrmsr(msr_index, value, &other),
+                );
+                match needs_guest_efer(msr_index, true) {
+                    false => assert_eq!(a, b, "WRMSR {msr_index:#x} of {value:#x}"),
+                    true => independent += usize::from(a == b),
+                }
+            }
+        }
+        assert!(independent < values.len(), "EFER writes do depend on it");
     }
 
     #[test]

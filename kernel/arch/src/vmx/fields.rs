@@ -31,6 +31,7 @@ const VALUE_CONTROLS_64: [C64; 10] = [
 ];
 
 /// Whether safe code may VMWRITE field `encoding` (type and width decoded by tessera-vmx).
+#[inline]
 pub fn check_direct_write(encoding: u32) -> Result<(), FieldRefusal> {
     let field_type = type_of(encoding);
     if field_type == FieldType::HostState {

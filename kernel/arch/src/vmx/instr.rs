@@ -17,6 +17,7 @@ pub enum VmFail {
 }
 
 /// Turns RFLAGS after a VMX instruction into a result (`error_number` read only on VMfailValid).
+#[inline]
 fn check(rflags: u64) -> Result<(), VmFail> {
     const CF: u64 = 1 << 0;
     const ZF: u64 = 1 << 6;
@@ -70,6 +71,7 @@ pub unsafe fn vmptrld(phys: u64) -> Result<(), VmFail> {
 }
 
 /// VMREAD of field `encoding` from the current VMCS (reading has no side effects).
+#[inline]
 pub fn vmread(encoding: u32) -> Result<u64, VmFail> {
     let value: u64;
     let rflags: u64;
@@ -96,6 +98,7 @@ pub fn vmread(encoding: u32) -> Result<u64, VmFail> {
 /// # Safety
 /// Host-state and address fields decide what the processor runs and writes: the caller makes them point
 /// at memory and code that keep Rust's guarantees.
+#[inline]
 pub unsafe fn vmwrite(encoding: u32, value: u64) -> Result<(), VmFail> {
     let rflags: u64;
     // SAFETY: the caller upholds the field's contract; VMWRITE touches only the current VMCS.

@@ -76,11 +76,13 @@ impl VmxRoot {
 
 impl ActiveVmcs<'_> {
     /// VMREAD of field `encoding`.
+    #[inline]
     pub fn read(&self, encoding: u32) -> Result<u64, VmcsError> {
         Ok(instr::vmread(encoding)?)
     }
 
     /// VMWRITE of a control, guest-state or value field (host-state and address fields are refused).
+    #[inline]
     pub fn write(&mut self, encoding: u32, value: u64) -> Result<(), VmcsError> {
         check_direct_write(encoding).map_err(VmcsError::Refused)?;
         // SAFETY: the field is neither host state nor a physical address (checked above).
