@@ -32,7 +32,7 @@ pub fn apic_write(vcpu: &mut Vcpu) -> Flow {
 pub fn send(vcpu: &mut Vcpu, icr: u64) -> Flow {
     let view = PlanView::new(&PLAN, vcpu.partition);
     match decide(icr, vcpu.vcpu, &view) {
-        Decision::Deliver { target, vector } => post(target, vector),
+        Decision::Deliver { target, vector } => post(vcpu, target, vector),
         Decision::Emulate(emulation) => emulate(vcpu, &view, emulation),
         Decision::Deny(reason) => {
             shared::of(vcpu.index).count_denied_ipi();
@@ -53,7 +53,7 @@ fn emulate(vcpu: &Vcpu, view: &PlanView, emulation: Emulation) {
         };
         let state = shared::of(global_index(&PLAN, to.partition, to.vcpu));
         match emulation.kind {
-            EmulatedKind::Fixed { vector } => post(to, vector),
+            EmulatedKind::Fixed { vector } => post(vcpu, to, vector),
             EmulatedKind::Init => {
                 state.init();
             }
@@ -85,10 +85,13 @@ pub fn send_fixed(target: VcpuRef, vector: u8) {
     tessera_arch::apic::send_ipi(tessera_arch::apic::icr_fixed(apic, vector));
 }
 
-/// Posts `vector` into `target`'s descriptor and sends the notification if the processor would.
-fn post(target: VcpuRef, vector: u8) {
-    let state = shared::of(global_index(&PLAN, target.partition, target.vcpu));
-    let Some(pid) = state.pid() else { return };
+/// Posts `vector` into `target`'s descriptor (from the sender's copy of the descriptors: no lock)
+/// and sends the notification if the processor would: one WRMSR of the x2APIC ICR.
+fn post(vcpu: &Vcpu, target: VcpuRef, vector: u8) {
+    let index = global_index(&PLAN, target.partition, target.vcpu);
+    let Some(pid) = vcpu.descriptors.get(index).copied().flatten() else {
+        return;
+    };
     if pid.post(vector) == PostOutcome::Notify {
         let icr = tessera_arch::apic::icr_fixed(
             pid.notification_destination(),

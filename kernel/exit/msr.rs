@@ -47,10 +47,14 @@ fn apply(vcpu: &mut Vcpu, msr: u32, write: bool, action: MsrAction) -> Flow {
         MsrAction::WriteVirtualApic { offset, value } => {
             vcpu.virtual_apic.write_u32(usize::from(offset), value)
         }
+        // The notification goes out before the WRMSR is completed (RIP, interruptibility): the
+        // guest sees both only at its next entry, and the receiver's CPU starts on the interrupt
+        // while this one finishes the exit.
         MsrAction::SendIpi(icr) => {
             write_icr(&mut vcpu.virtual_apic, icr);
+            let flow = super::ipi::send(vcpu, icr);
             vcpu.skip_instruction();
-            return super::ipi::send(vcpu, icr);
+            return flow;
         }
         MsrAction::Timer(access) => {
             if let Some(value) = crate::vcpu::timer::access(vcpu, access) {

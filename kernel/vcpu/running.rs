@@ -2,6 +2,7 @@
 //! VMREAD/VMWRITE on its VMCS and the few changes every exit path shares.
 
 use super::launch::{self, Launch};
+use super::shared::VCPUS;
 use super::timer::VcpuTimer;
 use crate::partition::hermit::EntryRegisters;
 use crate::plan::PLAN;
@@ -32,6 +33,8 @@ pub struct Vcpu<'a> {
     pub msr_bitmap: &'static Page,
     /// The vCPU's own posted-interrupt descriptor (its timer posts into it).
     pub pid: &'static PostedInterruptDescriptor,
+    /// Every vCPU's descriptor in plan order (`shared::descriptors`), where IPIs are posted.
+    pub descriptors: [Option<&'static PostedInterruptDescriptor>; VCPUS],
     pub guest_memory: GuestRam,
     pub timer: VcpuTimer,
     pub console_line: LineBuffer<LINE_TEXT_MAX_BYTES>,
@@ -68,6 +71,7 @@ impl<'a> Vcpu<'a> {
             virtual_apic: launch.memory.virtual_apic,
             msr_bitmap: launch.memory.msr_bitmap,
             pid: launch.memory.pid,
+            descriptors: super::shared::descriptors(),
             guest_memory: launch.guest_memory,
             timer: VcpuTimer::new(
                 &frequency,

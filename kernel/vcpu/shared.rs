@@ -68,6 +68,13 @@ pub fn of(index: usize) -> &'static Shared {
     &SHARED[index]
 }
 
+/// Every vCPU's posted-interrupt descriptor, in plan order. The boot CPU sets them all before it
+/// hands out the first launch, so a vCPU that copies them when it is created posts without taking
+/// a lock.
+pub fn descriptors() -> [Option<&'static PostedInterruptDescriptor>; VCPUS] {
+    core::array::from_fn(|index| of(index).pid())
+}
+
 impl Shared {
     /// Marks a boot vCPU as running before any CPU launches (so the end is not seen too early).
     pub fn start_at_boot(&self) {

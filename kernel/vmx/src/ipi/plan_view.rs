@@ -36,6 +36,15 @@ impl RoutingView for PlanView<'_, '_> {
         self.own().vcpus[usize::from(vcpu)].virtual_apic_id
     }
 
+    /// One pass over the partition's vCPUs (the default looks each one up by index); the same
+    /// first match.
+    #[inline]
+    fn own_vcpu(&self, apic_id: u32) -> Option<u16> {
+        let vcpus = self.own().vcpus;
+        let position = vcpus.iter().position(|v| v.virtual_apic_id == apic_id);
+        position.map(|vcpu| vcpu as u16)
+    }
+
     fn peer(&self, apic_id: u32) -> Option<Peer> {
         self.own().routes.iter().find_map(|route| {
             let target = &self.plan.partitions[usize::from(route.to)];
