@@ -14,6 +14,7 @@ mod heap;
 mod outcome;
 mod partition;
 mod plan;
+mod plan_vmx;
 #[cfg(target_os = "none")]
 mod run;
 #[cfg(target_os = "none")]

@@ -10,9 +10,10 @@
 use super::Flow;
 use crate::partition::tables::global_index;
 use crate::plan::PLAN;
+use crate::plan_vmx::PlanView;
 use crate::vcpu::{shared, Vcpu};
 use tessera_vmx::exit::{ApicWrite, ApicWriteRegister};
-use tessera_vmx::ipi::{decide, Decision, EmulatedKind, Emulation, PlanView, VcpuRef};
+use tessera_vmx::ipi::{decide, Decision, EmulatedKind, Emulation, VcpuRef};
 use tessera_vmx::tables::{read_icr, PostOutcome};
 
 /// APIC-write exit (trap-like: the write is done and RIP is past it).

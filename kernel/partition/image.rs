@@ -3,10 +3,11 @@
 //! the boot area (guest page tables, GDT/TSS, one boot-info block per vCPU) written at the top of
 //! the memory.
 
+use crate::plan_vmx::fill_boot_info;
 use core::fmt;
 use tessera_manifest::hermit::relocate::RelocError;
 use tessera_manifest::{Partition, Plan};
-use tessera_vmx::guest_abi::{fill_boot_info, BootInfo, BootInfoError, BootTimer};
+use tessera_vmx::guest_abi::{BootInfo, BootInfoError, BootTimer};
 use tessera_vmx::guest_state::{
     write_boot_area_shared, write_boot_info, GuestBootLayout, GuestRange, LayoutError,
 };

@@ -1,8 +1,8 @@
 //! Tessera's manifest crate: everything derivable from a board and a partitions manifest.
 //!
 //! Without the `std` feature (the kernel's build) it holds only the plan types and the pure
-//! functions the kernel replays (heap sequence, EPT page count, boot-area size, IPIv model). With
-//! `std` it also parses and validates manifests, plans them, writes `manifest.rs` and renders
+//! functions the kernel replays (heap sequence, IPIv model; the EPT page count and boot-area size
+//! are tessera-vmx's rules, re-exported here). With `std` it also parses and validates manifests, plans them, writes `manifest.rs` and renders
 //! reports.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]

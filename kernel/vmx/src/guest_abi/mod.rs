@@ -4,7 +4,6 @@
 mod boot_channel;
 mod boot_info;
 mod boot_info_bytes;
-mod from_plan;
 mod hypercall;
 pub mod page_walk;
 pub mod uhyve;
@@ -17,5 +16,4 @@ pub use boot_info::{
     BootInfo, BootInfoError, BootPeer, BootTimer, PeerRoute, TimerPath, BOOT_INFO_BYTES,
     BOOT_INFO_MAGIC, BOOT_INFO_VERSION, NAME_MAX_BYTES, PEERS_MAX,
 };
-pub use from_plan::fill_boot_info;
 pub use hypercall::*;

@@ -2,10 +2,10 @@
 //! identity-mapping guest page tables with 2 MiB pages (RAM write-back, MMIO uncached), the GDT and
 //! the TSS. Boot-info blocks go in with [`write_boot_info`].
 
+use super::boot_area::BLOCK_2M_BYTES;
 use super::gdt::{gdt_entries, tss_bytes};
 use super::layout::{GuestBootLayout, GuestRange, LayoutError, PAGE_BYTES};
 use crate::guest_abi::{BootInfo, BOOT_INFO_BYTES};
-use tessera_manifest::boot_area::BLOCK_2M_BYTES;
 
 const PRESENT: u64 = 1 << 0;
 const WRITABLE: u64 = 1 << 1;

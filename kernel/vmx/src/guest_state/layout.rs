@@ -1,21 +1,21 @@
 //! Where the hypervisor puts a partition's boot structures in guest memory: at the top of the
 //! partition's memory, page tables first (PML4, PDPTs, PDs), then one page holding the GDT and TSS,
 //! then one boot-info page per vCPU. The image must end below `area_guest_base`. The sizing rule is
-//! the manifest crate's (`tessera_manifest::boot_area`), so `cargo xtask check` refuses what this
-//! layout would refuse at boot.
+//! [`super::boot_area`], which the manifest checks apply too, so `cargo xtask check` refuses what
+//! this layout would refuse at boot.
 
+use super::boot_area::{boot_area, BootAreaError};
 use crate::guest_abi::BOOT_INFO_BYTES;
-use tessera_manifest::boot_area::{boot_area, BootAreaError};
 
-pub use tessera_manifest::boot_area::PAGE_BYTES;
-/// A guest-physical range (the manifest crate's, so the boot-area rule takes it as is).
-pub use tessera_manifest::ept::GuestRange;
+pub use super::boot_area::PAGE_BYTES;
+/// A guest-physical range (the one the boot-area and EPT page-count rules take).
+pub use crate::tables::GuestRange;
 
-/// Why the boot area cannot be laid out: the sizing rule's refusal (the manifest crate's
-/// `BootAreaError`, the one home of those reasons), or a fault of the writer's inputs.
+/// Why the boot area cannot be laid out: the sizing rule's refusal ([`BootAreaError`],
+/// the one home of those reasons, which the manifest checks report too), or a fault of the writer's inputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayoutError {
-    /// The memory cannot hold a boot area (`tessera_manifest::boot_area`'s rule).
+    /// The memory cannot hold a boot area ([`super::boot_area`]'s rule).
     BootArea(BootAreaError),
     /// The page tables needed more pages than the layout counted (ranges differ from the layout's).
     PageTablesExceeded { pages: u64 },
@@ -182,8 +182,8 @@ mod tests {
     }
 
     #[test]
-    fn layout_agrees_with_the_manifest_rule() {
-        use tessera_manifest::boot_area::boot_area;
+    fn layout_agrees_with_the_boot_area_rule() {
+        use super::super::boot_area::boot_area;
         let range = |base, bytes| GuestRange { base, bytes };
         let hpet = range(0xFED0_0000, 4096);
         let far = range(0x80_0000_0000, 2 * MIB);

@@ -2,6 +2,7 @@
 //! GDT/TSS, boot-info blocks), the guest-state fields and the control fields, as lists of VMCS writes.
 
 mod area;
+pub mod boot_area;
 mod controls_setup;
 mod gdt;
 mod guest;

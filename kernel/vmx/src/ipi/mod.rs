@@ -3,7 +3,6 @@
 
 mod decide;
 mod icr;
-mod plan_view;
 mod route;
 
 #[cfg(test)]
@@ -16,5 +15,4 @@ pub use icr::{
     logical_destination_matches, x2apic_logical_id, DeliveryMode, Icr, Shorthand, BROADCAST,
     ICR_DELIVERY_STATUS, ICR_RESERVED_LOW,
 };
-pub use plan_view::PlanView;
 pub use route::{Peer, RouteKind, RoutingView, VcpuRef, VectorAllowList};

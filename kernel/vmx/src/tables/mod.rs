@@ -3,6 +3,7 @@
 
 mod ept;
 mod ept_entry;
+pub mod ept_pages;
 mod ept_walk;
 mod io_bitmap;
 mod msr_bitmap;
@@ -18,6 +19,7 @@ pub use ept_entry::{
     eptp, is_present, leaf_entry, table_entry, EptPermissions, MemoryType, GUEST_PHYSICAL_LIMIT,
     PAGE_2M_BYTES, PAGE_4K_BYTES,
 };
+pub use ept_pages::GuestRange;
 pub use ept_walk::{translate, Translation};
 pub use io_bitmap::{port_access_exits, IoBitmaps, PortRangeTooLong, IO_BITMAP_BYTES};
 pub use msr_bitmap::{msr_access_exits, MsrAccess, MsrBitmap, MsrOutsideBitmap, MSR_BITMAP_BYTES};

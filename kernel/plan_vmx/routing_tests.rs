@@ -2,13 +2,12 @@
 //! reaches exactly the vCPUs the PID-pointer tables let IPIv reach, and the EPT builder uses exactly
 //! the pages the planner counted.
 
-mod common;
-
-use common::{manifests, with_plan};
+use super::test_plans::{manifests, with_plan};
+use super::PlanView;
 use tessera_manifest::ept::{table_pages, GuestRange};
 use tessera_manifest::ipiv_model::{entry_value, virtualize, Outcome};
 use tessera_manifest::{PidTarget, Plan};
-use tessera_vmx::ipi::{decide, Decision, Icr, PlanView, VcpuRef};
+use tessera_vmx::ipi::{decide, Decision, Icr, VcpuRef};
 use tessera_vmx::tables::{
     EptBuilder, EptMapping, EptPermissions, MemoryType, PageSlot, TablePage,
 };

@@ -3,8 +3,9 @@
 use tessera_manifest::channel::Role;
 use tessera_manifest::{Channel, Partition, Plan, RouteMode, VectorSet};
 
-use super::boot_channel::{BootChannel, ChannelRole, CHANNEL_NAME_MAX_BYTES};
-use super::boot_info::{BootInfo, BootInfoError, BootPeer, PeerRoute};
+use tessera_vmx::guest_abi::{
+    BootChannel, BootInfo, BootInfoError, BootPeer, ChannelRole, PeerRoute, CHANNEL_NAME_MAX_BYTES,
+};
 
 /// Fills `info` for vCPU `vcpu` of partition `partition`: identity, memory, name and every APIC ID it
 /// may IPI (its own partition's vCPUs, then each route's target vCPUs with the vectors that arrive).

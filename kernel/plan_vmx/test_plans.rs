@@ -1,4 +1,4 @@
-//! Planning the repository's manifests on the emulator board, for the integration tests.
+//! Planning the repository's manifests on the emulator board, for the adapters' host tests.
 
 use std::path::{Path, PathBuf};
 
@@ -6,17 +6,15 @@ use tessera_manifest::{check_files, planner, Images, Plan};
 
 /// A path relative to the repository root.
 pub fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
+
+/// The test product with every route kind (alpha -> beta exitless, alpha -> gamma trapped).
+pub const ROUTES: &str = "kernel/manifest/tests/data/routes.toml";
 
 /// The default product and the test product with every route kind.
 pub fn manifests() -> [PathBuf; 2] {
-    [
-        repo("partitions/default.toml"),
-        repo("kernel/vmx/tests/data/routes.toml"),
-    ]
+    [repo("partitions/default.toml"), repo(ROUTES)]
 }
 
 /// Plans `manifest` on the emulator board (without images) and runs `check` on the plan.

@@ -1,13 +1,12 @@
 //! Boot-info blocks filled from a planned manifest carry what each vCPU needs to send its IPIs.
 
-mod common;
-
-use common::{repo, with_plan};
-use tessera_vmx::guest_abi::{fill_boot_info, BootInfo, PeerRoute};
+use super::fill_boot_info;
+use super::test_plans::{manifests, repo, with_plan, ROUTES};
+use tessera_vmx::guest_abi::{BootInfo, PeerRoute};
 
 #[test]
 fn alpha_vcpu_1_sees_its_partition_then_its_routes() {
-    with_plan(&repo("kernel/vmx/tests/data/routes.toml"), |plan| {
+    with_plan(&repo(ROUTES), |plan| {
         let mut info = BootInfo::EMPTY;
         fill_boot_info(plan, 0, 1, &mut info).unwrap();
         assert_eq!(info.check(), Ok(()));
@@ -44,7 +43,7 @@ fn alpha_vcpu_1_sees_its_partition_then_its_routes() {
 
 #[test]
 fn beta_without_routes_sees_only_itself() {
-    with_plan(&repo("kernel/vmx/tests/data/routes.toml"), |plan| {
+    with_plan(&repo(ROUTES), |plan| {
         let mut info = BootInfo::EMPTY;
         fill_boot_info(plan, 1, 0, &mut info).unwrap();
         assert_eq!(info.peers().len(), 1);
@@ -54,7 +53,7 @@ fn beta_without_routes_sees_only_itself() {
 
 #[test]
 fn every_planned_vcpu_gets_a_valid_block_naming_itself_as_a_peer() {
-    for manifest in common::manifests() {
+    for manifest in manifests() {
         with_plan(&manifest, |plan| {
             for (p, v, vcpu) in plan.vcpus() {
                 let mut info = BootInfo::EMPTY;
@@ -72,7 +71,7 @@ fn every_planned_vcpu_gets_a_valid_block_naming_itself_as_a_peer() {
 #[test]
 fn every_planned_partition_gets_a_boot_area_with_its_blocks() {
     use tessera_vmx::guest_state::{write_boot_area, write_boot_info, GuestBootLayout, GuestRange};
-    for manifest in common::manifests() {
+    for manifest in manifests() {
         with_plan(&manifest, |plan| {
             for (p, partition) in plan.partitions.iter().enumerate() {
                 let ram = GuestRange {

@@ -3,7 +3,7 @@
 
 use tessera_manifest::{Partition, Plan, RouteMode};
 
-use super::route::{Peer, RouteKind, RoutingView, VcpuRef, VectorAllowList};
+use tessera_vmx::ipi::{Peer, RouteKind, RoutingView, VcpuRef, VectorAllowList};
 
 /// The routing view of partition `partition` of `plan`.
 #[derive(Clone, Copy, Debug)]
