@@ -19,12 +19,6 @@ const KNOWN_CYCLE_EDGES: &[(&str, &str, &str)] = &[
     ("timer", "deadline", "(root)"),
     ("timer", "storm", "(root)"),
     ("timer", "storm", "deadline"),
-    ("vmx-emulator-check", "checks", "run"),
-    ("vmx-emulator-check", "run", "checks"),
-    ("vmx-selftest", "masked", "sender"),
-    ("vmx-selftest", "sender", "masked"),
-    ("vmx-selftest", "timer_entry", "timer_virt"),
-    ("vmx-selftest", "timer_virt", "timer_entry"),
 ];
 
 /// Prints each crate's layers; exit 1 if the check fails.

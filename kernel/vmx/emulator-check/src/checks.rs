@@ -2,8 +2,8 @@
 
 use crate::guest_code::*;
 use crate::pages::Words;
-use crate::run::{read, skip_instruction, Structures};
-use tessera_arch::vmx::{ActiveVmcs, GuestRegisters};
+use crate::vmcs::{read, skip_instruction};
+use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page};
 use tessera_arch::{fatal, println};
 use tessera_vmx::apic_timer::TimerFrequency;
 use tessera_vmx::controls::SecondaryProcBased;
@@ -38,11 +38,11 @@ pub fn check_exit(
     v: &mut ActiveVmcs,
     regs: &mut GuestRegisters,
     reason: ExitReason,
-    s: &Structures,
+    virtual_apic: &'static Page,
 ) {
     match reason {
-        ExitReason::ApicWrite => apic_write(v, s),
-        ExitReason::Wrmsr => wrmsr(v, regs, s),
+        ExitReason::ApicWrite => apic_write(v, virtual_apic),
+        ExitReason::Wrmsr => wrmsr(v, regs, virtual_apic),
         ExitReason::Vmcall => vmcall(v, regs),
         ExitReason::Cpuid => cpuid_exit(v, regs),
         ExitReason::EptViolation => ept_violation(v),
@@ -51,10 +51,10 @@ pub fn check_exit(
 }
 
 /// IPIv on: the self-IPI was posted by the processor (vIRR has it); the stranger IPI exits with 0x300.
-fn apic_write(v: &mut ActiveVmcs, s: &Structures) {
+fn apic_write(v: &mut ActiveVmcs, virtual_apic: &'static Page) {
     let write = ApicWrite::decode(read(v, RN::ExitQualification.encoding()));
-    let icr = read_icr(&Words(s.virtual_apic));
-    let virr_0x40 = read_register(&Words(s.virtual_apic), 0x220) & 1 != 0;
+    let icr = read_icr(&Words(virtual_apic));
+    let virr_0x40 = read_register(&Words(virtual_apic), 0x220) & 1 != 0;
     println!(
         "apic-write {:?}: icr {icr:#x}, vIRR has {SELF_VECTOR:#x}: {virr_0x40}",
         write.register()
@@ -75,7 +75,7 @@ fn apic_write(v: &mut ActiveVmcs, s: &Structures) {
 }
 
 /// IPIv off: both ICR writes exit; the route decision delivers the first and denies the second.
-fn wrmsr(v: &mut ActiveVmcs, regs: &mut GuestRegisters, s: &Structures) {
+fn wrmsr(v: &mut ActiveVmcs, regs: &mut GuestRegisters, virtual_apic: &'static Page) {
     let value = regs.rdx << 32 | (regs.rax & 0xFFFF_FFFF);
     let context = MsrContext {
         vcpu_index: 0,
@@ -84,7 +84,7 @@ fn wrmsr(v: &mut ActiveVmcs, regs: &mut GuestRegisters, s: &Structures) {
     let MsrAction::SendIpi(icr) = on_wrmsr(regs.rcx as u32, value, &context) else {
         fatal(format_args!("WRMSR {:#x} is not an ICR write", regs.rcx))
     };
-    write_icr(&mut Words(s.virtual_apic), icr);
+    write_icr(&mut Words(virtual_apic), icr);
     let decision = decide(icr, 0, &OneVcpu);
     println!("wrmsr icr {icr:#x} -> {decision:?}");
     if icr >> 32 == u64::from(OWN_APIC_ID) {

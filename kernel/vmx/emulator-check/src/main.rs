@@ -15,6 +15,8 @@ mod guest_code;
 mod pages;
 #[cfg(target_os = "none")]
 mod run;
+#[cfg(target_os = "none")]
+mod vmcs;
 
 #[cfg(target_os = "none")]
 tessera_arch::entry_points!(

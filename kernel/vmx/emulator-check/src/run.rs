@@ -3,12 +3,13 @@
 use crate::expect::expected_exits;
 use crate::guest_code::*;
 use crate::pages::{self, Words};
+use crate::vmcs::read;
 use tessera_arch::multiboot::BootInfo;
 use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, PidTable};
 use tessera_arch::vmx::{Vmcs, VmxRoot};
 use tessera_arch::{fatal, msr, phys, println, Cpu};
-use tessera_vmx::exit::{rip_after, ExitCounters, ExitReasonField};
-use tessera_vmx::fields::{Field32ReadOnly as R32, Field64Control as C64, NaturalGuest as GN};
+use tessera_vmx::exit::{ExitCounters, ExitReasonField};
+use tessera_vmx::fields::{Field32ReadOnly as R32, Field64Control as C64};
 use tessera_vmx::guest_abi::{BootInfo as GuestBootInfo, BootPeer, PeerRoute};
 use tessera_vmx::guest_state::*;
 use tessera_vmx::select::{select, IpivMode, SelectedControls};
@@ -226,7 +227,7 @@ fn run_guest(root: &VmxRoot, controls: &SelectedControls, s: &Structures) -> Exi
                 reason.0
             ));
         }
-        crate::checks::check_exit(&mut v, &mut regs, expected, s);
+        crate::checks::check_exit(&mut v, &mut regs, expected, s.virtual_apic);
     }
     counters
 }
@@ -240,20 +241,4 @@ fn enter(v: &mut ActiveVmcs, regs: &mut GuestRegisters) -> ExitReasonField {
         ));
     }
     ExitReasonField(read(v, R32::ExitReason.encoding()) as u32)
-}
-
-/// VMREAD or a failed check.
-pub fn read(v: &ActiveVmcs, encoding: u32) -> u64 {
-    v.read(encoding)
-        .unwrap_or_else(|e| fatal(format_args!("VMREAD {encoding:#x}: {e:?}")))
-}
-
-/// Moves the guest past the instruction that exited.
-pub fn skip_instruction(v: &mut ActiveVmcs) {
-    let next = rip_after(
-        read(v, GN::Rip.encoding()),
-        read(v, R32::ExitInstructionLength.encoding()),
-    );
-    v.write(GN::Rip.encoding(), next)
-        .unwrap_or_else(|e| fatal(format_args!("RIP: {e:?}")));
 }

@@ -95,8 +95,10 @@ fn wait_for_target(offered: bool) {
 /// its absence (`timer_off`) when it is not; (passed, total).
 fn timer_cases(root: &VmxRoot, allowed: &AllowedSet, ipiv: bool, offered: bool) -> (usize, usize) {
     if offered {
-        let total = crate::timer_virt::CASES;
-        (crate::timer_virt::run(root, allowed, ipiv), total)
+        let total = crate::timer_virt::CASES + crate::timer_entry::CASES;
+        let passed = crate::timer_virt::run(root, allowed, ipiv)
+            + crate::timer_entry::run(root, allowed, ipiv);
+        (passed, total)
     } else {
         (
             crate::timer_off::run(root, allowed, ipiv),

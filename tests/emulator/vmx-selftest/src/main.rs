@@ -9,6 +9,8 @@
 mod cases;
 mod controls;
 #[cfg(target_os = "none")]
+mod delivery;
+#[cfg(target_os = "none")]
 mod entry_checks;
 #[cfg(target_os = "none")]
 mod field_probe;

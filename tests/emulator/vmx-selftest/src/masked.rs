@@ -6,8 +6,8 @@
 //! notification waited for the guest's STI.
 
 use crate::cases::Case;
+use crate::delivery::{deliveries, virtual_irr, DELIVERY_TIMEOUT_SPINS, QUIET_SPINS};
 use crate::guest::TARGET_RELEASE;
-use crate::sender::{deliveries, virtual_irr, DELIVERY_TIMEOUT_SPINS, QUIET_SPINS};
 use crate::shared::{TARGET_PID, TARGET_VAPIC};
 use core::sync::atomic::Ordering;
 use tessera_arch::smp::spin;

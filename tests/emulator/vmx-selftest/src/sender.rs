@@ -1,7 +1,8 @@
 //! CPU 0: the sender guest writes each case's ICR value; the host checks what happened.
 
 use crate::cases::{Case, Expect, Setup, CASES};
-use crate::guest::{self, DELIVERIES};
+use crate::delivery::{deliveries, virtual_irr, DELIVERY_TIMEOUT_SPINS, QUIET_SPINS};
+use crate::guest;
 use crate::shared::{SENDER_PID, TARGET_EXITS, TARGET_PID};
 use core::sync::atomic::Ordering;
 use tessera_arch::smp::spin;
@@ -13,9 +14,6 @@ const EXIT_VMCALL: u64 = 18;
 const EXIT_APIC_WRITE: u64 = 56;
 /// APIC-write exit qualification for the ICR (page offset 300H).
 const ICR_OFFSET: u64 = 0x300;
-/// Spins to wait for a delivery on the other CPU, and to be sure one does not come.
-pub const DELIVERY_TIMEOUT_SPINS: u64 = 5_000_000;
-pub const QUIET_SPINS: u64 = 200_000;
 
 /// APIC-write exits seen since the last VMCALL.
 #[derive(Default)]
@@ -128,11 +126,6 @@ fn report(case: &Case, exits: &Exits, vapic: &'static Page) -> bool {
     verdict.is_ok()
 }
 
-pub fn deliveries(case: &Case) -> u64 {
-    case.counter_index()
-        .map_or(0, |i| DELIVERIES[i].load(Ordering::SeqCst))
-}
-
 fn check(case: &Case, exits: &Exits, vapic: &'static Page) -> Result<&'static str, &'static str> {
     let target_exits_before = TARGET_EXITS.load(Ordering::SeqCst);
     let result = match case.expect {
@@ -220,11 +213,6 @@ fn check_posted(case: &Case, exits: &Exits) -> Result<&'static str, &'static str
         return Err("the target guest saw the vector: a notification was sent");
     }
     Ok("no exit, PIR bit set, no notification")
-}
-
-/// Whether bit `vector` of the virtual IRR (virtual-APIC page 200H, one 32-bit word per 10H) is set.
-pub fn virtual_irr(vapic: &Page, vector: u8) -> bool {
-    vapic.read_u32(0x200 + 0x10 * (vector as usize / 32)) & (1 << (vector % 32)) != 0
 }
 
 fn check_posted_to_self(

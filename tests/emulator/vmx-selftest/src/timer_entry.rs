@@ -7,19 +7,25 @@ use crate::controls::Words;
 use crate::entry_checks::{expect_refused, expect_vmcall};
 use crate::ipiv_off::line;
 use crate::shared::{self, PID_TABLE, SENDER_PID};
-use crate::timer_virt::{vmcall_guest, without_virtual_interrupt_delivery, VECTOR};
+use crate::timer_virt::{timer_words, vmcall_guest, without_virtual_interrupt_delivery, VECTOR};
 use crate::vcpu::{self, GuestStart, VcpuMemory};
 use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Vmcs, VmcsError, VmxRoot};
 use tessera_vmx::controls::{PrimaryProcBased, SecondaryProcBased};
 use tessera_vmx::fields::{Field16Control as C16, Field32Control as C32};
+use tessera_vmx::select::AllowedSet;
 
 /// How many cases `run` checks.
 pub const CASES: usize = 3;
 
 type Change = fn(&mut ActiveVmcs) -> Result<(), VmcsError>;
 
-/// Runs the three checks; returns how many passed.
-pub fn run(root: &VmxRoot, words: &Words, ipiv: bool) -> usize {
+/// Runs the three checks with the controls of `timer_virt`; returns how many passed (none when a
+/// needed control is not allowed, which `timer_virt::run` reported).
+pub fn run(root: &VmxRoot, allowed: &AllowedSet, ipiv: bool) -> usize {
+    let Ok(words) = timer_words(allowed) else {
+        return 0;
+    };
+    let words = &words;
     let no_vid = without_virtual_interrupt_delivery(words);
     let cases: [(&str, &Words, Change, Change); 3] = [
         (

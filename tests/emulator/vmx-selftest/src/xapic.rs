@@ -4,9 +4,10 @@
 //! identity-mapped page tables (no EPT), so the guest reaches that page at its physical address.
 
 use crate::controls::{self, Words};
+use crate::delivery::{DELIVERY_TIMEOUT_SPINS, QUIET_SPINS};
 use crate::guest::DELIVERIES;
 use crate::ipiv_off::line;
-use crate::sender::{skip_instruction, DELIVERY_TIMEOUT_SPINS, QUIET_SPINS};
+use crate::sender::skip_instruction;
 use crate::shared::{self, PID_TABLE, SENDER_PID, TARGET_EXITS, TARGET_PID};
 use crate::vcpu::{self, GuestStart, VcpuMemory};
 use core::sync::atomic::Ordering;
