@@ -166,6 +166,36 @@ mod tests {
         assert_eq!(ExitReason::ApicWrite as u16, 56);
     }
 
+    /// The reasons the test guests' exit meter and checks read (tests/guest `exits`), against
+    /// SDM Vol. 3D Appendix C, so a guest's count cannot drift from what the hypervisor counts.
+    #[test]
+    fn reasons_the_test_guests_count_have_sdm_numbers() {
+        let sdm: [(ExitReason, u16); 19] = [
+            (ExitReason::Invd, 13),
+            (ExitReason::Vmclear, 19),
+            (ExitReason::Vmlaunch, 20),
+            (ExitReason::Vmptrld, 21),
+            (ExitReason::Vmptrst, 22),
+            (ExitReason::Vmread, 23),
+            (ExitReason::Vmresume, 24),
+            (ExitReason::Vmwrite, 25),
+            (ExitReason::Vmxoff, 26),
+            (ExitReason::Vmxon, 27),
+            (ExitReason::Rdmsr, 31),
+            (ExitReason::Wrmsr, 32),
+            (ExitReason::Invept, 50),
+            (ExitReason::PreemptionTimer, 52),
+            (ExitReason::Invvpid, 53),
+            (ExitReason::Wbinvd, 54),
+            (ExitReason::Xsetbv, 55),
+            (ExitReason::Rdtscp, 51),
+            (ExitReason::BusLock, 74),
+        ];
+        for (reason, number) in sdm {
+            assert_eq!(reason as u16, number, "{reason:?}");
+        }
+    }
+
     #[test]
     fn undefined_numbers_are_none() {
         assert_eq!(ExitReason::from_number(35), None);
