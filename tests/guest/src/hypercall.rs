@@ -1,6 +1,7 @@
 //! Tessera's hypercalls as safe functions (numbers and registers from `tessera_vmx::guest_abi`).
 
 use crate::cpu::vmcall;
+use tessera_vmx::exit::ExitReason;
 use tessera_vmx::guest_abi::{
     is_error, CONSOLE_WRITE_MAX_BYTES, EXIT_COUNTER_ENTRIES, EXIT_COUNT_TOTAL,
     HYPERCALL_CONSOLE_FACT, HYPERCALL_CONSOLE_WRITE, HYPERCALL_PRINT_EXIT_COUNTS,
@@ -41,8 +42,8 @@ pub fn print_exit_counts() -> Result<(), HypercallError> {
 }
 
 /// This vCPU's exits with basic reason `reason` so far (not counting this call).
-pub fn exit_count(reason: u32) -> Result<u64, HypercallError> {
-    checked(vmcall(HYPERCALL_READ_EXIT_COUNT, u64::from(reason), 0, 0))
+pub fn exit_count(reason: ExitReason) -> Result<u64, HypercallError> {
+    checked(vmcall(HYPERCALL_READ_EXIT_COUNT, reason as u64, 0, 0))
 }
 
 /// This vCPU's exits over every reason so far (not counting this call).

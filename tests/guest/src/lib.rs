@@ -10,6 +10,7 @@ pub mod channel;
 pub mod console;
 pub mod cpu;
 pub mod exception;
+pub mod exits;
 pub mod fault_probe;
 pub mod hypercall;
 pub mod idt;

@@ -2,7 +2,7 @@
 //! hypercall with a status the hypervisor logs (0 = pass).
 
 use crate::cpu::current_vcpu;
-use crate::hypercall::stop;
+use crate::hypercall::{stop, HypercallError};
 use crate::status::{STATUS_BAD_BOOT_INFO, STATUS_FAIL, STATUS_PASS};
 use core::fmt::{self, Write};
 use tessera_vmx::guest_abi::BootInfo;
@@ -17,6 +17,12 @@ impl Failure {
         let mut text = heapless::String::new();
         let _ = text.write_fmt(args);
         Failure(text)
+    }
+}
+
+impl From<HypercallError> for Failure {
+    fn from(error: HypercallError) -> Self {
+        Failure::new(format_args!("hypercall failed: {error:?}"))
     }
 }
 

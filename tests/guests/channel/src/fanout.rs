@@ -5,8 +5,8 @@
 //! it lost, and the writer's worst single send stays near the patience.
 
 use crate::lookup::PATIENCE_CYCLES as HANG_GUARD_CYCLES;
-use crate::meter::Ratio;
 use crate::payload;
+use crate::ratio::Ratio;
 use tessera_guest::channel::{FullPolicy, Ipi, Reader, Writer, MAX_PAYLOAD_BYTES};
 use tessera_guest::{cpu, fail, println, time, BootInfo, TestResult};
 

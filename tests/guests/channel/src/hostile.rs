@@ -10,8 +10,8 @@
 //!   address: the hypervisor stops it; its vCPU 0 works on and checks it never came back.
 
 use crate::lookup::PATIENCE_CYCLES;
-use crate::meter::Ratio;
 use crate::payload;
+use crate::ratio::Ratio;
 use core::sync::atomic::{AtomicBool, Ordering};
 use tessera_guest::channel::{Corruption, FullPolicy, Ipi, Reader, Writer, MAX_PAYLOAD_BYTES};
 use tessera_guest::{cpu, fail, println, time, BootInfo, TestResult};

@@ -8,9 +8,10 @@
 
 mod fanout;
 mod hostile;
+mod ipiv;
 mod lookup;
-mod meter;
 mod payload;
+mod ratio;
 mod role;
 mod rpc;
 mod stream;

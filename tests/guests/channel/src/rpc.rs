@@ -4,9 +4,11 @@
 //! a hypercall first, as a doorbell through the hypervisor does (ACRN's and Jailhouse's ivshmem
 //! doorbell registers, Bao's hypercall). The client prints both round trips side by side.
 
+use crate::ipiv;
 use crate::lookup::PATIENCE_CYCLES;
-use crate::meter::{self, Meter, Ratio};
+use crate::ratio::Ratio;
 use tessera_guest::channel::{FullPolicy, Ipi, Reader, Signal, Writer, MAX_PAYLOAD_BYTES};
+use tessera_guest::exits::Meter;
 use tessera_guest::hypercall::denied_ipis;
 use tessera_guest::{cpu, fail, println, time, BootInfo, Failure, TestResult};
 
@@ -41,11 +43,10 @@ struct Pass {
 }
 
 pub fn client(info: &BootInfo) -> TestResult {
-    let meter = Meter::calibrate()?;
-    let ipiv = meter::ipiv_on(&meter)?;
-    let channel = exchange(info, &meter, ("req", "resp"), Ipi)?;
-    let hypercall = exchange(info, &meter, ("req2", "resp2"), Hypercall)?;
-    let name = meter::name(ipiv);
+    let ipiv = ipiv::on()?;
+    let channel = exchange(info, ("req", "resp"), Ipi)?;
+    let hypercall = exchange(info, ("req2", "resp2"), Hypercall)?;
+    let name = ipiv::name(ipiv);
     for (path, p) in [("channel", &channel), ("hypercall", &hypercall)] {
         println!(
             "SUMMARY channel=rpc path={path} ipiv={name} round_trips={ROUND_TRIPS} rtt_cycles={} best_rtt_cycles={} exits_per_rtt={}",
@@ -62,7 +63,6 @@ pub fn client(info: &BootInfo) -> TestResult {
 /// The client's requests and their responses on one channel pair; exits are the client's own.
 fn exchange<S: Signal + Copy>(
     info: &BootInfo,
-    meter: &Meter,
     (out, back): (&str, &str),
     signal: S,
 ) -> Result<Pass, Failure> {
@@ -77,7 +77,7 @@ fn exchange<S: Signal + Copy>(
     }
     let (mut request, mut buf) = ([0u8; REQUEST_BYTES], [0u8; MAX_PAYLOAD_BYTES]);
     let mut best = u64::MAX;
-    let before = meter.start()?;
+    let meter = Meter::start()?;
     let start = cpu::rdtsc();
     for n in 0..ROUND_TRIPS {
         request
@@ -99,7 +99,7 @@ fn exchange<S: Signal + Copy>(
         }
     }
     let cycles = cpu::rdtsc() - start;
-    let exits = meter.stop(before)?.total();
+    let exits = meter.stop()?.total();
     w.close();
     Ok(Pass {
         cycles,

@@ -4,9 +4,11 @@
 //! emulated cycles per message and messages per million cycles. A doorbell or credit costs its
 //! sender no exit only over an exitless channel with IPIv; a trapped one costs one either way.
 
-use crate::meter::{self, Meter, Ratio};
+use crate::ipiv;
 use crate::payload;
+use crate::ratio::Ratio;
 use tessera_guest::channel::{FullPolicy, Ipi, Reader, Writer, MAX_PAYLOAD_BYTES};
+use tessera_guest::exits::{Exits, Meter};
 use tessera_guest::{cpu, fail, println, time, BootInfo, Failure, TestResult};
 
 /// Messages in the stream.
@@ -15,19 +17,18 @@ use crate::lookup::PATIENCE_CYCLES;
 
 pub fn write(info: &BootInfo) -> TestResult {
     let ch = crate::lookup::channel(info, "stream")?;
-    let meter = Meter::calibrate()?;
-    let ipiv = meter::ipiv_on(&meter)?;
+    let ipiv = ipiv::on()?;
     let exitless = ipiv && ch.trapped == 0;
     let mut w = Writer::new(ch, cpu::channel_words(ch), FullPolicy::Block, Ipi);
     let mut buf = [0u8; MAX_PAYLOAD_BYTES];
-    let before = meter.start()?;
+    let meter = Meter::start()?;
     let start = cpu::rdtsc();
     for n in 0..MESSAGES {
         w.send(payload::fill(n, &mut buf));
     }
     w.close();
     let cycles = cpu::rdtsc() - start;
-    let exits = meter.stop(before)?;
+    let exits = meter.stop()?;
     if !time::wait_until(PATIENCE_CYCLES, || w.reader_progress(0).0 == MESSAGES) {
         return fail!(
             "the reader acknowledged {} of {MESSAGES}",
@@ -35,18 +36,19 @@ pub fn write(info: &BootInfo) -> TestResult {
         );
     }
     let s = w.stats;
-    if exits.other != 0 || exits.vmcall != 0 || exits.send != if exitless { 0 } else { s.doorbells }
-    {
+    if exits.total() != exits.sends() || exits.sends() != if exitless { 0 } else { s.doorbells } {
         return fail!(
-            "writer exits {exits:?} for {} {} doorbells with IPIv {}",
+            "writer exits {} ({} sends) for {} {} doorbells with IPIv {}",
+            exits.total(),
+            exits.sends(),
             s.doorbells,
             doorbell_name(ch.trapped),
-            meter::name(ipiv)
+            ipiv::name(ipiv)
         );
     }
     println!(
         "SUMMARY channel=stream side=writer ipiv={} messages={} bytes={} doorbells={} full={} halts={} exits={} exits_per_message={}",
-        meter::name(ipiv), s.messages, s.bytes, s.doorbells, s.full, s.halts, exits.total(), Ratio(exits.total(), s.messages)
+        ipiv::name(ipiv), s.messages, s.bytes, s.doorbells, s.full, s.halts, exits.total(), Ratio(exits.total(), s.messages)
     );
     rates("writer", ch.trapped, cycles, s.messages);
     Ok(())
@@ -54,14 +56,13 @@ pub fn write(info: &BootInfo) -> TestResult {
 
 pub fn read(info: &BootInfo) -> TestResult {
     let ch = crate::lookup::channel(info, "stream")?;
-    let meter = Meter::calibrate()?;
-    let ipiv = meter::ipiv_on(&meter)?;
+    let ipiv = ipiv::on()?;
     let mut r = Reader::new(ch, cpu::channel_words(ch), Ipi);
     if !time::wait_until(PATIENCE_CYCLES, || r.ready() == Ok(true)) {
         return fail!("the writer never set the ring up: {:?}", r.ready());
     }
     let mut buf = [0u8; MAX_PAYLOAD_BYTES];
-    let before = meter.start()?;
+    let meter = Meter::start()?;
     let start = cpu::rdtsc();
     while !r.finished() {
         match r.receive(&mut buf) {
@@ -74,12 +75,12 @@ pub fn read(info: &BootInfo) -> TestResult {
         }
     }
     let cycles = cpu::rdtsc() - start;
-    let exits = meter.stop(before)?;
+    let exits = meter.stop()?;
     let s = r.stats;
     check(&s, &exits, ipiv && ch.trapped == 0)?;
     println!(
         "SUMMARY channel=stream side=reader ipiv={} messages={} bytes={} lost={} corrupt={} halts={} credits={} exits={} exits_per_message={}",
-        meter::name(ipiv), s.messages, s.bytes, s.lost, s.corrupt, s.halts, s.credits, exits.total(), Ratio(exits.total(), s.messages)
+        ipiv::name(ipiv), s.messages, s.bytes, s.lost, s.corrupt, s.halts, s.credits, exits.total(), Ratio(exits.total(), s.messages)
     );
     rates("reader", ch.trapped, cycles, s.messages);
     Ok(())
@@ -107,7 +108,7 @@ fn doorbell_name(trapped: u8) -> &'static str {
 /// `exitless`: credits cost no exit (an exitless channel with IPIv).
 fn check(
     s: &tessera_guest::channel::ReaderStats,
-    exits: &meter::Exits,
+    exits: &Exits,
     exitless: bool,
 ) -> Result<(), Failure> {
     if s.messages != MESSAGES || s.lost != 0 || s.corrupt != 0 {
@@ -119,9 +120,11 @@ fn check(
         );
     }
     let sends = if exitless { 0 } else { s.credits };
-    if exits.send != sends || exits.other != 0 || exits.vmcall != 0 {
+    if exits.sends() != sends || exits.total() != sends {
         return fail!(
-            "reader exits {exits:?} for {} credits (no exit expected: {exitless})",
+            "reader exits {} ({} sends) for {} credits (no exit expected: {exitless})",
+            exits.total(),
+            exits.sends(),
             s.credits
         );
     }

@@ -4,6 +4,7 @@
 //! RFLAGS.TF set, leave the single-step trap pending, so the #DB (and a waiting interrupt) arrives
 //! right after the instruction, as on bare metal, and the vCPU's next VM entry is valid.
 
+use tessera_guest::exits::ExitReason;
 use tessera_guest::guest_abi::HYPERCALL_READ_DENIED_IPIS;
 use tessera_guest::{apic, cpu, fail, hypercall, idt, println, time, BootInfo, TestResult};
 
@@ -11,19 +12,17 @@ use tessera_guest::{apic, cpu, fail, hypercall, idt, println, time, BootInfo, Te
 const DEBUG_VECTOR: u8 = 1;
 /// The interrupt that waits for STI's shadow to end.
 const WAITING_VECTOR: u8 = 0x51;
-/// Basic exit reason of CPUID.
-const CPUID_EXIT: u32 = 10;
 /// TSC cycles a self-IPI is given to become pending (it is posted, then recognized).
 const POST_CYCLES: u64 = 200_000;
 
 pub fn run(info: &BootInfo) -> TestResult {
     let vcpu = info.vcpu_index as usize;
     idt::count_exceptions(true);
-    let cpuid_exits = exits(CPUID_EXIT)?;
+    let cpuid_exits = exits(ExitReason::Cpuid)?;
     idt::start_log(vcpu);
     let after = cpu::single_step_mov_ss_cpuid();
     expect_first(vcpu, "TF; mov ss; cpuid", (DEBUG_VECTOR, after))?;
-    if exits(CPUID_EXIT)? != cpuid_exits + 1 {
+    if exits(ExitReason::Cpuid)? != cpuid_exits + 1 {
         return fail!("CPUID did not exit once: the case did not test the hypervisor");
     }
     idt::start_log(vcpu);
@@ -61,7 +60,7 @@ fn expect_first(vcpu: usize, case: &str, expected: (u8, u64)) -> TestResult {
     }
 }
 
-fn exits(reason: u32) -> Result<u64, tessera_guest::Failure> {
+fn exits(reason: ExitReason) -> Result<u64, tessera_guest::Failure> {
     hypercall::exit_count(reason)
         .map_err(|e| tessera_guest::Failure::new(format_args!("exit count: {e:?}")))
 }

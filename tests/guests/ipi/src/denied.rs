@@ -5,10 +5,10 @@
 //! receives until `DEADLINE_CYCLES`, and the denier finishes well before it. Each IPI must take
 //! exactly one exit and be counted as denied by the hypervisor.
 
-use crate::exits::{self, Meter};
 use crate::probe;
 use crate::wait;
-use tessera_guest::{apic, cpu, fail, idt, println, BootInfo, TestResult};
+use tessera_guest::exits::Meter;
+use tessera_guest::{apic, cpu, fail, hypercall, idt, println, BootInfo, TestResult};
 
 /// The TSC value until which watchers count arrivals; the denier must be done by half of it.
 pub const DEADLINE_CYCLES: u64 = 2_400_000_000;
@@ -33,15 +33,14 @@ pub fn targets(known: &[u32]) -> impl Iterator<Item = u32> + '_ {
 /// The denier's sweep.
 pub fn deny(info: &BootInfo) -> TestResult {
     let vcpu = info.vcpu_index as usize;
-    let meter = Meter::calibrate()?;
-    let ipiv = probe::ipiv_on(&meter, vcpu)?;
+    let ipiv = probe::ipiv_on(vcpu)?;
     let mut known = heapless::Vec::<u32, 64>::new();
     for peer in info.peers() {
         let _ = known.push(peer.virtual_apic_id);
     }
     let baseline = idt::total_arrivals(vcpu);
-    let denied_before = exits::denied_ipis()?;
-    let before = meter.start()?;
+    let denied_before = hypercall::denied_ipis()?;
+    let meter = Meter::start()?;
     let mut ipis = 0u64;
     for id in targets(&known) {
         for vector in 16..=255u8 {
@@ -49,8 +48,8 @@ pub fn deny(info: &BootInfo) -> TestResult {
             ipis += 1;
         }
     }
-    let exits = meter.stop(before)?;
-    let denied = exits::denied_ipis()? - denied_before;
+    let exits = meter.stop()?;
+    let denied = hypercall::denied_ipis()? - denied_before;
     if cpu::rdtsc() > DEADLINE_CYCLES / 2 {
         return fail!(
             "the sweep ended at TSC {}, past half the watchers' deadline",
@@ -62,8 +61,8 @@ pub fn deny(info: &BootInfo) -> TestResult {
     println!(
         "SUMMARY scenario=ipi-denied ipiv={} ipis={ipis} denied={denied} delivered={delivered} sender_exits={} receiver_exits={} ",
         probe::ipiv_name(ipiv),
-        exits.send,
-        exits.other
+        exits.sends(),
+        exits.others()
     );
     Ok(())
 }

@@ -6,9 +6,9 @@
 //! 2 count with interrupts on. A `bystander` partition must receive nothing. SUMMARY lines give
 //! each case's exits.
 
-use crate::exits::Meter;
 use crate::probe;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use tessera_guest::exits::Meter;
 use tessera_guest::{apic, cpu, fail, idt, println, time, BootInfo, PeerRoute, TestResult};
 
 /// Receivers of the partition that are counting.
@@ -98,8 +98,7 @@ pub fn drive(info: &BootInfo) -> TestResult {
     let Some(ids) = partition_ids(info) else {
         return fail!("`local` needs exactly {VCPUS} vCPUs");
     };
-    let meter = Meter::calibrate()?;
-    let ipiv = probe::ipiv_on(&meter, 0)?;
+    let ipiv = probe::ipiv_on(0)?;
     let others = (VCPUS - 1) as u32;
     if !time::wait_until(CASE_TIMEOUT_CYCLES, || {
         READY.load(Ordering::Acquire) == others
@@ -112,7 +111,7 @@ pub fn drive(info: &BootInfo) -> TestResult {
         format_args!("SUMMARY scenario=ipi-local ipiv={}", probe::ipiv_name(ipiv)),
     );
     for case in cases(ids) {
-        let sender_exits = run_case(&meter, case)?;
+        let sender_exits = run_case(case)?;
         let _ = core::fmt::write(&mut line, format_args!(" {}={sender_exits}", case.name));
     }
     DONE.store(true, Ordering::Release);
@@ -121,14 +120,14 @@ pub fn drive(info: &BootInfo) -> TestResult {
 }
 
 /// Sends `case`, checks that each vCPU took it the expected number of times; its sender exits.
-fn run_case(meter: &Meter, case: Case) -> Result<u64, tessera_guest::Failure> {
+fn run_case(case: Case) -> Result<u64, tessera_guest::Failure> {
     let before_counts: [u32; VCPUS] = core::array::from_fn(|v| idt::arrivals(v, case.vector));
-    let before = meter.start()?;
+    let meter = Meter::start()?;
     match case.send {
         Send::Icr(value) => apic::write_icr(value),
         Send::SelfIpiRegister(vector) => cpu::write_x2apic(X2APIC_SELF_IPI, u64::from(vector)),
     }
-    let exits = meter.stop(before)?;
+    let exits = meter.stop()?;
     let expected: [u32; VCPUS] =
         core::array::from_fn(|v| before_counts[v] + u32::from(case.targets[v]));
     let arrived = || (0..VCPUS).all(|v| idt::arrivals(v, case.vector) >= expected[v]);
@@ -143,25 +142,24 @@ fn run_case(meter: &Meter, case: Case) -> Result<u64, tessera_guest::Failure> {
             case.name, case.vector
         )));
     }
-    Ok(exits.send)
+    Ok(exits.sends())
 }
 
 /// vCPUs 1 and 2: count with interrupts on until vCPU 0 is done, and report their own exits.
 pub fn receive(info: &BootInfo) -> TestResult {
-    let meter = Meter::calibrate()?;
-    let before = meter.start()?;
+    let meter = Meter::start()?;
     READY.fetch_add(1, Ordering::AcqRel);
     cpu::enable_interrupts();
     while !DONE.load(Ordering::Acquire) {
         core::hint::spin_loop();
     }
     cpu::disable_interrupts();
-    let exits = meter.stop(before)?;
+    let exits = meter.stop()?;
     let vcpu = info.vcpu_index as usize;
     println!(
         "SUMMARY scenario=ipi-local receiver={vcpu} nmis={} receiver_exits={} ",
         idt::arrivals(vcpu, NMI_VECTOR),
-        exits.send + exits.other
+        exits.total()
     );
     Ok(())
 }

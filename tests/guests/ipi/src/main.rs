@@ -6,7 +6,6 @@
 #![cfg_attr(target_os = "none", no_main)]
 
 mod denied;
-mod exits;
 mod local;
 mod pingpong;
 mod probe;

@@ -4,10 +4,10 @@
 //! other) and prints one SUMMARY line. The sides are two vCPUs of one partition (`intra-<wait>`)
 //! or the single vCPUs of two partitions joined by exitless routes (`ping-<wait>`, `pong-<wait>`).
 
-use crate::exits::{Exits, Meter};
 use crate::probe;
 use crate::wait::{self, Wait};
 use core::sync::atomic::{AtomicBool, Ordering};
+use tessera_guest::exits::{Exits, Meter};
 use tessera_guest::{apic, cpu, fail, idt, println, time, TestResult};
 
 /// Round trips per run.
@@ -37,19 +37,18 @@ pub struct Side {
 
 /// Runs `side` of the exchange and prints its SUMMARY line.
 pub fn run(side: Side) -> TestResult {
-    let meter = Meter::calibrate()?;
-    let ipiv = probe::ipiv_on(&meter, side.vcpu)?;
+    let ipiv = probe::ipiv_on(side.vcpu)?;
     let mut counts = [0u32; 256];
     for (vector, count) in counts.iter_mut().enumerate() {
         *count = idt::arrivals(side.vcpu, vector as u8);
     }
     let baseline = idt::total_arrivals(side.vcpu);
     synchronize(side)?;
-    let before = meter.start()?;
+    let meter = Meter::start()?;
     let start_cycles = cpu::rdtsc();
     exchange(side, &mut counts)?;
     let cycles = cpu::rdtsc() - start_cycles;
-    let exits = meter.stop(before)?;
+    let exits = meter.stop()?;
     wait::quiet(QUIET_CYCLES);
     let delivered = idt::total_arrivals(side.vcpu) - baseline;
     if delivered != u64::from(ROUND_TRIPS) {
@@ -120,8 +119,8 @@ pub fn summary(side: Side, ipiv: bool, exits: Exits, cycles: u64) -> Line {
             side.wait.name(),
             if side.ping { "ping" } else { "pong" },
             probe::ipiv_name(ipiv),
-            exits.send,
-            exits.other,
+            exits.sends(),
+            exits.others(),
         ),
     );
     let _ = match side.ping {

@@ -1,8 +1,8 @@
 //! Which path this run's IPIs take: a fixed IPI to the vCPU's own APIC ID (physical, no
 //! shorthand) stays in the guest under IPIv and takes one WRMSR exit without it.
 
-use crate::exits::Meter;
 use crate::wait::{self, Wait};
+use tessera_guest::exits::Meter;
 use tessera_guest::{apic, cpu, fail, idt, Failure};
 
 /// The vector of the probe.
@@ -18,17 +18,17 @@ pub fn ipiv_name(on: bool) -> &'static str {
 }
 
 /// Sends the probe to this vCPU and says whether it stayed in the guest (IPIv on).
-pub fn ipiv_on(meter: &Meter, vcpu: usize) -> Result<bool, Failure> {
+pub fn ipiv_on(vcpu: usize) -> Result<bool, Failure> {
     let seen = idt::arrivals(vcpu, PROBE_VECTOR);
-    let before = meter.start()?;
+    let meter = Meter::start()?;
     apic::send_fixed(apic::apic_id(), PROBE_VECTOR);
-    let exits = meter.stop(before)?;
+    let exits = meter.stop()?;
     let arrived = wait::arrival(vcpu, PROBE_VECTOR, seen, Wait::Poll);
     cpu::disable_interrupts();
     if !arrived {
         return fail!("the self-addressed probe IPI {PROBE_VECTOR:#x} did not arrive");
     }
-    match exits.send {
+    match exits.sends() {
         0 => Ok(true),
         1 => Ok(false),
         n => fail!("the probe IPI took {n} exits"),

@@ -3,10 +3,10 @@
 //! manifest says the same; the trapper checks its boot info). Every IPI takes one exit; the
 //! allowed vectors arrive once each, the others are dropped and counted as denied.
 
-use crate::exits::{self, Meter};
 use crate::probe;
 use crate::wait::{self, Wait};
-use tessera_guest::{apic, cpu, fail, idt, println, BootInfo, PeerRoute, TestResult};
+use tessera_guest::exits::Meter;
+use tessera_guest::{apic, cpu, fail, hypercall, idt, println, BootInfo, PeerRoute, TestResult};
 
 /// The route's allow-list (tests/scenarios/ipi-trapped.toml).
 pub const ALLOWED: [u8; 5] = [0x30, 0x41, 0x42, 0x80, 0xFE];
@@ -34,21 +34,20 @@ pub fn send(info: &BootInfo) -> TestResult {
             peer.vectors
         );
     }
-    let meter = Meter::calibrate()?;
-    let ipiv = probe::ipiv_on(&meter, info.vcpu_index as usize)?;
-    let denied_before = exits::denied_ipis()?;
-    let before = meter.start()?;
+    let ipiv = probe::ipiv_on(info.vcpu_index as usize)?;
+    let denied_before = hypercall::denied_ipis()?;
+    let meter = Meter::start()?;
     for vector in 16..=255u8 {
         apic::send_fixed(peer.virtual_apic_id, vector);
     }
-    let exits = meter.stop(before)?;
-    let denied = exits::denied_ipis()? - denied_before;
+    let exits = meter.stop()?;
+    let denied = hypercall::denied_ipis()? - denied_before;
     println!(
         "SUMMARY scenario=ipi-trapped side=sender ipiv={} ipis=240 denied={denied} passed={} sender_exits={} receiver_exits={} ",
         probe::ipiv_name(ipiv),
         240 - denied,
-        exits.send,
-        exits.other
+        exits.sends(),
+        exits.others()
     );
     Ok(())
 }
@@ -56,12 +55,11 @@ pub fn send(info: &BootInfo) -> TestResult {
 /// The receiver: waits (halted) for every allowed vector, then checks nothing else came.
 pub fn receive(info: &BootInfo) -> TestResult {
     let vcpu = info.vcpu_index as usize;
-    let meter = Meter::calibrate()?;
-    let before = meter.start()?;
+    let meter = Meter::start()?;
     for vector in ALLOWED {
         wait::arrival(vcpu, vector, 0, Wait::Halt);
     }
-    let exits = meter.stop(before)?;
+    let exits = meter.stop()?;
     wait::quiet(QUIET_CYCLES);
     for vector in 0..=255u8 {
         let expected = u32::from(ALLOWED.contains(&vector));
@@ -74,7 +72,7 @@ pub fn receive(info: &BootInfo) -> TestResult {
     println!(
         "SUMMARY scenario=ipi-trapped side=receiver delivered={} receiver_exits={} ",
         idt::total_arrivals(vcpu),
-        exits.send + exits.other
+        exits.total()
     );
     Ok(())
 }

@@ -4,15 +4,15 @@
 //! (the buffer's sentinels stay); then one good call must fill the array.
 
 use tessera_guest::cpu::{vmcall_exit_counters, vmcall_exit_counters_outside};
-use tessera_guest::hypercall::{exit_counters, ExitCounters};
+use tessera_guest::exits::{self, ExitReason};
+use tessera_guest::hypercall::exit_counters;
 use tessera_guest::{fail, println, BootInfo, TestResult};
 
 /// What the hypervisor answers an argument it refuses (`tessera_vmx::guest_abi`).
 const ERROR_INVALID_ARGUMENT: u64 = u64::MAX - 1;
-const ENTRIES: u64 = core::mem::size_of::<ExitCounters>() as u64 / 8;
+const ENTRIES: u64 = exits::ENTRIES as u64;
 const SENTINEL: u64 = 0x5EE5_5EE5_5EE5_5EE5;
-/// Basic exit reason of VMCALL.
-const VMCALL: usize = 18;
+const VMCALL: usize = ExitReason::Vmcall as usize;
 
 pub fn attack(info: &BootInfo) -> TestResult {
     let mut buffer = [SENTINEL; 2 * ENTRIES as usize];

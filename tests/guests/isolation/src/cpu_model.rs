@@ -5,6 +5,7 @@
 //! stop the vCPU raises #UD instead. Each instruction that must exit is counted by the
 //! hypervisor's own counters, read back through the exit-count hypercall.
 
+use tessera_guest::exits::ExitReason;
 use tessera_guest::fault_probe::{self, VmxInstruction};
 use tessera_guest::{cpu, fail, hypercall, println, BootInfo, TestResult};
 
@@ -12,13 +13,20 @@ const UD: u8 = 6;
 const GP: u8 = 13;
 /// XCR0 components: x87, SSE, AVX.
 const X87_SSE_AVX: u64 = 0b111;
-/// Basic exit reasons (SDM Vol. 3D Appendix C).
-const EXIT_INVD: u32 = 13;
-const EXIT_WBINVD: u32 = 54;
-const EXIT_XSETBV: u32 = 55;
-const EXIT_VMCALL: u32 = 18;
 /// VMCLEAR..VMXON, INVEPT, INVVPID (VMFUNC raises #UD without an exit when VM functions are off).
-const VMX_EXITS: [u32; 11] = [19, 20, 21, 22, 23, 24, 25, 26, 27, 50, 53];
+const VMX_EXITS: [ExitReason; 11] = [
+    ExitReason::Vmclear,
+    ExitReason::Vmlaunch,
+    ExitReason::Vmptrld,
+    ExitReason::Vmptrst,
+    ExitReason::Vmread,
+    ExitReason::Vmresume,
+    ExitReason::Vmwrite,
+    ExitReason::Vmxoff,
+    ExitReason::Vmxon,
+    ExitReason::Invept,
+    ExitReason::Invvpid,
+];
 
 /// XSETBV calls the hypervisor must refuse: (ECX, value, why).
 const BAD_XSETBV: [(u32, u64, &str); 5] = [
@@ -84,7 +92,7 @@ fn xsave() -> TestResult {
         return fail!("CPUID does not show OSXSAVE after the guest set CR4.OSXSAVE");
     }
     let initial = xcr0()?;
-    let exits_before = exits(EXIT_XSETBV)?;
+    let exits_before = exits(ExitReason::Xsetbv)?;
     for (index, value, why) in BAD_XSETBV {
         let raised = fault_probe::xsetbv(index, value);
         if raised != Some(GP) {
@@ -103,7 +111,7 @@ fn xsave() -> TestResult {
     if let Some(vector) = fault_probe::avx_instruction() {
         return fail!("an AVX instruction raised vector {vector} with AVX enabled");
     }
-    let exited = exits(EXIT_XSETBV)? - exits_before;
+    let exited = exits(ExitReason::Xsetbv)? - exits_before;
     if exited != 6 {
         return fail!("{exited} XSETBV exits counted, 6 executed");
     }
@@ -112,13 +120,13 @@ fn xsave() -> TestResult {
 }
 
 fn caches() -> TestResult {
-    let before = (exits(EXIT_INVD)?, exits(EXIT_WBINVD)?);
+    let before = (exits(ExitReason::Invd)?, exits(ExitReason::Wbinvd)?);
     for (writeback, name) in [(false, "INVD"), (true, "WBINVD")] {
         if let Some(vector) = fault_probe::flush_caches(writeback) {
             return fail!("{name} raised vector {vector}");
         }
     }
-    let after = (exits(EXIT_INVD)?, exits(EXIT_WBINVD)?);
+    let after = (exits(ExitReason::Invd)?, exits(ExitReason::Wbinvd)?);
     let counted = (after.0 - before.0, after.1 - before.1);
     println!(
         "vcpu 0: INVD and WBINVD completed; exits counted: invd {}, wbinvd {}",
@@ -151,10 +159,10 @@ fn vmx_instructions() -> TestResult {
 
 /// VMCALL STOP (status 7) from CPL 3: refused with #UD, the vCPU goes on.
 fn user_vmcall(info: &BootInfo) -> TestResult {
-    let before = exits(EXIT_VMCALL)?;
+    let before = exits(ExitReason::Vmcall)?;
     let raised = fault_probe::vmcall_from_user(info);
     // The exit-count call itself is a VMCALL the hypervisor does not count in its answer.
-    let exited = exits(EXIT_VMCALL)? - before - 1;
+    let exited = exits(ExitReason::Vmcall)? - before - 1;
     if raised != Some(UD) {
         return fail!("VMCALL at CPL 3 raised {raised:?}, not #UD");
     }
@@ -171,9 +179,9 @@ fn xcr0() -> Result<u64, tessera_guest::Failure> {
     })
 }
 
-fn exits(reason: u32) -> Result<u64, tessera_guest::Failure> {
+fn exits(reason: ExitReason) -> Result<u64, tessera_guest::Failure> {
     hypercall::exit_count(reason)
-        .map_err(|e| tessera_guest::Failure::new(format_args!("exit count {reason}: {e:?}")))
+        .map_err(|e| tessera_guest::Failure::new(format_args!("exit count {reason:?}: {e:?}")))
 }
 
 fn vmx_exits() -> Result<u64, tessera_guest::Failure> {

@@ -8,7 +8,6 @@
 
 mod arena;
 mod cpuinfo;
-mod meter;
 mod noise;
 mod plan;
 mod probe;
@@ -17,6 +16,7 @@ mod sync;
 
 use probe::Taken;
 use sync::Arrivals;
+use tessera_guest::exits::{self, ExitReason, Meter};
 use tessera_guest::{apic, cpu, fail, BootInfo, Failure, PeerRoute, TestResult};
 use tessera_latency_record::plan::{Place, Plan, Settings};
 use tessera_latency_record::{Role, Wait};
@@ -26,8 +26,6 @@ tessera_guest::entry!(run);
 
 /// Vector of the self-addressed IPI that tells whether IPIs stay in the guest (IPIv).
 const IPIV_PROBE_VECTOR: u8 = 0x20;
-/// Basic exit reason of WRMSR.
-const EXIT_WRMSR: usize = 32;
 /// Scheduled receives a vCPU holds before printing them.
 const DEFERRED_MAX: usize = 16;
 
@@ -62,7 +60,7 @@ fn run(info: &'static BootInfo) -> TestResult {
     let brand = cpuinfo::brand(&mut brand);
     record::start(&mut stream, paths, &tsc, &plan.settings, brand);
     run_probes(info, &plan, me, &mut arrivals, &mut stream, paths)?;
-    let counters = meter::snapshot()?;
+    let counters = exits::counters()?;
     record::end(&mut stream, &counters);
     Ok(())
 }
@@ -121,12 +119,12 @@ fn start_siblings(info: &BootInfo) {
 
 /// Sends a fixed IPI to this vCPU's own APIC ID: no exit means the CPU virtualizes IPIs.
 fn ipiv_on(arrivals: &mut Arrivals) -> Result<bool, Failure> {
-    let before = meter::snapshot()?;
+    let meter = Meter::start()?;
     apic::send_fixed(apic::apic_id(), IPIV_PROBE_VECTOR);
-    let after = meter::snapshot()?;
+    let exits = meter.stop()?;
     arrivals.next(IPIV_PROBE_VECTOR, Wait::Poll)?;
     cpu::disable_interrupts();
-    match after[EXIT_WRMSR] - before[EXIT_WRMSR] {
+    match exits.of(ExitReason::Wrmsr) {
         0 => Ok(true),
         1 => Ok(false),
         n => fail!("the IPIv probe IPI took {n} WRMSR exits"),

@@ -4,8 +4,8 @@
 //! entry (xtask pairs them). Round trip: the initiator keeps reply entry TSC minus send TSC.
 
 use crate::arena::{Region, Slab};
-use crate::meter::{Windows, ENTRIES};
 use crate::sync::{self, Arrivals};
+use tessera_guest::exits::{Meter, ENTRIES};
 use tessera_guest::{apic, cpu, BootInfo, Failure};
 use tessera_latency_record::plan::{Probe, Settings};
 use tessera_latency_record::{Family, Role};
@@ -80,7 +80,8 @@ struct Side<'a> {
     probe: &'a Probe,
     arrivals: &'a mut Arrivals,
     taken: &'a Taken,
-    windows: Option<Windows>,
+    /// Open from the first kept round: each batch is one window of exits.
+    windows: Option<Meter>,
     /// TSC before which the next sample may not start (a gap after the last send or hypercall).
     next_due: u64,
 }
@@ -93,7 +94,7 @@ impl Side<'_> {
     /// Before round `round`: opens the exit windows when the kept samples begin.
     fn before(&mut self, round: usize) -> Result<(), Failure> {
         if round == self.settings.warmup as usize {
-            self.windows = Some(Windows::open()?);
+            self.windows = Some(Meter::start()?);
             self.rest();
         }
         Ok(())
@@ -125,7 +126,11 @@ impl Side<'_> {
                 .windows
                 .as_mut()
                 .expect("opened at the first kept round");
-            windows.close(&self.taken.windows, kept / batch)?;
+            let exits = windows.lap()?;
+            let first = kept / batch * ENTRIES;
+            for (reason, &count) in exits.entries().iter().enumerate() {
+                self.taken.windows.set(first + reason, count);
+            }
             self.rest();
         }
         Ok(())

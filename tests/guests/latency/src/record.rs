@@ -2,8 +2,8 @@
 //! at the start, per probe side `P` (the probe) and `R` (this side), then `B` (a batch's exits)
 //! and `D` (its values) records, and `E` at the end with the exit counters as they stand.
 
-use crate::meter::ENTRIES;
 use crate::probe::{self, Taken};
+use tessera_guest::exits::ENTRIES;
 use tessera_guest::hypercall::ExitCounters;
 use tessera_guest::println;
 use tessera_latency_record::plan::{Route, Settings};

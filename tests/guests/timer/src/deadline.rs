@@ -3,8 +3,9 @@
 //! records each tick's lateness (handler entry TSC minus deadline), counts ticks that never came,
 //! checks IA32_TSC_DEADLINE reads 0 once fired, and reports the exits the ticks cost.
 
-use crate::exits::{ExitMeter, TimerExits};
+use crate::kinds::TimerExits;
 use crate::stats::Lateness;
+use tessera_guest::exits::Meter;
 use tessera_guest::timer::{self, Mode};
 use tessera_guest::{cpu, fail, idt, println, BootInfo, Failure};
 
@@ -53,7 +54,7 @@ pub fn report(scenario: &str, side: &str, info: &BootInfo, t: &Ticks) {
     let who = Who(scenario, side, info.vcpu_index);
     println!(
         "SUMMARY {who} timer={} ticks={} lost={} exits={} exits_per_tick={}.{:02} ",
-        crate::path_name(info),
+        crate::path::name(info),
         t.taken,
         t.lost,
         t.exits.total(),
@@ -95,7 +96,7 @@ pub fn check(info: &BootInfo, t: &Ticks, expected: u64) -> Result<(), Failure> {
             t.exits
         )));
     }
-    let virtualized = crate::path_name(info) == "virtualized";
+    let virtualized = crate::path::name(info) == "virtualized";
     if virtualized && t.exits.total() + t.exits.read != 0 {
         return Err(Failure::new(format_args!(
             "the virtualized timer exited for {expected} ticks: {:?}",
@@ -109,7 +110,7 @@ pub fn check(info: &BootInfo, t: &Ticks, expected: u64) -> Result<(), Failure> {
 pub fn measure(info: &BootInfo, wait: Wait, count: u64) -> Result<Ticks, Failure> {
     let vcpu = info.vcpu_index as usize;
     timer::set_lvt(Mode::TscDeadline, VECTOR, false);
-    let meter = ExitMeter::start()?;
+    let meter = Meter::start()?;
     let start = cpu::rdtsc() + PERIOD_CYCLES;
     let mut lateness = Lateness::new();
     let (mut taken, mut lost) = (0, 0);
@@ -133,7 +134,7 @@ pub fn measure(info: &BootInfo, wait: Wait, count: u64) -> Result<Ticks, Failure
         }
     }
     cpu::disable_interrupts();
-    let exits = meter.stop()?;
+    let exits = TimerExits::of(&meter.stop()?);
     Ok(Ticks {
         taken,
         lost,

@@ -7,8 +7,9 @@
 #![cfg_attr(target_os = "none", no_main)]
 
 mod deadline;
-mod exits;
+mod kinds;
 mod modes;
+mod path;
 mod stats;
 mod storm;
 
@@ -25,13 +26,5 @@ fn run(info: &'static BootInfo) -> TestResult {
         "storm" => storm::storm(info),
         "bystander" => storm::bystander(info),
         other => fail!("no timer test for partition `{other}`"),
-    }
-}
-
-/// `virtualized` or `trapped`: how the hypervisor said this vCPU's TSC-deadline timer works.
-pub fn path_name(info: &BootInfo) -> &'static str {
-    match info.timer_path {
-        1 => "virtualized",
-        _ => "trapped",
     }
 }

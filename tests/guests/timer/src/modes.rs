@@ -3,7 +3,8 @@
 //! past deadline fires at once, the MSR reads 0 outside TSC-deadline mode). Each case checks what
 //! bare metal does and prints a SUMMARY line with its figures (cycles are TSC cycles).
 
-use crate::exits::ExitMeter;
+use crate::kinds::TimerExits;
+use tessera_guest::exits::Meter;
 use tessera_guest::timer::{self, Mode};
 use tessera_guest::{cpu, fail, idt, println, time, BootInfo, TestResult};
 
@@ -61,7 +62,7 @@ fn one_shot(vcpu: usize, tsc_per_count: u64) -> TestResult {
     const COUNT: u32 = 20_000;
     timer::set_divide_configuration(0b1011);
     timer::set_lvt(Mode::OneShot, VECTOR, false);
-    let meter = ExitMeter::start()?;
+    let meter = Meter::start()?;
     let armed = cpu::rdtsc();
     timer::set_initial_count(COUNT);
     let running = timer::current_count();
@@ -69,7 +70,7 @@ fn one_shot(vcpu: usize, tsc_per_count: u64) -> TestResult {
         return fail!("one-shot: no interrupt");
     }
     let elapsed = idt::last_arrival_tsc(vcpu) - armed;
-    let exits = meter.stop()?;
+    let exits = TimerExits::of(&meter.stop()?);
     let after = timer::current_count();
     if running == 0 || running > COUNT || after != 0 || elapsed < u64::from(COUNT) * tsc_per_count {
         return fail!("one-shot: count {running} while running, {after} after, {elapsed} cycles");
@@ -90,7 +91,7 @@ fn periodic(vcpu: usize, tsc_per_count: u64) -> TestResult {
     const COUNT: u32 = 10_000;
     const TICKS: u32 = 10;
     timer::set_lvt(Mode::Periodic, VECTOR, false);
-    let meter = ExitMeter::start()?;
+    let meter = Meter::start()?;
     let mut last = cpu::rdtsc();
     timer::set_initial_count(COUNT);
     let (mut shortest, mut longest) = (u64::MAX, 0);
@@ -103,7 +104,7 @@ fn periodic(vcpu: usize, tsc_per_count: u64) -> TestResult {
         last = at;
     }
     timer::set_initial_count(0);
-    let exits = meter.stop()?;
+    let exits = TimerExits::of(&meter.stop()?);
     if !stays_quiet(vcpu, VECTOR) {
         return fail!("periodic: an interrupt after the count was stopped");
     }

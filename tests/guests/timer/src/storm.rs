@@ -4,7 +4,8 @@
 //! exitless route, so both phases see the storm's CPU equally busy (spinning, then storming).
 
 use crate::deadline::{self, Wait};
-use crate::exits::ExitMeter;
+use crate::kinds::TimerExits;
+use tessera_guest::exits::Meter;
 use tessera_guest::timer::{self, Mode};
 use tessera_guest::{apic, cpu, fail, idt, println, time, BootInfo, PeerRoute, TestResult};
 
@@ -29,19 +30,19 @@ pub fn storm(info: &BootInfo) -> TestResult {
     if !time::wait_until(WAIT_CYCLES, || idt::arrivals(vcpu, START_VECTOR) > 0) {
         return fail!("the bystander never started the storm");
     }
-    let meter = ExitMeter::start()?;
+    let meter = Meter::start()?;
     let mut armed = 0u64;
     while idt::arrivals(vcpu, STOP_VECTOR) == 0 {
         timer::arm_deadline(1);
         armed += 1;
     }
     cpu::disable_interrupts();
-    let exits = meter.stop()?;
+    let exits = TimerExits::of(&meter.stop()?);
     let fired = u64::from(idt::arrivals(vcpu, STORM_VECTOR));
     println!(
         "SUMMARY scenario=timer-storm side=storm timer={} armed={armed} fired={fired} exits={} \
          arm_exits={} ",
-        crate::path_name(info),
+        crate::path::name(info),
         exits.total(),
         exits.arm
     );
@@ -67,7 +68,7 @@ pub fn bystander(info: &BootInfo) -> TestResult {
     println!(
         "SUMMARY scenario=timer-storm side=bystander timer={} ticks={} lost={} exits_quiet={} \
          exits_storm={} ",
-        crate::path_name(info),
+        crate::path::name(info),
         stormy.ticks.taken,
         quiet.ticks.lost + stormy.ticks.lost,
         quiet.ticks.exits.total(),
