@@ -3,7 +3,7 @@
 
 use tessera_manifest::{Partition, Plan, RouteMode};
 
-use tessera_vmx::ipi::{Peer, RouteKind, RoutingView, VcpuRef, VectorAllowList};
+use tessera_vmx::ipi::{Peer, RouteKind, RoutingView, VcpuRef};
 
 /// The routing view of partition `partition` of `plan`.
 #[derive(Clone, Copy, Debug)]
@@ -54,7 +54,7 @@ impl RoutingView for PlanView<'_, '_> {
                 .position(|v| v.virtual_apic_id == apic_id)?;
             let kind = match route.mode {
                 RouteMode::Exitless => RouteKind::Exitless,
-                RouteMode::Trapped => RouteKind::Trapped(VectorAllowList(route.vectors.0)),
+                RouteMode::Trapped => RouteKind::Trapped(route.vectors),
             };
             Some(Peer {
                 target: VcpuRef {

@@ -22,7 +22,7 @@ impl RoutingView for View {
         OWN_APIC_IDS[vcpu as usize]
     }
     fn peer(&self, apic_id: u32) -> Option<Peer> {
-        let allow_0x40 = VectorAllowList([0, 1, 0, 0]);
+        let allow_0x40 = VectorSet::EMPTY.with(0x40);
         match apic_id {
             8 => Some(Peer {
                 target: VcpuRef {

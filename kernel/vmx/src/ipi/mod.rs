@@ -4,6 +4,7 @@
 mod decide;
 mod icr;
 mod route;
+mod vectors;
 
 #[cfg(test)]
 mod decide_tests;
@@ -15,4 +16,5 @@ pub use icr::{
     logical_destination_matches, x2apic_logical_id, DeliveryMode, Icr, Shorthand, BROADCAST,
     ICR_DELIVERY_STATUS, ICR_RESERVED_LOW,
 };
-pub use route::{Peer, RouteKind, RoutingView, VcpuRef, VectorAllowList};
+pub use route::{Peer, RouteKind, RoutingView, VcpuRef};
+pub use vectors::VectorSet;

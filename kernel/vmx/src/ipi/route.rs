@@ -1,21 +1,13 @@
 //! What the IPI route decision needs to know about the sender's partition: its own vCPUs and the
 //! vCPUs of other partitions its routes reach. The kernel implements [`RoutingView`] over the plan.
 
+use super::vectors::VectorSet;
+
 /// A vCPU anywhere on the machine: partition index and vCPU index within it (plan order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VcpuRef {
     pub partition: u16,
     pub vcpu: u16,
-}
-
-/// A 256-bit vector allow-list (bit `v` set: vector `v` may pass).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct VectorAllowList(pub [u64; 4]);
-
-impl VectorAllowList {
-    pub const fn contains(&self, vector: u8) -> bool {
-        self.0[(vector / 64) as usize] & (1 << (vector % 64)) != 0
-    }
 }
 
 /// How a route to another partition is delivered.
@@ -24,7 +16,7 @@ pub enum RouteKind {
     /// Through the PID-pointer table (IPIv); on the fallback path any vector >= 16 is posted.
     Exitless,
     /// Always through the hypervisor, which lets only these vectors through.
-    Trapped(VectorAllowList),
+    Trapped(VectorSet),
 }
 
 /// A vCPU of another partition that the sender may address, and the route that allows it.
