@@ -4,9 +4,8 @@
 use super::machine::{cpu_differences, ram_differences, Differences, FirmwareCpu};
 use crate::plan::PLAN;
 use tessera_arch::multiboot::{BootInfo, MEMORY_AVAILABLE};
-use tessera_manifest::IpivMode as PlanMode;
 use tessera_vmx::controls::SecondaryProcBased;
-use tessera_vmx::select::{select, IpivMode, SelectedControls};
+use tessera_vmx::select::{select, SelectedControls};
 
 /// Checks the machine; returns the VMX controls to use, or refuses to boot. Not inlined, so its
 /// frame is gone before the partitions are set up on the same stack.
@@ -66,12 +65,7 @@ fn vmx_controls() -> Option<SelectedControls> {
         log::error!("machine: the CPU does not report VMX (CPUID.01H:ECX bit 5)");
         return None;
     }
-    let mode = match PLAN.ipiv.mode {
-        PlanMode::Required => IpivMode::Required,
-        PlanMode::Preferred => IpivMode::Preferred,
-        PlanMode::Off => IpivMode::Off,
-    };
-    match select(&tessera_arch::vmx::capabilities(), mode) {
+    match select(&tessera_arch::vmx::capabilities(), PLAN.ipiv.mode) {
         Ok(c) => {
             if let Some(why) = c.ipiv_unavailable {
                 log::warn!("IPIv preferred but unavailable, ICR writes will exit: {why}");

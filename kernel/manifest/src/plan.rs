@@ -94,27 +94,9 @@ pub struct Ipiv {
     pub enabled: bool,
 }
 
-/// `ipiv = "required" | "preferred" | "off"` in the partitions file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IpivMode {
-    /// Fail the build (and refuse to boot) without IPIv.
-    Required,
-    /// Use IPIv when present; otherwise every cross-vCPU IPI traps.
-    Preferred,
-    /// Never use IPIv.
-    Off,
-}
-
-impl IpivMode {
-    /// The spelling used in manifests and reports.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            IpivMode::Required => "required",
-            IpivMode::Preferred => "preferred",
-            IpivMode::Off => "off",
-        }
-    }
-}
+/// `ipiv = "required" | "preferred" | "off"` in the partitions file: tessera-vmx's control
+/// selection input, which the kernel hands to it as planned.
+pub use tessera_vmx::select::IpivMode;
 
 /// `timer = "virtualized" | "preferred" | "trapped"`: the path of a partition's TSC-deadline
 /// timer. One-shot and periodic modes are always trapped (the processor's guest timer models

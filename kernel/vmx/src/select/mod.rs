@@ -78,15 +78,27 @@ impl ControlGroup {
     }
 }
 
-/// What the manifest says about IPI virtualization (`ipiv = "required" | "preferred" | "off"`).
+/// What the manifest says about IPI virtualization (`ipiv = "required" | "preferred" | "off"`;
+/// the plan holds this type).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IpivMode {
-    /// Refuse to boot without IPIv.
+    /// Fail the build (on a board without IPIv) and refuse to boot without IPIv.
     Required,
     /// Use IPIv when the CPU offers it; otherwise ICR writes exit and the hypervisor posts.
     Preferred,
     /// Never use IPIv.
     Off,
+}
+
+impl IpivMode {
+    /// The spelling used in manifests and reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IpivMode::Required => "required",
+            IpivMode::Preferred => "preferred",
+            IpivMode::Off => "off",
+        }
+    }
 }
 
 /// The control words to write to the VMCS.
