@@ -103,7 +103,7 @@ mod tests {
         for (p, part) in PLAN.partitions.iter().enumerate() {
             for (v, vcpu) in part.vcpus.iter().enumerate() {
                 let entry = part.pid_table.entries[vcpu.virtual_apic_id as usize];
-                let target = tessera_manifest::PidTarget {
+                let target = tessera_manifest::VcpuRef {
                     partition: p as u16,
                     vcpu: v as u16,
                 };

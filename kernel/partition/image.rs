@@ -143,8 +143,8 @@ pub fn place(
 mod tests {
     use super::*;
     use tessera_manifest::{
-        Console, Device, HostRange, Image, Ipiv, IpivMode, Memory, Partition, PidTable, PidTarget,
-        PortRange, Segment, Vcpu,
+        Console, Device, HostRange, Image, Ipiv, IpivMode, Memory, Partition, PidTable, PortRange,
+        Segment, Vcpu, VcpuRef,
     };
 
     const MIB: u64 = 1 << 20;
@@ -159,7 +159,7 @@ mod tests {
         virtual_apic_id: 0,
         starts_at_boot: true,
     }];
-    static ENTRIES: [Option<PidTarget>; 1] = [Some(PidTarget {
+    static ENTRIES: [Option<VcpuRef>; 1] = [Some(VcpuRef {
         partition: 0,
         vcpu: 0,
     })];

@@ -6,14 +6,14 @@ use super::test_plans::{manifests, with_plan};
 use super::PlanView;
 use tessera_manifest::ept::{table_pages, GuestRange};
 use tessera_manifest::ipiv_model::{entry_value, virtualize, Outcome};
-use tessera_manifest::{PidTarget, Plan};
+use tessera_manifest::Plan;
 use tessera_vmx::ipi::{decide, Decision, Icr, VcpuRef};
 use tessera_vmx::tables::{
     EptBuilder, EptMapping, EptPermissions, MemoryType, PageSlot, TablePage,
 };
 
 /// A fake, distinct, 64-byte aligned descriptor address per vCPU.
-fn pid_address(target: PidTarget) -> u64 {
+fn pid_address(target: VcpuRef) -> u64 {
     0x1000_0000 + (u64::from(target.partition) << 12) + (u64::from(target.vcpu) << 6)
 }
 

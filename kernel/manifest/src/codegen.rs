@@ -219,7 +219,7 @@ fn pid_table(t: &PidTable<'_>) -> String {
         .iter()
         .map(|e| match e {
             Some(e) => format!(
-                "Some({M}::PidTarget {{ partition: {}, vcpu: {} }})",
+                "Some({M}::VcpuRef {{ partition: {}, vcpu: {} }})",
                 e.partition, e.vcpu
             ),
             None => "None".into(),

@@ -74,7 +74,7 @@ pub fn virtualize(
 pub fn entry_value(
     table: &PidTable<'_>,
     index: u16,
-    pid_address: impl Fn(crate::plan::PidTarget) -> u64,
+    pid_address: impl Fn(crate::plan::VcpuRef) -> u64,
 ) -> u64 {
     match table.entries.get(usize::from(index)).copied().flatten() {
         Some(target) => pid_address(target) | ENTRY_VALID,

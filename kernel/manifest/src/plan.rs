@@ -289,7 +289,7 @@ impl RouteMode {
 /// posted-interrupt descriptor or is zero. `entries.len() == last_index + 1`.
 #[derive(Clone, Copy, Debug)]
 pub struct PidTable<'a> {
-    pub entries: &'a [Option<PidTarget>],
+    pub entries: &'a [Option<VcpuRef>],
     /// Value for the VMCS field "last PID-pointer index".
     pub last_index: u16,
 }
@@ -301,16 +301,13 @@ impl PidTable<'_> {
     }
 }
 
-/// The vCPU whose posted-interrupt descriptor a table entry points at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PidTarget {
-    pub partition: u16,
-    pub vcpu: u16,
-}
+/// The vCPU whose posted-interrupt descriptor a table entry points at: tessera-vmx's reference to
+/// a vCPU (partition index, vCPU index in plan order), the one the IPI route decision names too.
+pub use tessera_vmx::ipi::VcpuRef;
 
 impl<'a> Plan<'a> {
     /// The vCPU a PID-table entry names.
-    pub fn vcpu(&self, target: PidTarget) -> &'a Vcpu<'a> {
+    pub fn vcpu(&self, target: VcpuRef) -> &'a Vcpu<'a> {
         &self.partitions[target.partition as usize].vcpus[target.vcpu as usize]
     }
 

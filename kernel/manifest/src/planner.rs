@@ -5,7 +5,7 @@ use crate::heap;
 use crate::heap_size;
 use crate::model::{DeviceModel, Model};
 use crate::plan::{
-    Device, HermitBoot, Image, Partition, PidTable, PidTarget, Plan, Route, RouteMode, Vcpu,
+    Device, HermitBoot, Image, Partition, PidTable, Plan, Route, RouteMode, Vcpu, VcpuRef,
 };
 use bumpalo::Bump;
 
@@ -100,7 +100,7 @@ fn device(d: &DeviceModel) -> Device<'_> {
 /// Entries of partition `p`'s PID-pointer table: its own vCPUs and those of every partition it
 /// has an exitless route to, at their virtual APIC IDs; empty elsewhere; no entry past the
 /// highest of them.
-pub fn pid_entries(model: &Model, p: usize) -> Vec<Option<PidTarget>> {
+pub fn pid_entries(model: &Model, p: usize) -> Vec<Option<VcpuRef>> {
     let part = &model.partitions[p];
     let exitless = part
         .routes
@@ -117,7 +117,7 @@ pub fn pid_entries(model: &Model, p: usize) -> Vec<Option<PidTarget>> {
     for &q in &reachable {
         let first = model.partitions[q].apic_first as usize;
         for v in 0..model.partitions[q].vcpus.len() {
-            table[first + v] = Some(PidTarget {
+            table[first + v] = Some(VcpuRef {
                 partition: q as u16,
                 vcpu: v as u16,
             });
@@ -200,8 +200,8 @@ mod tests {
         }
     }
 
-    fn target(partition: u16, vcpu: u16) -> Option<PidTarget> {
-        Some(PidTarget { partition, vcpu })
+    fn target(partition: u16, vcpu: u16) -> Option<VcpuRef> {
+        Some(VcpuRef { partition, vcpu })
     }
 
     #[test]

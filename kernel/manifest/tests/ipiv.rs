@@ -10,7 +10,7 @@ use std::path::Path;
 use tessera_manifest::ipiv_model::{
     classify_x2apic_icr, entry_value, virtualize, IcrWrite, Outcome,
 };
-use tessera_manifest::{heap, heap_size, planner, Images, PidTarget, Plan, RouteMode};
+use tessera_manifest::{heap, heap_size, planner, Images, Plan, RouteMode, VcpuRef};
 
 const VECTORS: [u8; 20] = [
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 100, 255,
@@ -18,7 +18,7 @@ const VECTORS: [u8; 20] = [
 const MAXPHYADDR: u32 = 46;
 
 /// A fake, distinct, 64-byte aligned PID address per vCPU.
-fn pid_address(plan: &Plan<'_>, t: PidTarget) -> u64 {
+fn pid_address(plan: &Plan<'_>, t: VcpuRef) -> u64 {
     let index = plan
         .vcpus()
         .position(|(p, v, _)| p == t.partition && v == t.vcpu)
@@ -35,10 +35,10 @@ fn expected(plan: &Plan<'_>, sender: u16, apic_id: u32, vector: u8) -> Outcome {
         .filter(|r| r.mode == RouteMode::Exitless)
         .map(|r| r.to);
     let reachable: Vec<u16> = std::iter::once(sender).chain(exitless).collect();
-    let targets: Vec<PidTarget> = plan
+    let targets: Vec<VcpuRef> = plan
         .vcpus()
         .filter(|(p, _, v)| reachable.contains(p) && v.virtual_apic_id == apic_id)
-        .map(|(partition, vcpu, _)| PidTarget { partition, vcpu })
+        .map(|(partition, vcpu, _)| VcpuRef { partition, vcpu })
         .collect();
     assert!(
         targets.len() <= 1,
@@ -81,7 +81,7 @@ fn check_plan(plan: &Plan<'_>) -> usize {
                         .find(|&(p, v, _)| {
                             pid_address(
                                 plan,
-                                PidTarget {
+                                VcpuRef {
                                     partition: p,
                                     vcpu: v,
                                 },
