@@ -1,21 +1,11 @@
 //! The local APIC in x2APIC mode (MSR access): enabling it, the APIC ID, and sending IPIs.
 
 use crate::msr;
+use tessera_vmx::msr::{
+    APIC_BASE_ENABLE, APIC_BASE_X2APIC, IA32_APIC_BASE, X2APIC_EOI, X2APIC_ICR, X2APIC_ID,
+    X2APIC_SVR,
+};
 
-/// IA32_APIC_BASE MSR.
-pub const IA32_APIC_BASE: u32 = 0x1B;
-/// IA32_APIC_BASE bit 11: APIC globally enabled.
-pub const APIC_BASE_ENABLE: u64 = 1 << 11;
-/// IA32_APIC_BASE bit 10: x2APIC mode.
-pub const APIC_BASE_X2APIC: u64 = 1 << 10;
-/// x2APIC ID register.
-pub const X2APIC_ID: u32 = 0x802;
-/// x2APIC end-of-interrupt register.
-pub const X2APIC_EOI: u32 = 0x80B;
-/// x2APIC spurious-interrupt vector register.
-pub const X2APIC_SVR: u32 = 0x80F;
-/// x2APIC interrupt command register (64 bits: destination in 63:32).
-pub const X2APIC_ICR: u32 = 0x830;
 /// SVR bit 8: APIC software enable.
 const SVR_ENABLE: u64 = 1 << 8;
 /// Vector reported for spurious interrupts.

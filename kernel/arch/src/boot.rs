@@ -108,7 +108,7 @@ _start:
     movl %eax, %cr4
     movl ${pml4}, %eax
     movl %eax, %cr3
-    movl $0xC0000080, %ecx
+    movl ${efer}, %ecx
     rdmsr
     orl $0x100, %eax
     wrmsr
@@ -152,5 +152,6 @@ boot_gdt_ptr:
     stack = sym crate::boot_stack::BSP_STACK,
     stack_bytes = const crate::boot_stack::BSP_STACK_BYTES,
     entry = sym crate::entry::bsp_entry,
+    efer = const tessera_vmx::msr::IA32_EFER,
     options(att_syntax)
 );

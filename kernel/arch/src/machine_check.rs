@@ -3,9 +3,8 @@
 //! a later one is reported instead of shutting the processor down).
 
 use crate::msr;
-use tessera_vmx::exit::machine_check::{
-    bank_count, MachineCheckReport, IA32_MC0_STATUS, IA32_MCG_CAP, IA32_MCG_STATUS,
-};
+use tessera_vmx::exit::machine_check::{bank_count, MachineCheckReport};
+use tessera_vmx::msr::{IA32_MC0_STATUS, IA32_MCG_CAP, IA32_MCG_STATUS};
 
 /// CPUID.01H:EDX bit 14: the processor has IA32_MCG_CAP and the banks.
 fn has_mca() -> bool {

@@ -72,7 +72,7 @@ tramp_pm32:
     movl %eax, %cr4
     movl {base} + {cr3_off}, %eax
     movl %eax, %cr3
-    movl $0xC0000080, %ecx
+    movl ${efer}, %ecx
     rdmsr
     orl $0x100, %eax
     wrmsr
@@ -97,6 +97,7 @@ tessera_trampoline_end:
     .text
 "#,
     base = const TRAMPOLINE_BASE,
+    efer = const tessera_vmx::msr::IA32_EFER,
     cr3_off = const trampoline::CR3_OFFSET,
     stack_off = const trampoline::STACK_OFFSET,
     cpu_off = const trampoline::CPU_INDEX_OFFSET,

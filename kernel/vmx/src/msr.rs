@@ -1,5 +1,7 @@
-//! Model-specific register numbers that VMX setup reads (SDM Vol. 4 "Model-Specific Registers";
-//! Vol. 3D Appendix A "VMX Capability Reporting Facility").
+//! Model-specific register numbers (SDM Vol. 4 "Model-Specific Registers"; Vol. 3D Appendix A
+//! "VMX Capability Reporting Facility"), the one home of every MSR number Tessera names: the ones
+//! VMX setup reads, the ones guests' RDMSR/WRMSR exits emulate, and the ones tessera-arch drives
+//! (local APIC, machine-check banks).
 
 /// IA32_FEATURE_CONTROL: bit 0 lock, bit 2 enable VMX outside SMX.
 pub const IA32_FEATURE_CONTROL: u32 = 0x3A;
@@ -56,8 +58,26 @@ pub const VMX_BASIC_TRUE_CTLS: u64 = 1 << 55;
 pub const IA32_EFER: u32 = 0xC000_0080;
 /// IA32_PAT.
 pub const IA32_PAT: u32 = 0x277;
-/// IA32_APIC_BASE: bit 10 x2APIC enable, bit 11 APIC global enable.
+/// IA32_APIC_BASE: bit 8 BSP, bit 10 x2APIC enable, bit 11 APIC global enable.
 pub const IA32_APIC_BASE: u32 = 0x1B;
+/// IA32_APIC_BASE bit 8: the processor is the bootstrap processor.
+pub const APIC_BASE_BSP: u64 = 1 << 8;
+/// IA32_APIC_BASE bit 10: x2APIC mode.
+pub const APIC_BASE_X2APIC: u64 = 1 << 10;
+/// IA32_APIC_BASE bit 11: APIC globally enabled.
+pub const APIC_BASE_ENABLE: u64 = 1 << 11;
+/// IA32_FS_BASE: held in the guest-state area.
+pub const IA32_FS_BASE: u32 = 0xC000_0100;
+/// IA32_GS_BASE: held in the guest-state area.
+pub const IA32_GS_BASE: u32 = 0xC000_0101;
+/// IA32_TSC_DEADLINE: the local APIC timer's deadline in TSC-deadline mode.
+pub const IA32_TSC_DEADLINE: u32 = 0x6E0;
+/// IA32_MCG_CAP: bits 7:0 the number of machine-check banks.
+pub const IA32_MCG_CAP: u32 = 0x179;
+/// IA32_MCG_STATUS: bit 2 MCIP (machine check in progress).
+pub const IA32_MCG_STATUS: u32 = 0x17A;
+/// IA32_MC0_STATUS: bank `i`'s status is at `+ 4 * i`.
+pub const IA32_MC0_STATUS: u32 = 0x401;
 /// First x2APIC MSR (APIC register offset 0x000 maps to MSR 0x800, offset >> 4).
 pub const X2APIC_MSR_FIRST: u32 = 0x800;
 /// Last MSR of the x2APIC range.
@@ -68,7 +88,17 @@ pub const X2APIC_ID: u32 = 0x802;
 pub const X2APIC_TPR: u32 = 0x808;
 /// x2APIC end-of-interrupt register (write-only).
 pub const X2APIC_EOI: u32 = 0x80B;
+/// x2APIC spurious-interrupt vector register (0F0H): bit 8 enables the APIC in software.
+pub const X2APIC_SVR: u32 = 0x80F;
 /// x2APIC interrupt command register (64-bit).
 pub const X2APIC_ICR: u32 = 0x830;
+/// x2APIC LVT timer register (APIC offset 320H).
+pub const X2APIC_LVT_TIMER: u32 = 0x832;
+/// x2APIC initial-count register (380H).
+pub const X2APIC_INITIAL_COUNT: u32 = 0x838;
+/// x2APIC current-count register (390H, read-only).
+pub const X2APIC_CURRENT_COUNT: u32 = 0x839;
+/// x2APIC divide-configuration register (3E0H).
+pub const X2APIC_DIVIDE_CONFIGURATION: u32 = 0x83E;
 /// x2APIC self-IPI register (write-only).
 pub const X2APIC_SELF_IPI: u32 = 0x83F;

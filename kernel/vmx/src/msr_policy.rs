@@ -4,13 +4,12 @@
 //! local APIC timer's registers and IA32_TSC_DEADLINE go to the vCPU's timer, and every other MSR is
 //! outside the partition's grant: the vCPU is stopped.
 
-use crate::apic_timer::{
-    IA32_TSC_DEADLINE, X2APIC_CURRENT_COUNT, X2APIC_DIVIDE_CONFIGURATION, X2APIC_INITIAL_COUNT,
-    X2APIC_LVT_TIMER, X2APIC_SVR,
-};
 use crate::fields::{Field64Guest, NaturalGuest};
 use crate::ipi::Icr;
-use crate::msr;
+use crate::msr::{
+    self, APIC_BASE_BSP, IA32_FS_BASE, IA32_GS_BASE, IA32_TSC_DEADLINE, X2APIC_CURRENT_COUNT,
+    X2APIC_DIVIDE_CONFIGURATION, X2APIC_INITIAL_COUNT, X2APIC_LVT_TIMER, X2APIC_SVR,
+};
 
 /// What the exit handler does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,13 +73,8 @@ pub const fn needs_guest_efer(msr_index: u32, write: bool) -> bool {
     write && msr_index == msr::IA32_EFER
 }
 
-/// IA32_FS_BASE and IA32_GS_BASE: held in the guest-state area.
-const IA32_FS_BASE: u32 = 0xC000_0100;
-const IA32_GS_BASE: u32 = 0xC000_0101;
-
 /// IA32_APIC_BASE of every vCPU: base 0xFEE0_0000, x2APIC mode (bit 10), enabled (bit 11).
-pub const APIC_BASE_VALUE: u64 = 0xFEE0_0000 | 1 << 10 | 1 << 11;
-const APIC_BASE_BSP: u64 = 1 << 8;
+pub const APIC_BASE_VALUE: u64 = 0xFEE0_0000 | msr::APIC_BASE_X2APIC | msr::APIC_BASE_ENABLE;
 /// EFER bits a guest may change: SCE (0) and NXE (11); LME/LMA stay set.
 const EFER_GUEST_WRITABLE: u64 = 1 << 0 | 1 << 11;
 const EFER_LONG_MODE: u64 = 1 << 8 | 1 << 10;

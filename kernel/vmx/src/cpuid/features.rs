@@ -4,10 +4,10 @@
 //! `docs/cpuid.md` is this table rendered (`doc::markdown`), checked by a host test.
 
 use super::xsave::{XCR0_AMX, XCR0_AVX, XCR0_AVX512, XCR0_PKRU};
-use crate::apic_timer::IA32_TSC_DEADLINE;
 use crate::controls::SecondaryProcBased as S;
 use crate::exit::ExitReason;
 use crate::msr;
+use crate::msr::IA32_TSC_DEADLINE;
 
 /// A CPUID output register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,10 +11,6 @@ use super::interruption::{InterruptionInfo, InterruptionType};
 pub const MACHINE_CHECK_VECTOR: u8 = 18;
 /// The VMCS exception bitmap (4004H): only #MC exits; every other exception is the guest's.
 pub const EXCEPTION_BITMAP: u32 = 1 << MACHINE_CHECK_VECTOR;
-/// IA32_MCG_CAP, IA32_MCG_STATUS, and IA32_MC0_STATUS (bank `i` at `+ 4 * i`).
-pub const IA32_MCG_CAP: u32 = 0x179;
-pub const IA32_MCG_STATUS: u32 = 0x17A;
-pub const IA32_MC0_STATUS: u32 = 0x401;
 /// IA32_MCi_STATUS bit 63: the bank holds a valid error.
 pub const BANK_STATUS_VALID: u64 = 1 << 63;
 

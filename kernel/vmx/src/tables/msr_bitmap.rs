@@ -64,7 +64,7 @@ impl<P: PageWords> MsrBitmap<P> {
     /// IA32_TSC_DEADLINE (6E0H) reads and writes exit (`passed` false: the trapped timer) or reach
     /// APIC-timer virtualization without exiting (`passed` true).
     pub fn pass_tsc_deadline(&mut self, passed: bool) {
-        let msr = crate::apic_timer::IA32_TSC_DEADLINE;
+        let msr = crate::msr::IA32_TSC_DEADLINE;
         let result = match passed {
             true => self.allow(msr, MsrAccess::ReadWrite),
             false => self.deny(msr, MsrAccess::ReadWrite),
