@@ -2,10 +2,10 @@
 //! (see `outcome`) as the `TESSERA-RESULT:` line. Printed by the run loop of the vCPU that stopped last.
 
 use crate::outcome::{partition_verdict, VcpuEnd};
-use crate::partition::tables::global_index;
 use crate::plan::PLAN;
 use crate::vcpu::shared::{self, VCPUS};
 use tessera_arch::println;
+use tessera_vmx::ipi::VcpuRef;
 
 /// Host-stack headroom below which the summary warns (the planned stacks have no guard page).
 const STACK_MARGIN_BYTES: usize = 2048;
@@ -17,7 +17,10 @@ pub fn print() {
         let mut ends: heapless::Vec<VcpuEnd, VCPUS> = heapless::Vec::new();
         let (mut total, mut console, mut dropped) = (0u64, 0u64, 0u64);
         for v in 0..part.vcpus.len() {
-            let state = shared::of(global_index(&PLAN, p as u16, v as u16));
+            let state = shared::of(PLAN.vcpu_index(VcpuRef {
+                partition: p as u16,
+                vcpu: v as u16,
+            }));
             let counters = state.counters();
             total += counters.total();
             let (used, size) = state.stack_use().unwrap_or((0, 0));

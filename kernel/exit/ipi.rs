@@ -8,7 +8,6 @@
 //! its next VM entry.
 
 use super::Flow;
-use crate::partition::tables::global_index;
 use crate::plan::PLAN;
 use crate::plan_vmx::PlanView;
 use crate::vcpu::{shared, Vcpu};
@@ -52,7 +51,7 @@ fn emulate(vcpu: &Vcpu, view: &PlanView, emulation: Emulation) {
             partition: vcpu.partition,
             vcpu: target,
         };
-        let state = shared::of(global_index(&PLAN, to.partition, to.vcpu));
+        let state = shared::of(PLAN.vcpu_index(to));
         match emulation.kind {
             EmulatedKind::Fixed { vector } => post(vcpu, to, vector),
             EmulatedKind::Init => {
@@ -89,7 +88,7 @@ pub fn send_fixed(target: VcpuRef, vector: u8) {
 /// Posts `vector` into `target`'s descriptor (from the sender's copy of the descriptors: no lock)
 /// and sends the notification if the processor would: one WRMSR of the x2APIC ICR.
 fn post(vcpu: &Vcpu, target: VcpuRef, vector: u8) {
-    let index = global_index(&PLAN, target.partition, target.vcpu);
+    let index = PLAN.vcpu_index(target);
     let Some(pid) = vcpu.descriptors.get(index).copied().flatten() else {
         return;
     };

@@ -5,7 +5,6 @@
 //! Hermit programs at boot read as fully masked (`legacy_pic_read`).
 
 use super::Flow;
-use crate::partition::tables::global_index;
 use crate::plan::PLAN;
 use crate::vcpu::{shared, Vcpu};
 use tessera_vmx::exit::{IoDirection, IoQualification, StopReason};
@@ -172,11 +171,11 @@ fn exit(vcpu: &Vcpu, code: i32) -> Flow {
 pub fn stop_siblings(partition: u16, except: u16, reason: StopReason) {
     let part = &PLAN.partitions[partition as usize];
     for sibling in (0..part.vcpus.len() as u16).filter(|&v| v != except) {
-        shared::of(global_index(&PLAN, partition, sibling)).request_stop(reason);
         let to = tessera_vmx::ipi::VcpuRef {
             partition,
             vcpu: sibling,
         };
+        shared::of(PLAN.vcpu_index(to)).request_stop(reason);
         super::ipi::send_fixed(to, super::ipi::KICK_VECTOR);
     }
 }

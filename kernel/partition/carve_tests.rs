@@ -4,6 +4,7 @@
 use super::tables;
 use crate::heap::{carve, NOTIFICATION_VECTOR};
 use crate::plan::{HEAP_BYTES, PLAN};
+use tessera_vmx::ipi::VcpuRef;
 
 /// The kernel's own carving (the region can be taken once per process, so one test does it all):
 /// every planned item is placed, the partition tables are built in the carved pages, and the
@@ -32,13 +33,16 @@ fn carving_follows_the_plan_and_the_tables_fit_their_pages() {
         for (t, entry) in part.pid_table.entries.iter().enumerate() {
             let raw = memory.pid_table[t].load(core::sync::atomic::Ordering::SeqCst);
             let expected = entry.map_or(0, |target| {
-                let g = tables::global_index(&PLAN, target.partition, target.vcpu);
+                let g = PLAN.vcpu_index(target);
                 carved.vcpus[g].pid as *const _ as u64 | 1
             });
             assert_eq!(raw, expected, "partition {} entry {t}", part.name);
         }
         for v in 0..part.vcpus.len() {
-            let g = tables::global_index(&PLAN, p as u16, v as u16);
+            let g = PLAN.vcpu_index(VcpuRef {
+                partition: p as u16,
+                vcpu: v as u16,
+            });
             tables::fill_vcpu_pages(part, v, &carved.vcpus[g], true);
             let vapic = carved.vcpus[g].virtual_apic;
             assert_eq!(vapic.read_u32(0x20), part.vcpus[v].virtual_apic_id);

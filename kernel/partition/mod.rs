@@ -24,6 +24,7 @@ mod setup {
     use tessera_arch::vmx::Page;
     use tessera_vmx::apic_timer::TimerFrequency;
     use tessera_vmx::guest_abi::{BootTimer, TimerPath};
+    use tessera_vmx::ipi::VcpuRef;
 
     /// Everything one vCPU needs to configure its VMCS and run.
     pub struct Launch {
@@ -145,7 +146,10 @@ mod setup {
             .io_bitmaps()
             .expect("checked by fill_partition_io_bitmaps");
         for v in 0..part.vcpus.len() {
-            let global = tables::global_index(&PLAN, p as u16, v as u16);
+            let global = PLAN.vcpu_index(VcpuRef {
+                partition: p as u16,
+                vcpu: v as u16,
+            });
             tables::fill_vcpu_pages(part, v, &carved.vcpus[global], ipiv);
         }
         log::info!(

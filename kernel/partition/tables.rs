@@ -126,20 +126,11 @@ pub fn fill_pid_table(
 ) -> Result<(), TableError> {
     for (index, entry) in part.pid_table.entries.iter().enumerate() {
         let Some(target) = entry else { continue };
-        let global = global_index(plan, target.partition, target.vcpu);
+        let global = plan.vcpu_index(*target);
         let pid = vcpus.get(global).ok_or(TableError::PidEntry { index })?.pid;
         set_pid_entry(memory.pid_table, index, pid).map_err(|_| TableError::PidEntry { index })?;
     }
     Ok(())
-}
-
-/// Position of vCPU `vcpu` of partition `partition` in plan order.
-pub fn global_index(plan: &Plan<'_>, partition: u16, vcpu: u16) -> usize {
-    let before: usize = plan.partitions[..partition as usize]
-        .iter()
-        .map(|p| p.vcpus.len())
-        .sum();
-    before + vcpu as usize
 }
 
 /// The virtual-APIC page and MSR bitmap of one vCPU (ICR writes pass only with IPIv).

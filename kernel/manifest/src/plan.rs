@@ -328,6 +328,16 @@ impl<'a> Plan<'a> {
         (distinct + 1).min(self.board_cpus.len().max(1))
     }
 
+    /// The position of `target` in plan order ([`Plan::vcpus`]): the index the kernel keeps each
+    /// vCPU's heap items, launch data and shared state at.
+    pub fn vcpu_index(&self, target: VcpuRef) -> usize {
+        let before: usize = self.partitions[..usize::from(target.partition)]
+            .iter()
+            .map(|p| p.vcpus.len())
+            .sum();
+        before + usize::from(target.vcpu)
+    }
+
     /// Every vCPU in plan order (partition order, then vCPU order), with its partition index.
     pub fn vcpus(&self) -> impl Iterator<Item = (u16, u16, &'a Vcpu<'a>)> + 'a {
         let partitions: &'a [Partition<'a>] = self.partitions;

@@ -78,6 +78,23 @@ fn cpu_slots_follow_the_plan() {
     );
 }
 
+/// `vcpu_index` names each vCPU by its position in `vcpus()`, for every shipped manifest.
+#[test]
+fn vcpu_index_is_the_position_in_plan_order() {
+    for (board, manifest) in shipped() {
+        let model = tessera_manifest::check_files(&board, &manifest, Images::Skip).unwrap();
+        let arena = bumpalo::Bump::new();
+        let plan = planner::plan(&arena, &model);
+        let mut count = 0;
+        for (index, (partition, vcpu, _)) in plan.vcpus().enumerate() {
+            let target = tessera_manifest::VcpuRef { partition, vcpu };
+            assert_eq!(plan.vcpu_index(target), index, "{}", manifest.display());
+            count += 1;
+        }
+        assert!(count >= 2, "{}", manifest.display());
+    }
+}
+
 #[test]
 fn planned_heap_is_the_smallest_that_fits_the_sequence() {
     for (board, manifest) in shipped() {
