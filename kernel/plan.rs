@@ -6,24 +6,14 @@ include!(concat!(env!("OUT_DIR"), "/manifest.rs"));
 mod tests {
     use super::*;
 
+    /// The region the kernel declares holds every planned item, and ends with the last one.
     #[test]
-    fn generated_plan_matches_its_heap_sequence() {
-        assert!(!PLAN.partitions.is_empty());
-        let items = tessera_manifest::heap::sequence(&PLAN).count();
-        let vcpus = PLAN.vcpus().count();
-        assert!(items > vcpus * tessera_manifest::heap::PER_VCPU.len());
-    }
-
-    /// The kernel carves its heap by iterating `heap::sequence(&PLAN)`; the generated size is the
-    /// smallest on which that same sequence succeeds.
-    #[test]
-    fn heap_bytes_is_the_minimal_replay_of_the_kernel_sequence() {
-        use tessera_manifest::heap_size::{replay, GRANULE_BYTES};
-        let items: Vec<(usize, usize)> = tessera_manifest::heap::sequence(&PLAN)
-            .map(|i| (i.bytes, i.align))
-            .collect();
-        assert!(replay(HEAP_BYTES, &items).is_ok());
-        assert!(replay(HEAP_BYTES - GRANULE_BYTES, &items).is_err());
+    fn heap_region_is_exactly_its_items() {
+        assert_eq!(PLAN.heap.region_bytes, HEAP_BYTES);
+        assert_eq!(PLAN.heap.vcpus.len(), PLAN.vcpus().count());
+        assert_eq!(PLAN.heap.partitions.len(), PLAN.partitions.len());
+        let end = PLAN.heap_items().map(|i| i.offset + i.bytes).max();
+        assert_eq!(end, Some(HEAP_BYTES));
     }
 
     /// The board and partitions files this build was generated from (build.rs: `TESSERA_BOARD`,
@@ -69,7 +59,8 @@ mod tests {
         let board_cpus = table_array(&board, "cpu").len();
         let boot_slot = usize::from(hosting.len() < board_cpus);
         assert_eq!(CPU_SLOTS, hosting.len() + boot_slot);
-        let ept = (0..PLAN.partitions.len()).map(|p| tessera_manifest::heap::ept_pages(&PLAN, p));
+        let ept =
+            (0..PLAN.partitions.len()).map(|p| tessera_manifest::heap_items::ept_pages(&PLAN, p));
         assert_eq!(Some(MAX_EPT_PAGES as u64), ept.max());
     }
 

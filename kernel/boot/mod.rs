@@ -1,4 +1,4 @@
-//! The boot CPU's path (check the machine, carve the heap, set up partitions, start the CPUs the
+//! The boot CPU's path (check the machine, set up the heap's descriptors, set up partitions, start the CPUs the
 //! plan uses) and every CPU's move onto its vCPU's host stack.
 
 #[cfg(target_os = "none")]
@@ -89,23 +89,18 @@ mod flow {
         let frequency = super::timer::frequency();
         launch::set_timer_frequency(frequency);
         let checked = tessera_arch::tsc_cycles();
-        let carved = crate::heap::carve().unwrap_or_else(|e| fatal(format_args!("heap: {e}")));
-        let carved_at = tessera_arch::tsc_cycles();
+        crate::heap::set_up_descriptors();
+        let heap_ready_at = tessera_arch::tsc_cycles();
         log::info!(
-            "heap: used {} of {} bytes (planned {HEAP_BYTES})",
-            carved.used_bytes,
-            carved.size_bytes
+            "heap: {HEAP_BYTES} bytes, {} structures at planned offsets",
+            PLAN.heap_items().count()
         );
-        tessera_arch::println!(
-            "SUMMARY heap_used_bytes={} heap_planned_bytes={HEAP_BYTES}",
-            carved.used_bytes
-        );
-        for (index, memory) in carved.vcpus.iter().enumerate() {
-            shared::of(index).set_pid(memory.pid);
+        tessera_arch::println!("SUMMARY heap_bytes={HEAP_BYTES}");
+        for index in 0..PLAN.vcpus().count() {
+            shared::of(index).set_pid(crate::heap::pid(index));
         }
         let launches = crate::partition::setup_all(
             boot,
-            carved,
             controls.ipiv,
             frequency,
             controls.apic_timer_virtualization,
@@ -116,8 +111,8 @@ mod flow {
         tessera_arch::println!(
             "SUMMARY boot_machine_check_cycles={} boot_heap_cycles={} boot_partitions_cycles={}",
             timing::since_boot_start(checked),
-            carved_at - checked,
-            tessera_arch::tsc_cycles() - carved_at
+            heap_ready_at - checked,
+            tessera_arch::tsc_cycles() - heap_ready_at
         );
     }
 

@@ -214,7 +214,7 @@ mod tests {
                 dma: false,
             },
             partitions: Box::leak(Box::new([part])),
-            heap_bytes: 0,
+            heap: tessera_manifest::HeapLayout::EMPTY,
         }
     }
 

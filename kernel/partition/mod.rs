@@ -7,7 +7,7 @@ pub mod image;
 pub mod tables;
 
 #[cfg(test)]
-mod carve_tests;
+mod heap_tests;
 
 #[cfg(target_os = "none")]
 pub use setup::{setup_all, Launch};
@@ -15,7 +15,6 @@ pub use setup::{setup_all, Launch};
 #[cfg(target_os = "none")]
 mod setup {
     use super::{image, tables};
-    use crate::heap::Carved;
     use crate::plan::PLAN;
     use core::sync::atomic::AtomicU64;
     use tessera_arch::fatal;
@@ -29,6 +28,9 @@ mod setup {
     /// Everything one vCPU needs to configure its VMCS and run.
     pub struct Launch {
         pub memory: crate::heap::VcpuMemory,
+        /// Taken by the vCPU's CPU when it moves onto it (the boot CPU takes every host stack
+        /// from the heap, in plan order, since the region hands them out in rising order only).
+        pub host_stack: Option<tessera_arch::fixed_heap::HostStack>,
         pub pid_table: &'static [AtomicU64],
         /// The plan's last PID-pointer index for the partition (its table has one more entry).
         pub last_pid_index: u16,
@@ -53,7 +55,6 @@ mod setup {
     /// partition's `timer` setting decides whether its vCPUs use it).
     pub fn setup_all(
         boot: &BootInfo,
-        carved: Carved,
         ipiv: bool,
         frequency: TimerFrequency,
         timer_virtualization: bool,
@@ -77,26 +78,23 @@ mod setup {
                     TimerPath::Trapped => "trapped (1 exit to arm, 1 to expire)",
                 }
             );
-            let r = setup_one(boot, &carved, p, ipiv, timer);
+            let r = setup_one(boot, p, ipiv, timer);
             if ready.push(r).is_err() {
                 fatal(format_args!("partition {}: too many partitions", part.name));
             }
         }
-        carved
-            .vcpus
-            .into_iter()
-            .zip(PLAN.vcpus())
-            .map(move |(memory, (p, _, _))| {
-                let r = ready[p as usize];
-                Launch {
-                    memory,
-                    pid_table: r.pid_table,
-                    last_pid_index: PLAN.partitions[p as usize].pid_table.last_index,
-                    ept_root: r.ept_root,
-                    io_bitmaps: r.io_bitmaps,
-                    guest_memory: r.guest_memory,
-                }
-            })
+        PLAN.vcpus().enumerate().map(move |(index, (p, _, _))| {
+            let r = ready[p as usize];
+            Launch {
+                memory: crate::heap::vcpu_memory(index),
+                host_stack: crate::heap::host_stack(index),
+                pid_table: r.pid_table,
+                last_pid_index: PLAN.partitions[p as usize].pid_table.last_index,
+                ept_root: r.ept_root,
+                io_bitmaps: r.io_bitmaps,
+                guest_memory: r.guest_memory,
+            }
+        })
     }
 
     /// Claims and zeroes every channel's ring and acknowledgement pages (board RAM no partition
@@ -122,48 +120,38 @@ mod setup {
     /// Not inlined: its frame (the boot-info block among others) must not add to the callers' on the
     /// boot CPU's stack.
     #[inline(never)]
-    fn setup_one(
-        boot: &BootInfo,
-        carved: &Carved,
-        p: usize,
-        ipiv: bool,
-        timer: BootTimer,
-    ) -> PartitionReady {
+    fn setup_one(boot: &BootInfo, p: usize, ipiv: bool, timer: BootTimer) -> PartitionReady {
         let part = &PLAN.partitions[p];
         let name = part.name;
         let memory = tessera_arch::phys::claim_ram(boot, part.memory.host_base, part.memory.bytes)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: memory: {e:?}")));
         image::place(&PLAN, p as u16, memory, timer)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
-        let tables_memory = &carved.partitions[p];
-        let ept_root = tables::build_ept(&PLAN, p, tables_memory)
+        let ept_root = tables::build_ept(&PLAN, p)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
-        tables::fill_pid_table(&PLAN, part, tables_memory, &carved.vcpus)
+        tables::fill_pid_table(&PLAN, p)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
-        tables::fill_partition_io_bitmaps(part, tables_memory)
+        tables::fill_partition_io_bitmaps(part, p)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
-        let io_bitmaps = tables_memory
-            .io_bitmaps()
-            .expect("checked by fill_partition_io_bitmaps");
         for v in 0..part.vcpus.len() {
             let global = PLAN.vcpu_index(VcpuRef {
                 partition: p as u16,
                 vcpu: v as u16,
             });
-            tables::fill_vcpu_pages(part, v, &carved.vcpus[global], ipiv);
+            tables::fill_vcpu_pages(part, v, global, ipiv);
         }
         log::info!(
             "partition {name}: {} MiB at host {:#x}, {} vCPU(s), EPT {} pages, PID-pointer table {} bytes",
             part.memory.bytes >> 20,
             part.memory.host_base,
             part.vcpus.len(),
-            tables_memory.ept_pages.len(),
+            crate::heap::ept_pages(p).len(),
             part.pid_table.bytes()
         );
         PartitionReady {
             ept_root,
-            io_bitmaps,
-            pid_table: tables_memory.pid_table,
+            io_bitmaps: crate::heap::io_bitmaps(p),
+            pid_table: crate::heap::pid_table(p),
             guest_memory: GuestRam::from_claim(memory),
         }
     }

@@ -1,9 +1,9 @@
-//! A partition's processor-read tables, built in its heap pages: the EPT (its memory and granted
+//! A partition's processor-read tables, built in its planned heap structures (`crate::heap`): the EPT (its memory and granted
 //! MMIO, nothing else), the PID-pointer table (exactly the planned entries), and per vCPU the
 //! virtual-APIC page, MSR bitmap (x2APIC policy; ICR writes pass only with IPIv) and I/O bitmaps
 //! (granted ports only).
 
-use crate::heap::{PartitionMemory, VcpuMemory};
+use crate::heap;
 use core::fmt;
 use tessera_arch::vmx::heap_fields::set_pid_entry;
 use tessera_arch::vmx::Page;
@@ -32,8 +32,6 @@ pub enum TableError {
     PortRange {
         base: u16,
     },
-    /// The heap gave the partition no I/O bitmaps (a plan the kernel does not expect).
-    MissingBitmaps,
 }
 
 impl fmt::Display for TableError {
@@ -45,30 +43,22 @@ impl fmt::Display for TableError {
             }
             TableError::PidEntry { index } => write!(f, "PID-pointer table entry {index}"),
             TableError::PortRange { base } => write!(f, "I/O port range at {base:#x}"),
-            TableError::MissingBitmaps => write!(f, "no I/O bitmaps in the heap"),
         }
     }
 }
 
 /// Builds the partition's EPT in its planned pages; returns the PML4 page (the first one).
-pub fn build_ept(
-    plan: &Plan<'_>,
-    index: usize,
-    memory: &PartitionMemory,
-) -> Result<&'static Page, TableError> {
+pub fn build_ept(plan: &Plan<'_>, index: usize) -> Result<&'static Page, TableError> {
     let part = &plan.partitions[index];
-    let mut slots: heapless::Vec<PageSlot<&'static Page>, { crate::plan::MAX_EPT_PAGES }> = memory
-        .ept_pages
+    let pages = heap::ept_pages(index);
+    let mut slots: heapless::Vec<PageSlot<&'static Page>, { crate::plan::MAX_EPT_PAGES }> = pages
         .iter()
-        .map(|&page| PageSlot {
+        .map(|page| PageSlot {
             phys: page.phys_addr(),
             page,
         })
         .collect();
-    let root = *memory
-        .ept_pages
-        .first()
-        .ok_or(TableError::Ept(EptError::NoPages))?;
+    let root = pages.first().ok_or(TableError::Ept(EptError::NoPages))?;
     let mut ept = EptBuilder::new(&mut slots).map_err(TableError::Ept)?;
     ept.map(&EptMapping {
         guest_base: part.memory.guest_base,
@@ -91,7 +81,7 @@ pub fn build_ept(
     for m in tessera_manifest::channel::mappings(plan, index as u16) {
         map_channel(&mut ept, m).map_err(TableError::Ept)?;
     }
-    let (used, planned) = (ept.pages_used(), memory.ept_pages.len());
+    let (used, planned) = (ept.pages_used(), pages.len());
     if used != planned {
         return Err(TableError::EptPages { used, planned });
     }
@@ -117,35 +107,28 @@ fn map_channel(ept: &mut EptBuilder<'_, &'static Page>, m: ChannelMapping) -> Re
     Ok(())
 }
 
-/// Fills the partition's PID-pointer table: entry T points at the PID of the vCPU the plan names.
-pub fn fill_pid_table(
-    plan: &Plan<'_>,
-    part: &Partition<'_>,
-    memory: &PartitionMemory,
-    vcpus: &[VcpuMemory],
-) -> Result<(), TableError> {
-    for (index, entry) in part.pid_table.entries.iter().enumerate() {
+/// Fills partition `p`'s PID-pointer table: entry T points at the PID of the vCPU the plan names.
+pub fn fill_pid_table(plan: &Plan<'_>, p: usize) -> Result<(), TableError> {
+    let table = heap::pid_table(p);
+    for (index, entry) in plan.partitions[p].pid_table.entries.iter().enumerate() {
         let Some(target) = entry else { continue };
-        let global = plan.vcpu_index(*target);
-        let pid = vcpus.get(global).ok_or(TableError::PidEntry { index })?.pid;
-        set_pid_entry(memory.pid_table, index, pid).map_err(|_| TableError::PidEntry { index })?;
+        let pid = heap::pid(plan.vcpu_index(*target));
+        set_pid_entry(table, index, pid).map_err(|_| TableError::PidEntry { index })?;
     }
     Ok(())
 }
 
 /// The virtual-APIC page and MSR bitmap of one vCPU (ICR writes pass only with IPIv).
-pub fn fill_vcpu_pages(part: &Partition<'_>, vcpu: usize, memory: &VcpuMemory, ipiv: bool) {
-    let mut vapic = memory.virtual_apic;
+/// `global` is the vCPU's position in plan order.
+pub fn fill_vcpu_pages(part: &Partition<'_>, vcpu: usize, global: usize, ipiv: bool) {
+    let mut vapic = heap::virtual_apic(global);
     init_virtual_apic_page(&mut vapic, part.vcpus[vcpu].virtual_apic_id);
-    MsrBitmap::deny_all(memory.msr_bitmap).allow_x2apic(ipiv);
+    MsrBitmap::deny_all(heap::msr_bitmap(global)).allow_x2apic(ipiv);
 }
 
 /// The I/O bitmaps every vCPU of the partition uses (the partition's granted ports pass).
-pub fn fill_partition_io_bitmaps(
-    part: &Partition<'_>,
-    memory: &PartitionMemory,
-) -> Result<(), TableError> {
-    let [io_bitmap_a, io_bitmap_b] = memory.io_bitmaps().ok_or(TableError::MissingBitmaps)?;
+pub fn fill_partition_io_bitmaps(part: &Partition<'_>, p: usize) -> Result<(), TableError> {
+    let [io_bitmap_a, io_bitmap_b] = heap::io_bitmaps(p);
     let mut io = IoBitmaps::deny_all(io_bitmap_a, io_bitmap_b);
     for range in part.devices.iter().flat_map(|d| d.ports.iter()) {
         io.allow(range.base, u32::from(range.count))

@@ -19,9 +19,7 @@ pub fn publish(index: usize, launch: Launch) {
 
 /// The host stack of vCPU `index`, once.
 pub fn take_stack(index: usize) -> Option<HostStack> {
-    let mut slot = LAUNCH.get(index)?.lock();
-    let launch = slot.as_mut()?;
-    launch.memory.host_stack.take()
+    LAUNCH.get(index)?.lock().as_mut()?.host_stack.take()
 }
 
 /// Everything else of vCPU `index`, once.

@@ -1,170 +1,149 @@
-//! The fixed boot heap: one static, page-aligned region handed to `linked_list_allocator` once, and
-//! typed views (pages, posted-interrupt descriptors, PID-pointer tables, stacks) of the blocks it
-//! hands out. Nothing is ever freed, so every block is exclusively owned for good.
+//! The fixed boot heap: one static, page-aligned, zeroed region whose layout the build planned
+//! (each structure at a known offset), and typed views of it at those offsets: pages,
+//! posted-interrupt descriptors, PID-pointer table words and host stacks. Nothing is allocated.
+//!
+//! Every view but a stack is of interior-mutable memory (`Page` is accessed only by volatile
+//! word reads and writes, descriptors and table words are atomics), as the processor writes it
+//! behind the compiler's back anyway; so handing the same view twice cannot break Rust's rules. A
+//! stack is different (the CPU running on it writes it as plain memory): each is handed out once,
+//! in rising order, never overlapping an earlier one. Keeping the structures apart is the
+//! planner's job (tested on the host against every property it promises).
 
 pub use crate::stack_probe::StackProbe;
 use crate::vmx::Page;
-use core::alloc::Layout;
 use core::cell::UnsafeCell;
-use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use linked_list_allocator::Heap;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
-/// A zeroed, 4 KiB-aligned region of `N` bytes for the heap (put it in a `static`: it lands in .bss).
+/// Bytes of a page.
+const PAGE_BYTES: usize = 4096;
+
+/// A zeroed, 4 KiB-aligned region of `N` bytes (put it in a `static`: it lands in .bss).
 #[repr(C, align(4096))]
 pub struct HeapRegion<const N: usize> {
     bytes: UnsafeCell<[u8; N]>,
-    taken: AtomicBool,
+    /// Offsets below this are no longer available to `take_stack` (the end of the last stack
+    /// handed out).
+    stack_floor: AtomicUsize,
 }
 
-// SAFETY: the bytes are reached only through the one `FixedHeap` that `take` hands out (guarded by
-// `taken`), and from there only through disjoint blocks.
+// SAFETY: the region is reached only through the views below: pages, descriptors and words are
+// interior-mutable (volatile or atomic access only), and each stack goes to one owner once
+// (`stack_floor`).
 unsafe impl<const N: usize> Sync for HeapRegion<N> {}
+
+/// A view that does not fit the region: `bytes` at `offset` with alignment `align`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Misplaced {
+    pub what: &'static str,
+    pub offset: usize,
+    pub bytes: usize,
+    pub align: usize,
+}
 
 impl<const N: usize> HeapRegion<N> {
     pub const fn new() -> Self {
         Self {
             bytes: UnsafeCell::new([0; N]),
-            taken: AtomicBool::new(false),
+            stack_floor: AtomicUsize::new(0),
         }
     }
 
-    /// The heap over this region; `None` after the first call.
-    pub fn take(&'static self) -> Option<FixedHeap> {
-        if self.taken.swap(true, Ordering::AcqRel) {
-            return None;
+    /// Address of byte `offset` (memory is identity mapped, so also the physical address), once
+    /// `bytes` at `offset` are inside the region and `offset` is a multiple of `align`.
+    fn at(
+        &self,
+        what: &'static str,
+        offset: usize,
+        bytes: usize,
+        align: usize,
+    ) -> Result<*mut u8, Misplaced> {
+        let misplaced = Misplaced {
+            what,
+            offset,
+            bytes,
+            align,
+        };
+        let inside = offset.checked_add(bytes).is_some_and(|end| end <= N);
+        if !inside || !offset.is_multiple_of(align) {
+            return Err(misplaced);
         }
-        let start = self.bytes.get() as *mut MaybeUninit<u8>;
-        // SAFETY: `taken` makes this the only reference ever made to the region; `MaybeUninit<u8>`
-        // has the layout of `u8` and accepts any content.
-        let memory = unsafe { core::slice::from_raw_parts_mut(start, N) };
-        Some(FixedHeap {
-            heap: Heap::from_slice(memory),
+        // SAFETY: `offset + bytes <= N`, so the pointer stays inside the region.
+        Ok(unsafe { (self.bytes.get() as *mut u8).add(offset) })
+    }
+
+    /// The page at `offset` (a multiple of 4096).
+    pub fn page(&'static self, offset: usize) -> Result<&'static Page, Misplaced> {
+        let at = self.at("page", offset, PAGE_BYTES, PAGE_BYTES)?;
+        // SAFETY: 4096 bytes of the static region, 4 KiB-aligned (the region is, and `offset`
+        // is); `Page` is a 4 KiB `UnsafeCell` array accessed only through volatile words.
+        Ok(unsafe { &*(at as *const Page) })
+    }
+
+    /// `count` consecutive pages from `offset`.
+    pub fn pages(&'static self, offset: usize, count: usize) -> Result<&'static [Page], Misplaced> {
+        let bytes = count.saturating_mul(PAGE_BYTES);
+        let at = self.at("pages", offset, bytes, PAGE_BYTES)?;
+        // SAFETY: as for `page`, `count` times, contiguous.
+        Ok(unsafe { core::slice::from_raw_parts(at as *const Page, count) })
+    }
+
+    /// The posted-interrupt descriptor at `offset` (a multiple of 64; zero until set up, which
+    /// is a valid empty descriptor).
+    pub fn descriptor(
+        &'static self,
+        offset: usize,
+    ) -> Result<&'static PostedInterruptDescriptor, Misplaced> {
+        let bytes = core::mem::size_of::<PostedInterruptDescriptor>();
+        let align = core::mem::align_of::<PostedInterruptDescriptor>();
+        let at = self.at("posted-interrupt descriptor", offset, bytes, align)?;
+        // SAFETY: 64 bytes of the static region, 64-byte aligned; the descriptor is made of
+        // atomics and plain reserved words, for which any bytes (zero included) are valid.
+        Ok(unsafe { &*(at as *const PostedInterruptDescriptor) })
+    }
+
+    /// `count` 8-byte table words from `offset` (a PID-pointer table; zero is an empty entry).
+    pub fn words(
+        &'static self,
+        offset: usize,
+        count: usize,
+        align: usize,
+    ) -> Result<&'static [AtomicU64], Misplaced> {
+        let at = self.at("table words", offset, count.saturating_mul(8), align.max(8))?;
+        // SAFETY: `count * 8` bytes of the static region, at least 8-byte aligned; any bytes are
+        // a valid `AtomicU64`.
+        Ok(unsafe { core::slice::from_raw_parts(at as *const AtomicU64, count) })
+    }
+
+    /// The stack of `bytes` at `offset` (16-byte aligned), filled with [`STACK_FILL`] so its depth
+    /// can be measured. Stacks are handed out once each, in rising order: `None` for one that
+    /// starts below the end of the last stack handed out.
+    pub fn take_stack(&'static self, offset: usize, bytes: usize) -> Option<HostStack> {
+        let at = self.at("stack", offset, bytes, 16).ok()? as u64;
+        let end = offset + bytes;
+        self.stack_floor
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |floor| {
+                (offset >= floor).then_some(end)
+            })
+            .ok()?;
+        // SAFETY: `bytes` bytes of the region from `at`, handed out to this one stack only (the
+        // floor now excludes them from every later `take_stack`).
+        unsafe { core::ptr::write_bytes(at as *mut u8, STACK_FILL, bytes) }
+        Some(HostStack {
+            top: (at + bytes as u64) & !15,
+            probe: StackProbe::filled(at, bytes, STACK_FILL),
         })
+    }
+
+    /// Bytes of the region.
+    pub const fn size_bytes(&self) -> usize {
+        N
     }
 }
 
 impl<const N: usize> Default for HeapRegion<N> {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// The allocator over a taken region. It has no `free`: blocks live for good.
-pub struct FixedHeap {
-    heap: Heap,
-}
-
-/// A request the heap cannot satisfy (`bytes` with alignment `align`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HeapFull {
-    pub bytes: usize,
-    pub align: usize,
-}
-
-/// A block used as the wrong kind of structure (its size or alignment does not fit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WrongBlock {
-    pub what: &'static str,
-    pub bytes: usize,
-    pub addr: u64,
-}
-
-impl FixedHeap {
-    /// First-fit allocation of `bytes` (at least 1) aligned to `align`, as the planner's replay does.
-    pub fn alloc(&mut self, bytes: usize, align: usize) -> Result<Block, HeapFull> {
-        let full = HeapFull { bytes, align };
-        let layout = Layout::from_size_align(bytes.max(1), align).map_err(|_| full)?;
-        let ptr = self.heap.allocate_first_fit(layout).map_err(|_| full)?;
-        Ok(Block {
-            addr: ptr.as_ptr() as u64,
-            bytes,
-        })
-    }
-
-    /// Bytes handed out so far (including the allocator's rounding).
-    pub fn used_bytes(&self) -> usize {
-        self.heap.used()
-    }
-
-    /// Size of the region.
-    pub fn size_bytes(&self) -> usize {
-        self.heap.size()
-    }
-}
-
-/// One block of the heap, owned exclusively; turned into exactly one typed structure.
-#[derive(Debug)]
-pub struct Block {
-    addr: u64,
-    bytes: usize,
-}
-
-impl Block {
-    /// Address (memory is identity mapped, so also the physical address).
-    pub fn addr(&self) -> u64 {
-        self.addr
-    }
-
-    fn check(&self, what: &'static str, min_bytes: usize, align: u64) -> Result<(), WrongBlock> {
-        if self.bytes < min_bytes || !self.addr.is_multiple_of(align) {
-            return Err(WrongBlock {
-                what,
-                bytes: self.bytes,
-                addr: self.addr,
-            });
-        }
-        Ok(())
-    }
-
-    fn zero(&self) {
-        // SAFETY: the block is `bytes` bytes of the heap region owned by `self` alone.
-        unsafe { core::ptr::write_bytes(self.addr as *mut u8, 0, self.bytes) }
-    }
-
-    /// A zeroed 4 KiB page (VMXON region, VMCS, bitmaps, virtual-APIC page, EPT page).
-    pub fn into_page(self) -> Result<&'static Page, WrongBlock> {
-        self.check("page", 4096, 4096)?;
-        self.zero();
-        // SAFETY: 4096 owned, zeroed, 4 KiB-aligned bytes; `Page` is a 4 KiB `UnsafeCell` array.
-        Ok(unsafe { &*(self.addr as *const Page) })
-    }
-
-    /// A posted-interrupt descriptor notifying `ndst` (host APIC format) with vector `nv`.
-    pub fn into_pid(
-        self,
-        nv: u8,
-        ndst: u32,
-    ) -> Result<&'static PostedInterruptDescriptor, WrongBlock> {
-        self.check("posted-interrupt descriptor", 64, 64)?;
-        let ptr = self.addr as *mut PostedInterruptDescriptor;
-        // SAFETY: 64 owned bytes, 64-byte aligned (the descriptor's size and alignment); written
-        // before the shared reference is made; the descriptor is all atomics.
-        unsafe {
-            ptr.write(PostedInterruptDescriptor::new(nv, ndst));
-            Ok(&*ptr)
-        }
-    }
-
-    /// A zeroed table of 8-byte entries (a PID-pointer table of `bytes / 8` entries).
-    pub fn into_words(self) -> Result<&'static [AtomicU64], WrongBlock> {
-        self.check("table of 8-byte words", 8, 8)?;
-        self.zero();
-        // SAFETY: owned, zeroed, 8-byte aligned bytes; a zero `AtomicU64` is valid.
-        Ok(unsafe { core::slice::from_raw_parts(self.addr as *const AtomicU64, self.bytes / 8) })
-    }
-
-    /// A stack for one CPU (see `stack::run_on`), filled with `STACK_FILL` so its depth can be
-    /// measured (`StackProbe`).
-    pub fn into_stack(self) -> Result<HostStack, WrongBlock> {
-        self.check("stack", 4096, 16)?;
-        // SAFETY: the block is `bytes` bytes of the heap region owned by `self` alone.
-        unsafe { core::ptr::write_bytes(self.addr as *mut u8, STACK_FILL, self.bytes) }
-        Ok(HostStack {
-            top: (self.addr + self.bytes as u64) & !15,
-            probe: StackProbe::filled(self.addr, self.bytes, STACK_FILL),
-        })
     }
 }
 
@@ -186,5 +165,41 @@ impl HostStack {
     /// What measures this stack's depth once it is in use.
     pub fn probe(&self) -> StackProbe {
         self.probe
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static REGION: HeapRegion<{ 4 * PAGE_BYTES }> = HeapRegion::new();
+
+    #[test]
+    fn views_are_where_asked_and_refused_outside() {
+        let base = REGION.bytes.get() as u64;
+        assert_eq!(REGION.page(PAGE_BYTES).unwrap().phys_addr(), base + 4096);
+        assert!(REGION.page(100).is_err(), "misaligned page");
+        assert!(REGION.page(4 * PAGE_BYTES).is_err(), "past the end");
+        assert!(REGION.pages(PAGE_BYTES, 4).is_err(), "runs past the end");
+        assert_eq!(REGION.pages(0, 4).unwrap().len(), 4);
+        assert!(REGION.descriptor(32).is_err());
+        let d = REGION.descriptor(64).unwrap() as *const _ as u64;
+        assert_eq!(d, base + 64);
+        assert!(
+            REGION.words(8, 3, 4096).is_err(),
+            "a table wants its alignment"
+        );
+        assert_eq!(REGION.words(0, 3, 4096).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn stacks_go_once_in_rising_order() {
+        static STACKS: HeapRegion<{ 4 * PAGE_BYTES }> = HeapRegion::new();
+        let first = STACKS.take_stack(PAGE_BYTES, PAGE_BYTES).unwrap();
+        assert_eq!(first.top() % 16, 0);
+        assert_eq!(first.probe().used_bytes(), 0);
+        assert!(STACKS.take_stack(PAGE_BYTES, PAGE_BYTES).is_none(), "once");
+        assert!(STACKS.take_stack(0, PAGE_BYTES).is_none(), "below the last");
+        assert!(STACKS.take_stack(3 * PAGE_BYTES, PAGE_BYTES).is_some());
     }
 }

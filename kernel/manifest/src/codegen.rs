@@ -2,11 +2,12 @@
 //! `$OUT_DIR/manifest.rs` and for the kernel to `include!`.
 //!
 //! The generated file defines `PLAN: Plan<'static>`, `HEAP_BYTES: usize` (the same value as
-//! `PLAN.heap_bytes`, usable as an array length), `CONSOLE_PORT: u16` (the I/O port base of the
+//! `PLAN.heap.region_bytes`, usable as an array length), `CONSOLE_PORT: u16` (the I/O port base of the
 //! hypervisor's UART, `PLAN.console`) and the array lengths `PARTITIONS`, `VCPUS`, `CPU_SLOTS`
 //! ([`Plan::cpu_slots`]) and `MAX_EPT_PAGES`. Images are embedded with `include_bytes!`.
 
 use crate::channel::Channel;
+use crate::heap::HeapLayout;
 use crate::model::Model;
 use crate::plan::{Console, Device, HermitBoot, Partition, PidTable, Plan, Route, Vcpu};
 use std::fmt::Write;
@@ -23,9 +24,13 @@ pub fn source(plan: &Plan<'_>, model: &Model, origin: &str) -> String {
     );
     let _ = writeln!(
         out,
-        "/// Heap bytes the plan needs (equal to `PLAN.heap_bytes`)."
+        "/// Bytes of the heap region (equal to `PLAN.heap.region_bytes`)."
     );
-    let _ = writeln!(out, "pub const HEAP_BYTES: usize = {};", plan.heap_bytes);
+    let _ = writeln!(
+        out,
+        "pub const HEAP_BYTES: usize = {};",
+        plan.heap.region_bytes
+    );
     let _ = writeln!(
         out,
         "/// Partitions in the plan (sizes per-partition arrays)."
@@ -50,7 +55,7 @@ pub fn source(plan: &Plan<'_>, model: &Model, origin: &str) -> String {
     let console_port = plan.console.ports.first().map_or(0, |p| p.base);
     let _ = writeln!(out, "pub const CONSOLE_PORT: u16 = {console_port:#x};");
     let ept_pages = (0..plan.partitions.len())
-        .map(|p| crate::heap::ept_pages(plan, p))
+        .map(|p| crate::heap_items::ept_pages(plan, p))
         .max();
     let _ = writeln!(out, "/// EPT pages of the partition that needs the most.");
     let _ = writeln!(
@@ -92,8 +97,37 @@ pub fn source(plan: &Plan<'_>, model: &Model, origin: &str) -> String {
     let _ = writeln!(out, "    ],");
     let channels: Vec<String> = plan.channels.iter().map(channel).collect();
     let _ = writeln!(out, "    channels: &[{}],", channels.join(", "));
-    let _ = writeln!(out, "    heap_bytes: HEAP_BYTES,\n}};");
+    let _ = writeln!(out, "    heap: {},\n}};", heap(&plan.heap));
     out
+}
+
+fn heap(h: &HeapLayout<'_>) -> String {
+    let vcpus: Vec<String> = h
+        .vcpus
+        .iter()
+        .map(|v| {
+            format!(
+                "{M}::VcpuHeap {{ vmxon: {:#x}, vmcs: {:#x}, virtual_apic: {:#x}, msr_bitmap: {:#x}, pid: {:#x}, host_stack: {:#x}, host_stack_guard: {:#x} }}",
+                v.vmxon, v.vmcs, v.virtual_apic, v.msr_bitmap, v.pid, v.host_stack, v.host_stack_guard
+            )
+        })
+        .collect();
+    let partitions: Vec<String> = h
+        .partitions
+        .iter()
+        .map(|p| {
+            format!(
+                "{M}::PartitionHeap {{ pid_table: {:#x}, io_bitmaps: {:#x}, ept: {:#x}, ept_pages: {} }}",
+                p.pid_table, p.io_bitmaps, p.ept, p.ept_pages
+            )
+        })
+        .collect();
+    format!(
+        "{M}::HeapLayout {{ region_bytes: HEAP_BYTES, host_stack_bytes: {:#x}, vcpus: &[{}], partitions: &[{}] }}",
+        h.host_stack_bytes,
+        vcpus.join(", "),
+        partitions.join(", ")
+    )
 }
 
 fn partition(out: &mut String, p: &Partition<'_>, image_path: &Path) {

@@ -1,19 +1,25 @@
-//! The boot-time allocation sequence: every structure the kernel takes from its fixed heap, in the
-//! exact order it allocates them. The planner replays this on `linked_list_allocator` to size the
-//! heap; the kernel iterates the same function, so both use one sequence.
+//! The fixed heap's layout types: where each boot-time structure lives in the hypervisor's one heap
+//! region, as byte offsets from its (4096-aligned) start. The planner computes it
+//! (`crate::heap_layout`), the generated plan carries it (`Plan::heap`; `crate::heap_items` lists
+//! its structures), and the kernel indexes
+//! the region with it directly: nothing is allocated, replayed or checked again at boot.
 //!
-//! Order: first, for each vCPU in plan order (partition order, then vCPU order), the items of
-//! [`PER_VCPU`]; then, for each partition, its PID-pointer table, the I/O bitmaps its vCPUs
-//! share ([`PER_PARTITION`]: the same granted ports for every vCPU of a partition), then its EPT
-//! pages. The MSR bitmap stays per vCPU: a vCPU's timer passes IA32_TSC_DEADLINE in it while its
-//! own LVT timer is virtualized. The posted-interrupt descriptor comes first in each vCPU's items: the first one leaves
-//! the rest of its page free, and the first-fit allocator puts every later descriptor there
-//! instead of leaving most of a page free before each vCPU's VMXON region.
+//! Order in the region: first, per vCPU, its VMXON region with its host stack right above it (the
+//! VMXON region is never touched through the host's linear mapping once VMXON ran, so it can
+//! become a not-present guard page under the stack at no cost: [`VcpuHeap::host_stack_guard`]);
+//! then every other 4 KiB page (VMCSs, virtual-APIC pages, MSR bitmaps, I/O bitmaps, EPT pages);
+//! then the PID-pointer tables (each starts a page, as VT-x requires) with the 64-byte
+//! posted-interrupt descriptors right after the first one. Page-sized items first means alignment
+//! costs nothing except before a second or later PID-pointer table (a partial page each).
 
-use crate::ept::{self, GuestRange};
-use crate::plan::{Partition, Plan};
+/// Bytes of a page (VMXON region, VMCS, bitmaps, virtual-APIC page, EPT page).
+pub const PAGE_BYTES: usize = 4096;
 
-/// Bytes of each host stack (one per physical CPU that runs a vCPU).
+/// Bytes (and alignment) of a posted-interrupt descriptor.
+pub const PID_BYTES: usize = 64;
+
+/// Bytes of each host stack (one per physical CPU that runs a vCPU); a multiple of [`PAGE_BYTES`]
+/// so that what follows it stays page-aligned.
 pub const HOST_STACK_BYTES: usize = 16 * 1024;
 
 /// What a heap item is for.
@@ -48,104 +54,84 @@ impl What {
             What::EptPage => "EPT page",
         }
     }
+
+    /// Alignment the processor (or, for stacks, the ABI) needs.
+    pub const fn align(self) -> usize {
+        match self {
+            What::PostedInterruptDescriptor => PID_BYTES,
+            What::HostStack => 16,
+            _ => PAGE_BYTES,
+        }
+    }
 }
 
 /// Whose structure an item is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Owner {
     /// vCPU `vcpu` of partition `partition` (and the physical CPU it is pinned to).
-    Vcpu {
-        partition: u16,
-        vcpu: u16,
-    },
+    Vcpu { partition: u16, vcpu: u16 },
+    /// Partition `.0` (its vCPUs share it).
     Partition(u16),
 }
 
-/// One allocation: `bytes` bytes aligned to `align` (a power of two).
+/// One structure in the region: `bytes` at `offset`, aligned to `align`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeapItem {
     pub what: What,
     pub owner: Owner,
+    pub offset: usize,
     pub bytes: usize,
     pub align: usize,
 }
 
-/// Per-vCPU structures, in allocation order: (what, bytes, align).
-pub const PER_VCPU: [(What, usize, usize); 6] = [
-    (What::PostedInterruptDescriptor, 64, 64),
-    (What::VmxonRegion, 4096, 4096),
-    (What::Vmcs, 4096, 4096),
-    (What::VirtualApicPage, 4096, 4096),
-    (What::MsrBitmap, 4096, 4096),
-    (What::HostStack, HOST_STACK_BYTES, 16),
-];
-
-/// Per-partition bitmaps every vCPU of the partition uses, after its PID-pointer table.
-pub const PER_PARTITION: [(What, usize, usize); 2] =
-    [(What::IoBitmapA, 4096, 4096), (What::IoBitmapB, 4096, 4096)];
-
-/// Every boot-time heap allocation of `plan`, in the kernel's order.
-pub fn sequence<'p>(plan: &Plan<'p>) -> impl Iterator<Item = HeapItem> + 'p {
-    let partitions: &'p [Partition<'p>] = plan.partitions;
-    let plan = *plan;
-    let vcpus = plan.vcpus().flat_map(|(partition, vcpu, _)| {
-        let owner = Owner::Vcpu { partition, vcpu };
-        PER_VCPU.iter().map(move |&(what, bytes, align)| HeapItem {
-            what,
-            owner,
-            bytes,
-            align,
-        })
-    });
-    let tables = partitions
-        .iter()
-        .enumerate()
-        .flat_map(move |(index, part)| {
-            let owner = Owner::Partition(index as u16);
-            let table = HeapItem {
-                what: What::PidPointerTable,
-                owner,
-                bytes: part.pid_table.bytes(),
-                align: 4096,
-            };
-            let bitmaps = PER_PARTITION
-                .iter()
-                .map(move |&(what, bytes, align)| HeapItem {
-                    what,
-                    owner,
-                    bytes,
-                    align,
-                });
-            let ept = (0..ept_pages(&plan, index)).map(move |_| HeapItem {
-                what: What::EptPage,
-                owner,
-                bytes: 4096,
-                align: 4096,
-            });
-            core::iter::once(table).chain(bitmaps).chain(ept)
-        });
-    vcpus.chain(tables)
+/// Offsets (from the region's start) of one vCPU's structures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VcpuHeap {
+    pub vmxon: usize,
+    pub vmcs: usize,
+    pub virtual_apic: usize,
+    pub msr_bitmap: usize,
+    /// The posted-interrupt descriptor.
+    pub pid: usize,
+    /// The lowest byte of the host stack (it grows down from `host_stack + host_stack_bytes`).
+    pub host_stack: usize,
+    /// The page right under the host stack (`host_stack - PAGE_BYTES`): a VMXON region or VMCS,
+    /// which the host never touches through its linear mapping once VMXON/VMPTRLD ran, so it can
+    /// be unmapped to make an overflow fault.
+    pub host_stack_guard: usize,
 }
 
-/// EPT pages of partition `index`: its memory, every device MMIO range and every channel range
-/// it maps (see [`crate::ept`] and [`crate::channel`]).
-pub fn ept_pages(plan: &Plan<'_>, index: usize) -> u64 {
-    let part = &plan.partitions[index];
-    let memory = GuestRange {
-        base: part.memory.guest_base,
-        bytes: part.memory.bytes,
+/// Offsets of one partition's structures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartitionHeap {
+    /// The PID-pointer table (`pid_table.bytes()` of the plan's partition).
+    pub pid_table: usize,
+    /// I/O bitmap A; B is the page after it.
+    pub io_bitmaps: usize,
+    /// The first EPT page (the PML4); `ept_pages` pages follow contiguously.
+    pub ept: usize,
+    pub ept_pages: usize,
+}
+
+/// The whole region: its size and every structure's offset, in plan order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeapLayout<'a> {
+    /// Bytes of the region (its end is the end of the last item).
+    pub region_bytes: usize,
+    /// Bytes of each host stack.
+    pub host_stack_bytes: usize,
+    /// One per vCPU, in plan order ([`Plan::vcpus`]).
+    pub vcpus: &'a [VcpuHeap],
+    /// One per partition, in plan order.
+    pub partitions: &'a [PartitionHeap],
+}
+
+impl HeapLayout<'_> {
+    /// An empty layout (a plan not yet laid out).
+    pub const EMPTY: HeapLayout<'static> = HeapLayout {
+        region_bytes: 0,
+        host_stack_bytes: HOST_STACK_BYTES,
+        vcpus: &[],
+        partitions: &[],
     };
-    let devices: &[crate::plan::Device<'_>] = part.devices;
-    let mmio = devices
-        .iter()
-        .flat_map(|d| d.mmio.iter())
-        .map(|m| GuestRange {
-            base: m.base,
-            bytes: m.bytes,
-        });
-    let channels = crate::channel::mappings(plan, index as u16).map(|m| GuestRange {
-        base: m.guest_base,
-        bytes: m.bytes,
-    });
-    ept::table_pages_mixed(core::iter::once(memory).chain(mmio), channels)
 }

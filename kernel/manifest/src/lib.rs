@@ -1,8 +1,9 @@
 //! Tessera's manifest crate: everything derivable from a board and a partitions manifest.
 //!
 //! Without the `std` feature (the kernel's build) it holds only the plan types and the pure
-//! functions the kernel replays (heap sequence, IPIv model; the EPT page count and boot-area size
-//! are tessera-vmx's rules, re-exported here). With `std` it also parses and validates manifests, plans them, writes `manifest.rs` and renders
+//! functions the kernel shares (heap layout, IPIv model; the EPT page count and boot-area size
+//! are tessera-vmx's rules, re-exported here). With `std` it also parses and validates manifests,
+//! plans them, writes `manifest.rs` and renders
 //! reports.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
@@ -11,6 +12,7 @@ pub mod boot_area;
 pub mod channel;
 pub mod ept;
 pub mod heap;
+pub mod heap_items;
 pub mod hermit;
 pub mod ipiv_model;
 pub mod plan;
@@ -23,7 +25,7 @@ pub mod codegen;
 #[cfg(feature = "std")]
 pub mod diag;
 #[cfg(feature = "std")]
-pub mod heap_size;
+pub mod heap_layout;
 #[cfg(feature = "std")]
 pub mod load;
 #[cfg(feature = "std")]
@@ -45,6 +47,7 @@ pub mod size;
 #[cfg(feature = "std")]
 pub mod syntax;
 
+pub use heap::{HeapLayout, PartitionHeap, VcpuHeap};
 pub use plan::*;
 pub use vectors::VectorSet;
 

@@ -5,8 +5,8 @@
 //! `Partition::vcpus`.
 //!
 //! How the kernel uses it (`kernel/plan.rs` includes the generated file):
-//! - `HEAP_BYTES` sizes a 4096-aligned static heap region for `linked_list_allocator`; the kernel
-//!   allocates exactly the items of [`crate::heap::sequence`]`(&PLAN)`, in that order.
+//! - `HEAP_BYTES` (= `PLAN.heap.region_bytes`) sizes a 4096-aligned static heap region; the
+//!   kernel finds each structure at the offset [`Plan::heap`] gives it (see [`crate::heap`]).
 //! - `PARTITIONS`, `VCPUS`, `CPU_SLOTS` ([`Plan::cpu_slots`]) and `MAX_EPT_PAGES` size the kernel's
 //!   static per-partition, per-vCPU and per-CPU arrays exactly.
 //! - Each vCPU runs pinned on the board CPU with `physical_apic_id`; vCPUs with
@@ -46,9 +46,8 @@ pub struct Plan<'a> {
     pub partitions: &'a [Partition<'a>],
     /// Shared-memory channels in manifest order (see [`crate::channel`]).
     pub channels: &'a [Channel<'a>],
-    /// Smallest `linked_list_allocator` heap that satisfies `heap::sequence(self)`, in bytes.
-    /// The kernel's heap region must be 4096-byte aligned (the host replay uses that alignment).
-    pub heap_bytes: usize,
+    /// Where every boot-time structure lives in the hypervisor's 4096-aligned heap region.
+    pub heap: crate::heap::HeapLayout<'a>,
 }
 
 /// One shared-memory channel (the rule and its methods: [`crate::channel`]).

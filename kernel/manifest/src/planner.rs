@@ -1,23 +1,22 @@
 //! Planning: a checked [`Model`] becomes a [`Plan`] (built in an arena, borrowing names and image
 //! bytes from the model), with one PID-pointer table per partition and the heap size.
 
-use crate::heap;
-use crate::heap_size;
+use crate::heap::HeapLayout;
+use crate::heap_layout;
 use crate::model::{DeviceModel, Model};
 use crate::plan::{
     Device, HermitBoot, Image, Partition, PidTable, Plan, Route, RouteMode, Vcpu, VcpuRef,
 };
 use bumpalo::Bump;
 
-/// Builds the plan of `model` in `arena`, with the heap sized by replay.
+/// Builds the plan of `model` in `arena`, with its heap laid out.
 pub fn plan<'a>(arena: &'a Bump, model: &'a Model) -> Plan<'a> {
     let mut plan = layout(arena, model);
-    let items: Vec<(usize, usize)> = heap::sequence(&plan).map(|i| (i.bytes, i.align)).collect();
-    plan.heap_bytes = heap_size::minimal_bytes(&items);
+    plan.heap = heap_layout::layout(arena, &plan);
     plan
 }
 
-/// Builds the plan of `model` in `arena` without sizing the heap (`heap_bytes` is 0).
+/// Builds the plan of `model` in `arena` without laying out the heap (`heap` is empty).
 pub fn layout<'a>(arena: &'a Bump, model: &'a Model) -> Plan<'a> {
     let partitions: Vec<Partition<'a>> = (0..model.partitions.len())
         .map(|i| partition(arena, model, i))
@@ -40,7 +39,7 @@ pub fn layout<'a>(arena: &'a Bump, model: &'a Model) -> Plan<'a> {
         console: device(&model.console),
         partitions: arena.alloc_slice_copy(&partitions),
         channels: arena.alloc_slice_fill_iter(model.channels.iter().map(|c| c.as_plan())),
-        heap_bytes: 0,
+        heap: HeapLayout::EMPTY,
     }
 }
 
@@ -239,6 +238,6 @@ mod tests {
             .collect();
         assert_eq!(ids, [5, 6, 7]);
         assert_eq!(plan.partitions[0].pid_table.last_index, 7);
-        assert_eq!(plan.heap_bytes, 0);
+        assert_eq!(plan.heap.region_bytes, 0);
     }
 }

@@ -4,7 +4,9 @@ mod channels;
 mod ipi_paths;
 mod timer_paths;
 
-use crate::heap::{self, HeapItem, Owner};
+use crate::heap::{HeapItem, Owner};
+use crate::heap_items;
+use crate::heap_layout;
 use crate::model::Model;
 use crate::plan::{Partition, Plan, RouteMode};
 use crate::size::Bytes;
@@ -24,9 +26,13 @@ pub fn json(plan: &Plan<'_>, model: &Model) -> Value {
     let partitions: Vec<Value> = (0..plan.partitions.len())
         .map(|i| partition_json(plan, i))
         .collect();
-    let items: Vec<Value> = heap::sequence(plan)
-        .map(|i| json!({"what": i.what.as_str(), "owner": owner(plan, i), "bytes": i.bytes, "align": i.align}))
+    let mut items: Vec<HeapItem> = plan.heap_items().collect();
+    items.sort_by_key(|i| i.offset);
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|i| json!({"what": i.what.as_str(), "owner": owner(plan, i), "offset": i.offset, "bytes": i.bytes, "align": i.align}))
         .collect();
+    let guards: Vec<usize> = plan.heap.vcpus.iter().map(|v| v.host_stack_guard).collect();
     json!({
         "board": plan.board,
         "ipiv": plan.ipiv.mode.as_str(),
@@ -38,7 +44,7 @@ pub fn json(plan: &Plan<'_>, model: &Model) -> Value {
         "ipi_paths": ipi_paths::json(plan),
         "channels": channels::json(plan),
         "timer_paths": timer_paths::json(plan),
-        "heap": {"bytes": plan.heap_bytes, "items": items},
+        "heap": {"bytes": plan.heap.region_bytes, "padding_bytes": heap_layout::padding_bytes(plan), "host_stack_bytes": plan.heap.host_stack_bytes, "host_stack_guards": guards, "items": items},
         "notes": model.notes,
     })
 }
@@ -72,7 +78,7 @@ fn partition_json(plan: &Plan<'_>, index: usize) -> Value {
         "pid_table": {"entries": t.entries.len(), "bytes": t.bytes(), "last_index": t.last_index, "valid": valid},
         "routes": routes,
         "timer": p.timer.as_str(),
-        "ept_pages": heap::ept_pages(plan, index),
+        "ept_pages": heap_items::ept_pages(plan, index),
     })
 }
 
@@ -218,28 +224,36 @@ fn partition_text(out: &mut String, p: &Partition<'_>) {
 }
 
 fn heap_text(out: &mut String, plan: &Plan<'_>) {
-    let items: Vec<HeapItem> = heap::sequence(plan).collect();
+    let items: Vec<HeapItem> = plan.heap_items().collect();
     let _ = writeln!(
         out,
-        "\nheap: {} bytes ({}), {} items in allocation order:",
-        plan.heap_bytes,
-        Bytes(plan.heap_bytes as u64),
+        "\nheap: {} in one region, {} structures at planned offsets:",
+        Bytes(plan.heap.region_bytes as u64),
         items.len()
     );
+    for (what, count, bytes) in heap_kinds(&items) {
+        let _ = writeln!(out, "  {count:>3} x {what:<28} {bytes:>8} bytes");
+    }
+    let _ = writeln!(
+        out,
+        "  padding before page-aligned PID-pointer tables: {} bytes",
+        heap_layout::padding_bytes(plan)
+    );
+    let _ = writeln!(
+        out,
+        "  each host stack ({} bytes) sits right above its vCPU's VMXON region (its guard page)",
+        plan.heap.host_stack_bytes
+    );
+}
+
+/// The heap's structures by kind, in order of first appearance: (name, count, bytes).
+pub fn heap_kinds(items: &[HeapItem]) -> Vec<(&'static str, usize, usize)> {
     let mut kinds: Vec<(&str, usize, usize)> = Vec::new();
-    for i in &items {
+    for i in items {
         match kinds.iter_mut().find(|k| k.0 == i.what.as_str()) {
             Some(k) => (k.1, k.2) = (k.1 + 1, k.2 + i.bytes),
             None => kinds.push((i.what.as_str(), 1, i.bytes)),
         }
     }
-    for (what, count, bytes) in kinds {
-        let _ = writeln!(out, "  {count:>3} x {what:<28} {bytes:>8} bytes");
-    }
-    let used: usize = items.iter().map(|i| i.bytes).sum();
-    let _ = writeln!(
-        out,
-        "  alignment padding and allocator overhead: {} bytes",
-        plan.heap_bytes.saturating_sub(used)
-    );
+    kinds
 }

@@ -1,7 +1,7 @@
 //! The shipped boards and manifests are valid, and their plans have the documented figures.
 
 use std::path::{Path, PathBuf};
-use tessera_manifest::{heap, heap_size, planner, Images};
+use tessera_manifest::{heap, heap_layout, planner, Images};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -25,7 +25,7 @@ fn table_bytes(board: &str, manifest: &str) -> (Vec<usize>, usize) {
             .iter()
             .map(|p| p.pid_table.bytes())
             .collect(),
-        plan.heap_bytes,
+        plan.heap.region_bytes,
     )
 }
 
@@ -43,7 +43,7 @@ fn default_manifest_figures() {
     // beta (0..=1) gets the low IDs and alpha (2..=3) routes to it: 4 + 2 entries.
     assert_eq!(
         table_bytes("board/emulator.toml", "partitions/default.toml"),
-        (vec![32, 16], 184_320)
+        (vec![32, 16], 176_144)
     );
 }
 
@@ -96,20 +96,30 @@ fn vcpu_index_is_the_position_in_plan_order() {
 }
 
 #[test]
-fn planned_heap_is_the_smallest_that_fits_the_sequence() {
+fn every_shipped_heap_layout_keeps_its_promises() {
     for (board, manifest) in shipped() {
         let model = tessera_manifest::check_files(&board, &manifest, Images::Skip).unwrap();
         let arena = bumpalo::Bump::new();
         let plan = planner::plan(&arena, &model);
-        let items: Vec<(usize, usize)> =
-            heap::sequence(&plan).map(|i| (i.bytes, i.align)).collect();
-        assert!(heap_size::replay(plan.heap_bytes, &items).is_ok());
-        assert!(heap_size::replay(plan.heap_bytes - heap_size::GRANULE_BYTES, &items).is_err());
+        let violations = heap_layout::violations(&plan);
+        assert!(
+            violations.is_empty(),
+            "{}: {violations:#?}",
+            manifest.display()
+        );
+        let used: usize = plan.heap_items().map(|i| i.bytes).sum();
+        assert_eq!(
+            plan.heap.region_bytes,
+            used + heap_layout::padding_bytes(&plan)
+        );
+        // Only a partial page before each PID-pointer table after the first.
+        let extra_tables = plan.partitions.len() - 1;
+        assert!(heap_layout::padding_bytes(&plan) < (extra_tables + 1) * heap::PAGE_BYTES);
     }
 }
 
 #[test]
-fn sequence_lists_per_vcpu_items_then_tables_and_ept() {
+fn layout_puts_guarded_stacks_first_then_pages_then_tables() {
     let model = tessera_manifest::check_files(
         &root().join("board/emulator.toml"),
         &root().join("partitions/default.toml"),
@@ -118,30 +128,27 @@ fn sequence_lists_per_vcpu_items_then_tables_and_ept() {
     .unwrap();
     let arena = bumpalo::Bump::new();
     let plan = planner::plan(&arena, &model);
-    let items: Vec<heap::HeapItem> = heap::sequence(&plan).collect();
-    let per_vcpu = heap::PER_VCPU.len();
-    assert_eq!(items.len(), 4 * per_vcpu + 2 + 2 * 2 + 3 + 3);
-    assert_eq!(items[0].what, heap::What::PostedInterruptDescriptor);
-    assert_eq!(items[1].what, heap::What::VmxonRegion);
-    assert_eq!(
-        items[per_vcpu].owner,
-        heap::Owner::Vcpu {
-            partition: 0,
-            vcpu: 1
-        }
-    );
-    assert_eq!(items[4 * per_vcpu].what, heap::What::PidPointerTable);
-    assert_eq!(items[4 * per_vcpu].bytes, 32);
-    let bitmaps: Vec<heap::What> = items[4 * per_vcpu + 1..4 * per_vcpu + 3]
+    let mut items: Vec<heap::HeapItem> = plan.heap_items().collect();
+    items.sort_by_key(|i| i.offset);
+    assert_eq!(items[0].what, heap::What::VmxonRegion);
+    assert_eq!(items[1].what, heap::What::HostStack);
+    assert_eq!(items[1].offset, heap::PAGE_BYTES);
+    let whats: Vec<heap::What> = items.iter().map(|i| i.what).collect();
+    let first_table = whats
         .iter()
-        .map(|i| i.what)
-        .collect();
-    assert_eq!(
-        bitmaps,
-        [heap::What::IoBitmapA, heap::What::IoBitmapB],
-        "one pair of I/O bitmaps per partition, shared by its vCPUs"
+        .position(|w| *w == heap::What::PidPointerTable)
+        .unwrap();
+    assert!(
+        items[..first_table]
+            .iter()
+            .all(|i| i.bytes % heap::PAGE_BYTES == 0),
+        "page-sized items come before the first PID-pointer table"
     );
-    assert_eq!(items[4 * per_vcpu + 3].what, heap::What::EptPage);
+    assert_eq!(
+        whats[first_table + 1],
+        heap::What::PostedInterruptDescriptor
+    );
+    assert_eq!(*whats.last().unwrap(), heap::What::PidPointerTable);
 }
 
 #[test]
@@ -194,9 +201,12 @@ fn json_report_follows_the_contract() {
     assert_eq!(alpha["pid_table"]["valid"], serde_json::json!([0, 1, 2, 3]));
     assert_eq!(alpha["routes"][0]["to"], "beta");
     assert_eq!(alpha["routes"][0]["mode"], "exitless");
-    assert_eq!(v["heap"]["bytes"], 184_320);
-    assert_eq!(v["heap"]["items"][1]["what"], "VMXON region");
-    assert_eq!(v["heap"]["items"][1]["align"], 4096);
+    assert_eq!(v["heap"]["bytes"], 176_144);
+    assert_eq!(v["heap"]["items"][0]["what"], "VMXON region");
+    assert_eq!(v["heap"]["items"][0]["offset"], 0);
+    assert_eq!(v["heap"]["items"][1]["what"], "host stack");
+    assert_eq!(v["heap"]["items"][1]["offset"], 4096);
+    assert_eq!(v["heap"]["host_stack_guards"][0], 0);
     assert!(explained
         .text
         .contains("KVM's default would allocate 65536 bytes"));

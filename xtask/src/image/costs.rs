@@ -36,7 +36,7 @@ pub fn costs(elf: &[u8], model: &Model) -> Result<[Cost; 2], String> {
     let statics = Statics::read(elf, model)?;
     let heap = |m: &Model| {
         let arena = bumpalo::Bump::new();
-        tessera_manifest::planner::plan(&arena, m).heap_bytes as u64
+        tessera_manifest::planner::plan(&arena, m).heap.region_bytes as u64
     };
     let base = heap(model);
     let vcpu_heap = heap(&with_vcpu(model)?).saturating_sub(base);
@@ -215,7 +215,7 @@ mod tests {
         let model = default_model();
         let heap = |m: &Model| {
             let arena = bumpalo::Bump::new();
-            tessera_manifest::planner::plan(&arena, m).heap_bytes as u64
+            tessera_manifest::planner::plan(&arena, m).heap.region_bytes as u64
         };
         let base = heap(&model);
         let vcpu = heap(&with_vcpu(&model).unwrap()) - base;

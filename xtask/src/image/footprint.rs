@@ -5,8 +5,8 @@
 
 use object::{Object, ObjectSection, ObjectSymbol, SectionKind};
 use std::collections::BTreeMap;
-use tessera_manifest::heap::What;
 use tessera_manifest::model::Model;
+use tessera_manifest::report::heap_kinds;
 
 /// Statics at least this large get a line of their own.
 const NAMED_STATIC_BYTES: u64 = 1024;
@@ -122,25 +122,25 @@ pub fn table(elf: &[u8], model: &Model) -> Result<Vec<Line>, String> {
     Ok(lines)
 }
 
-/// The heap's bytes by kind of structure, and what alignment leaves free.
+/// The heap's bytes by kind of structure (from the plan's layout, as the kernel indexes it), the
+/// padding before page-aligned PID-pointer tables, and the rest of the static's last page.
 fn heap_parts(model: &Model, region_bytes: u64) -> Vec<(String, u64)> {
     let arena = bumpalo::Bump::new();
     let plan = tessera_manifest::planner::plan(&arena, model);
-    let mut by_what: Vec<(What, u64)> = Vec::new();
-    for item in tessera_manifest::heap::sequence(&plan) {
-        match by_what.iter_mut().find(|(w, _)| *w == item.what) {
-            Some((_, bytes)) => *bytes += item.bytes as u64,
-            None => by_what.push((item.what, item.bytes as u64)),
-        }
-    }
-    let used: u64 = by_what.iter().map(|(_, b)| b).sum();
-    let mut parts: Vec<(String, u64)> = by_what
+    let items: Vec<_> = plan.heap_items().collect();
+    let mut parts: Vec<(String, u64)> = heap_kinds(&items)
         .into_iter()
-        .map(|(what, bytes)| (what.as_str().to_string() + "s", bytes))
+        .map(|(what, count, bytes)| (format!("{count} x {what}"), bytes as u64))
         .collect();
+    let padding = tessera_manifest::heap_layout::padding_bytes(&plan) as u64;
     parts.push((
-        "left free by alignment".into(),
-        region_bytes.saturating_sub(used),
+        "padding before page-aligned PID-pointer tables".into(),
+        padding,
+    ));
+    let planned = plan.heap.region_bytes as u64;
+    parts.push((
+        "the static's rounding to whole pages".into(),
+        region_bytes.saturating_sub(planned),
     ));
     parts
 }

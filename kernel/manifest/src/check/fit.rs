@@ -2,17 +2,16 @@
 //! necessary condition: the hypervisor's code and data come on top).
 
 use super::Ctx;
-use crate::heap;
 use crate::model::Model;
 use crate::planner;
 use crate::schema::BoardFile;
 use crate::size::Bytes;
 
-/// Reports when `[hypervisor] bytes` is smaller than the heap's items plus the embedded images.
+/// Reports when `[hypervisor] bytes` is smaller than the heap region plus the embedded images.
 pub fn check(cx: &mut Ctx<'_>, board: &BoardFile, model: &Model) {
     let arena = bumpalo::Bump::new();
-    let plan = planner::layout(&arena, model);
-    let heap_bytes: u64 = heap::sequence(&plan).map(|i| i.bytes as u64).sum();
+    let plan = planner::plan(&arena, model);
+    let heap_bytes = plan.heap.region_bytes as u64;
     let mut paths: Vec<&std::path::Path> = Vec::new();
     let mut image_bytes = 0u64;
     for p in &model.partitions {
@@ -28,7 +27,7 @@ pub fn check(cx: &mut Ctx<'_>, board: &BoardFile, model: &Model) {
     let needed = heap_bytes.saturating_add(image_bytes);
     if needed > model.hypervisor.bytes {
         let message = format!(
-            "the hypervisor's {} cannot hold its heap (at least {}) and the embedded images ({})",
+            "the hypervisor's {} cannot hold its heap ({}) and the embedded images ({})",
             Bytes(model.hypervisor.bytes),
             Bytes(heap_bytes),
             Bytes(image_bytes)
