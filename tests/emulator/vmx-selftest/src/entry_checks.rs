@@ -14,7 +14,7 @@ use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, VmFail, Vmcs, VmcsError, Vmx
 pub const CASES: usize = 2;
 /// VM-instruction error number for "VM entry with invalid control field(s)".
 const INVALID_CONTROL_FIELDS: u32 = 7;
-const EXIT_VMCALL: u64 = 18;
+const EXIT_VMCALL: u64 = tessera_vmx::exit::ExitReason::Vmcall as u64;
 /// Offset added to the (4 KiB-aligned) table address: 8-byte aligned but not page aligned.
 const MISALIGNMENT_BYTES: u8 = 8;
 

@@ -22,8 +22,8 @@ const VECTOR: u8 = FIRST_COUNTED_VECTOR;
 const PREEMPTION_TIMER_VALUE: u64 = 1_000_000;
 const GUEST_INTERRUPT_STATUS: u32 = 0x0810;
 const PREEMPTION_TIMER_FIELD: u32 = 0x482E;
-const EXIT_VMCALL: u64 = 18;
-const EXIT_PREEMPTION_TIMER: u64 = 52;
+const EXIT_VMCALL: u64 = tessera_vmx::exit::ExitReason::Vmcall as u64;
+const EXIT_PREEMPTION_TIMER: u64 = tessera_vmx::exit::ExitReason::PreemptionTimer as u64;
 
 core::arch::global_asm!(
     r#"

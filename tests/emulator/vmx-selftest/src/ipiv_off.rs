@@ -10,7 +10,7 @@ use tessera_vmx::select::AllowedSet;
 /// VM-instruction error number for "VM entry with invalid control field(s)".
 const INVALID_CONTROL_FIELDS: u32 = 7;
 /// Basic exit reason of the sender guest's first instruction.
-const EXIT_VMCALL: u64 = 18;
+const EXIT_VMCALL: u64 = tessera_vmx::exit::ExitReason::Vmcall as u64;
 
 /// How many cases `run` checks.
 pub const CASES: usize = 4;

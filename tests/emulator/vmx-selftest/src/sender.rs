@@ -9,9 +9,9 @@ use tessera_arch::smp::spin;
 use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page};
 
 /// VM-exit basic reasons the sender expects.
-const EXIT_EXTERNAL_INTERRUPT: u64 = 1;
-const EXIT_VMCALL: u64 = 18;
-const EXIT_APIC_WRITE: u64 = 56;
+const EXIT_EXTERNAL_INTERRUPT: u64 = tessera_vmx::exit::ExitReason::ExternalInterrupt as u64;
+const EXIT_VMCALL: u64 = tessera_vmx::exit::ExitReason::Vmcall as u64;
+const EXIT_APIC_WRITE: u64 = tessera_vmx::exit::ExitReason::ApicWrite as u64;
 /// APIC-write exit qualification for the ICR (page offset 300H).
 const ICR_OFFSET: u64 = 0x300;
 

@@ -12,7 +12,7 @@ use tessera_arch::Cpu;
 use tessera_vmx::select::AllowedSet;
 
 /// Basic exit reason: external interrupt (not the notification vector).
-const EXIT_EXTERNAL_INTERRUPT: u64 = 1;
+const EXIT_EXTERNAL_INTERRUPT: u64 = tessera_vmx::exit::ExitReason::ExternalInterrupt as u64;
 
 /// Runs on CPU 1 for good.
 pub fn main(cpu: Cpu) -> ! {

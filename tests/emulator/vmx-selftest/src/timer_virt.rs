@@ -27,8 +27,8 @@ pub const CASES: usize = 8;
 /// The virtual timer vector (the last counted vector; no IPIv case uses it).
 pub const VECTOR: u8 = FIRST_COUNTED_VECTOR + 15;
 const BOUND_CYCLES: u64 = 20_000_000;
-const EXIT_VMCALL: u64 = 18;
-const EXIT_PREEMPTION_TIMER: u64 = 52;
+const EXIT_VMCALL: u64 = tessera_vmx::exit::ExitReason::Vmcall as u64;
+const EXIT_PREEMPTION_TIMER: u64 = tessera_vmx::exit::ExitReason::PreemptionTimer as u64;
 /// The TSC offset of the conversion case: the guest's TSC runs 2^32 cycles ahead of the host's.
 const TSC_OFFSET: u64 = 1 << 32;
 

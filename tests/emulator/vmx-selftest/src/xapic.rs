@@ -18,9 +18,9 @@ use tessera_vmx::select::AllowedSet;
 /// The guest's APIC-access page (never touched by the host).
 static APIC_ACCESS: Page = Page::zeroed();
 const APIC_ACCESS_ADDRESS_FIELD: u32 = 0x2014;
-const EXIT_EXTERNAL_INTERRUPT: u64 = 1;
-const EXIT_VMCALL: u64 = 18;
-const EXIT_APIC_WRITE: u64 = 56;
+const EXIT_EXTERNAL_INTERRUPT: u64 = tessera_vmx::exit::ExitReason::ExternalInterrupt as u64;
+const EXIT_VMCALL: u64 = tessera_vmx::exit::ExitReason::Vmcall as u64;
+const EXIT_APIC_WRITE: u64 = tessera_vmx::exit::ExitReason::ApicWrite as u64;
 const ICR_LO: usize = 0x300;
 const ICR_HI: usize = 0x310;
 const FIRST_COUNTED_VECTOR: u8 = crate::cases::FIRST_COUNTED_VECTOR;
