@@ -56,10 +56,13 @@ fn images(target_os: &str) -> Images {
     }
 }
 
-/// Generates `$OUT_DIR/manifest.rs`, or prints the manifest's errors and fails the build.
+/// Generates `$OUT_DIR/manifest.rs` (host stacks sized for this build's profile), or prints the
+/// manifest's errors and fails the build.
 fn write_manifest(manifest: &std::path::Path, images: Images) {
     let board = selected("TESSERA_BOARD", "board/emulator.toml");
-    match tessera_manifest::generate(&board, manifest, images) {
+    let profile = std::env::var("PROFILE").unwrap_or_default();
+    let build = tessera_manifest::heap::Build::from_cargo_profile(&profile);
+    match tessera_manifest::generate_for(&board, manifest, images, build) {
         Ok(generated) => {
             for input in &generated.inputs {
                 println!("cargo:rerun-if-changed={}", input.display());

@@ -51,7 +51,8 @@ pub fn virtual_apic(vcpu: usize) -> &'static Page {
     placed(REGION.page(of_vcpu(vcpu).virtual_apic))
 }
 
-/// The vCPU's MSR bitmap (its timer passes IA32_TSC_DEADLINE in it while virtualized).
+/// The vCPU's MSR bitmap: its own when its timer may be virtualized (it passes IA32_TSC_DEADLINE
+/// in it while virtualized), its partition's on the trapped timer path.
 pub fn msr_bitmap(vcpu: usize) -> &'static Page {
     placed(REGION.page(of_vcpu(vcpu).msr_bitmap))
 }
@@ -74,7 +75,8 @@ pub fn pid_table(partition: usize) -> &'static [AtomicU64] {
     placed(REGION.words(of_partition(partition).pid_table, entries, PAGE_BYTES))
 }
 
-/// I/O bitmaps A and B of `partition` (its vCPUs share them).
+/// I/O bitmaps A and B of `partition` (its vCPUs share them; partitions granting no port share
+/// one all-denied pair).
 pub fn io_bitmaps(partition: usize) -> [&'static Page; 2] {
     let a = of_partition(partition).io_bitmaps;
     [placed(REGION.page(a)), placed(REGION.page(a + PAGE_BYTES))]

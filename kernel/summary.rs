@@ -7,8 +7,9 @@ use crate::vcpu::shared::{self, VCPUS};
 use tessera_arch::println;
 use tessera_vmx::ipi::VcpuRef;
 
-/// Host-stack headroom below which the summary warns (the planned stacks have no guard page).
-const STACK_MARGIN_BYTES: usize = 2048;
+/// Host-stack headroom below which the summary warns (the margin the planner sizes host stacks
+/// with above their measured depth; the planned stacks have no guard page yet).
+const STACK_MARGIN_BYTES: usize = tessera_manifest::heap::HOST_STACK_MARGIN_BYTES;
 
 /// Prints the counts and the result line (called once, by the CPU whose vCPU stopped last).
 pub fn print() {
@@ -47,12 +48,27 @@ pub fn print() {
             failed += 1;
         }
     }
+    print_host_stacks();
     print_startup_stacks();
     if failed == 0 {
         println!("TESSERA-RESULT: pass");
     } else {
         println!("TESSERA-RESULT: fail: {failed} partition(s) did not succeed");
     }
+}
+
+/// The deepest use of any vCPU's host stack, against the planned size (the planner sizes host
+/// stacks from this figure: `tessera_manifest::heap::HOST_STACK_MEASURED_*_BYTES`).
+fn print_host_stacks() {
+    let used_max = (0..VCPUS)
+        .filter_map(|i| shared::of(i).stack_use())
+        .map(|(used, _)| used)
+        .max()
+        .unwrap_or(0);
+    println!(
+        "SUMMARY host_stack_used_max_bytes={used_max} host_stack_bytes={}",
+        PLAN.heap.host_stack_bytes
+    );
 }
 
 /// How deep the boot CPU's start-up stack was used (it carried the whole boot) before the CPU

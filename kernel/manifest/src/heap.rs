@@ -18,9 +18,52 @@ pub const PAGE_BYTES: usize = 4096;
 /// Bytes (and alignment) of a posted-interrupt descriptor.
 pub const PID_BYTES: usize = 64;
 
-/// Bytes of each host stack (one per physical CPU that runs a vCPU); a multiple of [`PAGE_BYTES`]
-/// so that what follows it stays page-aligned.
-pub const HOST_STACK_BYTES: usize = 16 * 1024;
+/// Headroom kept above the deepest host-stack use measured (the run summary warns when a vCPU's
+/// host stack has less left).
+pub const HOST_STACK_MARGIN_BYTES: usize = 2048;
+
+/// Deepest host-stack use measured with the release build, over every emulator scenario (the
+/// run summary's `host stack X of Y bytes` lines; `cargo xtask test` runs them).
+pub const HOST_STACK_MEASURED_RELEASE_BYTES: usize = 5_248;
+
+/// The same with the debug build (no inlining: deeper frames).
+pub const HOST_STACK_MEASURED_DEBUG_BYTES: usize = 13_704;
+
+/// Which build the heap is laid out for: host stacks are sized from that build's measured depth.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Build {
+    #[default]
+    Release,
+    Debug,
+}
+
+impl Build {
+    /// Bytes of each host stack (one per physical CPU that runs a vCPU): the measured depth plus
+    /// [`HOST_STACK_MARGIN_BYTES`], rounded up to whole pages so that what follows stays
+    /// page-aligned.
+    pub const fn host_stack_bytes(self) -> usize {
+        let measured = match self {
+            Build::Release => HOST_STACK_MEASURED_RELEASE_BYTES,
+            Build::Debug => HOST_STACK_MEASURED_DEBUG_BYTES,
+        };
+        (measured + HOST_STACK_MARGIN_BYTES).next_multiple_of(PAGE_BYTES)
+    }
+
+    /// Cargo's `PROFILE` for a build script (`release` for profiles inheriting from release).
+    pub fn from_cargo_profile(profile: &str) -> Self {
+        match profile {
+            "release" => Build::Release,
+            _ => Build::Debug,
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Build::Release => "release",
+            Build::Debug => "debug",
+        }
+    }
+}
 
 /// What a heap item is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +115,8 @@ pub enum Owner {
     Vcpu { partition: u16, vcpu: u16 },
     /// Partition `.0` (its vCPUs share it).
     Partition(u16),
+    /// Every partition that grants no I/O port (the all-denied I/O bitmaps).
+    PortlessPartitions,
 }
 
 /// One structure in the region: `bytes` at `offset`, aligned to `align`.
@@ -90,6 +135,9 @@ pub struct VcpuHeap {
     pub vmxon: usize,
     pub vmcs: usize,
     pub virtual_apic: usize,
+    /// Shared by the partition's vCPUs when its timer is trapped; the vCPU's own otherwise (on the
+    /// virtualized path each vCPU passes IA32_TSC_DEADLINE through its bitmap while its own LVT
+    /// timer is in TSC-deadline mode, and a sibling on the trapped path must keep it exiting).
     pub msr_bitmap: usize,
     /// The posted-interrupt descriptor.
     pub pid: usize,
@@ -106,7 +154,8 @@ pub struct VcpuHeap {
 pub struct PartitionHeap {
     /// The PID-pointer table (`pid_table.bytes()` of the plan's partition).
     pub pid_table: usize,
-    /// I/O bitmap A; B is the page after it.
+    /// I/O bitmap A; B is the page after it. Partitions that grant no port share one all-denied
+    /// pair.
     pub io_bitmaps: usize,
     /// The first EPT page (the PML4); `ept_pages` pages follow contiguously.
     pub ept: usize,
@@ -130,7 +179,7 @@ impl HeapLayout<'_> {
     /// An empty layout (a plan not yet laid out).
     pub const EMPTY: HeapLayout<'static> = HeapLayout {
         region_bytes: 0,
-        host_stack_bytes: HOST_STACK_BYTES,
+        host_stack_bytes: 0,
         vcpus: &[],
         partitions: &[],
     };

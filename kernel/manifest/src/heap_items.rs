@@ -2,62 +2,95 @@
 //! the layout is made of (EPT pages per partition).
 
 use crate::ept::{self, GuestRange};
-use crate::heap::{HeapItem, Owner, What, PAGE_BYTES, PID_BYTES};
-use crate::plan::Plan;
+use crate::heap::{HeapItem, Owner, PartitionHeap, VcpuHeap, What, PAGE_BYTES, PID_BYTES};
+use crate::plan::{Partition, Plan, TimerMode};
 
 impl<'p> Plan<'p> {
-    /// Every structure of the heap once, in plan order: each vCPU's, then each partition's.
+    /// Every structure of the heap once, in plan order: each vCPU's, then each partition's; a
+    /// shared one (a partition's MSR bitmap, the all-denied I/O bitmaps) once, at its first user.
     pub fn heap_items(&self) -> impl Iterator<Item = HeapItem> + 'p {
         let plan = *self;
         let layout = plan.heap;
-        let vcpus =
-            plan.vcpus()
-                .zip(layout.vcpus.iter())
-                .flat_map(move |((partition, vcpu, _), v)| {
-                    let owner = Owner::Vcpu { partition, vcpu };
-                    let items = [
-                        (What::VmxonRegion, v.vmxon, PAGE_BYTES),
-                        (What::HostStack, v.host_stack, layout.host_stack_bytes),
-                        (What::Vmcs, v.vmcs, PAGE_BYTES),
-                        (What::VirtualApicPage, v.virtual_apic, PAGE_BYTES),
-                        (What::MsrBitmap, v.msr_bitmap, PAGE_BYTES),
-                        (What::PostedInterruptDescriptor, v.pid, PID_BYTES),
-                    ];
-                    items
-                        .into_iter()
-                        .map(move |(what, offset, bytes)| HeapItem {
-                            what,
-                            owner,
-                            offset,
-                            bytes,
-                            align: what.align(),
-                        })
-                });
+        let vcpus = plan.vcpus().zip(layout.vcpus.iter()).enumerate().flat_map(
+            move |(i, ((partition, vcpu, _), v))| {
+                let own = Owner::Vcpu { partition, vcpu };
+                let same_msr = |o: &VcpuHeap| o.msr_bitmap == v.msr_bitmap;
+                let msr_owner = match layout.vcpus.iter().filter(|o| same_msr(o)).count() {
+                    1 => own,
+                    _ => Owner::Partition(partition),
+                };
+                let msr_first = !layout.vcpus[..i].iter().any(same_msr);
+                let items = [
+                    Some((What::VmxonRegion, v.vmxon, PAGE_BYTES, own)),
+                    Some((What::HostStack, v.host_stack, layout.host_stack_bytes, own)),
+                    Some((What::Vmcs, v.vmcs, PAGE_BYTES, own)),
+                    Some((What::VirtualApicPage, v.virtual_apic, PAGE_BYTES, own)),
+                    msr_first.then_some((What::MsrBitmap, v.msr_bitmap, PAGE_BYTES, msr_owner)),
+                    Some((What::PostedInterruptDescriptor, v.pid, PID_BYTES, own)),
+                ];
+                items.into_iter().flatten().map(item)
+            },
+        );
         let partitions = plan
             .partitions
             .iter()
             .zip(layout.partitions.iter())
             .enumerate()
-            .flat_map(|(index, (part, p))| {
-                let owner = Owner::Partition(index as u16);
-                let item = move |what: What, offset: usize, bytes: usize| HeapItem {
-                    what,
-                    owner,
-                    offset,
-                    bytes,
-                    align: what.align(),
+            .flat_map(move |(index, (part, p))| {
+                let own = Owner::Partition(index as u16);
+                let same_io = |o: &PartitionHeap| o.io_bitmaps == p.io_bitmaps;
+                let io_owner = match layout.partitions.iter().filter(|o| same_io(o)).count() {
+                    1 => own,
+                    _ => Owner::PortlessPartitions,
                 };
-                let fixed = [
-                    item(What::PidPointerTable, p.pid_table, part.pid_table.bytes()),
-                    item(What::IoBitmapA, p.io_bitmaps, PAGE_BYTES),
-                    item(What::IoBitmapB, p.io_bitmaps + PAGE_BYTES, PAGE_BYTES),
+                let io_first = !layout.partitions[..index].iter().any(same_io);
+                let table = (
+                    What::PidPointerTable,
+                    p.pid_table,
+                    part.pid_table.bytes(),
+                    own,
+                );
+                let io = [
+                    (What::IoBitmapA, p.io_bitmaps, PAGE_BYTES, io_owner),
+                    (
+                        What::IoBitmapB,
+                        p.io_bitmaps + PAGE_BYTES,
+                        PAGE_BYTES,
+                        io_owner,
+                    ),
                 ];
                 let ept = (0..p.ept_pages)
-                    .map(move |i| item(What::EptPage, p.ept + i * PAGE_BYTES, PAGE_BYTES));
-                fixed.into_iter().chain(ept)
+                    .map(move |i| (What::EptPage, p.ept + i * PAGE_BYTES, PAGE_BYTES, own));
+                core::iter::once(table)
+                    .chain(io.into_iter().filter(move |_| io_first))
+                    .chain(ept)
+                    .map(item)
             });
         vcpus.chain(partitions)
     }
+}
+
+fn item((what, offset, bytes, owner): (What, usize, usize, Owner)) -> HeapItem {
+    HeapItem {
+        what,
+        owner,
+        offset,
+        bytes,
+        align: what.align(),
+    }
+}
+
+/// Whether the vCPUs of `part` share one MSR bitmap: only on the trapped timer path, where no
+/// vCPU ever passes IA32_TSC_DEADLINE through its bitmap.
+pub fn shares_msr_bitmap(part: &Partition<'_>) -> bool {
+    part.timer == TimerMode::Trapped
+}
+
+/// Whether `part` is granted any I/O port (otherwise it uses the shared all-denied I/O bitmaps).
+pub fn grants_ports(part: &Partition<'_>) -> bool {
+    part.devices
+        .iter()
+        .any(|d| d.ports.iter().any(|r| r.count > 0))
 }
 
 /// EPT pages of partition `index`: its memory, every device MMIO range and every channel range

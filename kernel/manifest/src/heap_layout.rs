@@ -3,38 +3,54 @@
 //! only bytes no item uses are the rest of the page before each PID-pointer table after the first
 //! (VT-x wants each table page-aligned), which [`padding_bytes`] reports.
 
+use crate::heap::{Build, HeapLayout, PartitionHeap, VcpuHeap, PAGE_BYTES, PID_BYTES};
 use crate::heap::{HeapItem, What};
-use crate::heap::{HeapLayout, PartitionHeap, VcpuHeap, HOST_STACK_BYTES, PAGE_BYTES, PID_BYTES};
-use crate::heap_items::ept_pages;
+use crate::heap_items::{ept_pages, grants_ports, shares_msr_bitmap};
 use crate::plan::Plan;
 use bumpalo::Bump;
 
-/// The layout of `plan`'s heap, built in `arena`.
-pub fn layout<'a>(arena: &'a Bump, plan: &Plan<'_>) -> HeapLayout<'a> {
-    let host_stack_bytes = HOST_STACK_BYTES;
+/// The layout of `plan`'s heap for `build` (which sizes the host stacks), built in `arena`.
+pub fn layout<'a>(arena: &'a Bump, plan: &Plan<'_>, build: Build) -> HeapLayout<'a> {
+    let host_stack_bytes = build.host_stack_bytes();
     let mut cursor = Cursor(0);
     let vcpu_count = plan.vcpus().count();
+    let page = |cursor: &mut Cursor| cursor.take(PAGE_BYTES, PAGE_BYTES);
     // Each VMXON region with its host stack right above it.
     let guarded: Vec<(usize, usize)> = (0..vcpu_count)
         .map(|_| {
-            let vmxon = cursor.take(PAGE_BYTES, PAGE_BYTES);
+            let vmxon = page(&mut cursor);
             (vmxon, cursor.take(host_stack_bytes, PAGE_BYTES))
         })
         .collect();
-    let pages: Vec<[usize; 3]> = (0..vcpu_count)
-        .map(|_| [(); 3].map(|_| cursor.take(PAGE_BYTES, PAGE_BYTES)))
-        .collect();
-    let partition_pages: Vec<(usize, usize, usize)> = (0..plan.partitions.len())
-        .map(|p| {
-            let io_bitmaps = cursor.take(2 * PAGE_BYTES, PAGE_BYTES);
-            let count = ept_pages(plan, p) as usize;
-            (
-                io_bitmaps,
-                cursor.take(count * PAGE_BYTES, PAGE_BYTES),
-                count,
-            )
-        })
-        .collect();
+    let mut partition_msr: Vec<Option<usize>> = vec![None; plan.partitions.len()];
+    let mut pages: Vec<[usize; 3]> = Vec::with_capacity(vcpu_count);
+    for (p, _, _) in plan.vcpus() {
+        let (vmcs, virtual_apic) = (page(&mut cursor), page(&mut cursor));
+        let msr_bitmap = match (
+            shares_msr_bitmap(&plan.partitions[p as usize]),
+            partition_msr[p as usize],
+        ) {
+            (true, Some(shared)) => shared,
+            (true, None) => *partition_msr[p as usize].insert(page(&mut cursor)),
+            (false, _) => page(&mut cursor),
+        };
+        pages.push([vmcs, virtual_apic, msr_bitmap]);
+    }
+    let mut portless_io: Option<usize> = None;
+    let mut partition_pages: Vec<(usize, usize, usize)> = Vec::new();
+    for (p, part) in plan.partitions.iter().enumerate() {
+        let io_bitmaps = match (grants_ports(part), portless_io) {
+            (false, Some(shared)) => shared,
+            (false, None) => *portless_io.insert(cursor.take(2 * PAGE_BYTES, PAGE_BYTES)),
+            (true, _) => cursor.take(2 * PAGE_BYTES, PAGE_BYTES),
+        };
+        let count = ept_pages(plan, p) as usize;
+        partition_pages.push((
+            io_bitmaps,
+            cursor.take(count * PAGE_BYTES, PAGE_BYTES),
+            count,
+        ));
+    }
     let mut tables = Vec::with_capacity(plan.partitions.len());
     let mut pids = Vec::with_capacity(vcpu_count);
     for (p, part) in plan.partitions.iter().enumerate() {
@@ -152,6 +168,28 @@ pub fn violations(plan: &Plan<'_>) -> Vec<String> {
             out.push(format!(
                 "host stack {i} at {:#x} is not right above a VMXON region or VMCS (guard {:#x})",
                 v.host_stack, v.host_stack_guard
+            ));
+        }
+    }
+    let owners: Vec<(u16, &VcpuHeap)> = plan.vcpus().map(|(p, _, _)| p).zip(layout.vcpus).collect();
+    for (i, (p, v)) in owners.iter().enumerate() {
+        for (q, w) in &owners[i + 1..] {
+            let allowed = p == q && shares_msr_bitmap(&plan.partitions[usize::from(*p)]);
+            if v.msr_bitmap == w.msr_bitmap && !allowed {
+                out.push(format!("vCPUs of partitions {p} and {q} share an MSR bitmap (only a trapped-timer partition's vCPUs may)"));
+            }
+        }
+    }
+    for (p, part) in layout.partitions.iter().enumerate() {
+        let shared = layout
+            .partitions
+            .iter()
+            .filter(|o| o.io_bitmaps == part.io_bitmaps)
+            .count()
+            > 1;
+        if shared && grants_ports(&plan.partitions[p]) {
+            out.push(format!(
+                "partition {p} grants ports but shares its I/O bitmaps"
             ));
         }
     }

@@ -77,12 +77,24 @@ pub struct Generated {
     pub notes: Vec<String>,
 }
 
-/// Checks and plans a board + partitions pair and generates `manifest.rs` for it.
+/// Checks and plans a board + partitions pair and generates `manifest.rs` for it (laid out for
+/// the release build).
 #[cfg(feature = "std")]
 pub fn generate(
     board: &std::path::Path,
     manifest: &std::path::Path,
     images: Images,
+) -> Result<Generated, diag::Errors> {
+    generate_for(board, manifest, images, heap::Build::Release)
+}
+
+/// [`generate`] with the heap laid out for `build` (its host stacks sized for that build).
+#[cfg(feature = "std")]
+pub fn generate_for(
+    board: &std::path::Path,
+    manifest: &std::path::Path,
+    images: Images,
+    build: heap::Build,
 ) -> Result<Generated, diag::Errors> {
     let mut model = check_files(board, manifest, images)?;
     for p in &mut model.partitions {
@@ -91,7 +103,7 @@ pub fn generate(
         }
     }
     let arena = bumpalo::Bump::new();
-    let plan = planner::plan(&arena, &model);
+    let plan = planner::plan_for(&arena, &model, build);
     let origin = format!("{} + {}", board.display(), manifest.display());
     let mut inputs = vec![board.to_path_buf(), manifest.to_path_buf()];
     if images == Images::Load {

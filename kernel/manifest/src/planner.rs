@@ -1,7 +1,7 @@
 //! Planning: a checked [`Model`] becomes a [`Plan`] (built in an arena, borrowing names and image
 //! bytes from the model), with one PID-pointer table per partition and the heap size.
 
-use crate::heap::HeapLayout;
+use crate::heap::{Build, HeapLayout};
 use crate::heap_layout;
 use crate::model::{DeviceModel, Model};
 use crate::plan::{
@@ -9,10 +9,15 @@ use crate::plan::{
 };
 use bumpalo::Bump;
 
-/// Builds the plan of `model` in `arena`, with its heap laid out.
+/// Builds the plan of `model` in `arena`, with its heap laid out for the release build.
 pub fn plan<'a>(arena: &'a Bump, model: &'a Model) -> Plan<'a> {
+    plan_for(arena, model, Build::Release)
+}
+
+/// Builds the plan of `model` in `arena`, with its heap laid out for `build`.
+pub fn plan_for<'a>(arena: &'a Bump, model: &'a Model, build: Build) -> Plan<'a> {
     let mut plan = layout(arena, model);
-    plan.heap = heap_layout::layout(arena, &plan);
+    plan.heap = heap_layout::layout(arena, &plan, build);
     plan
 }
 

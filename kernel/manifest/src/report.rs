@@ -4,7 +4,7 @@ mod channels;
 mod ipi_paths;
 mod timer_paths;
 
-use crate::heap::{HeapItem, Owner};
+use crate::heap::{self, HeapItem, Owner};
 use crate::heap_items;
 use crate::heap_layout;
 use crate::model::Model;
@@ -93,6 +93,7 @@ fn owner(plan: &Plan<'_>, item: HeapItem) -> String {
             )
         }
         Owner::Partition(p) => plan.partitions[usize::from(p)].name.to_string(),
+        Owner::PortlessPartitions => "every partition granting no I/O port".to_string(),
     }
 }
 
@@ -241,8 +242,15 @@ fn heap_text(out: &mut String, plan: &Plan<'_>) {
     );
     let _ = writeln!(
         out,
-        "  each host stack ({} bytes) sits right above its vCPU's VMXON region (its guard page)",
-        plan.heap.host_stack_bytes
+        "  each host stack ({} bytes: the release build's measured {} plus {} of margin, in whole pages; debug builds get {}) sits right above its vCPU's VMXON region (its guard page)",
+        plan.heap.host_stack_bytes,
+        heap::HOST_STACK_MEASURED_RELEASE_BYTES,
+        heap::HOST_STACK_MARGIN_BYTES,
+        heap::Build::Debug.host_stack_bytes()
+    );
+    let _ = writeln!(
+        out,
+        "  MSR bitmaps: one per partition whose timer is trapped, one per vCPU otherwise (each passes IA32_TSC_DEADLINE while its timer is virtualized); I/O bitmaps: one pair per partition granting ports, one all-denied pair shared by the others"
     );
 }
 

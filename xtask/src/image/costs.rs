@@ -5,6 +5,7 @@
 //! `VCPUS`, per-partition arrays by `PARTITIONS`).
 
 use object::{Object, ObjectSymbol};
+use tessera_manifest::heap::Build;
 use tessera_manifest::model::{Model, PartitionModel, VcpuModel};
 
 /// Statics with one element per CPU slot (the boot CPU and each other CPU hosting a vCPU).
@@ -32,11 +33,13 @@ impl Cost {
 
 /// The cost of one more vCPU and of one more partition of one vCPU for `model`, whose hypervisor
 /// is `elf`.
-pub fn costs(elf: &[u8], model: &Model) -> Result<[Cost; 2], String> {
+pub fn costs(elf: &[u8], model: &Model, build: Build) -> Result<[Cost; 2], String> {
     let statics = Statics::read(elf, model)?;
     let heap = |m: &Model| {
         let arena = bumpalo::Bump::new();
-        tessera_manifest::planner::plan(&arena, m).heap.region_bytes as u64
+        tessera_manifest::planner::plan_for(&arena, m, build)
+            .heap
+            .region_bytes as u64
     };
     let base = heap(model);
     let vcpu_heap = heap(&with_vcpu(model)?).saturating_sub(base);

@@ -5,6 +5,7 @@
 
 use object::{Object, ObjectSection, ObjectSymbol, SectionKind};
 use std::collections::BTreeMap;
+use tessera_manifest::heap::Build;
 use tessera_manifest::model::Model;
 use tessera_manifest::report::heap_kinds;
 
@@ -21,7 +22,7 @@ pub struct Line {
 
 /// The table of `elf` (a hypervisor built for `model`), largest first; the lines add up to the
 /// ELF's loaded bytes.
-pub fn table(elf: &[u8], model: &Model) -> Result<Vec<Line>, String> {
+pub fn table(elf: &[u8], model: &Model, build: Build) -> Result<Vec<Line>, String> {
     let file = object::File::parse(elf).map_err(|e| e.to_string())?;
     let loaded = super::elf_size::loaded_bytes(elf)?.0;
     let mut lines: Vec<Line> = Vec::new();
@@ -101,7 +102,7 @@ pub fn table(elf: &[u8], model: &Model) -> Result<Vec<Line>, String> {
             push(
                 format!("fixed heap ({name})"),
                 bytes,
-                heap_parts(model, bytes),
+                heap_parts(model, bytes, build),
             );
         } else {
             push(format!("static {name}"), bytes, Vec::new());
@@ -124,9 +125,9 @@ pub fn table(elf: &[u8], model: &Model) -> Result<Vec<Line>, String> {
 
 /// The heap's bytes by kind of structure (from the plan's layout, as the kernel indexes it), the
 /// padding before page-aligned PID-pointer tables, and the rest of the static's last page.
-fn heap_parts(model: &Model, region_bytes: u64) -> Vec<(String, u64)> {
+fn heap_parts(model: &Model, region_bytes: u64, build: Build) -> Vec<(String, u64)> {
     let arena = bumpalo::Bump::new();
-    let plan = tessera_manifest::planner::plan(&arena, model);
+    let plan = tessera_manifest::planner::plan_for(&arena, model, build);
     let items: Vec<_> = plan.heap_items().collect();
     let mut parts: Vec<(String, u64)> = heap_kinds(&items)
         .into_iter()

@@ -139,11 +139,15 @@ fn build_and_say(args: &ImageArgs) -> Result<Built, String> {
         kib(built.loaded_bytes.1)
     );
     let elf = std::fs::read(&built.elf).map_err(|e| format!("{}: {e}", built.elf.display()))?;
-    let table = footprint::table(&elf, &built.model)
+    let build = match args.release {
+        true => tessera_manifest::heap::Build::Release,
+        false => tessera_manifest::heap::Build::Debug,
+    };
+    let table = footprint::table(&elf, &built.model, build)
         .map_err(|e| format!("{}: {e}", built.elf.display()))?;
     print!("{}", footprint::render(&table));
-    let costs =
-        costs::costs(&elf, &built.model).map_err(|e| format!("{}: {e}", built.elf.display()))?;
+    let costs = costs::costs(&elf, &built.model, build)
+        .map_err(|e| format!("{}: {e}", built.elf.display()))?;
     print!("{}", costs::render(&costs));
     let started = std::time::Instant::now();
     let disk = built.appliance(&crate::workspace::images_dir())?;
