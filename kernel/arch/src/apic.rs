@@ -1,4 +1,6 @@
-//! The local APIC in x2APIC mode (MSR access): enabling it, the APIC ID, and sending IPIs.
+//! The local APIC in x2APIC mode (MSR access): enabling it, the APIC ID, and sending fixed IPIs.
+//! Only fixed IPIs can be sent from here: INIT and start-up IPIs are sent by the CPU start-up code
+//! alone (`smp.rs`, which writes the ICR itself).
 
 use crate::msr;
 use tessera_vmx::msr::{
@@ -11,14 +13,6 @@ const SVR_ENABLE: u64 = 1 << 8;
 /// Vector reported for spurious interrupts.
 pub const SPURIOUS_VECTOR: u8 = 0xFF;
 
-/// ICR delivery modes (bits 10:8).
-pub const DELIVERY_FIXED: u64 = 0b000 << 8;
-pub const DELIVERY_NMI: u64 = 0b100 << 8;
-pub const DELIVERY_INIT: u64 = 0b101 << 8;
-pub const DELIVERY_STARTUP: u64 = 0b110 << 8;
-/// ICR bit 14: level assert (required for INIT and STARTUP).
-pub const ICR_LEVEL_ASSERT: u64 = 1 << 14;
-
 /// Why x2APIC mode could not be entered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApicError {
@@ -26,20 +20,23 @@ pub enum ApicError {
     X2ApicNotSupported,
 }
 
-/// An x2APIC ICR value: fixed delivery of `vector` to physical APIC ID `dest`, edge triggered
-/// (tessera-vmx's encoding, the one its ICR decoder reads back).
-pub const fn icr_fixed(dest: u32, vector: u8) -> u64 {
-    tessera_vmx::ipi::Icr::fixed_physical(dest, vector)
+/// An x2APIC ICR value with fixed delivery, physical destination, edge triggered: the only IPI
+/// `send_ipi` sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedIcr(u64);
+
+impl FixedIcr {
+    /// The 64-bit ICR value.
+    pub const fn value(self) -> u64 {
+        self.0
+    }
 }
 
-/// An x2APIC ICR value: INIT (assert) to `dest`.
-pub const fn icr_init(dest: u32) -> u64 {
-    ((dest as u64) << 32) | DELIVERY_INIT | ICR_LEVEL_ASSERT
-}
-
-/// An x2APIC ICR value: STARTUP to `dest`, starting it at physical page `start_page` (address / 4096).
-pub const fn icr_startup(dest: u32, start_page: u8) -> u64 {
-    ((dest as u64) << 32) | DELIVERY_STARTUP | ICR_LEVEL_ASSERT | start_page as u64
+/// Fixed delivery of `vector` to physical APIC ID `dest` (tessera-vmx's encoding, the one its
+/// ICR decoder reads back).
+#[inline]
+pub const fn icr_fixed(dest: u32, vector: u8) -> FixedIcr {
+    FixedIcr(tessera_vmx::ipi::Icr::fixed_physical(dest, vector))
 }
 
 /// Whether CPUID reports x2APIC support.
@@ -78,10 +75,12 @@ pub fn apic_id() -> u32 {
     msr::read(X2APIC_ID) as u32
 }
 
-/// Writes `icr` to the x2APIC ICR, sending that IPI (built with `icr_*`).
-pub fn send_ipi(icr: u64) {
-    // SAFETY: an IPI has no effect on this CPU's memory; what the target does is the caller's protocol.
-    unsafe { msr::write(X2APIC_ICR, icr) }
+/// Writes `icr` to the x2APIC ICR, sending that fixed IPI.
+#[inline]
+pub fn send_ipi(icr: FixedIcr) {
+    // SAFETY: a fixed interrupt has no effect on this CPU's memory; the target's handler (an EOI,
+    // or a posted-interrupt notification the processor consumes) is the caller's protocol.
+    unsafe { msr::write(X2APIC_ICR, icr.0) }
 }
 
 /// Signals end of interrupt to the local APIC.
@@ -96,8 +95,7 @@ mod tests {
 
     #[test]
     fn icr_values_match_sdm_layout() {
-        assert_eq!(icr_fixed(3, 0x40), 0x0000_0003_0000_0040);
-        assert_eq!(icr_init(1), 0x0000_0001_0000_4500);
-        assert_eq!(icr_startup(2, 0x08), 0x0000_0002_0000_4608);
+        assert_eq!(icr_fixed(3, 0x40).value(), 0x0000_0003_0000_0040);
+        assert_eq!(icr_fixed(0xFFFF_FFFF, 0xF2).value(), 0xFFFF_FFFF_0000_00F2);
     }
 }

@@ -1,5 +1,6 @@
 //! Application-processor bring-up: INIT-SIPI-SIPI into a real-mode trampoline copied to 0x8000.
 
+#[cfg(target_os = "none")]
 use crate::apic;
 #[cfg(target_os = "none")]
 use crate::fixed_heap::HostStack;
@@ -178,11 +179,33 @@ fn install_trampoline(code: &[u8], params: &TrampolineParams) {
     }
 }
 
+/// ICR delivery modes INIT and STARTUP (bits 10:8) and level assert (bit 14, required for both).
+const DELIVERY_INIT: u64 = 0b101 << 8;
+const DELIVERY_STARTUP: u64 = 0b110 << 8;
+const ICR_LEVEL_ASSERT: u64 = 1 << 14;
+
+/// An x2APIC ICR value: INIT (assert) to `dest`.
+const fn icr_init(dest: u32) -> u64 {
+    ((dest as u64) << 32) | DELIVERY_INIT | ICR_LEVEL_ASSERT
+}
+
+/// An x2APIC ICR value: STARTUP to `dest`, starting it at physical page `start_page` (address / 4096).
+const fn icr_startup(dest: u32, start_page: u8) -> u64 {
+    ((dest as u64) << 32) | DELIVERY_STARTUP | ICR_LEVEL_ASSERT | start_page as u64
+}
+
+/// Writes `icr` (INIT or STARTUP) to the x2APIC ICR: the only place Tessera can reset a CPU.
+fn send_start_up_ipi(icr: u64) {
+    // SAFETY: only `start_ap` gets here, for a CPU the image has a slot and a trampoline for; the
+    // IPI resets that CPU into the trampoline and touches no memory of this one.
+    unsafe { crate::msr::write(tessera_vmx::msr::X2APIC_ICR, icr) }
+}
+
 fn send_init_sipi_sipi(cpu_index: usize, apic_id: u32, vector: u8) -> Result<(), SmpError> {
-    apic::send_ipi(apic::icr_init(apic_id));
+    send_start_up_ipi(icr_init(apic_id));
     spin(INIT_DELAY_SPINS);
     for _ in 0..2 {
-        apic::send_ipi(apic::icr_startup(apic_id, vector));
+        send_start_up_ipi(icr_startup(apic_id, vector));
         if wait_arrival(cpu_index) {
             return Ok(());
         }
@@ -216,4 +239,15 @@ extern "C" fn ap_entry(cpu_index: u64) -> ! {
     let cpu: Cpu = crate::cpu_init::install(cpu_index as usize, apic_id);
     ARRIVED.store(cpu_index as usize, Ordering::Release);
     crate::entry::call_ap_main(cpu)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_up_icr_values_match_sdm_layout() {
+        assert_eq!(icr_init(1), 0x0000_0001_0000_4500);
+        assert_eq!(icr_startup(2, 0x08), 0x0000_0002_0000_4608);
+    }
 }
