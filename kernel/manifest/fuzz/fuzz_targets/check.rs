@@ -1,6 +1,7 @@
 //! Fuzz target: parse and validate an arbitrary board + partitions pair (split at the first NUL
 //! byte), then plan the PID tables when valid. Nothing may panic.
 #![no_main]
+#![forbid(unsafe_code)]
 
 mod exercise;
 

@@ -1,5 +1,6 @@
 //! Fuzz target: the partition image loader on arbitrary bytes. Nothing may panic.
 #![no_main]
+#![forbid(unsafe_code)]
 
 use libfuzzer_sys::fuzz_target;
 use tessera_manifest::check::load_image;

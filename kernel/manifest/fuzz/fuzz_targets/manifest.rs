@@ -1,6 +1,7 @@
 //! Fuzz target: an arbitrary partitions file against the shipped emulator board, so that mutations
 //! of valid manifests reach every semantic check. Nothing may panic.
 #![no_main]
+#![forbid(unsafe_code)]
 
 mod exercise;
 

@@ -1,6 +1,7 @@
 //! Exit codes and file calls of a Hermit partition: opens, creates and removes a file on uhyve's
 //! file system (Tessera answers every file call with an error), says what each returned, then exits
 //! with code 42, which must reach the hypervisor's verdict.
+#![forbid(unsafe_code)]
 
 #[cfg(target_os = "hermit")]
 use hermit as _;

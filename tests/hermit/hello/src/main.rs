@@ -1,4 +1,5 @@
 //! The smallest Hermit application: a greeting on standard output, then exit code 0.
+#![forbid(unsafe_code)]
 
 #[cfg(target_os = "hermit")]
 use hermit as _;

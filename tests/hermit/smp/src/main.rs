@@ -2,6 +2,9 @@
 //! on its cores), each notes the x2APIC ID it runs on, sleeps `ROUNDS` times and measures each sleep
 //! with `Instant`. Exit code 0 when every vCPU ran a worker and no sleep ended early; otherwise the
 //! code of the first failed check (see `Failure`).
+// `deny`, not `forbid`: the CPUID in cpu.rs is the one exception (see kernel/README.md, "Unsafe
+// code").
+#![deny(unsafe_code)]
 
 #[cfg(target_os = "hermit")]
 use hermit as _;
