@@ -7,9 +7,9 @@
 //! `vcpu` is a vCPU's position in plan order, `partition` a partition's index.
 
 use crate::plan::{HEAP_BYTES, PLAN};
-use core::sync::atomic::AtomicU64;
+
 use tessera_arch::fixed_heap::{HeapRegion, HostStack, Misplaced};
-use tessera_arch::vmx::Page;
+use tessera_arch::vmx::{Page, PidTableMemory};
 use tessera_manifest::heap::{PartitionHeap, VcpuHeap, PAGE_BYTES};
 use tessera_vmx::tables::{ndst_x2apic, PostedInterruptDescriptor};
 
@@ -70,7 +70,7 @@ pub fn host_stack(vcpu: usize) -> Option<HostStack> {
 }
 
 /// The PID-pointer table of `partition`: exactly its planned entries, 4 KiB-aligned.
-pub fn pid_table(partition: usize) -> &'static [AtomicU64] {
+pub fn pid_table(partition: usize) -> PidTableMemory {
     let entries = PLAN.partitions[partition].pid_table.entries.len();
     placed(REGION.words(of_partition(partition).pid_table, entries, PAGE_BYTES))
 }
@@ -96,14 +96,13 @@ pub fn set_up_descriptors() {
     }
 }
 
-/// One vCPU's structures, as its CPU uses them.
+/// One vCPU's structures, as its CPU uses them (its virtual-APIC page and MSR bitmap reach it
+/// built, in `partition::Launch::pages`).
 #[derive(Clone, Copy)]
 pub struct VcpuMemory {
     pub vmxon: &'static Page,
     pub vmcs: &'static Page,
-    pub virtual_apic: &'static Page,
     pub pid: &'static PostedInterruptDescriptor,
-    pub msr_bitmap: &'static Page,
 }
 
 /// The structures of `vcpu`.
@@ -111,8 +110,6 @@ pub fn vcpu_memory(vcpu: usize) -> VcpuMemory {
     VcpuMemory {
         vmxon: vmxon(vcpu),
         vmcs: vmcs(vcpu),
-        virtual_apic: virtual_apic(vcpu),
         pid: pid(vcpu),
-        msr_bitmap: msr_bitmap(vcpu),
     }
 }

@@ -9,6 +9,7 @@ use crate::plan::PLAN;
 use crate::vcpu::launch;
 use crate::vcpu::timer;
 use crate::vcpu::{shared, vmcs, Vcpu};
+use tessera_arch::vmx::fields::EntryInterruptionInfo;
 use tessera_arch::vmx::{self, Vmcs, VmcsError};
 use tessera_vmx::exit::{
     instruction_error_text, ExitReasonField, InterruptionInfo, StopReason, StopReport,
@@ -51,12 +52,11 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
         wait_for_start_up(index);
     }
     // Translations this CPU may hold for the EPTP from before (firmware, an earlier boot) go.
-    let eptp = tessera_vmx::tables::eptp(launch.ept_root.phys_addr());
-    if let Err(e) = vmx::invept(Some(eptp)) {
+    if let Err(e) = vmx::invept(Some(launch.ept.eptp())) {
         fail(index, p, v, format_args!("INVEPT single-context: {e:?}"))
     }
     notify_if_posted_before_entry(launch.memory.pid);
-    let mut vcpu = Vcpu::new(active, &launch, &controls, (index, p, v), entry);
+    let mut vcpu = Vcpu::new(active, launch, &controls, (index, p, v), entry);
     let reason = run(&mut vcpu);
     stop(&mut vcpu, reason)
 }
@@ -134,8 +134,8 @@ fn inject_pending_nmi(vcpu: &mut Vcpu) {
         vcpu.set_nmi_window_exiting(true);
         return;
     }
-    let nmi = u64::from(InterruptionInfo::inject_nmi());
-    vcpu.write(C32::EntryInterruptionInfo.encoding(), nmi);
+    let nmi = InterruptionInfo::inject_nmi();
+    vcpu.write(EntryInterruptionInfo, nmi);
 }
 
 /// A VMLAUNCH/VMRESUME that failed before entering: its VM-instruction error is kept in the stop

@@ -13,13 +13,13 @@ use crate::plan_vmx::PlanView;
 use crate::vcpu::{shared, Vcpu};
 use tessera_vmx::exit::{ApicWrite, ApicWriteRegister};
 use tessera_vmx::ipi::{decide, Decision, EmulatedKind, Emulation, VcpuRef};
-use tessera_vmx::tables::{read_icr, PostOutcome};
+use tessera_vmx::tables::PostOutcome;
 
 /// APIC-write exit (trap-like: the write is done and RIP is past it).
 pub fn apic_write(vcpu: &mut Vcpu) -> Flow {
     match ApicWrite::decode(super::qualification(vcpu)).register() {
         ApicWriteRegister::Icr => {
-            let icr = read_icr(&vcpu.virtual_apic);
+            let icr = vcpu.virtual_apic.icr();
             send(vcpu, icr)
         }
         // A self-IPI with a vector below 16: an APIC error on bare metal; dropped.

@@ -8,7 +8,6 @@ use crate::vcpu::Vcpu;
 use tessera_vmx::exit::StopReason;
 use tessera_vmx::fields::Field64Guest;
 use tessera_vmx::msr_policy::{needs_guest_efer, on_rdmsr, on_wrmsr, MsrAction, MsrContext};
-use tessera_vmx::tables::write_icr;
 
 pub fn rdmsr(vcpu: &mut Vcpu) -> Flow {
     let msr = vcpu.regs.rcx as u32;
@@ -43,7 +42,7 @@ fn apply(vcpu: &mut Vcpu, msr: u32, write: bool, action: MsrAction) -> Flow {
             let value = vcpu.read(encoding);
             set_result(vcpu, value);
         }
-        MsrAction::WriteGuestField { encoding, value } => vcpu.write(encoding, value),
+        MsrAction::WriteGuestField { encoding, value } => vcpu.write_guest_state(encoding, value),
         MsrAction::WriteVirtualApic { offset, value } => {
             vcpu.virtual_apic.write_u32(usize::from(offset), value)
         }
@@ -51,7 +50,7 @@ fn apply(vcpu: &mut Vcpu, msr: u32, write: bool, action: MsrAction) -> Flow {
         // guest sees both only at its next entry, and the receiver's CPU starts on the interrupt
         // while this one finishes the exit.
         MsrAction::SendIpi(icr) => {
-            write_icr(&mut vcpu.virtual_apic, icr);
+            vcpu.virtual_apic.set_icr(icr);
             let flow = super::ipi::send(vcpu, icr);
             vcpu.skip_instruction();
             return flow;

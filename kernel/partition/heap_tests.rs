@@ -26,7 +26,7 @@ fn accessors_return_the_planned_offsets() {
     }
     for (p, planned) in PLAN.heap.partitions.iter().enumerate() {
         let table = heap::pid_table(p);
-        assert_eq!((table.as_ptr() as u64 - base) as usize, planned.pid_table);
+        assert_eq!((table.phys_addr() - base) as usize, planned.pid_table);
         assert_eq!(table.len(), PLAN.partitions[p].pid_table.entries.len());
         let [a, b] = heap::io_bitmaps(p);
         assert_eq!(b.phys_addr(), a.phys_addr() + 4096);
@@ -58,15 +58,17 @@ fn host_stacks_sit_above_their_guard_pages_and_go_once() {
 fn tables_fit_their_planned_structures() {
     heap::set_up_descriptors();
     for (p, part) in PLAN.partitions.iter().enumerate() {
-        tables::fill_partition_io_bitmaps(part, p).expect("granted ports fit the bitmaps");
-        let root = tables::build_ept(&PLAN, p).expect("EPT fits its planned pages");
-        assert!(
-            core::ptr::eq(root, &heap::ept_pages(p)[0]),
+        tables::build_io_bitmaps(part, p).expect("granted ports fit the bitmaps");
+        let ept = tables::build_ept(&PLAN, p).expect("EPT fits its planned pages");
+        assert_eq!(
+            ept.eptp() & !0xFFF,
+            heap::ept_pages(p)[0].phys_addr(),
             "PML4 = first page"
         );
-        tables::fill_pid_table(&PLAN, p).expect("PID table");
+        let table = tables::build_pid_table(&PLAN, p).expect("PID table");
+        assert_eq!(table.last_index(), part.pid_table.last_index);
         for (t, entry) in part.pid_table.entries.iter().enumerate() {
-            let raw = heap::pid_table(p)[t].load(core::sync::atomic::Ordering::SeqCst);
+            let raw = heap::pid_table(p).get(t).expect("entry in the table");
             let expected = entry.map_or(0, |target| {
                 let g = PLAN.vcpu_index(target);
                 heap::pid(g) as *const _ as u64 | 1
@@ -78,11 +80,15 @@ fn tables_fit_their_planned_structures() {
                 partition: p as u16,
                 vcpu: v as u16,
             });
-            tables::fill_vcpu_pages(part, v, g, true);
+            let pages = tables::build_vcpu_pages(part, v, g, true).expect("vCPU pages");
+            let id = tessera_vmx::tables::apic_offset::ID;
             assert_eq!(
-                heap::virtual_apic(g).read_u32(0x20),
+                pages.virtual_apic.read_u32(id),
                 part.vcpus[v].virtual_apic_id
             );
+            assert!(pages
+                .msr_bitmap
+                .exits(tessera_vmx::msr::IA32_TSC_DEADLINE, true));
         }
     }
     let pid = heap::pid(0);

@@ -16,14 +16,12 @@ pub use setup::{setup_all, Launch};
 mod setup {
     use super::{image, tables};
     use crate::plan::PLAN;
-    use core::sync::atomic::AtomicU64;
     use tessera_arch::fatal;
     use tessera_arch::guest_ram::GuestRam;
     use tessera_arch::multiboot::BootInfo;
-    use tessera_arch::vmx::Page;
+    use tessera_arch::vmx::{Ept, IoBitmapPair, PidPointerTable};
     use tessera_vmx::apic_timer::TimerFrequency;
     use tessera_vmx::guest_abi::{BootTimer, TimerPath};
-    use tessera_vmx::ipi::VcpuRef;
 
     /// Everything one vCPU needs to configure its VMCS and run.
     pub struct Launch {
@@ -31,12 +29,12 @@ mod setup {
         /// Taken by the vCPU's CPU when it moves onto it (the boot CPU takes every host stack
         /// from the heap, in plan order, since the region hands them out in rising order only).
         pub host_stack: Option<tessera_arch::fixed_heap::HostStack>,
-        pub pid_table: &'static [AtomicU64],
-        /// The plan's last PID-pointer index for the partition (its table has one more entry).
-        pub last_pid_index: u16,
-        pub ept_root: &'static Page,
-        /// The I/O bitmaps A and B the partition's vCPUs share.
-        pub io_bitmaps: [&'static Page; 2],
+        /// The vCPU's virtual-APIC page and MSR bitmap, built.
+        pub pages: tables::VcpuPages,
+        /// The partition's tables, sealed: PID-pointer table, EPT, I/O bitmaps A and B.
+        pub pid_table: PidPointerTable,
+        pub ept: Ept,
+        pub io_bitmaps: IoBitmapPair,
         /// The partition's RAM, read for console hypercalls.
         pub guest_memory: GuestRam,
     }
@@ -44,9 +42,9 @@ mod setup {
     /// What every vCPU of one partition shares.
     #[derive(Clone, Copy)]
     struct PartitionReady {
-        ept_root: &'static Page,
-        io_bitmaps: [&'static Page; 2],
-        pid_table: &'static [AtomicU64],
+        ept: Ept,
+        io_bitmaps: IoBitmapPair,
+        pid_table: PidPointerTable,
         guest_memory: GuestRam,
     }
 
@@ -78,19 +76,22 @@ mod setup {
                     TimerPath::Trapped => "trapped (1 exit to arm, 1 to expire)",
                 }
             );
-            let r = setup_one(boot, p, ipiv, timer);
+            let r = setup_one(boot, p, timer);
             if ready.push(r).is_err() {
                 fatal(format_args!("partition {}: too many partitions", part.name));
             }
         }
-        PLAN.vcpus().enumerate().map(move |(index, (p, _, _))| {
+        PLAN.vcpus().enumerate().map(move |(index, (p, v, _))| {
             let r = ready[p as usize];
+            let part = &PLAN.partitions[p as usize];
+            let pages = tables::build_vcpu_pages(part, v as usize, index, ipiv)
+                .unwrap_or_else(|e| fatal(format_args!("partition {}: {e}", part.name)));
             Launch {
                 memory: crate::heap::vcpu_memory(index),
                 host_stack: crate::heap::host_stack(index),
+                pages,
                 pid_table: r.pid_table,
-                last_pid_index: PLAN.partitions[p as usize].pid_table.last_index,
-                ept_root: r.ept_root,
+                ept: r.ept,
                 io_bitmaps: r.io_bitmaps,
                 guest_memory: r.guest_memory,
             }
@@ -120,26 +121,19 @@ mod setup {
     /// Not inlined: its frame (the boot-info block among others) must not add to the callers' on the
     /// boot CPU's stack.
     #[inline(never)]
-    fn setup_one(boot: &BootInfo, p: usize, ipiv: bool, timer: BootTimer) -> PartitionReady {
+    fn setup_one(boot: &BootInfo, p: usize, timer: BootTimer) -> PartitionReady {
         let part = &PLAN.partitions[p];
         let name = part.name;
         let memory = tessera_arch::phys::claim_ram(boot, part.memory.host_base, part.memory.bytes)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: memory: {e:?}")));
         image::place(&PLAN, p as u16, memory, timer)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
-        let ept_root = tables::build_ept(&PLAN, p)
+        let ept = tables::build_ept(&PLAN, p)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
-        tables::fill_pid_table(&PLAN, p)
+        let pid_table = tables::build_pid_table(&PLAN, p)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
-        tables::fill_partition_io_bitmaps(part, p)
+        let io_bitmaps = tables::build_io_bitmaps(part, p)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
-        for v in 0..part.vcpus.len() {
-            let global = PLAN.vcpu_index(VcpuRef {
-                partition: p as u16,
-                vcpu: v as u16,
-            });
-            tables::fill_vcpu_pages(part, v, global, ipiv);
-        }
         log::info!(
             "partition {name}: {} MiB at host {:#x}, {} vCPU(s), EPT {} pages, PID-pointer table {} bytes",
             part.memory.bytes >> 20,
@@ -149,9 +143,9 @@ mod setup {
             part.pid_table.bytes()
         );
         PartitionReady {
-            ept_root,
-            io_bitmaps: crate::heap::io_bitmaps(p),
-            pid_table: crate::heap::pid_table(p),
+            ept,
+            io_bitmaps,
+            pid_table,
             guest_memory: GuestRam::from_claim(memory),
         }
     }

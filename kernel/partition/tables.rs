@@ -5,92 +5,75 @@
 
 use crate::heap;
 use core::fmt;
-use tessera_arch::vmx::heap_fields::set_pid_entry;
-use tessera_arch::vmx::Page;
+use tessera_arch::vmx::{
+    Ept, IoBitmapPair, MsrBitmapPage, PageWriter, PidPointerTable, TableError as Sealing,
+    VirtualApicPage,
+};
 use tessera_manifest::channel::{Access, ChannelMapping};
 use tessera_manifest::{Partition, Plan};
+use tessera_vmx::tables::{EptBuilder, EptError, EptMapping, EptPermissions, MemoryType};
 
 /// Bytes of a 4 KiB page.
 const PAGE_BYTES: usize = 4096;
-use tessera_vmx::tables::{
-    init_virtual_apic_page, EptBuilder, EptError, EptMapping, EptPermissions, IoBitmaps,
-    MemoryType, MsrBitmap, PageSlot,
-};
 
-/// Why a table could not be built.
+/// Why a table could not be built: tessera-arch's builder refused (the EPT, a port range, a
+/// PID-pointer entry, the table's shape, or a VMCS configured already).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TableError {
-    Ept(EptError),
-    /// The builder used a different number of pages than the plan reserved.
-    EptPages {
-        used: usize,
-        planned: usize,
-    },
-    PidEntry {
-        index: usize,
-    },
-    PortRange {
-        base: u16,
-    },
-}
+pub struct TableError(pub Sealing);
 
 impl fmt::Display for TableError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TableError::Ept(e) => write!(f, "EPT: {e:?}"),
-            TableError::EptPages { used, planned } => {
-                write!(f, "EPT used {used} pages, the plan reserved {planned}")
+        match self.0 {
+            Sealing::EptPages { used, given } => {
+                write!(f, "EPT used {used} pages, the plan reserved {given}")
             }
-            TableError::PidEntry { index } => write!(f, "PID-pointer table entry {index}"),
-            TableError::PortRange { base } => write!(f, "I/O port range at {base:#x}"),
+            Sealing::PidEntry { index } => write!(f, "PID-pointer table entry {index}"),
+            Sealing::Ports(e) => write!(f, "I/O port range: {e:?}"),
+            e => write!(f, "{e:?}"),
         }
     }
 }
 
-/// Builds the partition's EPT in its planned pages; returns the PML4 page (the first one).
-pub fn build_ept(plan: &Plan<'_>, index: usize) -> Result<&'static Page, TableError> {
+/// The vCPU's own pages, built: its virtual-APIC page and MSR bitmap.
+pub struct VcpuPages {
+    pub virtual_apic: VirtualApicPage,
+    pub msr_bitmap: MsrBitmapPage,
+}
+
+/// Builds the partition's EPT in its planned pages (the PML4 first), sealed.
+pub fn build_ept(plan: &Plan<'_>, index: usize) -> Result<Ept, TableError> {
     let part = &plan.partitions[index];
-    let pages = heap::ept_pages(index);
-    let mut slots: heapless::Vec<PageSlot<&'static Page>, { crate::plan::MAX_EPT_PAGES }> = pages
-        .iter()
-        .map(|page| PageSlot {
-            phys: page.phys_addr(),
-            page,
-        })
-        .collect();
-    let root = pages.first().ok_or(TableError::Ept(EptError::NoPages))?;
-    let mut ept = EptBuilder::new(&mut slots).map_err(TableError::Ept)?;
-    ept.map(&EptMapping {
-        guest_base: part.memory.guest_base,
-        host_base: part.memory.host_base,
-        bytes: part.memory.bytes,
-        permissions: EptPermissions::RAM,
-        memory_type: MemoryType::WriteBack,
-    })
-    .map_err(TableError::Ept)?;
-    for m in part.devices.iter().flat_map(|d| d.mmio.iter()) {
+    Ept::build::<{ crate::plan::MAX_EPT_PAGES }>(heap::ept_pages(index), |ept| {
         ept.map(&EptMapping {
-            guest_base: m.base,
-            host_base: m.base,
-            bytes: m.bytes,
-            permissions: EptPermissions::MMIO,
-            memory_type: MemoryType::Uncacheable,
-        })
-        .map_err(TableError::Ept)?;
-    }
-    for m in tessera_manifest::channel::mappings(plan, index as u16) {
-        map_channel(&mut ept, m).map_err(TableError::Ept)?;
-    }
-    let (used, planned) = (ept.pages_used(), pages.len());
-    if used != planned {
-        return Err(TableError::EptPages { used, planned });
-    }
-    Ok(root)
+            guest_base: part.memory.guest_base,
+            host_base: part.memory.host_base,
+            bytes: part.memory.bytes,
+            permissions: EptPermissions::RAM,
+            memory_type: MemoryType::WriteBack,
+        })?;
+        for m in part.devices.iter().flat_map(|d| d.mmio.iter()) {
+            ept.map(&EptMapping {
+                guest_base: m.base,
+                host_base: m.base,
+                bytes: m.bytes,
+                permissions: EptPermissions::MMIO,
+                memory_type: MemoryType::Uncacheable,
+            })?;
+        }
+        for m in tessera_manifest::channel::mappings(plan, index as u16) {
+            map_channel(ept, m)?;
+        }
+        Ok(())
+    })
+    .map_err(TableError)
 }
 
 /// Maps one channel range page by page (4 KiB pages only: host and guest addresses need not agree
 /// modulo 2 MiB), write-back, never executable: read-only where the side only reads.
-fn map_channel(ept: &mut EptBuilder<'_, &'static Page>, m: ChannelMapping) -> Result<(), EptError> {
+fn map_channel(
+    ept: &mut EptBuilder<'_, PageWriter<'static>>,
+    m: ChannelMapping,
+) -> Result<(), EptError> {
     let permissions = match m.access {
         Access::ReadOnly => EptPermissions::READ,
         Access::ReadWrite => EptPermissions::READ | EptPermissions::WRITE,
@@ -107,32 +90,44 @@ fn map_channel(ept: &mut EptBuilder<'_, &'static Page>, m: ChannelMapping) -> Re
     Ok(())
 }
 
-/// Fills partition `p`'s PID-pointer table: entry T points at the PID of the vCPU the plan names.
-pub fn fill_pid_table(plan: &Plan<'_>, p: usize) -> Result<(), TableError> {
-    let table = heap::pid_table(p);
-    for (index, entry) in plan.partitions[p].pid_table.entries.iter().enumerate() {
-        let Some(target) = entry else { continue };
-        let pid = heap::pid(plan.vcpu_index(*target));
-        set_pid_entry(table, index, pid).map_err(|_| TableError::PidEntry { index })?;
-    }
-    Ok(())
+/// Builds partition `p`'s PID-pointer table: entry T points at the PID of the vCPU the plan
+/// names, the others stay invalid.
+pub fn build_pid_table(plan: &Plan<'_>, p: usize) -> Result<PidPointerTable, TableError> {
+    let part = &plan.partitions[p];
+    let entries = part
+        .pid_table
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(index, entry)| {
+            entry.map(|target| (index, heap::pid(plan.vcpu_index(target))))
+        });
+    PidPointerTable::build(&heap::pid_table(p), part.pid_table.last_index, entries)
+        .map_err(TableError)
 }
 
 /// The virtual-APIC page and MSR bitmap of one vCPU (ICR writes pass only with IPIv).
 /// `global` is the vCPU's position in plan order.
-pub fn fill_vcpu_pages(part: &Partition<'_>, vcpu: usize, global: usize, ipiv: bool) {
-    let mut vapic = heap::virtual_apic(global);
-    init_virtual_apic_page(&mut vapic, part.vcpus[vcpu].virtual_apic_id);
-    MsrBitmap::deny_all(heap::msr_bitmap(global)).allow_x2apic(ipiv);
+pub fn build_vcpu_pages(
+    part: &Partition<'_>,
+    vcpu: usize,
+    global: usize,
+    ipiv: bool,
+) -> Result<VcpuPages, TableError> {
+    let apic_id = part.vcpus[vcpu].virtual_apic_id;
+    Ok(VcpuPages {
+        virtual_apic: VirtualApicPage::init(heap::virtual_apic(global), apic_id),
+        msr_bitmap: MsrBitmapPage::build(heap::msr_bitmap(global), ipiv).map_err(TableError)?,
+    })
 }
 
 /// The I/O bitmaps every vCPU of the partition uses (the partition's granted ports pass).
-pub fn fill_partition_io_bitmaps(part: &Partition<'_>, p: usize) -> Result<(), TableError> {
-    let [io_bitmap_a, io_bitmap_b] = heap::io_bitmaps(p);
-    let mut io = IoBitmaps::deny_all(io_bitmap_a, io_bitmap_b);
-    for range in part.devices.iter().flat_map(|d| d.ports.iter()) {
-        io.allow(range.base, u32::from(range.count))
-            .map_err(|_| TableError::PortRange { base: range.base })?;
-    }
-    Ok(())
+pub fn build_io_bitmaps(part: &Partition<'_>, p: usize) -> Result<IoBitmapPair, TableError> {
+    let [a, b] = heap::io_bitmaps(p);
+    let granted = part
+        .devices
+        .iter()
+        .flat_map(|d| d.ports.iter())
+        .map(|range| (range.base, u32::from(range.count)));
+    IoBitmapPair::build(a, b, granted).map_err(TableError)
 }

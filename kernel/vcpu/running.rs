@@ -8,14 +8,15 @@ use crate::partition::hermit::EntryRegisters;
 use crate::plan::PLAN;
 use core::cell::Cell;
 use tessera_arch::guest_ram::GuestRam;
-use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page, VmcsError};
+use tessera_arch::vmx::{
+    ActiveVmcs, GuestRegisters, MsrBitmapPage, RuntimeControl, SafeField, VirtualApicPage,
+    VmcsError,
+};
 use tessera_vmx::console::budget::LINE_TEXT_MAX_BYTES;
 use tessera_vmx::console::LineBuffer;
-use tessera_vmx::controls::PrimaryProcBased;
 use tessera_vmx::exit::{rip_after, ExitCounters, GuestEventState, StopReason};
 use tessera_vmx::fields::{
-    Field32Control as C32, Field32Guest as G32, Field32ReadOnly as R32, Field64Guest as G64,
-    NaturalGuest as GN,
+    Field32Guest as G32, Field32ReadOnly as R32, Field64Guest as G64, NaturalGuest as GN,
 };
 use tessera_vmx::select::SelectedControls;
 use tessera_vmx::tables::PostedInterruptDescriptor;
@@ -28,9 +29,9 @@ pub struct Vcpu<'a> {
     pub index: usize,
     pub partition: u16,
     pub vcpu: u16,
-    pub virtual_apic: &'static Page,
+    pub virtual_apic: VirtualApicPage,
     /// The vCPU's MSR bitmap (its timer passes IA32_TSC_DEADLINE while virtualized).
-    pub msr_bitmap: &'static Page,
+    pub msr_bitmap: MsrBitmapPage,
     /// The vCPU's own posted-interrupt descriptor (its timer posts into it).
     pub pid: &'static PostedInterruptDescriptor,
     /// Every vCPU's descriptor in plan order (`shared::descriptors`), where IPIs are posted.
@@ -51,7 +52,7 @@ impl<'a> Vcpu<'a> {
     /// `(index, partition, vcpu)` = plan-order position and place in its partition.
     pub fn new(
         vmcs: ActiveVmcs<'a>,
-        launch: &Launch,
+        launch: Launch,
         controls: &SelectedControls,
         at: (usize, u16, u16),
         entry: EntryRegisters,
@@ -68,8 +69,8 @@ impl<'a> Vcpu<'a> {
             index,
             partition,
             vcpu,
-            virtual_apic: launch.memory.virtual_apic,
-            msr_bitmap: launch.memory.msr_bitmap,
+            virtual_apic: launch.pages.virtual_apic,
+            msr_bitmap: launch.pages.msr_bitmap,
             pid: launch.memory.pid,
             descriptors: super::shared::descriptors(),
             guest_memory: launch.guest_memory,
@@ -96,11 +97,29 @@ impl<'a> Vcpu<'a> {
         }
     }
 
-    /// VMWRITE; a failure is logged and kept as for `read`.
+    /// VMWRITE of an insensitive field, typed by its width; a failure is logged and kept as for
+    /// `read`.
     #[inline]
-    pub fn write(&mut self, field: u32, value: u64) {
+    pub fn write<F: SafeField>(&mut self, field: F, value: F::Value) {
         if let Err(e) = self.vmcs.write(field, value) {
-            self.write_failed(field, e);
+            self.write_failed(field.encoding(), e);
+        }
+    }
+
+    /// VMWRITE of the guest-state field `encoding` (chosen by data, e.g. an emulated MSR); any
+    /// other field fails as a VMWRITE would.
+    #[inline]
+    pub fn write_guest_state(&mut self, encoding: u32, value: u64) {
+        if let Err(e) = self.vmcs.write_guest_state(encoding, value) {
+            self.write_failed(encoding, e);
+        }
+    }
+
+    /// Sets or clears one of the control bits a running vCPU changes.
+    #[inline]
+    pub fn set_control(&mut self, control: RuntimeControl, on: bool) {
+        if let Err(e) = self.vmcs.set_control(control, on) {
+            self.write_failed(control.field(), e);
         }
     }
 
@@ -139,7 +158,7 @@ impl<'a> Vcpu<'a> {
     pub fn skip_instruction(&mut self) {
         let rip = self.read(GN::Rip.encoding());
         let len = self.read(R32::ExitInstructionLength.encoding());
-        self.write(GN::Rip.encoding(), rip_after(rip, len));
+        self.write(GN::Rip, rip_after(rip, len));
         let interruptibility = self.read(G32::InterruptibilityState.encoding()) as u32;
         let rflags = self.read(GN::Rflags.encoding());
         if !GuestEventState::skip_may_change(interruptibility, rflags) {
@@ -153,9 +172,8 @@ impl<'a> Vcpu<'a> {
         };
         if before.changed_by_skip() {
             let after = before.after_skip();
-            let interruptibility = u64::from(after.interruptibility);
-            self.write(G32::InterruptibilityState.encoding(), interruptibility);
-            self.write(GN::PendingDebugExceptions.encoding(), after.pending_debug);
+            self.write(G32::InterruptibilityState, after.interruptibility);
+            self.write(GN::PendingDebugExceptions, after.pending_debug);
         }
     }
 
@@ -165,9 +183,6 @@ impl<'a> Vcpu<'a> {
 
     /// Sets or clears "NMI-window exiting" in the primary processor-based controls.
     pub fn set_nmi_window_exiting(&mut self, on: bool) {
-        let field = C32::ProcBasedControls.encoding();
-        let bit = u64::from(PrimaryProcBased::NMI_WINDOW_EXITING.bits());
-        let word = self.read(field);
-        self.write(field, if on { word | bit } else { word & !bit });
+        self.set_control(RuntimeControl::NmiWindowExiting, on);
     }
 }

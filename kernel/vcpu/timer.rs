@@ -10,17 +10,15 @@
 //!   timer and SVR writes, which exit anyway, move the deadline between the two paths.
 
 use crate::vcpu::Vcpu;
+use tessera_arch::vmx::fields::{GuestDeadlineShadow, VirtualTimerVector};
+use tessera_arch::vmx::RuntimeControl;
 use tessera_vmx::apic_timer::{
     armed_deadline, hardware_fields, preemption_timer_value, virtualized_vector, ApicTimer,
     TimerFrequency, SVR_APIC_ENABLED,
 };
-use tessera_vmx::controls::{PinBased, TertiaryProcBased};
-use tessera_vmx::fields::{
-    Field16Control as C16, Field32Control as C32, Field32Guest as G32, Field64Control as C64,
-    Field64Guest as G64,
-};
+use tessera_vmx::fields::{Field32Guest as G32, Field64Control as C64, Field64Guest as G64};
 use tessera_vmx::msr_policy::TimerAccess;
-use tessera_vmx::tables::{MsrBitmap, PostOutcome};
+use tessera_vmx::tables::PostOutcome;
 
 use tessera_vmx::tables::apic_offset::{
     LVT_TIMER, SVR, TIMER_DIVIDE_CONFIGURATION as DIVIDE_CONFIGURATION,
@@ -105,7 +103,7 @@ pub fn access(vcpu: &mut Vcpu, access: TimerAccess) -> Option<u64> {
 /// Applies an access to the software model (and the registers the guest reads back).
 fn apply(vcpu: &mut Vcpu, access: TimerAccess) -> Option<u64> {
     let now = tessera_arch::tsc_cycles();
-    let page = vcpu.virtual_apic;
+    let page = &vcpu.virtual_apic;
     let model = &mut vcpu.timer.model;
     match access {
         TimerAccess::ReadDeadline => return Some(model.tsc_deadline()),
@@ -147,11 +145,11 @@ fn take_processor(vcpu: &mut Vcpu) {
     };
     let deadline = vcpu.timer.model.hand_over_deadline();
     let (vector_field, shadow, guest_deadline) = hardware_fields(vector, deadline);
-    vcpu.write(C16::VirtualTimerVector.encoding(), u64::from(vector_field));
-    vcpu.write(C64::GuestDeadlineShadow.encoding(), shadow);
-    vcpu.write(G64::GuestDeadline.encoding(), guest_deadline);
-    set_timer_virtualization(vcpu, true);
-    MsrBitmap::over(vcpu.msr_bitmap).pass_tsc_deadline(true);
+    vcpu.write(VirtualTimerVector, vector_field);
+    vcpu.write(GuestDeadlineShadow, shadow);
+    vcpu.write(G64::GuestDeadline, guest_deadline);
+    vcpu.set_control(RuntimeControl::ApicTimerVirtualization, true);
+    vcpu.msr_bitmap.pass_tsc_deadline(true);
     vcpu.timer.virtualized = Some(vector);
 }
 
@@ -164,21 +162,13 @@ fn leave_processor(vcpu: &mut Vcpu) {
     }
     let guest_deadline = vcpu.read(G64::GuestDeadline.encoding());
     let shadow = vcpu.read(C64::GuestDeadlineShadow.encoding());
-    vcpu.write(G64::GuestDeadline.encoding(), 0);
-    vcpu.write(C64::GuestDeadlineShadow.encoding(), 0);
-    set_timer_virtualization(vcpu, false);
-    MsrBitmap::over(vcpu.msr_bitmap).pass_tsc_deadline(false);
+    vcpu.write(G64::GuestDeadline, 0);
+    vcpu.write(GuestDeadlineShadow, 0);
+    vcpu.set_control(RuntimeControl::ApicTimerVirtualization, false);
+    vcpu.msr_bitmap.pass_tsc_deadline(false);
     vcpu.timer
         .model
         .write_tsc_deadline(armed_deadline(guest_deadline, shadow));
-}
-
-/// Sets or clears "APIC-timer virtualization" (tertiary bit 8).
-fn set_timer_virtualization(vcpu: &mut Vcpu, on: bool) {
-    let field = C64::TertiaryProcBasedControls.encoding();
-    let bit = TertiaryProcBased::APIC_TIMER_VIRTUALIZATION.bits();
-    let word = vcpu.read(field);
-    vcpu.write(field, if on { word | bit } else { word & !bit });
 }
 
 /// Before a VM entry: posts a due expiry, then times the next deadline with the preemption timer
@@ -200,7 +190,7 @@ pub fn before_entry(vcpu: &mut Vcpu) {
     let next = vcpu.timer.model.next_expiry();
     if let Some(deadline) = next {
         let value = preemption_timer_value(deadline, now, vcpu.timer.rate_shift);
-        vcpu.write(G32::VmxPreemptionTimerValue.encoding(), u64::from(value));
+        vcpu.write(G32::VmxPreemptionTimerValue, value);
     }
     set_preemption_timer(vcpu, next.is_some());
 }
@@ -223,9 +213,6 @@ fn set_preemption_timer(vcpu: &mut Vcpu, on: bool) {
     if vcpu.timer.preemption_on == on {
         return;
     }
-    let field = C32::PinBasedControls.encoding();
-    let bit = u64::from(PinBased::ACTIVATE_PREEMPTION_TIMER.bits());
-    let word = vcpu.read(field);
-    vcpu.write(field, if on { word | bit } else { word & !bit });
+    vcpu.set_control(RuntimeControl::PreemptionTimer, on);
     vcpu.timer.preemption_on = on;
 }

@@ -1,36 +1,33 @@
-//! Filling one vCPU's VMCS: control fields from the selected controls (address fields through
-//! tessera-arch's typed setters), guest state for a 64-bit start at the image entry, host state.
+//! Filling one vCPU's VMCS: the control and address fields through tessera-arch's `configure`
+//! (the selected controls, checked there, and the partition's sealed tables), then the guest state
+//! for a 64-bit start at the image entry.
 
 use crate::heap::NOTIFICATION_VECTOR;
 use crate::partition::hermit::EntryRegisters;
 use crate::vcpu::launch::Launch;
 use core::fmt;
 use tessera_arch::msr;
-use tessera_arch::vmx::{check_direct_write, ActiveVmcs, VmcsError};
+use tessera_arch::vmx::{ActiveVmcs, ConfigureError, VcpuTables, VmcsError};
 use tessera_manifest::Partition;
-use tessera_vmx::fields::{Field64Control as C64, Field64Guest as G64};
+use tessera_vmx::fields::Field64Guest as G64;
 use tessera_vmx::guest_state::{
-    control_writes, guest_state_writes, Activity, ControlValues, FixedBits, GuestBootLayout,
-    GuestEntry, SetupError,
+    guest_state_writes, Activity, FixedBits, GuestBootLayout, GuestEntry,
 };
 use tessera_vmx::msr as m;
 use tessera_vmx::select::SelectedControls;
-use tessera_vmx::tables::eptp;
 
 /// Why the VMCS could not be filled.
 #[derive(Debug, Clone, Copy)]
 pub enum ConfigError {
-    Setup(SetupError),
+    Configure(ConfigureError),
     Vmcs(u32, VmcsError),
-    PidTable(VmcsError),
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Setup(e) => write!(f, "control fields: {e:?}"),
+            ConfigError::Configure(e) => write!(f, "control fields: {e:?}"),
             ConfigError::Vmcs(field, e) => write!(f, "VMWRITE {field:#x}: {e:?}"),
-            ConfigError::PidTable(e) => write!(f, "PID-pointer table: {e:?}"),
         }
     }
 }
@@ -44,19 +41,28 @@ pub fn configure(
     layout: &GuestBootLayout,
     (rip, registers): (u64, &EntryRegisters),
 ) -> Result<(), ConfigError> {
-    let values = ControlValues {
-        controls: *controls,
-        posted_interrupt_vector: NOTIFICATION_VECTOR,
-        last_pid_index: Some(launch.last_pid_index),
+    let tables = VcpuTables {
+        ept: launch.ept,
+        io_bitmaps: launch.io_bitmaps,
+        msr_bitmap: &launch.pages.msr_bitmap,
+        virtual_apic: &launch.pages.virtual_apic,
+        pid: launch.memory.pid,
+        pid_table: launch.pid_table,
     };
-    let writes = control_writes(&values).map_err(ConfigError::Setup)?;
-    for &(field, value) in writes.as_slice() {
-        match check_direct_write(field) {
-            Ok(()) => write(vmcs, field, value)?,
-            Err(e) => return Err(ConfigError::Vmcs(field, VmcsError::Refused(e))),
-        }
-    }
-    addresses(vmcs, launch, controls.ipiv)?;
+    vmcs.configure(controls, NOTIFICATION_VECTOR, &tables)
+        .map_err(ConfigError::Configure)?;
+    write_guest_state(vmcs, layout, rip, registers)
+}
+
+/// The guest state for a 64-bit start at `rip` (in a frame of its own: a debug build does not hold
+/// its list on the host stack together with `configure`'s).
+#[inline(never)]
+fn write_guest_state(
+    vmcs: &mut ActiveVmcs,
+    layout: &GuestBootLayout,
+    rip: u64,
+    registers: &EntryRegisters,
+) -> Result<(), ConfigError> {
     let entry = GuestEntry {
         rip,
         rsp: registers.rsp,
@@ -65,41 +71,11 @@ pub fn configure(
         cr4_fixed: fixed(m::IA32_VMX_CR4_FIXED0, m::IA32_VMX_CR4_FIXED1),
     };
     for &(field, value) in guest_state_writes(layout, &entry).as_slice() {
-        write(vmcs, field, value)?;
+        vmcs.write_guest_state(field, value)
+            .map_err(|e| ConfigError::Vmcs(field, e))?;
     }
-    write(vmcs, G64::Ia32Efer.encoding(), registers.efer)?;
-    vmcs.set_host_state()
-        .map_err(|e| ConfigError::Vmcs(0x6C00, e))
-}
-
-fn addresses(vmcs: &mut ActiveVmcs, launch: &Launch, ipiv: bool) -> Result<(), ConfigError> {
-    let m = &launch.memory;
-    let pages = [
-        (C64::IoBitmapA, launch.io_bitmaps[0]),
-        (C64::IoBitmapB, launch.io_bitmaps[1]),
-        (C64::MsrBitmap, m.msr_bitmap),
-        (C64::VirtualApicAddress, m.virtual_apic),
-    ];
-    for (field, page) in pages {
-        let encoding = field.encoding();
-        vmcs.set_page(encoding, page)
-            .map_err(|e| ConfigError::Vmcs(encoding, e))?;
-    }
-    vmcs.set_posted_interrupt_descriptor(NOTIFICATION_VECTOR, m.pid)
-        .map_err(|e| ConfigError::Vmcs(0x2016, e))?;
-    let flags = eptp(launch.ept_root.phys_addr()) & 0xFFF;
-    vmcs.set_eptp(launch.ept_root, flags as u16)
-        .map_err(|e| ConfigError::Vmcs(0x201A, e))?;
-    if ipiv {
-        vmcs.set_pid_pointer_table(launch.pid_table, launch.last_pid_index)
-            .map_err(ConfigError::PidTable)?;
-    }
-    Ok(())
-}
-
-fn write(vmcs: &mut ActiveVmcs, field: u32, value: u64) -> Result<(), ConfigError> {
-    vmcs.write(field, value)
-        .map_err(|e| ConfigError::Vmcs(field, e))
+    vmcs.write(G64::Ia32Efer, registers.efer)
+        .map_err(|e| ConfigError::Vmcs(G64::Ia32Efer.encoding(), e))
 }
 
 fn fixed(fixed0: u32, fixed1: u32) -> FixedBits {

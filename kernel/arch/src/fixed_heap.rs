@@ -10,7 +10,7 @@
 //! planner's job (tested on the host against every property it promises).
 
 pub use crate::stack_probe::StackProbe;
-use crate::vmx::Page;
+use crate::vmx::{Page, PidTableMemory};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tessera_vmx::tables::PostedInterruptDescriptor;
@@ -108,11 +108,12 @@ impl<const N: usize> HeapRegion<N> {
         offset: usize,
         count: usize,
         align: usize,
-    ) -> Result<&'static [AtomicU64], Misplaced> {
+    ) -> Result<PidTableMemory, Misplaced> {
         let at = self.at("table words", offset, count.saturating_mul(8), align.max(8))?;
         // SAFETY: `count * 8` bytes of the static region, at least 8-byte aligned; any bytes are
-        // a valid `AtomicU64`.
-        Ok(unsafe { core::slice::from_raw_parts(at as *const AtomicU64, count) })
+        // a valid `AtomicU64`. Only `PidPointerTable::build` writes them.
+        let entries = unsafe { core::slice::from_raw_parts(at as *const AtomicU64, count) };
+        Ok(PidTableMemory::new(entries))
     }
 
     /// The stack of `bytes` at `offset` (16-byte aligned), filled with [`STACK_FILL`] so its depth

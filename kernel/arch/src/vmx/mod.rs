@@ -1,22 +1,29 @@
 //! VMX operation: capability MSRs, entering VMX root (CR4.VMXE, IA32_FEATURE_CONTROL, VMXON), VMCS
 //! access and guest entry/exit.
 
-mod fields;
-pub mod heap_fields;
+mod configure;
+pub mod fields;
 #[cfg(target_os = "none")]
 mod host;
 mod instr;
 mod page;
 mod posted;
 mod run;
+mod tables;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 mod vmcs;
 
-pub use fields::{check_direct_write, FieldRefusal};
+pub use configure::{check_isolation, ConfigureError, VcpuTables};
+pub use fields::{RuntimeControl, SafeField};
 pub use instr::VmFail;
-pub use page::{Page, PagePool, PAGE_BYTES};
-pub use posted::{descriptor_phys_addr, PidTable, PidTableError, PID_TABLE_ENTRIES};
+pub use page::{Page, PagePool, PageWriter, PAGE_BYTES};
+pub use posted::{descriptor_phys_addr, PidTableError};
 pub use run::GuestRegisters;
-pub use vmcs::{ActiveVmcs, Vmcs, VmcsError, PAGE_FIELDS};
+pub use tables::{
+    Ept, IoBitmapPair, MsrBitmapPage, PidPointerTable, PidTableMemory, TableError, VirtualApicPage,
+};
+pub use vmcs::{ActiveVmcs, Vmcs, VmcsError};
 
 use crate::msr;
 use core::marker::PhantomData;

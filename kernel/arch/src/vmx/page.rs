@@ -1,5 +1,7 @@
 //! 4 KiB pages the processor reads and writes on its own (VMXON region, VMCS, bitmaps, virtual APIC,
 //! EPT tables), accessed only through volatile reads and writes, and a static pool handing them out.
+//! Outside tessera-arch a `Page` can only be read: tables are written by the builders of
+//! `super::tables`, which seal them, and the virtual-APIC page through `VirtualApicPage`.
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +16,12 @@ pub struct Page(UnsafeCell<[u8; PAGE_BYTES]>);
 // SAFETY: every access goes through volatile reads and writes of whole aligned words; concurrent access
 // by the processor or other CPUs cannot create Rust references into the page.
 unsafe impl Sync for Page {}
+
+impl core::fmt::Debug for Page {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Page({:#x})", self.phys_addr())
+    }
+}
 
 impl Page {
     /// A zeroed page.
@@ -37,31 +45,34 @@ impl Page {
     }
 
     /// Reads the u32 at `offset_bytes` (4-byte aligned).
+    #[inline]
     pub fn read_u32(&self, offset_bytes: usize) -> u32 {
         // SAFETY: `at` returns an aligned pointer inside this page; volatile because the CPU writes it.
         unsafe { core::ptr::read_volatile(self.at(offset_bytes)) }
     }
 
     /// Writes the u32 at `offset_bytes` (4-byte aligned).
-    pub fn write_u32(&self, offset_bytes: usize, value: u32) {
+    pub(crate) fn write_u32(&self, offset_bytes: usize, value: u32) {
         // SAFETY: as in `read_u32`.
         unsafe { core::ptr::write_volatile(self.at(offset_bytes), value) }
     }
 
     /// Reads the u64 at `offset_bytes` (8-byte aligned), e.g. a page-table or EPT entry.
+    #[inline]
     pub fn read_u64(&self, offset_bytes: usize) -> u64 {
         // SAFETY: as in `read_u32`.
         unsafe { core::ptr::read_volatile(self.at(offset_bytes)) }
     }
 
     /// Writes the u64 at `offset_bytes` (8-byte aligned).
-    pub fn write_u64(&self, offset_bytes: usize, value: u64) {
+    pub(crate) fn write_u64(&self, offset_bytes: usize, value: u64) {
         // SAFETY: as in `read_u32`.
         unsafe { core::ptr::write_volatile(self.at(offset_bytes), value) }
     }
 
     /// Copies `entries` to the start of the page (at most 512), e.g. a table built by tessera-vmx.
-    pub fn write_u64s(&self, entries: &[u64]) {
+    #[cfg(test)]
+    pub(crate) fn write_u64s(&self, entries: &[u64]) {
         assert!(
             entries.len() <= PAGE_BYTES / 8,
             "{} entries do not fit a page",
@@ -74,13 +85,15 @@ impl Page {
     }
 
     /// Sets every byte to `byte` (0xFF: an MSR or I/O bitmap that intercepts everything).
-    pub fn fill(&self, byte: u8) {
+    #[cfg(test)]
+    pub(crate) fn fill(&self, byte: u8) {
         let word = u64::from_ne_bytes([byte; 8]);
         (0..PAGE_BYTES / 8).for_each(|i| self.write_u64(i * 8, word));
     }
 
     /// Sets (`true`) or clears bit `bit` of the page seen as a 32768-bit bitmap (MSR/I/O bitmaps).
-    pub fn set_bit(&self, bit: usize, value: bool) {
+    #[cfg(test)]
+    pub(crate) fn set_bit(&self, bit: usize, value: bool) {
         assert!(bit < PAGE_BYTES * 8, "bit {bit} beyond the page");
         let offset = bit / 32 * 4;
         let mask = 1u32 << (bit % 32);
@@ -94,15 +107,26 @@ impl Page {
     }
 }
 
-/// tessera-vmx's table builders (EPT, MSR and I/O bitmaps, virtual-APIC page) write straight into
-/// processor-shared pages through this.
-impl tessera_vmx::tables::PageWords for &Page {
+/// Writes one page for tessera-vmx's table builders (EPT, MSR and I/O bitmaps, virtual-APIC page),
+/// straight into the processor-shared page. Only tessera-arch makes one (its sealing builders, and
+/// the self-test images through `test_hooks`), so safe code elsewhere cannot write a table.
+pub struct PageWriter<'p>(&'p Page);
+
+impl<'p> PageWriter<'p> {
+    pub(crate) fn new(page: &'p Page) -> Self {
+        Self(page)
+    }
+}
+
+impl tessera_vmx::tables::PageWords for PageWriter<'_> {
+    #[inline]
     fn read_word(&self, index: usize) -> u64 {
-        self.read_u64(index * 8)
+        self.0.read_u64(index * 8)
     }
 
+    #[inline]
     fn write_word(&mut self, index: usize, value: u64) {
-        self.write_u64(index * 8, value)
+        self.0.write_u64(index * 8, value)
     }
 }
 
@@ -153,7 +177,7 @@ mod tests {
         b.set_bit(0x830, false);
         assert!(!b.bit(0x830) && b.bit(0x831));
         assert_eq!(b.read_u32(0x830 / 32 * 4), !(1 << (0x830 % 32)));
-        let mut words = b;
+        let mut words = PageWriter::new(b);
         tessera_vmx::tables::PageWords::write_word(&mut words, 3, 9);
         assert_eq!(b.read_u64(24), 9);
         b.write_u64s(&[1, 2]);

@@ -1,11 +1,12 @@
-//! A VMCS, the token for the current one (`ActiveVmcs`), its field access, host state and guest entry.
+//! A VMCS, the token for the current one (`ActiveVmcs`), its field access (typed setters for
+//! insensitive fields, one `unsafe` entry point for the others), host state and guest entry.
 
-use super::fields::{check_direct_write, FieldRefusal};
+use super::fields::{is_guest_state, RuntimeControl, SafeField};
 use super::instr::{self, VmFail};
 #[cfg(target_os = "none")]
 use super::run::GuestRegisters;
+use super::Page;
 use super::VmxRoot;
-use super::{Page, PidTable};
 use core::marker::PhantomData;
 
 /// A VMCS region (one page, revision ID in its first word).
@@ -30,11 +31,13 @@ impl Vmcs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VmcsError {
     Instruction(VmFail),
-    Refused(FieldRefusal),
-    /// Page and descriptor fields need 4 KiB-aligned pages (checked by type) and known field numbers.
+    /// Safe code wrote a field that is not guest state (`write_guest_state`).
+    NotGuestState(u32),
+    #[cfg(feature = "test-hooks")]
+    Refused(super::fields::FieldRefusal),
+    #[cfg(feature = "test-hooks")]
     NotAPageField(u32),
-    /// A PID-pointer table must be 4 KiB aligned (ipiv.md section 1) with `last_index + 1`
-    /// entries (so 1..=65536).
+    #[cfg(feature = "test-hooks")]
     PidTableShape {
         addr: u64,
         entries: usize,
@@ -47,9 +50,6 @@ impl From<VmFail> for VmcsError {
         VmcsError::Instruction(e)
     }
 }
-
-/// Fields that take the physical address of a whole page (bitmaps, virtual-APIC, APIC-access).
-pub const PAGE_FIELDS: [u32; 6] = [0x2000, 0x2002, 0x2004, 0x2012, 0x2014, 0x2026];
 
 /// Proof that `vmcs` is the current VMCS of this CPU (VMCLEAR + VMPTRLD done).
 pub struct ActiveVmcs<'a> {
@@ -75,50 +75,58 @@ impl VmxRoot {
 }
 
 impl ActiveVmcs<'_> {
-    /// VMREAD of field `encoding`.
+    /// VMREAD of field `encoding` (reading has no side effect).
     #[inline]
     pub fn read(&self, encoding: u32) -> Result<u64, VmcsError> {
         Ok(instr::vmread(encoding)?)
     }
 
-    /// VMWRITE of a control, guest-state or value field (host-state and address fields are refused).
+    /// VMWRITE of an insensitive field (guest state, event injection, guest timer values), its
+    /// width in the value's type.
     #[inline]
-    pub fn write(&mut self, encoding: u32, value: u64) -> Result<(), VmcsError> {
-        check_direct_write(encoding).map_err(VmcsError::Refused)?;
-        // SAFETY: the field is neither host state nor a physical address (checked above).
+    pub fn write<F: SafeField>(&mut self, field: F, value: F::Value) -> Result<(), VmcsError> {
+        // SAFETY: `SafeField` is sealed to guest-state fields and controls that only describe
+        // the next entry: no address, no host state, no execution control.
+        Ok(unsafe { instr::vmwrite(field.encoding(), value.into()) }?)
+    }
+
+    /// VMWRITE of guest-state field `encoding`, for fields chosen by data (tessera-vmx's guest
+    /// state, the MSR policy's emulated MSRs); any other field is refused.
+    #[inline]
+    pub fn write_guest_state(&mut self, encoding: u32, value: u64) -> Result<(), VmcsError> {
+        if !is_guest_state(encoding) {
+            return Err(VmcsError::NotGuestState(encoding));
+        }
+        // SAFETY: a guest-state field (checked above) only changes what the guest sees.
         Ok(unsafe { instr::vmwrite(encoding, value) }?)
     }
 
-    /// Points page field `encoding` (one of `PAGE_FIELDS`) at `page`.
-    pub fn set_page(&mut self, encoding: u32, page: &'static Page) -> Result<(), VmcsError> {
-        if !PAGE_FIELDS.contains(&encoding) {
-            return Err(VmcsError::NotAPageField(encoding));
-        }
-        // SAFETY: `page` is a static page the processor may read and write (volatile/atomic access only).
-        Ok(unsafe { instr::vmwrite(encoding, page.phys_addr()) }?)
+    /// Sets or clears one of the control bits a running vCPU changes (`RuntimeControl`).
+    #[inline]
+    pub fn set_control(&mut self, control: RuntimeControl, on: bool) -> Result<(), VmcsError> {
+        let (field, bit) = control.field_and_bit();
+        let word = self.read(field)?;
+        let word = if on { word | bit } else { word & !bit };
+        // SAFETY: only the bit of `control` changes, and none of them makes the processor use
+        // memory or reach hardware: each decides when the guest exits.
+        Ok(unsafe { instr::vmwrite(field, word) }?)
     }
 
-    /// Sets only the PID-pointer table address (0x2042) to `table` plus `offset_bytes`, so tests can
-    /// check the VM-entry rule on its alignment. Entries the processor reads there still lie in the
-    /// table's page (valid ones point at real descriptors) while `offset_bytes + 8 * (last index + 1)`
-    /// stays within 4096.
-    pub fn set_pid_table_address(
-        &mut self,
-        table: &'static PidTable,
-        offset_bytes: u8,
-    ) -> Result<(), VmcsError> {
-        let addr = table.phys_addr() + offset_bytes as u64;
-        // SAFETY: `addr` lies in the static table's page, whose valid entries only point at real
-        // descriptors (see above for the bound on the last index).
-        Ok(unsafe { instr::vmwrite(0x2042, addr) }?)
-    }
-
-    /// Sets the EPT pointer (0x201A) to the PML4 `root` with the low 12 bits `flags` (memory type, walk
-    /// length, accessed/dirty); the caller builds the EPT tables in pages it owns.
-    pub fn set_eptp(&mut self, root: &'static Page, flags: u16) -> Result<(), VmcsError> {
-        let eptp = root.phys_addr() | (flags as u64 & 0xFFF);
-        // SAFETY: `root` is a static page; what the EPT maps is the caller's partition plan.
-        Ok(unsafe { instr::vmwrite(0x201A, eptp) }?)
+    /// VMWRITE of any field: the one entry point for sensitive fields (execution, exit and entry
+    /// controls, addresses, host state), used by `configure`, `set_host_state` and the self-test
+    /// images' hooks.
+    ///
+    /// # Safety
+    /// The value must keep Rust's guarantees and the partition's isolation: an address field
+    /// points at memory of the right size and alignment that nothing else writes while the
+    /// processor may use it (a sealed table, a static descriptor); the controls leave EPT, the I/O
+    /// and MSR bitmaps (with x2APIC virtualization) and external-interrupt exiting on, and turn
+    /// on no feature whose address field was not written; host state returns to `enter`'s stub on
+    /// this CPU's own stacks and tables.
+    #[inline]
+    pub unsafe fn write_sensitive(&mut self, encoding: u32, value: u64) -> Result<(), VmcsError> {
+        // SAFETY: the caller upholds the contract above; VMWRITE touches only the current VMCS.
+        Ok(unsafe { instr::vmwrite(encoding, value) }?)
     }
 
     /// Writes every host-state field from the calling CPU's current state (exit lands in `run`'s stub).
@@ -127,7 +135,7 @@ impl ActiveVmcs<'_> {
         for (encoding, value) in super::host::host_state() {
             // SAFETY: the values are this CPU's own control registers, selectors, tables and the exit
             // stub, so a VM exit resumes the host exactly where `enter` left it.
-            unsafe { instr::vmwrite(encoding, value) }?;
+            unsafe { self.write_sensitive(encoding, value) }?;
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! What each exit must show, and the handling that lets the guest go on.
 
 use crate::guest_code::*;
-use crate::pages::Words;
+use crate::pages::words;
 use crate::vmcs::{read, skip_instruction};
 use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page};
 use tessera_arch::{fatal, println};
@@ -53,8 +53,8 @@ pub fn check_exit(
 /// IPIv on: the self-IPI was posted by the processor (vIRR has it); the stranger IPI exits with 0x300.
 fn apic_write(v: &mut ActiveVmcs, virtual_apic: &'static Page) {
     let write = ApicWrite::decode(read(v, RN::ExitQualification.encoding()));
-    let icr = read_icr(&Words(virtual_apic));
-    let virr_0x40 = read_register(&Words(virtual_apic), 0x220) & 1 != 0;
+    let icr = read_icr(&words(virtual_apic));
+    let virr_0x40 = read_register(&words(virtual_apic), 0x220) & 1 != 0;
     println!(
         "apic-write {:?}: icr {icr:#x}, vIRR has {SELF_VECTOR:#x}: {virr_0x40}",
         write.register()
@@ -84,7 +84,7 @@ fn wrmsr(v: &mut ActiveVmcs, regs: &mut GuestRegisters, virtual_apic: &'static P
     let MsrAction::SendIpi(icr) = on_wrmsr(regs.rcx as u32, value, &context) else {
         fatal(format_args!("WRMSR {:#x} is not an ICR write", regs.rcx))
     };
-    write_icr(&mut Words(virtual_apic), icr);
+    write_icr(&mut words(virtual_apic), icr);
     let decision = decide(icr, 0, &OneVcpu);
     println!("wrmsr icr {icr:#x} -> {decision:?}");
     if icr >> 32 == u64::from(OWN_APIC_ID) {

@@ -1,20 +1,12 @@
-//! The image's pages: tessera-arch's processor-shared `Page`s, seen through tessera-vmx's
-//! `PageWords` so the builders write into them directly.
+//! The image's pages: tessera-arch's processor-shared `Page`s, written by tessera-vmx's builders
+//! through the self-test hook `PageWrite::writer`.
 
-use tessera_arch::vmx::{Page, PagePool};
-use tessera_vmx::tables::PageWords;
+use tessera_arch::vmx::test_hooks::PageWrite;
+use tessera_arch::vmx::{Page, PagePool, PageWriter};
 
-/// A static page as 512 words (volatile accesses through `Page`).
-pub struct Words(pub &'static Page);
-
-impl PageWords for Words {
-    fn read_word(&self, index: usize) -> u64 {
-        self.0.read_u64(8 * index)
-    }
-
-    fn write_word(&mut self, index: usize, value: u64) {
-        self.0.write_u64(8 * index, value)
-    }
+/// A static page as 512 words for tessera-vmx's builders.
+pub fn words(page: &'static Page) -> PageWriter<'static> {
+    page.writer()
 }
 
 /// VMXON, VMCS, virtual-APIC page, MSR bitmap, two I/O bitmaps and up to 4 EPT pages.

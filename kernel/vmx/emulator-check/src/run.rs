@@ -2,10 +2,11 @@
 
 use crate::expect::expected_exits;
 use crate::guest_code::*;
-use crate::pages::{self, Words};
+use crate::pages::{self, words};
 use crate::vmcs::read;
 use tessera_arch::multiboot::BootInfo;
-use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page, PidTable};
+use tessera_arch::vmx::test_hooks::PidTable;
+use tessera_arch::vmx::{self, ActiveVmcs, GuestRegisters, Page};
 use tessera_arch::vmx::{Vmcs, VmxRoot};
 use tessera_arch::{fatal, msr, phys, println, Cpu};
 use tessera_vmx::exit::{ExitCounters, ExitReasonField};
@@ -67,11 +68,11 @@ pub fn ap_main(_cpu: Cpu) -> ! {
 fn build(boot: &BootInfo, controls: &SelectedControls) -> Structures {
     let (ept_root, eptp_flags) = build_ept();
     let msr_bitmap = pages::take();
-    MsrBitmap::deny_all(Words(msr_bitmap)).allow_x2apic(controls.ipiv);
+    MsrBitmap::deny_all(words(msr_bitmap)).allow_x2apic(controls.ipiv);
     let io_bitmaps = [pages::take(), pages::take()];
-    IoBitmaps::deny_all(Words(io_bitmaps[0]), Words(io_bitmaps[1]));
+    IoBitmaps::deny_all(words(io_bitmaps[0]), words(io_bitmaps[1]));
     let virtual_apic = pages::take();
-    tables::init_virtual_apic_page(&mut Words(virtual_apic), OWN_APIC_ID);
+    tables::init_virtual_apic_page(&mut words(virtual_apic), OWN_APIC_ID);
     PID.set_notification(NOTIFY_VECTOR, tessera_arch::apic::apic_id());
     PID_TABLE
         .set(OWN_APIC_ID as usize, &PID)
@@ -92,7 +93,7 @@ fn build_ept() -> (&'static Page, u16) {
     let ept_pages = [pages::take(), pages::take(), pages::take(), pages::take()];
     let mut slots = ept_pages.map(|page| PageSlot {
         phys: page.phys_addr(),
-        page: Words(page),
+        page: words(page),
     });
     let mut ept = EptBuilder::new(&mut slots).unwrap_or_else(|e| fatal(format_args!("EPT: {e:?}")));
     let ram = EptMapping {
@@ -175,7 +176,7 @@ fn configure(v: &mut ActiveVmcs, controls: &SelectedControls, s: &Structures) {
     };
     let guest_list = guest_state_writes(&s.layout, &entry);
     for &(encoding, value) in control_list.as_slice().iter().chain(guest_list.as_slice()) {
-        v.write(encoding, value)
+        v.write_raw(encoding, value)
             .unwrap_or_else(|e| fatal(format_args!("VMWRITE {encoding:#x}: {e:?}")));
     }
     set_addresses(v, controls, s).unwrap_or_else(|e| fatal(format_args!("addresses: {e:?}")));
@@ -193,7 +194,7 @@ fn set_addresses(
     v.set_posted_interrupt_descriptor(NOTIFY_VECTOR, &PID)?;
     v.set_eptp(s.ept_root, s.eptp_flags)?;
     if controls.ipiv {
-        v.set_pid_pointer_table(PID_TABLE.up_to(OWN_APIC_ID as u16), OWN_APIC_ID as u16)?;
+        v.set_pid_pointer_table(&PID_TABLE, OWN_APIC_ID as u16)?;
     }
     v.set_host_state()
 }

@@ -17,6 +17,6 @@ pub fn skip_instruction(v: &mut ActiveVmcs) {
         read(v, GN::Rip.encoding()),
         read(v, R32::ExitInstructionLength.encoding()),
     );
-    v.write(GN::Rip.encoding(), next)
+    v.write(GN::Rip, next)
         .unwrap_or_else(|e| fatal(format_args!("RIP: {e:?}")));
 }

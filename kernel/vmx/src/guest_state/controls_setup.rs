@@ -22,8 +22,8 @@ pub struct ControlValues {
     pub last_pid_index: Option<u16>,
 }
 
-/// Host-physical addresses the control fields point at. Kernels that set addresses through typed
-/// setters (tessera-arch's `ActiveVmcs::set_page` and friends) use only [`control_writes`].
+/// Host-physical addresses the control fields point at (tessera-arch's `ActiveVmcs::configure`
+/// fills them from its sealed tables and writes [`address_writes`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ControlAddresses {
     /// 64-byte aligned.

@@ -40,7 +40,7 @@ fn align_table(vmcs: &mut ActiveVmcs) -> Result<(), VmcsError> {
 
 fn restore_tpr_shadow(vmcs: &mut ActiveVmcs) -> Result<(), VmcsError> {
     let primary = vmcs.read(0x4002)?;
-    vmcs.write(0x4002, primary | 1 << 21)
+    vmcs.write_raw(0x4002, primary | 1 << 21)
 }
 
 /// Configures a fresh VMCS with `words`, applies `bad` (entry must fail with error 7), then `fix`

@@ -33,7 +33,7 @@ pub fn probe(vmcs: &mut ActiveVmcs) -> [u64; 4] {
     let write_table = outcome(vmcs, write_table);
     let read_table = vmcs.read(0x2042);
     let read_table = outcome(vmcs, read_table);
-    let write_index = vmcs.write(0x0008, 3).map(|_| 0);
+    let write_index = vmcs.write_raw(0x0008, 3).map(|_| 0);
     let write_index = outcome(vmcs, write_index);
     let read_index = vmcs.read(0x0008);
     [

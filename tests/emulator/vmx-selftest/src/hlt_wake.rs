@@ -11,6 +11,7 @@ use crate::ipiv_off::line;
 use crate::shared::{self, PID_TABLE, SENDER_PID, TARGET_IDT};
 use crate::vcpu::{self, GuestStart, VcpuMemory};
 use core::sync::atomic::Ordering;
+use tessera_arch::vmx::test_hooks::PageWrite;
 use tessera_arch::vmx::{ActiveVmcs, GuestRegisters, Page, Vmcs, VmcsError, VmxRoot};
 use tessera_vmx::select::AllowedSet;
 
@@ -24,23 +25,6 @@ const GUEST_INTERRUPT_STATUS: u32 = 0x0810;
 const PREEMPTION_TIMER_FIELD: u32 = 0x482E;
 const EXIT_VMCALL: u64 = tessera_vmx::exit::ExitReason::Vmcall as u64;
 const EXIT_PREEMPTION_TIMER: u64 = tessera_vmx::exit::ExitReason::PreemptionTimer as u64;
-
-core::arch::global_asm!(
-    r#"
-    .section .text.guests, "ax"
-    .global selftest_hlt_guest
-selftest_hlt_guest:
-    sti
-    hlt
-    vmcall
-    jmp selftest_hlt_guest
-    .text
-"#
-);
-
-extern "C" {
-    fn selftest_hlt_guest();
-}
 
 /// Runs the case on a fresh VMCS of CPU 0; returns how many passed.
 pub fn run(root: &VmxRoot, words: &Words, allowed: &AllowedSet) -> usize {
@@ -88,16 +72,16 @@ fn configure(
         pid_table: Some(&PID_TABLE),
     };
     let start = GuestStart {
-        rip: selftest_hlt_guest as *const () as u64,
+        rip: tessera_arch::vmx::test_hooks::guests::hlt_guest(),
         rsp: shared::page().phys_addr() + 4096,
         rflags: 0x2,
         idt_base: TARGET_IDT.base(),
     };
     vcpu::configure(active, words, &memory, &start)?;
     let irr_offset = 0x200 + 0x10 * (VECTOR as usize / 32);
-    vapic.write_u32(irr_offset, 1 << (VECTOR % 32));
-    active.write(GUEST_INTERRUPT_STATUS, VECTOR as u64)?;
-    active.write(PREEMPTION_TIMER_FIELD, PREEMPTION_TIMER_VALUE)
+    vapic.store_u32(irr_offset, 1 << (VECTOR % 32));
+    active.write_raw(GUEST_INTERRUPT_STATUS, VECTOR as u64)?;
+    active.write_raw(PREEMPTION_TIMER_FIELD, PREEMPTION_TIMER_VALUE)
 }
 
 fn deliveries() -> u64 {

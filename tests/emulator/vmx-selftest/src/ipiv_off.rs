@@ -44,7 +44,7 @@ pub fn run(
     passed += usize::from(line("entry with IPIv set is refused", refused));
     let plain = controls::select(allowed, false).map_err(|_| "a needed control is not allowed")?;
     debug_assert_eq!(plain.pin, forced.pin);
-    vmcs.write(0x4002, plain.primary)
+    vmcs.write_raw(0x4002, plain.primary)
         .map_err(|_| "cannot rewrite primary controls")?;
     let accepted = match vmcs.enter(&mut regs) {
         Ok(()) if vmcs.read(0x4402).unwrap_or(0) & 0xFFFF == EXIT_VMCALL => {

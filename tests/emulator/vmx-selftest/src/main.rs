@@ -1,6 +1,7 @@
 //! VMX self-test of the emulator (issue "an IPIv-capable VMX emulator"): two CPUs in VMX root, a
 //! sender and a target guest with x2APIC virtualization, posted interrupts and IPI virtualization;
 //! one line per case on COM1, then `TESSERA-RESULT: pass` or `fail`. Bare-metal only.
+#![forbid(unsafe_code)]
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 // On the host only the pure modules (cases, controls, gate encoding) are used, by their tests.

@@ -98,7 +98,7 @@ fn log_interrupt(vmcs: &ActiveVmcs) {
 /// Moves the guest past the instruction that exited (its VMCALL).
 pub fn skip_instruction(vmcs: &mut ActiveVmcs, rip: u64) -> Result<(), &'static str> {
     let length = vmcs.read(0x440C).unwrap_or(3);
-    vmcs.write(0x681E, rip + length)
+    vmcs.write_raw(0x681E, rip + length)
         .map_err(|_| "cannot advance guest RIP")
 }
 

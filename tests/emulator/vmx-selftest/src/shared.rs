@@ -4,7 +4,8 @@
 use crate::cases::{INVALID_ENTRY_ID, RESERVED_BITS_ENTRY_ID, SENDER_VAPIC_ID, TARGET_VAPIC_ID};
 use crate::guest::GuestIdt;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use tessera_arch::vmx::{descriptor_phys_addr, Page, PagePool, PidTable, PidTableError};
+use tessera_arch::vmx::test_hooks::PidTable;
+use tessera_arch::vmx::{descriptor_phys_addr, Page, PagePool, PidTableError};
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
 /// Posted-interrupt descriptor of the sender guest (virtual APIC ID 0, CPU 0); NV and NDST are set

@@ -57,7 +57,7 @@ pub fn run(root: &VmxRoot, allowed: &AllowedSet, ipiv: bool) -> usize {
 fn set_vid(v: &mut ActiveVmcs) -> Result<(), VmcsError> {
     let field = C32::SecondaryProcBasedControls.encoding();
     let word = v.read(field)?;
-    v.write(
+    v.write_raw(
         field,
         word | SecondaryProcBased::VIRTUAL_INTERRUPT_DELIVERY.bits() as u64,
     )
@@ -66,27 +66,27 @@ fn set_vid(v: &mut ActiveVmcs) -> Result<(), VmcsError> {
 fn set_rdtsc_exiting(v: &mut ActiveVmcs) -> Result<(), VmcsError> {
     let field = C32::ProcBasedControls.encoding();
     let word = v.read(field)?;
-    v.write(field, word | PrimaryProcBased::RDTSC_EXITING.bits() as u64)
+    v.write_raw(field, word | PrimaryProcBased::RDTSC_EXITING.bits() as u64)
 }
 
 fn clear_rdtsc_exiting(v: &mut ActiveVmcs) -> Result<(), VmcsError> {
     let field = C32::ProcBasedControls.encoding();
     let word = v.read(field)?;
-    v.write(
+    v.write_raw(
         field,
         word & !(PrimaryProcBased::RDTSC_EXITING.bits() as u64),
     )
 }
 
 fn wide_vector(v: &mut ActiveVmcs) -> Result<(), VmcsError> {
-    v.write(
+    v.write_raw(
         C16::VirtualTimerVector.encoding(),
         0x100 | u64::from(VECTOR),
     )
 }
 
 fn narrow_vector(v: &mut ActiveVmcs) -> Result<(), VmcsError> {
-    v.write(C16::VirtualTimerVector.encoding(), u64::from(VECTOR))
+    v.write_raw(C16::VirtualTimerVector.encoding(), u64::from(VECTOR))
 }
 
 /// A fresh VMCS with `words` (APIC-timer virtualization set): `bad` must be refused with error 7,
@@ -115,7 +115,7 @@ fn check(
     vcpu::configure(&mut active, words, &memory, &start).map_err(|_| "VMCS setup failed")?;
     narrow_vector(&mut active).map_err(|_| "cannot write the virtual timer vector")?;
     active
-        .write(0x482E, 20_000_000)
+        .write_raw(0x482E, 20_000_000)
         .map_err(|_| "cannot write the preemption timer")?;
     bad(&mut active).map_err(|_| "cannot write the refused setting")?;
     let mut regs = GuestRegisters::default();

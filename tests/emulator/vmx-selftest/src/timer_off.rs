@@ -41,7 +41,7 @@ pub fn run(root: &VmxRoot, allowed: &AllowedSet, ipiv: bool) -> usize {
 
 fn fields_absent(active: &mut ActiveVmcs) -> Result<&'static str, &'static str> {
     for field in FIELDS {
-        let write = active.write(field, 0);
+        let write = active.write_raw(field, 0);
         let read = active.read(field);
         for failed in [write.err(), read.err()] {
             match failed {
@@ -82,7 +82,7 @@ fn refused_then_entered(
     let mut regs = GuestRegisters::default();
     expect_refused(active, &mut regs)?;
     active
-        .write(0x2034, plain.tertiary)
+        .write_raw(0x2034, plain.tertiary)
         .map_err(|_| "cannot clear the timer control")?;
     expect_vmcall(active, &mut regs)
 }

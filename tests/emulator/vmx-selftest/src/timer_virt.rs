@@ -178,11 +178,11 @@ impl Timed<'_> {
         };
         vcpu::configure(&mut run.vmcs, &words, &memory, &start)?;
         let v = &mut run.vmcs;
-        v.write(C16::VirtualTimerVector.encoding(), u64::from(VECTOR))?;
-        v.write(G64::GuestDeadline.encoding(), 0)?;
-        v.write(C64::GuestDeadlineShadow.encoding(), 0)?;
-        v.write(C64::TscOffset.encoding(), tsc_offset)?;
-        v.write(G32::VmxPreemptionTimerValue.encoding(), BOUND_CYCLES)
+        v.write_raw(C16::VirtualTimerVector.encoding(), u64::from(VECTOR))?;
+        v.write_raw(G64::GuestDeadline.encoding(), 0)?;
+        v.write_raw(C64::GuestDeadlineShadow.encoding(), 0)?;
+        v.write_raw(C64::TscOffset.encoding(), tsc_offset)?;
+        v.write_raw(G32::VmxPreemptionTimerValue.encoding(), BOUND_CYCLES)
     }
 
     fn arm_halt(&self) -> Verdict {

@@ -4,7 +4,8 @@
 use crate::cases::{LAST_PID_INDEX, NOTIFICATION_VECTOR};
 use crate::controls::Words;
 use tessera_arch::gdt::{KERNEL_CODE_SELECTOR, KERNEL_DATA_SELECTOR, TSS_SELECTOR};
-use tessera_arch::vmx::{ActiveVmcs, Page, PidTable, VmcsError};
+use tessera_arch::vmx::test_hooks::PidTable;
+use tessera_arch::vmx::{ActiveVmcs, Page, VmcsError};
 use tessera_vmx::fields::{
     Field16Control as C16, Field16Guest as G16, Field32Control as C32, Field32Guest as G32,
     Field64Control as C64, Field64Guest as G64, NaturalControl as CN, NaturalGuest as GN,
@@ -49,7 +50,7 @@ pub fn configure(
     vmcs.set_page(C64::VirtualApicAddress.encoding(), memory.virtual_apic)?;
     vmcs.set_posted_interrupt_descriptor(NOTIFICATION_VECTOR, memory.pid)?;
     if let Some(table) = memory.pid_table {
-        vmcs.set_pid_pointer_table(table.up_to(LAST_PID_INDEX), LAST_PID_INDEX)?;
+        vmcs.set_pid_pointer_table(table, LAST_PID_INDEX)?;
     }
     write_segments(vmcs, start.idt_base)?;
     write_guest_registers(vmcs, start)?;
@@ -57,28 +58,28 @@ pub fn configure(
 }
 
 fn write_controls(vmcs: &mut ActiveVmcs, w: &Words) -> Result<(), VmcsError> {
-    vmcs.write(C32::PinBasedControls.encoding(), w.pin)?;
-    vmcs.write(C32::ProcBasedControls.encoding(), w.primary)?;
-    vmcs.write(C32::SecondaryProcBasedControls.encoding(), w.secondary)?;
+    vmcs.write_raw(C32::PinBasedControls.encoding(), w.pin)?;
+    vmcs.write_raw(C32::ProcBasedControls.encoding(), w.primary)?;
+    vmcs.write_raw(C32::SecondaryProcBasedControls.encoding(), w.secondary)?;
     if w.primary & (1 << 17) != 0 {
-        vmcs.write(C64::TertiaryProcBasedControls.encoding(), w.tertiary)?;
+        vmcs.write_raw(C64::TertiaryProcBasedControls.encoding(), w.tertiary)?;
     }
-    vmcs.write(C32::ExitControls.encoding(), w.exit)?;
-    vmcs.write(C32::EntryControls.encoding(), w.entry)?;
+    vmcs.write_raw(C32::ExitControls.encoding(), w.exit)?;
+    vmcs.write_raw(C32::EntryControls.encoding(), w.entry)?;
     for field in [
         C32::ExceptionBitmap,
         C32::Cr3TargetCount,
         C32::ExitMsrStoreCount,
         C32::ExitMsrLoadCount,
     ] {
-        vmcs.write(field.encoding(), 0)?;
+        vmcs.write_raw(field.encoding(), 0)?;
     }
     for field in [
         C32::EntryMsrLoadCount,
         C32::EntryInterruptionInfo,
         C32::TprThreshold,
     ] {
-        vmcs.write(field.encoding(), 0)?;
+        vmcs.write_raw(field.encoding(), 0)?;
     }
     for field in [
         C64::EoiExitBitmap0,
@@ -86,7 +87,7 @@ fn write_controls(vmcs: &mut ActiveVmcs, w: &Words) -> Result<(), VmcsError> {
         C64::EoiExitBitmap2,
         C64::EoiExitBitmap3,
     ] {
-        vmcs.write(field.encoding(), 0)?;
+        vmcs.write_raw(field.encoding(), 0)?;
     }
     for field in [
         CN::Cr0GuestHostMask,
@@ -94,7 +95,7 @@ fn write_controls(vmcs: &mut ActiveVmcs, w: &Words) -> Result<(), VmcsError> {
         CN::Cr0ReadShadow,
         CN::Cr4ReadShadow,
     ] {
-        vmcs.write(field.encoding(), 0)?;
+        vmcs.write_raw(field.encoding(), 0)?;
     }
     Ok(())
 }
@@ -180,10 +181,10 @@ fn write_segments(vmcs: &mut ActiveVmcs, idt_base: u64) -> Result<(), VmcsError>
         ],
     )?;
     let gdt = sgdt();
-    vmcs.write(GN::GdtrBase.encoding(), gdt.base.as_u64())?;
-    vmcs.write(G32::GdtrLimit.encoding(), gdt.limit as u64)?;
-    vmcs.write(GN::IdtrBase.encoding(), idt_base)?;
-    vmcs.write(G32::IdtrLimit.encoding(), 0xFFF)
+    vmcs.write_raw(GN::GdtrBase.encoding(), gdt.base.as_u64())?;
+    vmcs.write_raw(G32::GdtrLimit.encoding(), gdt.limit as u64)?;
+    vmcs.write_raw(GN::IdtrBase.encoding(), idt_base)?;
+    vmcs.write_raw(G32::IdtrLimit.encoding(), 0xFFF)
 }
 
 fn write_segment(
@@ -192,7 +193,7 @@ fn write_segment(
     values: [u64; 4],
 ) -> Result<(), VmcsError> {
     for (field, value) in fields.into_iter().zip(values) {
-        vmcs.write(field, value)?;
+        vmcs.write_raw(field, value)?;
     }
     Ok(())
 }
@@ -224,7 +225,7 @@ fn write_guest_registers(vmcs: &mut ActiveVmcs, start: &GuestStart) -> Result<()
         ),
     ];
     for (field, value) in writes {
-        vmcs.write(field, value)?;
+        vmcs.write_raw(field, value)?;
     }
     Ok(())
 }

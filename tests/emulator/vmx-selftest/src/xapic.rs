@@ -57,26 +57,6 @@ const XAPIC_CASES: [XapicCase; 3] = [
 /// How many cases `run` checks.
 pub const CASES: usize = XAPIC_CASES.len();
 
-core::arch::global_asm!(
-    r#"
-    .section .text.guests, "ax"
-    .global selftest_xapic_sender
-    .global selftest_xapic_after_icr
-selftest_xapic_sender:
-    vmcall
-    mov dword ptr [rdi + 0x310], edx
-    mov dword ptr [rdi + 0x300], eax
-selftest_xapic_after_icr:
-    jmp selftest_xapic_sender
-    .text
-"#
-);
-
-extern "C" {
-    fn selftest_xapic_sender();
-    fn selftest_xapic_after_icr();
-}
-
 /// APIC-write exits between two VMCALLs.
 #[derive(Default)]
 struct Exits {
@@ -136,7 +116,7 @@ fn configure(
         pid_table: Some(&PID_TABLE),
     };
     let start = GuestStart {
-        rip: selftest_xapic_sender as *const () as u64,
+        rip: tessera_arch::vmx::test_hooks::guests::xapic_sender(),
         rsp: shared::page().phys_addr() + 4096,
         rflags: 0x2,
         idt_base: 0,
@@ -229,7 +209,7 @@ fn judge_exit(case: &XapicCase, exits: &Exits) -> Result<&'static str, &'static 
         log::error!("qualification {:#x}", exits.qualification);
         return Err("exit qualification is not 300H");
     }
-    if exits.rip != selftest_xapic_after_icr as *const () as u64 {
+    if exits.rip != tessera_arch::vmx::test_hooks::guests::xapic_after_icr() {
         return Err("not trap-like: RIP is not after the write to 300H");
     }
     let vector = case.low as u8;

@@ -1,0 +1,222 @@
+//! Configuring a vCPU's VMCS from a validated configuration: the selected controls and the sealed
+//! tables (`super::tables`). The controls are checked for what keeps a guest inside its partition
+//! before anything is written; the control and address fields then go through the one `unsafe`
+//! entry point, here and nowhere else in the hypervisor.
+
+use super::posted::descriptor_phys_addr;
+use super::tables::{self, Ept, IoBitmapPair, MsrBitmapPage, PidPointerTable, VirtualApicPage};
+use super::vmcs::{ActiveVmcs, VmcsError};
+use tessera_vmx::controls::{PinBased, PrimaryProcBased, SecondaryProcBased, TertiaryProcBased};
+use tessera_vmx::guest_state::{
+    address_writes, control_writes, ControlAddresses, ControlValues, SetupError,
+};
+use tessera_vmx::select::SelectedControls;
+use tessera_vmx::tables::PostedInterruptDescriptor;
+
+/// What the processor reads on its own for one vCPU: only sealed tables and static structures.
+pub struct VcpuTables<'a> {
+    pub ept: Ept,
+    pub io_bitmaps: IoBitmapPair,
+    pub msr_bitmap: &'a MsrBitmapPage,
+    pub virtual_apic: &'a VirtualApicPage,
+    pub pid: &'static PostedInterruptDescriptor,
+    /// The partition's PID-pointer table (installed only with IPI virtualization).
+    pub pid_table: PidPointerTable,
+}
+
+/// Why a VMCS was not configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigureError {
+    /// The controls would let the guest reach what it was not granted (the rule broken).
+    Isolation(&'static str),
+    Setup(SetupError),
+    /// A VMWRITE failed (field, error).
+    Vmcs(u32, VmcsError),
+}
+
+/// Secondary controls whose structure Tessera never provides: the processor would use an address
+/// field left at 0.
+const UNPROVIDED_SECONDARY: SecondaryProcBased = SecondaryProcBased::VIRTUALIZE_APIC_ACCESSES
+    .union(SecondaryProcBased::VMCS_SHADOWING)
+    .union(SecondaryProcBased::ENABLE_VM_FUNCTIONS)
+    .union(SecondaryProcBased::ENABLE_PML)
+    .union(SecondaryProcBased::EPT_VIOLATION_VE)
+    .union(SecondaryProcBased::SUB_PAGE_WRITE_PERMISSIONS)
+    .union(SecondaryProcBased::PASID_TRANSLATION);
+
+/// Checks that `c` keeps a guest inside its partition: EPT on, port and MSR accesses through the
+/// bitmaps (x2APIC MSRs virtualized, so the bitmap's pass-through never reaches the real APIC),
+/// host interrupts exiting, no feature whose structure is not installed, and IPI virtualization
+/// exactly when the kernel says it installs the PID-pointer table.
+pub fn check_isolation(c: &SelectedControls) -> Result<(), ConfigureError> {
+    let refuse = |rule| Err(ConfigureError::Isolation(rule));
+    let secondary_on = c
+        .primary
+        .contains(PrimaryProcBased::ACTIVATE_SECONDARY_CONTROLS);
+    let tertiary_on = c
+        .primary
+        .contains(PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS);
+    if !secondary_on || !c.secondary.contains(SecondaryProcBased::ENABLE_EPT) {
+        return refuse("EPT must be enabled");
+    }
+    if !c.primary.contains(PrimaryProcBased::USE_IO_BITMAPS) {
+        return refuse("I/O bitmaps must be used");
+    }
+    if !c.primary.contains(PrimaryProcBased::USE_MSR_BITMAPS)
+        || !c
+            .secondary
+            .contains(SecondaryProcBased::VIRTUALIZE_X2APIC_MODE)
+    {
+        return refuse("MSR bitmaps must be used, with x2APIC mode virtualized");
+    }
+    if !c.pin.contains(PinBased::EXTERNAL_INTERRUPT_EXITING) {
+        return refuse("external interrupts must exit");
+    }
+    if c.secondary.intersects(UNPROVIDED_SECONDARY)
+        || (tertiary_on && c.tertiary.contains(TertiaryProcBased::ENABLE_HLAT))
+    {
+        return refuse("no control may use a structure Tessera does not install");
+    }
+    let ipiv = tertiary_on && c.tertiary.contains(TertiaryProcBased::IPI_VIRTUALIZATION);
+    if ipiv != c.ipiv {
+        return refuse(
+            "IPI virtualization must be on exactly when the PID-pointer table is installed",
+        );
+    }
+    Ok(())
+}
+
+impl ActiveVmcs<'_> {
+    /// Writes every control and address field for a vCPU with `controls` (checked by
+    /// [`check_isolation`]) and `tables`, then the host state. From the first call on, no table
+    /// is built any more (`tables::TableError::Installed`).
+    pub fn configure(
+        &mut self,
+        controls: &SelectedControls,
+        notification_vector: u8,
+        tables: &VcpuTables<'_>,
+    ) -> Result<(), ConfigureError> {
+        check_isolation(controls)?;
+        tables::mark_installed();
+        self.write_controls(controls, notification_vector, tables)?;
+        self.write_addresses(controls, tables)?;
+        #[cfg(target_os = "none")]
+        self.set_host_state()
+            .map_err(|e| ConfigureError::Vmcs(0x6C00, e))?;
+        Ok(())
+    }
+
+    // The two lists are built in frames of their own (not inlined), one after the other, so a
+    // debug build does not hold both on the host stack at once.
+    #[inline(never)]
+    fn write_controls(
+        &mut self,
+        controls: &SelectedControls,
+        notification_vector: u8,
+        tables: &VcpuTables<'_>,
+    ) -> Result<(), ConfigureError> {
+        let values = ControlValues {
+            controls: *controls,
+            posted_interrupt_vector: notification_vector,
+            last_pid_index: Some(tables.pid_table.last_index()),
+        };
+        // Borrowed in place: a debug build keeps one copy of the list, not one per `?` step.
+        match &control_writes(&values) {
+            Ok(writes) => self.write_list(writes.as_slice()),
+            Err(e) => Err(ConfigureError::Setup(*e)),
+        }
+    }
+
+    #[inline(never)]
+    fn write_addresses(
+        &mut self,
+        controls: &SelectedControls,
+        tables: &VcpuTables<'_>,
+    ) -> Result<(), ConfigureError> {
+        let (io_bitmap_a, io_bitmap_b) = tables.io_bitmaps.addresses();
+        let addresses = ControlAddresses {
+            posted_interrupt_descriptor: descriptor_phys_addr(tables.pid),
+            virtual_apic_page: tables.virtual_apic.phys_addr(),
+            msr_bitmap: tables.msr_bitmap.phys_addr(),
+            io_bitmap_a,
+            io_bitmap_b,
+            eptp: tables.ept.eptp(),
+            pid_table: Some(tables.pid_table.phys_addr()),
+        };
+        match &address_writes(&addresses, controls.ipiv) {
+            Ok(writes) => self.write_list(writes.as_slice()),
+            Err(e) => Err(ConfigureError::Setup(*e)),
+        }
+    }
+
+    fn write_list(&mut self, writes: &[(u32, u64)]) -> Result<(), ConfigureError> {
+        for &(field, value) in writes {
+            // SAFETY: `configure` checked the controls (`check_isolation`); every address is a
+            // sealed table (no writer left once installed), the vCPU's virtual-APIC page or its
+            // static descriptor, each aligned as tessera-vmx's `address_writes` checked.
+            unsafe { self.write_sensitive(field, value) }
+                .map_err(|e| ConfigureError::Vmcs(field, e))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_vmx::controls::{EntryControls, ExitControls};
+
+    fn tessera_like() -> SelectedControls {
+        SelectedControls {
+            pin: PinBased::EXTERNAL_INTERRUPT_EXITING | PinBased::PROCESS_POSTED_INTERRUPTS,
+            primary: PrimaryProcBased::ACTIVATE_SECONDARY_CONTROLS
+                | PrimaryProcBased::USE_IO_BITMAPS
+                | PrimaryProcBased::USE_MSR_BITMAPS
+                | PrimaryProcBased::USE_TPR_SHADOW,
+            secondary: SecondaryProcBased::ENABLE_EPT | SecondaryProcBased::VIRTUALIZE_X2APIC_MODE,
+            tertiary: TertiaryProcBased::empty(),
+            exit: ExitControls::empty(),
+            entry: EntryControls::empty(),
+            ipiv: false,
+            ipiv_unavailable: None,
+            preemption_timer_rate: 0,
+            apic_timer_virtualization: false,
+            timer_virtualization_unavailable: None,
+        }
+    }
+
+    #[test]
+    fn isolation_needs_ept_bitmaps_and_interrupt_exiting() {
+        assert_eq!(check_isolation(&tessera_like()), Ok(()));
+        let mut c = tessera_like();
+        c.secondary.remove(SecondaryProcBased::ENABLE_EPT);
+        assert!(check_isolation(&c).is_err());
+        let mut c = tessera_like();
+        c.primary.remove(PrimaryProcBased::USE_IO_BITMAPS);
+        assert!(check_isolation(&c).is_err());
+        let mut c = tessera_like();
+        c.secondary
+            .remove(SecondaryProcBased::VIRTUALIZE_X2APIC_MODE);
+        assert!(check_isolation(&c).is_err());
+        let mut c = tessera_like();
+        c.pin.remove(PinBased::EXTERNAL_INTERRUPT_EXITING);
+        assert!(check_isolation(&c).is_err());
+        let mut c = tessera_like();
+        c.secondary.insert(SecondaryProcBased::ENABLE_PML);
+        assert!(check_isolation(&c).is_err());
+    }
+
+    #[test]
+    fn ipiv_control_and_flag_must_agree() {
+        let mut c = tessera_like();
+        c.primary
+            .insert(PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS);
+        c.tertiary.insert(TertiaryProcBased::IPI_VIRTUALIZATION);
+        assert!(check_isolation(&c).is_err());
+        c.ipiv = true;
+        assert_eq!(check_isolation(&c), Ok(()));
+        c.primary
+            .remove(PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS);
+        assert!(check_isolation(&c).is_err());
+    }
+}

@@ -1,0 +1,314 @@
+//! The tables the processor reads on its own, built here and then sealed: an EPT, a pair of I/O
+//! bitmaps, an MSR bitmap and a PID-pointer table. Each builder fills its pages with tessera-vmx's
+//! table builders and returns a sealed value that has no method writing the table (the MSR bitmap
+//! has exactly one: the IA32_TSC_DEADLINE pass-through of APIC-timer virtualization). Only these
+//! values can be installed in a VMCS (`ActiveVmcs::configure`), and once the first VMCS is
+//! configured no builder runs any more (`Sealing::Installed`), so no page the processor uses can be
+//! rewritten. The virtual-APIC page is the guest's register file, not a table: `VirtualApicPage`
+//! reads and writes its registers by name.
+
+use super::page::{Page, PageWriter, PAGE_BYTES};
+use super::posted::set_pid_entry;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use tessera_vmx::tables::{
+    apic_offset, eptp, init_virtual_apic_page, EptBuilder, EptError, IoBitmaps, MsrBitmap,
+    PageSlot, PortRangeTooLong, PostedInterruptDescriptor,
+};
+
+/// Set when the first VMCS is configured: from then on every table is in use and none is built.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Marks the tables as in use (`ActiveVmcs::configure`, before its first address VMWRITE).
+pub(crate) fn mark_installed() {
+    INSTALLED.store(true, Ordering::SeqCst);
+}
+
+/// Why a table was not built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableError {
+    /// A VMCS is configured already: tables are built only before the first one is.
+    Installed,
+    Ept(EptError),
+    /// The builder used a different number of pages than it was given.
+    EptPages {
+        used: usize,
+        given: usize,
+    },
+    Ports(PortRangeTooLong),
+    /// A PID-pointer table entry index beyond the table.
+    PidEntry {
+        index: usize,
+    },
+    /// A PID-pointer table must be 4 KiB aligned with `last_index + 1` entries.
+    PidTableShape {
+        addr: u64,
+        entries: usize,
+        last_index: u16,
+    },
+}
+
+fn before_install() -> Result<(), TableError> {
+    match INSTALLED.load(Ordering::SeqCst) {
+        true => Err(TableError::Installed),
+        false => Ok(()),
+    }
+}
+
+/// A built EPT: only its pointer is left (memory type write-back, 4-level walk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ept {
+    eptp: u64,
+}
+
+impl Ept {
+    /// Builds an EPT in `pages` (at most `N`; the first is the PML4): `map` adds every mapping;
+    /// the builder must use exactly the pages given.
+    pub fn build<const N: usize>(
+        pages: &'static [Page],
+        map: impl FnOnce(&mut EptBuilder<'_, PageWriter<'static>>) -> Result<(), EptError>,
+    ) -> Result<Ept, TableError> {
+        before_install()?;
+        let mut slots: heapless::Vec<PageSlot<PageWriter<'static>>, N> = pages
+            .iter()
+            .map(|page| PageSlot {
+                phys: page.phys_addr(),
+                page: PageWriter::new(page),
+            })
+            .collect();
+        if slots.len() != pages.len() {
+            return Err(TableError::EptPages {
+                used: slots.len(),
+                given: pages.len(),
+            });
+        }
+        let root = pages.first().ok_or(TableError::Ept(EptError::NoPages))?;
+        let mut ept = EptBuilder::new(&mut slots).map_err(TableError::Ept)?;
+        map(&mut ept).map_err(TableError::Ept)?;
+        let (used, given) = (ept.pages_used(), pages.len());
+        if used != given {
+            return Err(TableError::EptPages { used, given });
+        }
+        Ok(Ept {
+            eptp: eptp(root.phys_addr()),
+        })
+    }
+
+    /// The EPT pointer (for the VMCS and INVEPT).
+    pub fn eptp(&self) -> u64 {
+        self.eptp
+    }
+}
+
+/// I/O bitmaps A and B, built: every port exits except the ranges granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IoBitmapPair {
+    a: u64,
+    b: u64,
+}
+
+impl IoBitmapPair {
+    /// Builds bitmaps `a` and `b` passing the port ranges `granted` (base, count) only.
+    pub fn build(
+        a: &'static Page,
+        b: &'static Page,
+        granted: impl IntoIterator<Item = (u16, u32)>,
+    ) -> Result<IoBitmapPair, TableError> {
+        before_install()?;
+        let mut io = IoBitmaps::deny_all(PageWriter::new(a), PageWriter::new(b));
+        for (base, count) in granted {
+            io.allow(base, count).map_err(TableError::Ports)?;
+        }
+        Ok(IoBitmapPair {
+            a: a.phys_addr(),
+            b: b.phys_addr(),
+        })
+    }
+
+    pub(crate) fn addresses(&self) -> (u64, u64) {
+        (self.a, self.b)
+    }
+}
+
+/// A vCPU's MSR bitmap, built: x2APIC accesses pass as tessera-vmx's policy says (ICR writes only
+/// with IPIv), everything else exits. Its one change at run time is the IA32_TSC_DEADLINE
+/// pass-through of APIC-timer virtualization.
+#[derive(Debug)]
+pub struct MsrBitmapPage {
+    page: &'static Page,
+}
+
+impl MsrBitmapPage {
+    /// Builds the bitmap in `page`.
+    pub fn build(page: &'static Page, ipiv: bool) -> Result<MsrBitmapPage, TableError> {
+        before_install()?;
+        MsrBitmap::deny_all(PageWriter::new(page)).allow_x2apic(ipiv);
+        Ok(MsrBitmapPage { page })
+    }
+
+    /// Passes (`true`) or intercepts IA32_TSC_DEADLINE reads and writes: passed only while the
+    /// vCPU's TSC-deadline timer runs on APIC-timer virtualization (`vcpu/timer.rs`).
+    #[inline]
+    pub fn pass_tsc_deadline(&self, passed: bool) {
+        MsrBitmap::over(PageWriter::new(self.page)).pass_tsc_deadline(passed);
+    }
+
+    /// Whether an access to `msr` exits (reads the bitmap; for checks and reports).
+    pub fn exits(&self, msr: u32, write: bool) -> bool {
+        tessera_vmx::tables::msr_access_exits(&PageWriter::new(self.page), msr, write)
+    }
+
+    pub(crate) fn phys_addr(&self) -> u64 {
+        self.page.phys_addr()
+    }
+}
+
+/// The memory of one PID-pointer table as the heap hands it out: zeroed 8-byte entries that
+/// only [`PidPointerTable::build`] writes (valid entries point at real descriptors).
+#[derive(Debug)]
+pub struct PidTableMemory {
+    entries: &'static [AtomicU64],
+}
+
+impl PidTableMemory {
+    /// `entries`, owned by the caller alone (tessera-arch's fixed heap and static tables).
+    pub(crate) fn new(entries: &'static [AtomicU64]) -> Self {
+        PidTableMemory { entries }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn phys_addr(&self) -> u64 {
+        self.entries.as_ptr() as u64
+    }
+
+    /// The raw entry at `index`.
+    pub fn get(&self, index: usize) -> Option<u64> {
+        self.entries.get(index).map(|e| e.load(Ordering::SeqCst))
+    }
+}
+
+/// A PID-pointer table, built: `last_index + 1` entries, valid ones pointing at descriptors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PidPointerTable {
+    addr: u64,
+    last_index: u16,
+}
+
+impl PidPointerTable {
+    /// Fills `memory` (exactly `last_index + 1` entries, 4 KiB aligned): each `(index, pid)` of
+    /// `entries` becomes a valid entry pointing at `pid`, the others stay zero (invalid).
+    pub fn build(
+        memory: &PidTableMemory,
+        last_index: u16,
+        entries: impl IntoIterator<Item = (usize, &'static PostedInterruptDescriptor)>,
+    ) -> Result<PidPointerTable, TableError> {
+        before_install()?;
+        let addr = memory.phys_addr();
+        let table = memory.entries;
+        if table.len() != usize::from(last_index) + 1 || !addr.is_multiple_of(PAGE_BYTES as u64) {
+            return Err(TableError::PidTableShape {
+                addr,
+                entries: table.len(),
+                last_index,
+            });
+        }
+        for (index, pid) in entries {
+            set_pid_entry(table, index, pid).map_err(|_| TableError::PidEntry { index })?;
+        }
+        Ok(PidPointerTable { addr, last_index })
+    }
+
+    /// The highest virtual APIC ID the table covers (the VMCS's last PID-pointer index).
+    pub fn last_index(&self) -> u16 {
+        self.last_index
+    }
+
+    pub(crate) fn phys_addr(&self) -> u64 {
+        self.addr
+    }
+}
+
+/// A vCPU's virtual-APIC page: the APIC registers its guest reads without exiting, and the ones
+/// the hypervisor stores for it. Registers are named by `tessera_vmx::tables::apic_offset`.
+#[derive(Debug)]
+pub struct VirtualApicPage {
+    page: &'static Page,
+}
+
+impl VirtualApicPage {
+    /// `page` reset to an x2APIC after reset with ID `apic_id`.
+    pub fn init(page: &'static Page, apic_id: u32) -> VirtualApicPage {
+        init_virtual_apic_page(&mut PageWriter::new(page), apic_id);
+        VirtualApicPage { page }
+    }
+
+    /// The 32-bit register at `offset` (an `apic_offset` constant).
+    #[inline]
+    pub fn read_u32(&self, offset: usize) -> u32 {
+        self.page.read_u32(offset)
+    }
+
+    /// Stores the 32-bit register at `offset` (an `apic_offset` constant).
+    #[inline]
+    pub fn write_u32(&self, offset: usize, value: u32) {
+        self.page.write_u32(offset, value)
+    }
+
+    /// The 64-bit ICR as the guest wrote it (x2APIC: 8 bytes at `apic_offset::ICR`).
+    #[inline]
+    pub fn icr(&self) -> u64 {
+        self.page.read_u64(apic_offset::ICR)
+    }
+
+    /// Stores an ICR value written through a WRMSR exit, so that the guest reads it back.
+    #[inline]
+    pub fn set_icr(&self, icr: u64) {
+        self.page.write_u64(apic_offset::ICR, icr)
+    }
+
+    pub fn phys_addr(&self) -> u64 {
+        self.page.phys_addr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_vmx::tables::{EptMapping, EptPermissions, MemoryType};
+
+    static PAGES: [Page; 4] = [const { Page::zeroed() }; 4];
+
+    #[test]
+    fn tables_are_built_then_sealed() {
+        let ept = Ept::build::<3>(&PAGES[..3], |ept| {
+            ept.map(&EptMapping {
+                guest_base: 0,
+                host_base: 0x20_0000,
+                bytes: 0x20_0000,
+                permissions: EptPermissions::RAM,
+                memory_type: MemoryType::WriteBack,
+            })
+        })
+        .unwrap();
+        assert_eq!(ept.eptp() & !0xFFF, PAGES[0].phys_addr());
+        let msr = MsrBitmapPage::build(&PAGES[3], false).unwrap();
+        assert!(msr.exits(tessera_vmx::msr::IA32_TSC_DEADLINE, true));
+        msr.pass_tsc_deadline(true);
+        assert!(!msr.exits(tessera_vmx::msr::IA32_TSC_DEADLINE, true));
+        mark_installed();
+        assert_eq!(
+            MsrBitmapPage::build(&PAGES[3], true).unwrap_err(),
+            TableError::Installed
+        );
+        assert_eq!(
+            IoBitmapPair::build(&PAGES[1], &PAGES[2], []).unwrap_err(),
+            TableError::Installed
+        );
+    }
+}
