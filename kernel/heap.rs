@@ -69,6 +69,13 @@ pub fn host_stack(vcpu: usize) -> Option<HostStack> {
     REGION.take_stack(of_vcpu(vcpu).host_stack, PLAN.heap.host_stack_bytes)
 }
 
+/// The page right under `vcpu`'s host stack (its VMXON region, `PLAN.heap.vcpus[vcpu]
+/// .host_stack_guard`): the host never touches it through its linear mapping once VMXON ran, so
+/// it can be unmapped to make an overflow of the stack fault.
+pub fn host_stack_guard(vcpu: usize) -> &'static Page {
+    placed(REGION.page(of_vcpu(vcpu).host_stack_guard))
+}
+
 /// The PID-pointer table of `partition`: exactly its planned entries, 4 KiB-aligned.
 pub fn pid_table(partition: usize) -> PidTableMemory {
     let entries = PLAN.partitions[partition].pid_table.entries.len();

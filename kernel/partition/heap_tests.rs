@@ -47,6 +47,12 @@ fn host_stacks_sit_above_their_guard_pages_and_go_once() {
         let bottom = stack.top() - PLAN.heap.host_stack_bytes as u64;
         assert_eq!((bottom - base) as usize, planned.host_stack);
         assert_eq!(planned.host_stack_guard + 4096, planned.host_stack);
+        assert_eq!(
+            heap::host_stack_guard(v).phys_addr(),
+            heap::vmxon(v).phys_addr(),
+            "the guard page is the vCPU's VMXON region"
+        );
+        assert_eq!(heap::host_stack_guard(v).phys_addr() + 4096, bottom);
         assert_eq!(stack.top() % 16, 0);
         assert_eq!(stack.probe().used_bytes(), 0, "filled, never used");
     }

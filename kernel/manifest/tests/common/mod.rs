@@ -171,3 +171,13 @@ pub fn edit(text: &str, from: &str, to: &str) -> String {
     assert!(text.contains(from), "fixture has no `{from}`");
     text.replacen(from, to, 1)
 }
+
+/// Generated source (or a piece of it) without whitespace and trailing commas, so a test can look
+/// for an item however the formatter broke its lines.
+pub fn squashed(source: &str) -> String {
+    let joined: String = source.split_whitespace().collect();
+    joined
+        .replace(",}", "}")
+        .replace(",]", "]")
+        .replace(",)", ")")
+}
