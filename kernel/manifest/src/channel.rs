@@ -16,14 +16,16 @@
 use crate::plan::Plan;
 pub use crate::plan::{Channel, ChannelReader};
 
+// The bounds are the boot-info block's (tessera-vmx's guest ABI), which lists every channel of a
+// partition and names every reader of each:
 /// Bytes of one reader's acknowledgement page.
-pub const ACK_PAGE_BYTES: u64 = 4096;
-/// Most readers of one channel (the boot-info block names each).
-pub const READERS_MAX: usize = 4;
-/// Most channels one partition takes part in (the boot-info block lists each).
-pub const PER_PARTITION_MAX: usize = 8;
+pub use tessera_vmx::guest_abi::ACK_PAGE_BYTES;
+/// Most channels one partition takes part in.
+pub use tessera_vmx::guest_abi::CHANNELS_MAX as PER_PARTITION_MAX;
 /// Longest channel name, in bytes.
-pub const NAME_MAX_BYTES: usize = 16;
+pub use tessera_vmx::guest_abi::CHANNEL_NAME_MAX_BYTES as NAME_MAX_BYTES;
+/// Most readers of one channel.
+pub use tessera_vmx::guest_abi::CHANNEL_READERS_MAX as READERS_MAX;
 
 /// What one side of a channel may do with a mapped range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,9 +1,10 @@
 //! The channels a vCPU's partition takes part in, as its boot-info block lists them (see
-//! `tessera_manifest::channel` for the memory rule and the README's "Channels").
+//! `tessera_manifest::channel` for the memory rule and the README's "Channels"). These bounds are
+//! the ones the manifest checks enforce (`tessera_manifest::channel` re-exports them).
 
-/// Most channels a boot-info block lists (`tessera_manifest::channel::PER_PARTITION_MAX`).
+/// Most channels a boot-info block lists (so a partition takes part in).
 pub const CHANNELS_MAX: usize = 8;
-/// Most readers one channel names (`tessera_manifest::channel::READERS_MAX`).
+/// Most readers one channel names.
 pub const CHANNEL_READERS_MAX: usize = 4;
 /// Longest channel name carried, in bytes.
 pub const CHANNEL_NAME_MAX_BYTES: usize = 16;
