@@ -1,8 +1,8 @@
 //! Building a partition's 4-level EPT in pages the caller provides (the kernel takes them from its
-//! heap; host tests from a Vec). The mapping rule is the manifest planner's (kernel/manifest ept.rs):
-//! every 2 MiB-aligned 2 MiB block a range covers completely becomes one 2 MiB page, the rest 4 KiB
-//! pages, and a paging-structure page is taken only when first needed. So the pages used equal the
-//! planner's count: 1 PML4 + 1 PDPT per 512 GiB touched + 1 PD per 1 GiB touched + 1 PT per 2 MiB
+//! heap; host tests from a Vec). The mapping rule is [`super::ept_pages`] (the planner sizes the
+//! heap with it): every 2 MiB-aligned 2 MiB block a range covers completely becomes one 2 MiB
+//! page, the rest 4 KiB pages, and a paging-structure page is taken only when first needed. So the
+//! pages used equal the planner's count: 1 PML4 + 1 PDPT per 512 GiB touched + 1 PD per 1 GiB touched + 1 PT per 2 MiB
 //! block holding 4 KiB mappings.
 
 use super::ept_entry::{
