@@ -33,6 +33,9 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     let part = &PLAN.partitions[p as usize];
     let root = vmx::enable(launch.memory.vmxon)
         .unwrap_or_else(|e| fail(index, p, v, format_args!("VMX root refused: {e:?}")));
+    check_host_stack_guard(index, (p, v), &root);
+    #[cfg(feature = "host-stack-overflow-test")]
+    overflow_last_host_stack_on_purpose(index);
     let mut region = Vmcs::new(launch.memory.vmcs, root.revision_id());
     let mut active = root
         .activate(&mut region)
@@ -190,6 +193,34 @@ fn stop_hermit_partition(vcpu: &Vcpu, reason: StopReason) {
 }
 
 /// A vCPU that could not be set up: logged as a fault of its partition.
+/// The VMXON region `vmx::enable` unmapped must be the page the plan puts under this vCPU's host
+/// stack, so an overflow of the stack faults there; where no 4 KiB mapping covers it, the stack
+/// runs unguarded and the log says so.
+fn check_host_stack_guard(index: usize, (p, v): (u16, u16), root: &vmx::VmxRoot) {
+    let planned = crate::heap::host_stack_guard(index).phys_addr();
+    match root.region_guard() {
+        Ok(page) if page == planned => {}
+        Ok(page) => fail(
+            index,
+            p,
+            v,
+            format_args!("VMXON region {page:#x} is not the planned host stack guard {planned:#x}"),
+        ),
+        Err(e) => log::warn!("vcpu {index}: host stack without a guard page ({planned:#x}: {e:?})"),
+    }
+}
+
+/// Test-only (feature `host-stack-overflow-test`, scenario `host-stack-overflow`): the last vCPU's
+/// CPU runs into the guard page under its host stack, its VMXON region.
+#[cfg(feature = "host-stack-overflow-test")]
+fn overflow_last_host_stack_on_purpose(index: usize) {
+    if index + 1 == PLAN.vcpus().count() {
+        let guard = crate::heap::host_stack_guard(index).phys_addr();
+        log::warn!("test hook: overflowing vcpu {index}'s host stack (guard page {guard:#x})");
+        tessera_arch::test_hooks::overflow_stack()
+    }
+}
+
 fn fail(index: usize, p: u16, v: u16, why: core::fmt::Arguments) -> ! {
     let name = PLAN.partitions[p as usize].name;
     log::error!("stopped: partition {name} vcpu {v}: setup failed: {why}");

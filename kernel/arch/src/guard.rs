@@ -10,7 +10,7 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Most guard pages at once (one under each stack of each CPU).
-pub const MAX_GUARDS: usize = 16;
+pub const MAX_GUARDS: usize = 64;
 
 /// The page table of the image's first 2 MiB (the 32-bit entry points the first page directory at it).
 #[repr(transparent)]

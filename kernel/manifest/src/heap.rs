@@ -5,8 +5,8 @@
 //! the region with it directly: nothing is allocated, replayed or checked again at boot.
 //!
 //! Order in the region: first, per vCPU, its VMXON region with its host stack right above it (the
-//! VMXON region is never touched through the host's linear mapping once VMXON ran, so it can
-//! become a not-present guard page under the stack at no cost: [`VcpuHeap::host_stack_guard`]);
+//! VMXON region is never touched through the host's linear mapping once VMXON ran, so it is
+//! the not-present guard page under the stack at no cost, unmapped by tessera-arch's `vmx::enable`: [`VcpuHeap::host_stack_guard`]);
 //! then every other 4 KiB page (VMCSs, virtual-APIC pages, MSR bitmaps, I/O bitmaps, EPT pages);
 //! then the PID-pointer tables (each starts a page, as VT-x requires) with the 64-byte
 //! posted-interrupt descriptors right after the first one. Page-sized items first means alignment

@@ -45,6 +45,7 @@ pub enum VmxError {
 /// Proof that this CPU is in VMX root operation; not `Send`.
 pub struct VmxRoot {
     revision_id: u32,
+    region_guard: Result<u64, crate::guard::GuardError>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -52,6 +53,14 @@ impl VmxRoot {
     /// The VMCS revision identifier (IA32_VMX_BASIC bits 30:0) for new VMCS regions.
     pub fn revision_id(&self) -> u32 {
         self.revision_id
+    }
+
+    /// The VMXON region taken out of the page tables once VMXON ran (software must not touch it
+    /// any more, SDM 25.11.5), so it guards whatever the plan put right above it (a host stack):
+    /// its address, or why it stays mapped (outside the image's first 2 MiB, the only part mapped
+    /// in 4 KiB pages).
+    pub fn region_guard(&self) -> Result<u64, crate::guard::GuardError> {
+        self.region_guard
     }
 }
 
@@ -101,8 +110,21 @@ pub fn enable(vmxon_page: &'static Page) -> Result<VmxRoot, VmxError> {
     unsafe { instr::vmxon(vmxon_page.phys_addr()) }.map_err(VmxError::VmxonFailed)?;
     Ok(VmxRoot {
         revision_id,
+        region_guard: guard_region(vmxon_page.phys_addr()),
         _not_send: PhantomData,
     })
+}
+
+/// Unmaps the VMXON region at `phys` (in VMX root operation the processor owns it).
+#[cfg(target_os = "none")]
+fn guard_region(phys: u64) -> Result<u64, crate::guard::GuardError> {
+    crate::guard::unmap(phys).map(|()| phys)
+}
+
+/// Host builds have no page tables to change.
+#[cfg(not(target_os = "none"))]
+fn guard_region(phys: u64) -> Result<u64, crate::guard::GuardError> {
+    Err(crate::guard::GuardError::NotIn4KiBMap(phys))
 }
 
 fn enable_in_feature_control() -> Result<(), VmxError> {
