@@ -188,11 +188,7 @@ pub fn render(costs: &[Cost]) -> String {
             cost.bytes()
         );
         for (what, bytes) in &cost.parts {
-            out += &format!(
-                "  {:>6.1} KiB {:>8}  {what}\n",
-                *bytes as f64 / 1024.0,
-                bytes
-            );
+            out += &super::footprint::kib_row(*bytes, what, "");
         }
     }
     out

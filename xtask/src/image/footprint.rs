@@ -187,21 +187,20 @@ pub fn render(lines: &[Line]) -> String {
         total.div_ceil(1024)
     );
     for line in lines {
-        out += &format!(
-            "  {:>6.1} KiB {:>8}  {}\n",
-            line.bytes as f64 / 1024.0,
-            line.bytes,
-            line.what
-        );
+        out += &kib_row(line.bytes, &line.what, "");
         for (what, bytes) in &line.parts {
-            out += &format!(
-                "  {:>6.1} KiB {:>8}      {what}\n",
-                *bytes as f64 / 1024.0,
-                bytes
-            );
+            out += &kib_row(*bytes, what, "    ");
         }
     }
     out
+}
+
+/// One row of a size table: KiB, bytes, then `what` after `indent`.
+pub(super) fn kib_row(bytes: u64, what: &str, indent: &str) -> String {
+    format!(
+        "  {:>6.1} KiB {bytes:>8}  {indent}{what}\n",
+        bytes as f64 / 1024.0
+    )
 }
 
 #[cfg(test)]
