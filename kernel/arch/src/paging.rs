@@ -25,7 +25,7 @@ pub const PD_SPAN_BYTES: u64 = HUGE_PAGE_BYTES * 512;
 /// Physical addresses at or above this (below 4 GiB) are device memory (LAPIC, IOAPIC, PCI holes):
 /// mapped uncached.
 pub const DEVICE_REGION_START: u64 = 3 << 30;
-/// Where every image is linked and loaded (each `linker.ld` asserts it).
+/// Where every image is linked and loaded (`linker.ld` asserts it).
 pub const IMAGE_BASE: u64 = 2 << 20;
 /// The 2 MiB mapped in 4 KiB pages by the image's page table: [IMAGE_BASE, IMAGE_4K_END).
 pub const IMAGE_4K_END: u64 = IMAGE_BASE + HUGE_PAGE_BYTES;
