@@ -44,6 +44,10 @@ pub struct ExplainArgs {
     /// Print the plan as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Lay the heap out for the release build (as `cargo xtask image --release` builds it);
+    /// without it, for the debug build (deeper host stacks), as `cargo xtask image` builds it.
+    #[arg(long)]
+    pub release: bool,
 }
 
 #[derive(Args, Clone)]

@@ -1,6 +1,7 @@
 //! Smoke runs of `cargo xtask check` and `explain` (part of `cargo xtask test`'s host phase):
 //! every shipped manifest (each file under partitions/) passes, a broken one fails with exit 1 and a located error, and
-//! `explain --json` prints the plan.
+//! `explain --json` prints the plan, `explain` and `explain --release` lay the heap out for their
+//! builds.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -54,8 +55,28 @@ pub fn run() -> Result<(), String> {
         return Err(format!("explain --json printed:\n{json}"));
     }
     let out = xtask(&["explain"])?;
-    if !String::from_utf8_lossy(&out.stdout).contains("KVM's default would allocate") {
+    let debug = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !debug.contains("KVM's default would allocate") {
         return Err("explain did not compare with KVM's default table".into());
+    }
+    let out = xtask(&["explain", "--release"])?;
+    let release = String::from_utf8_lossy(&out.stdout).into_owned();
+    let heading = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("heap "))
+            .map(str::to_owned)
+    };
+    match (heading(&debug), heading(&release)) {
+        (Some(d), Some(r))
+            if d.starts_with("heap (debug build): ")
+                && r.starts_with("heap (release build): ")
+                && d["heap (debug build): ".len()..] != r["heap (release build): ".len()..] => {}
+        (d, r) => {
+            return Err(format!(
+                "explain and explain --release should lay the heap out for their builds, \
+                 with different sizes; they printed {d:?} and {r:?}"
+            ))
+        }
     }
     Ok(())
 }

@@ -42,11 +42,15 @@ impl Build {
     /// [`HOST_STACK_MARGIN_BYTES`], rounded up to whole pages so that what follows stays
     /// page-aligned.
     pub const fn host_stack_bytes(self) -> usize {
-        let measured = match self {
+        (self.measured_host_stack_bytes() + HOST_STACK_MARGIN_BYTES).next_multiple_of(PAGE_BYTES)
+    }
+
+    /// The deepest host-stack use measured with this build.
+    pub const fn measured_host_stack_bytes(self) -> usize {
+        match self {
             Build::Release => HOST_STACK_MEASURED_RELEASE_BYTES,
             Build::Debug => HOST_STACK_MEASURED_DEBUG_BYTES,
-        };
-        (measured + HOST_STACK_MARGIN_BYTES).next_multiple_of(PAGE_BYTES)
+        }
     }
 
     /// Cargo's `PROFILE` for a build script (`release` for profiles inheriting from release).

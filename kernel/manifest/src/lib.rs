@@ -126,19 +126,33 @@ pub struct Explained {
     pub json: String,
 }
 
-/// Checks and plans a board + partitions pair and renders both reports.
+/// Checks and plans a board + partitions pair and renders both reports (the heap laid out for
+/// the release build).
 #[cfg(feature = "std")]
 pub fn explain(
     board: &std::path::Path,
     manifest: &std::path::Path,
     images: Images,
 ) -> Result<Explained, diag::Errors> {
+    explain_for(board, manifest, images, heap::Build::Release)
+}
+
+/// [`explain`] with the heap laid out for `build` (its host stacks sized for that build), as
+/// `build.rs` lays it out for a build of that profile.
+#[cfg(feature = "std")]
+pub fn explain_for(
+    board: &std::path::Path,
+    manifest: &std::path::Path,
+    images: Images,
+    build: heap::Build,
+) -> Result<Explained, diag::Errors> {
     let model = check_files(board, manifest, images)?;
     let arena = bumpalo::Bump::new();
-    let plan = planner::plan(&arena, &model);
-    let json = serde_json::to_string_pretty(&report::json(&plan, &model)).unwrap_or_default();
+    let plan = planner::plan_for(&arena, &model, build);
+    let json =
+        serde_json::to_string_pretty(&report::json(&plan, &model, build)).unwrap_or_default();
     Ok(Explained {
-        text: report::text(&plan, &model),
+        text: report::text(&plan, &model, build),
         json,
     })
 }

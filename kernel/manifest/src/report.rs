@@ -21,8 +21,9 @@ pub fn total_table_bytes(plan: &Plan<'_>) -> usize {
     plan.partitions.iter().map(|p| p.pid_table.bytes()).sum()
 }
 
-/// The plan as JSON (see the README's "Manifests" section for the fields).
-pub fn json(plan: &Plan<'_>, model: &Model) -> Value {
+/// The plan as JSON (see the README's "Manifests" section for the fields); its heap is laid out
+/// for `build`.
+pub fn json(plan: &Plan<'_>, model: &Model, build: heap::Build) -> Value {
     let partitions: Vec<Value> = (0..plan.partitions.len())
         .map(|i| partition_json(plan, i))
         .collect();
@@ -44,7 +45,7 @@ pub fn json(plan: &Plan<'_>, model: &Model) -> Value {
         "ipi_paths": ipi_paths::json(plan),
         "channels": channels::json(plan),
         "timer_paths": timer_paths::json(plan),
-        "heap": {"bytes": plan.heap.region_bytes, "padding_bytes": heap_layout::padding_bytes(plan), "host_stack_bytes": plan.heap.host_stack_bytes, "host_stack_guards": guards, "items": items},
+        "heap": {"build": build.as_str(), "bytes": plan.heap.region_bytes, "padding_bytes": heap_layout::padding_bytes(plan), "host_stack_bytes": plan.heap.host_stack_bytes, "host_stack_guards": guards, "items": items},
         "notes": model.notes,
     })
 }
@@ -98,7 +99,7 @@ fn owner(plan: &Plan<'_>, item: HeapItem) -> String {
 }
 
 /// The readable report.
-pub fn text(plan: &Plan<'_>, model: &Model) -> String {
+pub fn text(plan: &Plan<'_>, model: &Model, build: heap::Build) -> String {
     let mut out = String::new();
     let state = if plan.ipiv.enabled {
         "enabled"
@@ -121,7 +122,7 @@ pub fn text(plan: &Plan<'_>, model: &Model) -> String {
     ipi_paths::text(&mut out, plan);
     channels::text(&mut out, plan);
     timer_paths::text(&mut out, plan);
-    heap_text(&mut out, plan);
+    heap_text(&mut out, plan, build);
     if !model.notes.is_empty() {
         let _ = writeln!(out, "\nplanner choices:");
         for note in &model.notes {
@@ -224,17 +225,22 @@ fn partition_text(out: &mut String, p: &Partition<'_>) {
     }
 }
 
-fn heap_text(out: &mut String, plan: &Plan<'_>) {
+fn heap_text(out: &mut String, plan: &Plan<'_>, build: heap::Build) {
     let items: Vec<HeapItem> = plan.heap_items().collect();
     let _ = writeln!(
         out,
-        "\nheap: {} in one region, {} structures at planned offsets:",
+        "\nheap ({} build): {} in one region, {} structures at planned offsets:",
+        build.as_str(),
         Bytes(plan.heap.region_bytes as u64),
         items.len()
     );
     for (what, count, bytes) in heap_kinds(&items) {
         let _ = writeln!(out, "  {count:>3} x {what:<28} {bytes:>8} bytes");
     }
+    let other = match build {
+        heap::Build::Release => heap::Build::Debug,
+        heap::Build::Debug => heap::Build::Release,
+    };
     let _ = writeln!(
         out,
         "  padding before page-aligned PID-pointer tables: {} bytes",
@@ -242,11 +248,13 @@ fn heap_text(out: &mut String, plan: &Plan<'_>) {
     );
     let _ = writeln!(
         out,
-        "  each host stack ({} bytes: the release build's measured {} plus {} of margin, in whole pages; debug builds get {}) sits right above its vCPU's VMXON region (its guard page)",
+        "  each host stack ({} bytes: the {} build's measured {} plus {} of margin, in whole pages; {} builds get {}) sits right above its vCPU's VMXON region (its guard page)",
         plan.heap.host_stack_bytes,
-        heap::HOST_STACK_MEASURED_RELEASE_BYTES,
+        build.as_str(),
+        build.measured_host_stack_bytes(),
         heap::HOST_STACK_MARGIN_BYTES,
-        heap::Build::Debug.host_stack_bytes()
+        other.as_str(),
+        other.host_stack_bytes()
     );
     let _ = writeln!(
         out,

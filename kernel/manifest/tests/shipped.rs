@@ -213,6 +213,72 @@ fn json_report_follows_the_contract() {
     assert_eq!(alpha["dma_unconfined"], serde_json::json!([]));
 }
 
+/// `explain` lays the heap out for the build asked: the debug build's host stacks are deeper, so
+/// its heap is larger by exactly that difference per vCPU, and nothing outside the heap differs.
+#[test]
+fn explain_lays_the_heap_out_for_the_build_asked() {
+    let r = root();
+    let explain = |build| {
+        let board = r.join("board/emulator.toml");
+        let manifest = r.join("partitions/default.toml");
+        tessera_manifest::explain_for(&board, &manifest, Images::Skip, build).unwrap()
+    };
+    let (debug, release) = (explain(heap::Build::Debug), explain(heap::Build::Release));
+    let json = |e: &tessera_manifest::Explained| -> serde_json::Value {
+        serde_json::from_str(&e.json).unwrap()
+    };
+    let (mut d, mut r) = (json(&debug), json(&release));
+    assert_eq!(
+        (&d["heap"]["build"], &r["heap"]["build"]),
+        (&"debug".into(), &"release".into())
+    );
+    let stack = |v: &serde_json::Value| v["heap"]["host_stack_bytes"].as_u64().unwrap();
+    let (debug_stack, release_stack) = (stack(&d), stack(&r));
+    assert!(
+        debug_stack > release_stack,
+        "{debug_stack} vs {release_stack}"
+    );
+    let stacks: Vec<u64> = d["heap"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["what"] == "host stack")
+        .map(|i| i["bytes"].as_u64().unwrap())
+        .collect();
+    let vcpus = d["partitions"].as_array().unwrap().iter();
+    let vcpus = vcpus
+        .map(|p| p["cpus"].as_array().unwrap().len())
+        .sum::<usize>();
+    assert_eq!(
+        stacks,
+        vec![debug_stack; vcpus],
+        "one debug-sized stack per vCPU"
+    );
+    let heap_bytes = |v: &serde_json::Value| v["heap"]["bytes"].as_u64().unwrap();
+    assert_eq!(
+        heap_bytes(&d) - heap_bytes(&r),
+        vcpus as u64 * (debug_stack - release_stack)
+    );
+    let heading = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("heap "))
+            .unwrap()
+            .to_string()
+    };
+    assert!(heading(&debug.text).starts_with("heap (debug build): "));
+    assert!(heading(&release.text).starts_with("heap (release build): "));
+    let stack_line = format!(
+        "{debug_stack} bytes: the debug build's measured {}",
+        heap::HOST_STACK_MEASURED_DEBUG_BYTES
+    );
+    assert!(debug.text.contains(&stack_line), "{}", debug.text);
+    let before_heap = |text: &str| text.split_once("\nheap (").unwrap().0.to_string();
+    assert_eq!(before_heap(&debug.text), before_heap(&release.text));
+    d.as_object_mut().unwrap().remove("heap");
+    r.as_object_mut().unwrap().remove("heap");
+    assert_eq!(d, r, "only the heap depends on the build");
+}
+
 #[test]
 fn explain_says_which_partition_a_bus_master_opens_all_memory_to() {
     let r = root();
