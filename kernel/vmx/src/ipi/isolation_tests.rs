@@ -5,7 +5,9 @@ use super::*;
 
 /// The isolation property over many pseudo-random ICR values (every bit pattern class is hit):
 /// a delivery goes to an own vCPU or to a routed peer whose route lets the vector through, and an
-/// emulation only ever names vCPUs of the sender's partition.
+/// emulation targets what the ICR addressed: the own vCPU with the physical destination's APIC ID
+/// (never a peer's), the sender for the self shorthand, the partition for a shorthand or
+/// broadcast, the logical destination in logical mode.
 #[test]
 fn no_icr_value_reaches_outside_the_partition_and_its_routes() {
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -32,7 +34,8 @@ fn no_icr_value_reaches_outside_the_partition_and_its_routes() {
             interesting_ids[(i % 10) as usize]
         };
         let raw = destination << 32 | low;
-        check_isolated(raw, decide(raw, (i % 4) as u16, &View), &mut seen);
+        let sender = (i % 4) as u16;
+        check_isolated(raw, sender, decide(raw, sender, &View), &mut seen);
     }
     let all_reached =
         seen.own > 0 && seen.peer > 0 && seen.emulated > 0 && seen.denied > 0 && seen.faults > 0;
@@ -49,7 +52,7 @@ struct Outcomes {
     faults: u32,
 }
 
-fn check_isolated(raw: u64, decision: Decision, seen: &mut Outcomes) {
+fn check_isolated(raw: u64, sender: u16, decision: Decision, seen: &mut Outcomes) {
     match decision {
         Decision::Deliver { target, vector } if target.partition == 1 => {
             assert!(target.vcpu < 4 && vector >= 16, "{raw:#x}: {decision:?}");
@@ -75,13 +78,50 @@ fn check_isolated(raw: u64, decision: Decision, seen: &mut Outcomes) {
             seen.peer += 1;
         }
         Decision::Emulate(emulation) => {
-            assert!(
-                emulation.targets.iter(0, &View).all(|vcpu| vcpu < 4),
-                "{raw:#x}"
-            );
+            check_emulated_targets(raw, sender, emulation.targets);
             seen.emulated += 1;
         }
         Decision::Deny(_) => seen.denied += 1,
         Decision::GeneralProtection => seen.faults += 1,
+    }
+}
+
+/// An emulation's targets are the ones the ICR addressed. (`Targets::iter` only yields indices
+/// below the partition's vCPU count, so the raw target is checked, not what `iter` yields.)
+fn check_emulated_targets(raw: u64, sender: u16, targets: Targets) {
+    let icr = Icr::decode(raw);
+    let everyone = matches!(
+        icr.shorthand,
+        Shorthand::AllIncludingSelf | Shorthand::AllExcludingSelf
+    ) || (!icr.logical && icr.destination == BROADCAST);
+    match targets {
+        Targets::Vcpu(vcpu) if icr.shorthand == Shorthand::SelfOnly => {
+            assert_eq!(
+                vcpu, sender,
+                "{raw:#x}: the self shorthand reaches the sender"
+            )
+        }
+        Targets::Vcpu(vcpu) => {
+            assert!(
+                vcpu < View.vcpu_count(),
+                "{raw:#x}: vCPU {vcpu} is not the partition's"
+            );
+            assert!(!icr.logical && icr.shorthand == Shorthand::None, "{raw:#x}");
+            assert_eq!(
+                View.virtual_apic_id(vcpu),
+                icr.destination,
+                "{raw:#x}: the emulated vCPU is the one addressed"
+            );
+        }
+        Targets::Logical(destination) => {
+            assert!(icr.logical && icr.shorthand == Shorthand::None, "{raw:#x}");
+            assert_eq!(destination, icr.destination, "{raw:#x}");
+        }
+        Targets::AllIncludingSender | Targets::AllExcludingSender => {
+            assert!(
+                everyone,
+                "{raw:#x}: {targets:?} without a shorthand or broadcast"
+            )
+        }
     }
 }
