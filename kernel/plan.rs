@@ -9,7 +9,6 @@ mod tests {
     /// The region the kernel declares holds every planned item, and ends with the last one.
     #[test]
     fn heap_region_is_exactly_its_items() {
-        assert_eq!(PLAN.heap.region_bytes, HEAP_BYTES);
         assert_eq!(PLAN.heap.vcpus.len(), PLAN.vcpus().count());
         assert_eq!(PLAN.heap.partitions.len(), PLAN.partitions.len());
         let end = PLAN.heap_items().map(|i| i.offset + i.bytes).max();
@@ -30,6 +29,31 @@ mod tests {
             read(option_env!("TESSERA_BOARD"), "board/emulator.toml"),
             read(option_env!("TESSERA_MANIFEST"), "partitions/default.toml"),
         )
+    }
+
+    /// The generated heap layout (`HEAP_BYTES` and every offset) is what the planner lays out
+    /// from the build's files for this build's profile (cargo's `PROFILE`, `debug` exactly when
+    /// debug assertions are on for the shipped profiles): a slip of the code generator, or
+    /// build.rs laying the heap out for the other profile, fails here.
+    #[test]
+    fn generated_heap_is_the_planner_s_for_this_build() {
+        use tessera_manifest::heap::Build;
+        let build = match cfg!(debug_assertions) {
+            true => Build::Debug,
+            false => Build::Release,
+        };
+        let package = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let board = option_env!("TESSERA_BOARD").unwrap_or("board/emulator.toml");
+        let manifest = option_env!("TESSERA_MANIFEST").unwrap_or("partitions/default.toml");
+        let images = tessera_manifest::Images::Skip;
+        let model =
+            tessera_manifest::check_files(&package.join(board), &package.join(manifest), images)
+                .expect("the build checked these files");
+        let arena = bumpalo::Bump::new();
+        let planned = tessera_manifest::planner::plan_for(&arena, &model, build);
+        assert_eq!(PLAN.heap.host_stack_bytes, build.host_stack_bytes());
+        assert_eq!(HEAP_BYTES, planned.heap.region_bytes);
+        assert_eq!(PLAN.heap, planned.heap);
     }
 
     fn table_array<'t>(table: &'t toml::Table, key: &str) -> &'t [toml::Value] {
