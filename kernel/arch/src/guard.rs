@@ -72,6 +72,13 @@ pub fn containing(addr: u64) -> Option<u64> {
         .find(|&g| g != 0 && g == page)
 }
 
+/// Test-only: records `page` as a guard in slot `slot` (0 frees it) without touching the page
+/// tables, so host tests of the fault path can put a guard where they need one.
+#[cfg(test)]
+pub(crate) fn record_for_test(slot: usize, page: u64) {
+    GUARDS[slot].store(page, Ordering::Release);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -192,10 +192,23 @@ pub(crate) fn load() {
 
 #[cfg(test)]
 mod tests {
+    /// With a guard page recorded (a slot and page no other test uses), a page fault or double
+    /// fault whose CR2 lies in it is an overflow, any other vector or address is not.
     #[test]
     fn only_page_and_double_faults_on_a_guard_are_overflows() {
-        assert_eq!(super::overflowed_guard(14, 0x1234), None);
-        assert_eq!(super::overflowed_guard(13, 0), None);
+        let guard = 0x30_5000;
+        let slot = crate::guard::MAX_GUARDS - 2;
+        crate::guard::record_for_test(slot, guard);
+        let seen = [
+            super::overflowed_guard(14, guard + 0xFF8),
+            super::overflowed_guard(8, guard),
+            super::overflowed_guard(13, guard + 8),
+            super::overflowed_guard(6, guard + 8),
+            super::overflowed_guard(14, guard - 8),
+            super::overflowed_guard(14, guard + 0x1000),
+        ];
+        crate::guard::record_for_test(slot, 0);
+        assert_eq!(seen, [Some(guard), Some(guard), None, None, None, None]);
     }
 
     #[test]

@@ -114,7 +114,8 @@ mod tests {
         );
         assert_eq!(
             u32::from_le_bytes(b[80..84].try_into().unwrap()),
-            PLATFORM_UHYVE
+            1,
+            "hermit-entry 0.10's RawPlatformInfo::Uhyve tag on x86-64 (after Multiboot, 0)"
         );
         assert_eq!(b[88], 0, "no PCI");
         assert_eq!(word(&b, 96), 4);
