@@ -32,14 +32,14 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     let controls = launch::controls().expect("controls are chosen before any AP starts");
     let part = &PLAN.partitions[p as usize];
     let root = vmx::enable(launch.memory.vmxon)
-        .unwrap_or_else(|e| fail(index, p, v, format_args!("VMX root refused: {e:?}")));
+        .unwrap_or_else(|e| fail(index, p, v, format_args!("VMX root refused: {e}")));
     check_host_stack_guard(index, (p, v), &root);
     #[cfg(feature = "host-stack-overflow-test")]
     overflow_last_host_stack_on_purpose(index);
     let mut region = Vmcs::new(launch.memory.vmcs, root.revision_id());
     let mut active = root
         .activate(&mut region)
-        .unwrap_or_else(|e| fail(index, p, v, format_args!("VMPTRLD: {e:?}")));
+        .unwrap_or_else(|e| fail(index, p, v, format_args!("VMPTRLD: {e}")));
     let layout = crate::partition::image::layout(&PLAN, p)
         .unwrap_or_else(|e| fail(index, p, v, format_args!("{e}")));
     let rip = vmcs::entry_point(part).unwrap_or(0);
@@ -56,7 +56,7 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     }
     // Translations this CPU may hold for the EPTP from before (firmware, an earlier boot) go.
     if let Err(e) = vmx::invept(Some(launch.ept.eptp())) {
-        fail(index, p, v, format_args!("INVEPT single-context: {e:?}"))
+        fail(index, p, v, format_args!("INVEPT single-context: {e}"))
     }
     notify_if_posted_before_entry(launch.memory.pid);
     let mut vcpu = Vcpu::new(active, launch, &controls, (index, p, v), entry);
@@ -148,7 +148,7 @@ fn entry_error(e: VmcsError) -> StopReason {
         log::error!("VM entry failed: error {n}: {}", instruction_error_text(n));
         StopReason::EntryInstructionError { error: n }
     } else {
-        log::error!("VM entry failed: {e:?}");
+        log::error!("VM entry failed: {e}");
         StopReason::EntryInstructionError { error: 0 }
     }
 }
@@ -206,7 +206,7 @@ fn check_host_stack_guard(index: usize, (p, v): (u16, u16), root: &vmx::VmxRoot)
             v,
             format_args!("VMXON region {page:#x} is not the planned host stack guard {planned:#x}"),
         ),
-        Err(e) => log::warn!("vcpu {index}: host stack without a guard page ({planned:#x}: {e:?})"),
+        Err(e) => log::warn!("vcpu {index}: host stack without a guard page ({planned:#x}: {e})"),
     }
 }
 

@@ -25,7 +25,7 @@ pub fn machine(boot: &BootInfo) -> SelectedControls {
             cpu_differences(&PLAN, &cpus, &mut differences);
         }
         Err(e) => {
-            log::error!("machine: the ACPI MADT cannot be read: {e:?}");
+            log::error!("machine: the ACPI MADT cannot be read: {e}");
             refusals += 1;
         }
     }

@@ -149,7 +149,7 @@ mod flow {
             shared::of(index).set_stack_probe(stack.probe());
             if let Err(e) = tessera_arch::smp::start_ap_on(n + 1, apic_id, stack) {
                 fatal(format_args!(
-                    "CPU with APIC ID {apic_id} did not start: {e:?}"
+                    "CPU with APIC ID {apic_id} did not start: {e}"
                 ));
             }
         }

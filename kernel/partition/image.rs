@@ -39,10 +39,10 @@ impl fmt::Display for PlaceError {
                 f,
                 "image segment at guest-physical {guest_phys:#x} ({bytes} bytes) does not fit below the boot area"
             ),
-            PlaceError::Layout(e) => write!(f, "boot area: {e:?}"),
-            PlaceError::BootInfo(e) => write!(f, "boot-info block: {e:?}"),
+            PlaceError::Layout(e) => write!(f, "boot area: {e}"),
+            PlaceError::BootInfo(e) => write!(f, "boot-info block: {e}"),
             PlaceError::TooManyMmio => write!(f, "more than {MAX_MMIO} MMIO ranges"),
-            PlaceError::Relocation(e) => write!(f, "Hermit relocation: {e:?}"),
+            PlaceError::Relocation(e) => write!(f, "Hermit relocation: {e}"),
         }
     }
 }

@@ -103,7 +103,7 @@ mod setup {
     fn claim_channels(boot: &BootInfo) {
         for c in PLAN.channels {
             let memory = tessera_arch::phys::claim_ram(boot, c.host_base, c.host_bytes())
-                .unwrap_or_else(|e| fatal(format_args!("channel {}: memory: {e:?}", c.name)));
+                .unwrap_or_else(|e| fatal(format_args!("channel {}: memory: {e}", c.name)));
             memory.fill(0);
             log::info!(
                 "channel {}: {} bytes at host {:#x}, {} reader(s), doorbell {:#x}, credit {:#x}, {}",
@@ -125,7 +125,7 @@ mod setup {
         let part = &PLAN.partitions[p];
         let name = part.name;
         let memory = tessera_arch::phys::claim_ram(boot, part.memory.host_base, part.memory.bytes)
-            .unwrap_or_else(|e| fatal(format_args!("partition {name}: memory: {e:?}")));
+            .unwrap_or_else(|e| fatal(format_args!("partition {name}: memory: {e}")));
         image::place(&PLAN, p as u16, memory, timer)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
         let ept = tables::build_ept(&PLAN, p)

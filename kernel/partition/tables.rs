@@ -23,14 +23,7 @@ pub struct TableError(pub Sealing);
 
 impl fmt::Display for TableError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Sealing::EptPages { used, given } => {
-                write!(f, "EPT used {used} pages, the plan reserved {given}")
-            }
-            Sealing::PidEntry { index } => write!(f, "PID-pointer table entry {index}"),
-            Sealing::Ports(e) => write!(f, "I/O port range: {e:?}"),
-            e => write!(f, "{e:?}"),
-        }
+        self.0.fmt(f)
     }
 }
 

@@ -126,7 +126,7 @@ impl<'a> Vcpu<'a> {
     #[cold]
     #[inline(never)]
     fn read_failed(&self, field: u32, e: VmcsError) -> u64 {
-        log::error!("VMREAD {field:#x}: {e:?}");
+        log::error!("VMREAD {field:#x}: {e}");
         self.fail(field, false);
         0
     }
@@ -134,7 +134,7 @@ impl<'a> Vcpu<'a> {
     #[cold]
     #[inline(never)]
     fn write_failed(&self, field: u32, e: VmcsError) {
-        log::error!("VMWRITE {field:#x}: {e:?}");
+        log::error!("VMWRITE {field:#x}: {e}");
         self.fail(field, true);
     }
 

@@ -26,8 +26,8 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Configure(e) => write!(f, "control fields: {e:?}"),
-            ConfigError::Vmcs(field, e) => write!(f, "VMWRITE {field:#x}: {e:?}"),
+            ConfigError::Configure(e) => write!(f, "control fields: {e}"),
+            ConfigError::Vmcs(field, e) => write!(f, "VMWRITE {field:#x}: {e}"),
         }
     }
 }

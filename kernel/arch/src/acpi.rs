@@ -54,9 +54,57 @@ pub struct MadtCpu {
     pub online_capable: bool,
 }
 
+/// Why the MADT's processors could not be listed.
+#[derive(Debug)]
+pub enum MadtError {
+    /// The `acpi` crate refused the RSDP, a root table or the MADT.
+    Acpi(AcpiError),
+    /// The MADT lists more than `MAX_MADT_CPUS` processors.
+    TooManyCpus,
+}
+
+impl core::fmt::Display for MadtError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use acpi::madt::MadtError as M;
+        let e = match self {
+            MadtError::Acpi(e) => e,
+            MadtError::TooManyCpus => {
+                return write!(f, "the MADT lists more than {MAX_MADT_CPUS} processors");
+            }
+        };
+        match e {
+            AcpiError::NoValidRsdp => f.write_str("no valid RSDP (none from the boot loader)"),
+            AcpiError::RsdpIncorrectSignature => f.write_str("the RSDP's signature is wrong"),
+            AcpiError::RsdpInvalidOemId => f.write_str("the RSDP's OEM ID is not text"),
+            AcpiError::RsdpInvalidChecksum => f.write_str("the RSDP's checksum is wrong"),
+            AcpiError::SdtInvalidSignature(s) => write!(f, "table {s}: wrong signature"),
+            AcpiError::SdtInvalidOemId(s) => write!(f, "table {s}: OEM ID is not text"),
+            AcpiError::SdtInvalidTableId(s) => write!(f, "table {s}: table ID is not text"),
+            AcpiError::SdtInvalidChecksum(s) => write!(f, "table {s}: wrong checksum"),
+            AcpiError::TableMissing(s) => write!(f, "table {s} is missing"),
+            AcpiError::InvalidFacsAddress => f.write_str("invalid FACS address"),
+            AcpiError::InvalidDsdtAddress => f.write_str("invalid DSDT address"),
+            AcpiError::InvalidMadt(m) => f.write_str(match *m {
+                M::UnexpectedEntry => "MADT: unexpected entry",
+                M::InterruptOverrideEntryHasInvalidBus => {
+                    "MADT: interrupt source override on a bus other than ISA"
+                }
+                M::InvalidLocalNmiLine => "MADT: invalid local APIC NMI line",
+                M::MpsIntiInvalidPolarity => "MADT: invalid MPS INTI polarity",
+                M::MpsIntiInvalidTriggerMode => "MADT: invalid MPS INTI trigger mode",
+                M::WakeupApsTimeout => "MADT: timeout waking APs",
+            }),
+            AcpiError::InvalidGenericAddress => f.write_str("invalid generic address structure"),
+            AcpiError::AllocError => f.write_str("allocation failed"),
+        }
+    }
+}
+
 /// Every processor the MADT lists, in table order (the firmware lists the boot CPU first).
-pub fn madt_cpus(boot: &BootInfo) -> Result<heapless::Vec<MadtCpu, MAX_MADT_CPUS>, AcpiError> {
-    let madt = tables(boot)?.find_table::<Madt>()?;
+pub fn madt_cpus(boot: &BootInfo) -> Result<heapless::Vec<MadtCpu, MAX_MADT_CPUS>, MadtError> {
+    let madt = tables(boot)
+        .and_then(|t| t.find_table::<Madt>())
+        .map_err(MadtError::Acpi)?;
     let mut cpus = heapless::Vec::new();
     for entry in madt.get().entries() {
         let (apic_id, flags) = match entry {
@@ -69,8 +117,7 @@ pub fn madt_cpus(boot: &BootInfo) -> Result<heapless::Vec<MadtCpu, MAX_MADT_CPUS
             enabled: flags & 1 != 0,
             online_capable: flags & 2 != 0,
         };
-        cpus.push(cpu)
-            .map_err(|_| AcpiError::InvalidMadt(acpi::madt::MadtError::UnexpectedEntry))?;
+        cpus.push(cpu).map_err(|_| MadtError::TooManyCpus)?;
     }
     Ok(cpus)
 }

@@ -20,6 +20,16 @@ pub enum ApicError {
     X2ApicNotSupported,
 }
 
+impl core::fmt::Display for ApicError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            ApicError::X2ApicNotSupported => {
+                f.write_str("the CPU has no x2APIC (CPUID.01H:ECX bit 21 is clear)")
+            }
+        }
+    }
+}
+
 /// An x2APIC ICR value with fixed delivery, physical destination, edge triggered: the only IPI
 /// `send_ipi` sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -44,6 +44,6 @@ pub(crate) fn guard_boot_stack() {
         ));
     }
     if let Err(e) = crate::guard::unmap(page) {
-        crate::halt::fatal(format_args!("boot stack guard page: {e:?}"));
+        crate::halt::fatal(format_args!("boot stack guard page: {e}"));
     }
 }

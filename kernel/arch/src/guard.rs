@@ -36,6 +36,19 @@ pub enum GuardError {
     TooMany,
 }
 
+impl core::fmt::Display for GuardError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            GuardError::Unaligned(page) => write!(f, "page {page:#x} is not 4 KiB aligned"),
+            GuardError::NotIn4KiBMap(page) => write!(
+                f,
+                "page {page:#x} lies outside the image's first 2 MiB (the only part mapped in 4 KiB pages)"
+            ),
+            GuardError::TooMany => write!(f, "{MAX_GUARDS} pages are guard pages already"),
+        }
+    }
+}
+
 #[cfg(target_os = "none")]
 /// Takes `page` out of the page tables for good (every CPU shares them) and records it as a guard.
 /// The caller promises nothing accesses the page through its linear address any more.

@@ -34,6 +34,37 @@ pub enum ClaimError {
     TooManyClaims,
 }
 
+impl core::fmt::Display for ClaimError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            ClaimError::Empty => f.write_str("the range is empty or wraps around"),
+            ClaimError::LowMemory { base } => {
+                write!(f, "base {base:#x} lies below {LOW_MEMORY_END:#x} (low memory is never handed out)")
+            }
+            ClaimError::NotAvailableRam { base, bytes } => write!(
+                f,
+                "{bytes:#x} bytes at {base:#x} are not inside one region the memory map reports available"
+            ),
+            ClaimError::NotMapped { base, bytes } => write!(
+                f,
+                "{bytes:#x} bytes at {base:#x} are not cached RAM in the boot page tables (device window 3-4 GiB, or past the identity map)"
+            ),
+            ClaimError::OverlapsImage {
+                image_start,
+                image_end,
+            } => write!(f, "overlaps the hypervisor image {image_start:#x}..{image_end:#x}"),
+            ClaimError::OverlapsBootInfo => {
+                f.write_str("overlaps the boot loader's information block")
+            }
+            ClaimError::OverlapsClaim { base, bytes } => write!(
+                f,
+                "overlaps the earlier claim of {bytes:#x} bytes at {base:#x}"
+            ),
+            ClaimError::TooManyClaims => write!(f, "{MAX_CLAIMS} claims made already"),
+        }
+    }
+}
+
 /// Half-open physical range [start, end).
 type Range = (u64, u64);
 
@@ -204,6 +235,21 @@ mod tests {
             })
         );
         assert_eq!(check((0x100_0000, 0x100_0000), &[]), Err(ClaimError::Empty));
+    }
+
+    #[test]
+    fn refusals_name_the_range_and_the_rule() {
+        let text = check((0x100_0000, 0x100_1000), &[(0x100_0800, 0x100_2000)])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            text,
+            "overlaps the earlier claim of 0x1800 bytes at 0x1000800"
+        );
+        assert_eq!(
+            ClaimError::LowMemory { base: 0x8000 }.to_string(),
+            "base 0x8000 lies below 0x100000 (low memory is never handed out)"
+        );
     }
 
     #[test]

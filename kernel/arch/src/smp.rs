@@ -30,6 +30,24 @@ pub enum SmpError {
     NoAnswer { apic_id: u32 },
 }
 
+impl core::fmt::Display for SmpError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            SmpError::BadIndex(index) => write!(
+                f,
+                "CPU index {index} is the boot CPU's or has no slot in the per-CPU storage"
+            ),
+            SmpError::Trampoline(e) => write!(f, "AP trampoline: {e}"),
+            SmpError::BootInfoOverlapsTrampoline => {
+                f.write_str("the boot loader's information overlaps the AP trampoline page")
+            }
+            SmpError::NoAnswer { apic_id } => {
+                write!(f, "no answer from APIC ID {apic_id} after INIT, SIPI, SIPI")
+            }
+        }
+    }
+}
+
 /// Index of the last AP that reached Rust (the boot CPU waits for it before starting the next one).
 static ARRIVED: AtomicUsize = AtomicUsize::new(0);
 
@@ -234,7 +252,7 @@ pub fn spin(iterations: u64) {
 extern "C" fn ap_entry(cpu_index: u64) -> ! {
     let apic_id = match apic::enable_x2apic() {
         Ok(()) => apic::apic_id(),
-        Err(e) => crate::halt::fatal(format_args!("cpu{cpu_index}: {e:?}")),
+        Err(e) => crate::halt::fatal(format_args!("cpu{cpu_index}: {e}")),
     };
     let cpu: Cpu = crate::cpu_init::install(cpu_index as usize, apic_id);
     ARRIVED.store(cpu_index as usize, Ordering::Release);

@@ -42,6 +42,25 @@ pub enum TrampolineError {
     StackMisaligned(u64),
 }
 
+impl core::fmt::Display for TrampolineError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            TrampolineError::BadBase(base) => write!(
+                f,
+                "base {base:#x} is not page aligned with the whole trampoline below 1 MiB"
+            ),
+            TrampolineError::TooLong(bytes) => write!(
+                f,
+                "code of {bytes} bytes does not fit in {TRAMPOLINE_BYTES} bytes"
+            ),
+            TrampolineError::Cr3Above4GiB(cr3) => write!(f, "PML4 at {cr3:#x} is not below 4 GiB"),
+            TrampolineError::StackMisaligned(top) => {
+                write!(f, "stack top {top:#x} is not 16-byte aligned")
+            }
+        }
+    }
+}
+
 /// The SIPI vector (start page) for a trampoline at `base` of `code_bytes` bytes.
 pub fn sipi_vector(base: u64, code_bytes: u64) -> Result<u8, TrampolineError> {
     if !base.is_multiple_of(4096) || base + TRAMPOLINE_BYTES > 0x10_0000 || base == 0 {

@@ -34,6 +34,16 @@ pub enum ConfigureError {
     Vmcs(u32, VmcsError),
 }
 
+impl core::fmt::Display for ConfigureError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            ConfigureError::Isolation(rule) => write!(f, "controls refused for isolation: {rule}"),
+            ConfigureError::Setup(e) => write!(f, "{e}"),
+            ConfigureError::Vmcs(field, e) => write!(f, "VMWRITE {field:#x}: {e}"),
+        }
+    }
+}
+
 /// Secondary controls whose structure Tessera never provides: the processor would use an address
 /// field left at 0.
 const UNPROVIDED_SECONDARY: SecondaryProcBased = SecondaryProcBased::VIRTUALIZE_APIC_ACCESSES

@@ -16,6 +16,19 @@ pub enum VmFail {
     Valid(u32),
 }
 
+impl core::fmt::Display for VmFail {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            VmFail::Invalid => f.write_str("VMfailInvalid (no current VMCS)"),
+            VmFail::Valid(number) => write!(
+                f,
+                "VMfailValid, VM-instruction error {number} ({})",
+                tessera_vmx::exit::instruction_error_text(number)
+            ),
+        }
+    }
+}
+
 /// Turns RFLAGS after a VMX instruction into a result (`error_number` read only on VMfailValid).
 #[inline]
 fn check(rflags: u64) -> Result<(), VmFail> {

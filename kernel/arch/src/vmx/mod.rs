@@ -42,6 +42,19 @@ pub enum VmxError {
     VmxonFailed(VmFail),
 }
 
+impl core::fmt::Display for VmxError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            VmxError::NotSupported => f.write_str("the CPU has no VMX (CPUID.01H:ECX bit 5 is clear)"),
+            VmxError::DisabledByFirmware { feature_control } => write!(
+                f,
+                "firmware disabled VMX: IA32_FEATURE_CONTROL {feature_control:#x} is locked with \"VMX outside SMX\" clear"
+            ),
+            VmxError::VmxonFailed(e) => write!(f, "VMXON failed: {e}"),
+        }
+    }
+}
+
 /// Proof that this CPU is in VMX root operation; not `Send`.
 pub struct VmxRoot {
     revision_id: u32,

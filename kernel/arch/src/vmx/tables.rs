@@ -47,6 +47,33 @@ pub enum TableError {
     },
 }
 
+impl core::fmt::Display for TableError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            TableError::Installed => {
+                f.write_str("a VMCS is configured already (tables are built before the first)")
+            }
+            TableError::Ept(e) => write!(f, "EPT: {e}"),
+            TableError::EptPages { used, given } => {
+                write!(f, "EPT used {used} pages, the plan reserved {given}")
+            }
+            TableError::Ports(e) => write!(f, "I/O bitmaps: {e}"),
+            TableError::PidEntry { index } => {
+                write!(f, "PID-pointer table entry {index} lies beyond the table")
+            }
+            TableError::PidTableShape {
+                addr,
+                entries,
+                last_index,
+            } => write!(
+                f,
+                "PID-pointer table at {addr:#x} has {entries} entries; wanted 4 KiB aligned with {} entries",
+                u32::from(last_index) + 1
+            ),
+        }
+    }
+}
+
 fn before_install() -> Result<(), TableError> {
     match INSTALLED.load(Ordering::SeqCst) {
         true => Err(TableError::Installed),

@@ -45,6 +45,32 @@ pub enum VmcsError {
     },
 }
 
+impl core::fmt::Display for VmcsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            VmcsError::Instruction(e) => write!(f, "{e}"),
+            VmcsError::NotGuestState(field) => {
+                write!(f, "field {field:#x} is not a guest-state field")
+            }
+            #[cfg(feature = "test-hooks")]
+            VmcsError::Refused(refusal) => write!(f, "field refused: {refusal:?}"),
+            #[cfg(feature = "test-hooks")]
+            VmcsError::NotAPageField(field) => {
+                write!(f, "field {field:#x} is not a page-address field")
+            }
+            #[cfg(feature = "test-hooks")]
+            VmcsError::PidTableShape {
+                addr,
+                entries,
+                last_index,
+            } => write!(
+                f,
+                "PID-pointer table at {addr:#x} with {entries} entries for last index {last_index}"
+            ),
+        }
+    }
+}
+
 impl From<VmFail> for VmcsError {
     fn from(e: VmFail) -> Self {
         VmcsError::Instruction(e)

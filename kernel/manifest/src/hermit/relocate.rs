@@ -46,6 +46,25 @@ pub enum RelocError {
     OutsideImage { index: u64, guest: u64 },
 }
 
+impl core::fmt::Display for RelocError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            RelocError::TableOutsideFile { file_offset, count } => write!(
+                f,
+                "the relocation table ({count} entries at file offset {file_offset:#x}) runs past the end of the file"
+            ),
+            RelocError::UnsupportedType { index, r_type } => write!(
+                f,
+                "relocation {index} has type {r_type}; Tessera applies R_X86_64_RELATIVE (8) only"
+            ),
+            RelocError::OutsideImage { index, guest } => write!(
+                f,
+                "relocation {index} writes at {guest:#x}, outside the image's segments"
+            ),
+        }
+    }
+}
+
 /// Entry `index` of `table` in `file` (`None` past the table or the file).
 pub fn entry(file: &[u8], table: Relocations, index: u64) -> Option<Rela> {
     if index >= table.count {

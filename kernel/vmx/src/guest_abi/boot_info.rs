@@ -121,6 +121,31 @@ pub enum BootInfoError {
     TooManyChannels,
 }
 
+impl core::fmt::Display for BootInfoError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            BootInfoError::BadMagic { found } => {
+                write!(f, "magic {found:#x}, expected {BOOT_INFO_MAGIC:#x}")
+            }
+            BootInfoError::UnsupportedVersion { found } => {
+                write!(f, "version {found}, expected {BOOT_INFO_VERSION}")
+            }
+            BootInfoError::BadCounts => f.write_str(
+                "a count exceeds its array, or the vCPU index is not below the vCPU count",
+            ),
+            BootInfoError::NameTooLong { bytes } => {
+                write!(f, "name of {bytes} bytes, at most {NAME_MAX_BYTES}")
+            }
+            BootInfoError::TooManyPeers { peers } => {
+                write!(f, "{peers} peers, at most {PEERS_MAX}")
+            }
+            BootInfoError::TooManyChannels => {
+                write!(f, "more than {CHANNELS_MAX} channels")
+            }
+        }
+    }
+}
+
 impl BootInfo {
     /// An empty, valid block (no name, no peers).
     pub const EMPTY: BootInfo = BootInfo {

@@ -37,6 +37,30 @@ pub enum BootAreaError {
     MmioOverlapsRam { base: u64 },
 }
 
+impl core::fmt::Display for BootAreaError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            BootAreaError::MemoryNot2MiBAligned { base, bytes } => write!(
+                f,
+                "memory of {bytes:#x} bytes at {base:#x} is not a non-zero multiple of 2 MiB"
+            ),
+            BootAreaError::MemoryTooSmall {
+                needed_bytes,
+                memory_bytes,
+            } => write!(
+                f,
+                "the boot area needs {needed_bytes} bytes, the memory has {memory_bytes}"
+            ),
+            BootAreaError::MmioOverlapsRam { base } => {
+                write!(
+                    f,
+                    "MMIO range {base:#x} shares a 2 MiB block with the memory"
+                )
+            }
+        }
+    }
+}
+
 /// Where the boot area of one partition lies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BootArea {

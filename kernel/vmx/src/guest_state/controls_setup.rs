@@ -51,6 +51,24 @@ pub enum SetupError {
     MissingPidTable,
 }
 
+impl core::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            SetupError::Misaligned {
+                what,
+                address,
+                align_bytes,
+            } => write!(
+                f,
+                "{what} at {address:#x} is not {align_bytes}-byte aligned"
+            ),
+            SetupError::MissingPidTable => {
+                f.write_str("IPI virtualization is on but no PID-pointer table was given")
+            }
+        }
+    }
+}
+
 /// Every value control field for the vCPU (no addresses), control words first.
 pub fn control_writes(values: &ControlValues) -> Result<FieldWrites, SetupError> {
     let c = &values.controls;

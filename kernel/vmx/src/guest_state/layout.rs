@@ -26,6 +26,25 @@ pub enum LayoutError {
     },
 }
 
+impl core::fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            LayoutError::BootArea(e) => write!(f, "{e}"),
+            LayoutError::PageTablesExceeded { pages } => write!(
+                f,
+                "the guest page tables needed more than the {pages} pages the layout counted"
+            ),
+            LayoutError::AreaSize {
+                expected_bytes,
+                found_bytes,
+            } => write!(
+                f,
+                "the area is {found_bytes} bytes, the layout has {expected_bytes}"
+            ),
+        }
+    }
+}
+
 /// The boot area of one partition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GuestBootLayout {

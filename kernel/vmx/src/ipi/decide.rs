@@ -227,16 +227,16 @@ impl fmt::Display for DenyReason {
             }
             DenyReason::IllegalVector { vector } => write!(f, "illegal vector {vector} (below 16)"),
             DenyReason::CrossPartitionMode { apic_id, delivery } => {
-                write!(f, "{delivery:?} IPI to APIC ID {apic_id} in another partition (only fixed IPIs cross)")
+                write!(f, "{delivery} IPI to APIC ID {apic_id} in another partition (only fixed IPIs cross)")
             }
             DenyReason::UnsupportedDeliveryMode { delivery } => {
-                write!(f, "delivery mode {delivery:?} not allowed")
+                write!(f, "delivery mode {delivery} not allowed")
             }
             DenyReason::InvalidShorthand {
                 shorthand,
                 delivery,
             } => {
-                write!(f, "shorthand {shorthand:?} cannot carry {delivery:?}")
+                write!(f, "shorthand {shorthand} cannot carry a {delivery} IPI")
             }
             DenyReason::NoLogicalTarget { destination } => {
                 write!(

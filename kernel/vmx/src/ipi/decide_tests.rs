@@ -291,4 +291,19 @@ fn deny_reasons_read_as_sentences() {
         DenyReason::NoRoute { apic_id: 7 }.to_string(),
         "APIC ID 7 is neither in the partition nor on a route"
     );
+    assert_eq!(
+        DenyReason::InvalidShorthand {
+            shorthand: Shorthand::AllExcludingSelf,
+            delivery: DeliveryMode::StartUp,
+        }
+        .to_string(),
+        "shorthand all excluding self cannot carry a start-up IPI"
+    );
+    assert_eq!(
+        DenyReason::UnsupportedDeliveryMode {
+            delivery: DeliveryMode::Reserved(0b111),
+        }
+        .to_string(),
+        "delivery mode reserved (0b111) not allowed"
+    );
 }

@@ -14,6 +14,21 @@ pub enum DeliveryMode {
     Reserved(u8),
 }
 
+impl core::fmt::Display for DeliveryMode {
+    /// The SDM's name of the mode (ICR bits 10:8).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            DeliveryMode::Fixed => f.write_str("fixed"),
+            DeliveryMode::LowestPriority => f.write_str("lowest-priority"),
+            DeliveryMode::Smi => f.write_str("SMI"),
+            DeliveryMode::Nmi => f.write_str("NMI"),
+            DeliveryMode::Init => f.write_str("INIT"),
+            DeliveryMode::StartUp => f.write_str("start-up"),
+            DeliveryMode::Reserved(bits) => write!(f, "reserved ({bits:#05b})"),
+        }
+    }
+}
+
 /// Destination shorthand (bits 19:18).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shorthand {
@@ -21,6 +36,18 @@ pub enum Shorthand {
     SelfOnly,
     AllIncludingSelf,
     AllExcludingSelf,
+}
+
+impl core::fmt::Display for Shorthand {
+    /// The SDM's name of the shorthand (ICR bits 19:18).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Shorthand::None => "none",
+            Shorthand::SelfOnly => "self",
+            Shorthand::AllIncludingSelf => "all including self",
+            Shorthand::AllExcludingSelf => "all excluding self",
+        })
+    }
 }
 
 /// A decoded x2APIC ICR value.

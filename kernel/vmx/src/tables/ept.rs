@@ -56,6 +56,46 @@ pub enum EptError {
     UnknownTable { phys: u64 },
 }
 
+impl core::fmt::Display for EptError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            EptError::NoPages => f.write_str("no page for the PML4"),
+            EptError::SlotNotAligned { phys } => {
+                write!(f, "page slot {phys:#x} is not 4 KiB aligned")
+            }
+            EptError::Unaligned {
+                guest_base,
+                host_base,
+                bytes,
+            } => write!(
+                f,
+                "range of {bytes:#x} bytes at guest {guest_base:#x}, host {host_base:#x} is not 4 KiB aligned"
+            ),
+            EptError::AboveGuestLimit { guest_base, bytes } => write!(
+                f,
+                "range of {bytes:#x} bytes at guest {guest_base:#x} reaches past the 48-bit guest-physical space"
+            ),
+            EptError::HostNot2MiBAligned { guest, host } => write!(
+                f,
+                "2 MiB guest block {guest:#x} maps to host {host:#x}, which is not 2 MiB aligned"
+            ),
+            EptError::AlreadyMapped { guest } => {
+                write!(f, "guest page {guest:#x} is mapped already")
+            }
+            EptError::OutOfPages { guest, pages } => write!(
+                f,
+                "all {pages} pages used at guest {guest:#x}: the plan counted fewer than the mapping needs"
+            ),
+            EptError::DuplicateSlot { phys } => {
+                write!(f, "two page slots at {phys:#x}")
+            }
+            EptError::UnknownTable { phys } => {
+                write!(f, "an entry points at {phys:#x}, which is none of the builder's pages")
+            }
+        }
+    }
+}
+
 /// Fills caller-provided pages with an EPT. Slot 0 becomes the PML4.
 pub struct EptBuilder<'s, P: PageWords> {
     slots: &'s mut [PageSlot<P>],

@@ -15,6 +15,16 @@ pub struct PortRangeTooLong {
     pub count: u32,
 }
 
+impl core::fmt::Display for PortRangeTooLong {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} ports from {:#x} reach past port 0xFFFF",
+            self.count, self.base
+        )
+    }
+}
+
 /// Bitmaps A and B being filled in caller-provided pages.
 pub struct IoBitmaps<A: PageWords, B: PageWords> {
     a: A,

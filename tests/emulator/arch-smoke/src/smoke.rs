@@ -27,7 +27,7 @@ pub fn bsp_main(cpu: Cpu, boot: BootInfo) -> ! {
         boot.rsdp_addr()
     );
     let madt =
-        tessera_arch::acpi::madt_cpus(&boot).unwrap_or_else(|e| fatal(format_args!("MADT: {e:?}")));
+        tessera_arch::acpi::madt_cpus(&boot).unwrap_or_else(|e| fatal(format_args!("MADT: {e}")));
     let listed: heapless::Vec<Listed, 64> = madt.iter().map(|c| (c.apic_id, c.enabled)).collect();
     println!(
         "MADT lists {} processors: {:?}",
