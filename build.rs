@@ -2,9 +2,10 @@
 //! and partitions files into `$OUT_DIR/manifest.rs` (or fails with every manifest error).
 //!
 //! `TESSERA_BOARD` and `TESSERA_MANIFEST` select the files (defaults: `board/emulator.toml`,
-//! `partitions/default.toml`, relative to this package). Bare-metal builds load and embed every
-//! partition image; host builds (tests) plan without images, so they work before guests exist
-//! (`TESSERA_IMAGES=skip` does the same for a bare-metal build).
+//! `partitions/default.toml`, relative to this package). Bare-metal builds load every partition
+//! image and embed its load image (its segments' file contents); host builds (tests) plan without
+//! images, so they work before guests exist (`TESSERA_IMAGES=skip` does the same for a bare-metal
+//! build).
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -56,7 +57,8 @@ fn images(target_os: &str) -> Images {
     }
 }
 
-/// Generates `$OUT_DIR/manifest.rs` (host stacks sized for this build's profile), or prints the
+/// Generates `$OUT_DIR/manifest.rs` (host stacks sized for this build's profile) and the load
+/// images it includes (`image-<partition>.bin`: the packed `PT_LOAD` contents), or prints the
 /// manifest's errors and fails the build.
 fn write_manifest(manifest: &std::path::Path, images: Images) {
     let board = selected("TESSERA_BOARD", "board/emulator.toml");
@@ -68,6 +70,9 @@ fn write_manifest(manifest: &std::path::Path, images: Images) {
                 println!("cargo:rerun-if-changed={}", input.display());
             }
             let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+            for (name, bytes) in &generated.images {
+                std::fs::write(out.join(name), bytes).expect("OUT_DIR is writable");
+            }
             std::fs::write(out.join("manifest.rs"), generated.source).expect("OUT_DIR is writable");
             write_boot_map(&board, manifest, &out);
         }

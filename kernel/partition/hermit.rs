@@ -8,15 +8,16 @@ use tessera_manifest::hermit::relocate;
 use tessera_manifest::{HermitBoot, Partition};
 use tessera_vmx::guest_state::{EFER_NXE, GUEST_EFER};
 
-/// Relocates the copied image and writes the boot information and device tree into `memory` (the
-/// partition's RAM, starting at guest-physical `guest_base`).
+/// Relocates the copied image (relocation table read from the load `image`) and writes the boot
+/// information and device tree into `memory` (the partition's RAM, starting at guest-physical
+/// `guest_base`).
 pub fn place(
     memory: &mut [u8],
     guest_base: u64,
-    file: &[u8],
+    image: &[u8],
     boot: &HermitBoot<'_>,
 ) -> Result<u64, PlaceError> {
-    let applied = relocate::apply(memory, guest_base, file, boot.relocations, boot.load_bias)
+    let applied = relocate::apply(memory, guest_base, image, boot.relocations, boot.load_bias)
         .map_err(PlaceError::Relocation)?;
     for (guest, bytes) in [
         (boot.boot_info_guest, boot.boot_info),
@@ -79,13 +80,10 @@ mod tests {
         r
     }
 
-    fn boot(file_offset: u64) -> HermitBoot<'static> {
+    fn boot(offset: u64) -> HermitBoot<'static> {
         HermitBoot {
             load_bias: 0x4_0000,
-            relocations: Relocations {
-                file_offset,
-                count: 1,
-            },
+            relocations: Relocations { offset, count: 1 },
             stack_guest: 0x3_8000,
             boot_info_guest: 0x9000,
             boot_info: &[0xB1; 128],

@@ -1,7 +1,7 @@
-//! Placing a partition's image in its memory: each planned `PT_LOAD` segment copied, its tail
-//! zeroed, a Hermit application relocated and given its boot information (`super::hermit`), and
-//! the boot area (guest page tables, GDT/TSS, one boot-info block per vCPU) written at the top of
-//! the memory.
+//! Placing a partition's image in its memory: each planned `PT_LOAD` segment copied from the load
+//! image (the segments' file contents, packed at build time), its tail zeroed, a Hermit
+//! application relocated and given its boot information (`super::hermit`), and the boot area
+//! (guest page tables, GDT/TSS, one boot-info block per vCPU) written at the top of the memory.
 
 use crate::plan_vmx::fill_boot_info;
 use core::fmt;
@@ -19,7 +19,7 @@ pub const MAX_MMIO: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlaceError {
     NoImage,
-    /// A segment lies outside the memory below the boot area, or outside the file.
+    /// A segment lies outside the memory below the boot area, or outside the load image.
     Segment {
         guest_phys: u64,
         bytes: u64,
@@ -114,7 +114,7 @@ pub fn place(
         if !layout.segment_fits(s.guest_phys, s.memory_bytes) || s.file_bytes > s.memory_bytes {
             return Err(bad);
         }
-        let from = s.file_offset as usize;
+        let from = s.offset as usize;
         let bytes = image
             .bytes
             .get(from..from + s.file_bytes as usize)
@@ -222,7 +222,7 @@ mod tests {
     fn segments_are_copied_their_tail_zeroed_and_boot_info_written() {
         static SEGMENTS: [Segment; 1] = [Segment {
             guest_phys: 0x1000,
-            file_offset: 8,
+            offset: 8,
             file_bytes: 16,
             memory_bytes: 48,
         }];
@@ -257,7 +257,7 @@ mod tests {
     fn a_segment_into_the_boot_area_is_refused() {
         static SEGMENTS: [Segment; 1] = [Segment {
             guest_phys: 4 * MIB - 4096,
-            file_offset: 0,
+            offset: 0,
             file_bytes: 16,
             memory_bytes: 16,
         }];

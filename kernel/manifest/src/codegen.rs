@@ -6,18 +6,19 @@
 //! The generated file defines `PLAN: Plan<'static>`, `HEAP_BYTES: usize` (the same value as
 //! `PLAN.heap.region_bytes`, usable as an array length), `CONSOLE_PORT: u16` (the I/O port base of the
 //! hypervisor's UART, `PLAN.console`) and the array lengths `PARTITIONS`, `VCPUS`, `CPU_SLOTS`
-//! ([`Plan::cpu_slots`]) and `MAX_EPT_PAGES`. Images are embedded with `include_bytes!`.
+//! ([`Plan::cpu_slots`]) and `MAX_EPT_PAGES`. Each partition's load image (the packed contents of
+//! its ELF's `PT_LOAD` segments, [`crate::pack`]) is embedded with `include_bytes!` from the file
+//! [`image_files`] names, which `build.rs` writes to `$OUT_DIR`.
 
 use crate::channel::Channel;
 use crate::heap::HeapLayout;
 use crate::model::Model;
 use crate::plan::{Console, Device, HermitBoot, Partition, PidTable, Plan, Route, Vcpu};
 use std::fmt::Write;
-use std::path::Path;
 
 const M: &str = "::tessera_manifest";
 
-/// Rust source for `plan`, formatted; images are included from `model`'s image paths.
+/// Rust source for `plan`, formatted; load images are included from `$OUT_DIR` ([`image_files`]).
 pub fn source(plan: &Plan<'_>, model: &Model, origin: &str) -> String {
     let file = syn::parse_file(&unformatted(plan, model))
         .unwrap_or_else(|e| panic!("the code generator wrote Rust that does not parse: {e}"));
@@ -99,8 +100,8 @@ fn unformatted(plan: &Plan<'_>, model: &Model) -> String {
     );
     let _ = writeln!(out, "    console: {},", device(&plan.console));
     let _ = writeln!(out, "    partitions: &[");
-    for (part, pm) in plan.partitions.iter().zip(&model.partitions) {
-        partition(&mut out, part, &pm.image_path);
+    for (index, part) in plan.partitions.iter().enumerate() {
+        partition(&mut out, part, &image_file_name(model, index));
     }
     let _ = writeln!(out, "    ],");
     let channels: Vec<String> = plan.channels.iter().map(channel).collect();
@@ -138,7 +139,7 @@ fn heap(h: &HeapLayout<'_>) -> String {
     )
 }
 
-fn partition(out: &mut String, p: &Partition<'_>, image_path: &Path) {
+fn partition(out: &mut String, p: &Partition<'_>, image_file: &str) {
     let _ = writeln!(out, "        {M}::Partition {{");
     let _ = writeln!(out, "            name: {:?},", p.name);
     let vcpus: Vec<String> = p.vcpus.iter().map(vcpu).collect();
@@ -149,7 +150,7 @@ fn partition(out: &mut String, p: &Partition<'_>, image_path: &Path) {
         "            memory: {M}::Memory {{ guest_base: {:#x}, host_base: {:#x}, bytes: {:#x} }},",
         m.guest_base, m.host_base, m.bytes
     );
-    let _ = writeln!(out, "            image: {},", image(p, image_path));
+    let _ = writeln!(out, "            image: {},", image(p, image_file));
     let console = match p.console {
         Console::Hypercall => format!("{M}::Console::Hypercall"),
         Console::Device(i) => format!("{M}::Console::Device({i})"),
@@ -172,7 +173,33 @@ fn vcpu(v: &Vcpu<'_>) -> String {
     )
 }
 
-fn image(p: &Partition<'_>, path: &Path) -> String {
+/// The load images `build.rs` writes to `$OUT_DIR` (file name, bytes), each once: partitions
+/// whose load images have the same bytes include the same file, so a shared image is embedded
+/// once. Empty when the model was planned without images.
+pub fn image_files(model: &Model) -> Vec<(String, Vec<u8>)> {
+    model
+        .partitions
+        .iter()
+        .enumerate()
+        .filter_map(|(index, p)| Some((index, p.image.as_ref()?)))
+        .filter(|&(index, _)| first_with_same_image(model, index) == index)
+        .map(|(index, image)| (image_file_name(model, index), image.bytes.clone()))
+        .collect()
+}
+
+/// `image-<i>.bin`, `i` the first partition whose load image has partition `index`'s bytes.
+fn image_file_name(model: &Model, index: usize) -> String {
+    format!("image-{}.bin", first_with_same_image(model, index))
+}
+
+fn first_with_same_image(model: &Model, index: usize) -> usize {
+    let bytes = |i: usize| model.partitions[i].image.as_ref().map(|img| &img.bytes);
+    (0..index)
+        .find(|&i| bytes(i).is_some() && bytes(i) == bytes(index))
+        .unwrap_or(index)
+}
+
+fn image(p: &Partition<'_>, file: &str) -> String {
     let Some(img) = &p.image else {
         return "None".into();
     };
@@ -181,14 +208,14 @@ fn image(p: &Partition<'_>, path: &Path) -> String {
         .iter()
         .map(|s| {
             format!(
-                "{M}::Segment {{ guest_phys: {:#x}, file_offset: {:#x}, file_bytes: {:#x}, memory_bytes: {:#x} }}",
-                s.guest_phys, s.file_offset, s.file_bytes, s.memory_bytes
+                "{M}::Segment {{ guest_phys: {:#x}, offset: {:#x}, file_bytes: {:#x}, memory_bytes: {:#x} }}",
+                s.guest_phys, s.offset, s.file_bytes, s.memory_bytes
             )
         })
         .collect();
     format!(
-        "Some({M}::Image {{ bytes: include_bytes!({:?}), entry: {:#x}, segments: &[{}], hermit: {} }})",
-        path.display().to_string(),
+        "Some({M}::Image {{ bytes: include_bytes!(concat!(env!(\"OUT_DIR\"), {:?})), entry: {:#x}, segments: &[{}], hermit: {} }})",
+        format!("/{file}"),
         img.entry,
         segments.join(", "),
         hermit(img.hermit)
@@ -204,9 +231,9 @@ fn hermit(boot: Option<HermitBoot<'_>>) -> String {
         format!("b\"{escaped}\"")
     };
     format!(
-        "Some({M}::HermitBoot {{ load_bias: {:#x}, relocations: {M}::Relocations {{ file_offset: {:#x}, count: {} }}, stack_guest: {:#x}, boot_info_guest: {:#x}, boot_info: {}, fdt_guest: {:#x}, fdt: {} }})",
+        "Some({M}::HermitBoot {{ load_bias: {:#x}, relocations: {M}::Relocations {{ offset: {:#x}, count: {} }}, stack_guest: {:#x}, boot_info_guest: {:#x}, boot_info: {}, fdt_guest: {:#x}, fdt: {} }})",
         h.load_bias,
-        h.relocations.file_offset,
+        h.relocations.offset,
         h.relocations.count,
         h.stack_guest,
         h.boot_info_guest,

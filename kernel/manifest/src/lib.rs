@@ -31,6 +31,8 @@ pub mod load;
 #[cfg(feature = "std")]
 pub mod model;
 #[cfg(feature = "std")]
+pub mod pack;
+#[cfg(feature = "std")]
 pub mod planner;
 #[cfg(feature = "std")]
 pub mod report;
@@ -73,6 +75,9 @@ pub struct Generated {
     pub source: String,
     /// Board, partitions and (when loaded) image files, for `cargo:rerun-if-changed`.
     pub inputs: Vec<std::path::PathBuf>,
+    /// The load images the source includes, to be written to `$OUT_DIR` under these file names
+    /// ([`codegen::image_files`]; none when planned without images).
+    pub images: Vec<(String, Vec<u8>)>,
     /// What the planner chose on the author's behalf.
     pub notes: Vec<String>,
 }
@@ -112,6 +117,7 @@ pub fn generate_for(
     Ok(Generated {
         source: codegen::source(&plan, &model, &origin),
         inputs,
+        images: codegen::image_files(&model),
         notes: model.notes.clone(),
     })
 }

@@ -17,7 +17,8 @@
 //! - The hypervisor's own console is the 16550 UART at `CONSOLE_PORT` (`console.ports[0].base`).
 //! - Guest memory maps `memory.guest_base..+bytes` to `memory.host_base`; device MMIO is mapped
 //!   1:1; the EPT follows the page rule in [`crate::ept`].
-//! - Image segments are copied from `image.bytes` to guest-physical addresses; the BSP starts at
+//! - Image segments are copied from `image.bytes` (the packed load image: the `PT_LOAD` file
+//!   contents only, see `pack`) to guest-physical addresses; the BSP starts at
 //!   `image.entry`. A Hermit application (`image.hermit`) is then relocated and given its boot
 //!   information, and every vCPU starts at the entry as uhyve starts it (see [`crate::hermit`]).
 
@@ -183,7 +184,8 @@ pub struct Memory {
 /// A loaded ELF image: the kernel copies each segment and zero-fills the rest of its memory.
 #[derive(Clone, Copy, Debug)]
 pub struct Image<'a> {
-    /// The whole ELF file.
+    /// The load image: the file contents of the ELF's `PT_LOAD` segments, packed one after the
+    /// other at build time (no ELF headers, no alignment padding).
     pub bytes: &'a [u8],
     /// Guest-physical entry point.
     pub entry: u64,
@@ -210,19 +212,22 @@ pub struct HermitBoot<'a> {
     pub fdt: &'a [u8],
 }
 
-/// `count` `Elf64_Rela` entries at `file_offset` in the image file.
+/// `count` `Elf64_Rela` entries at `offset` in the load image ([`Image::bytes`]; the table lies
+/// in a segment's file contents).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Relocations {
-    pub file_offset: u64,
+    pub offset: u64,
     pub count: u64,
 }
 
-/// One `PT_LOAD` segment: copy `bytes[file_offset..][..file_bytes]` to guest-physical `guest_phys`,
-/// then zero `memory_bytes - file_bytes` bytes after it.
+/// One `PT_LOAD` segment: copy `bytes[offset..][..file_bytes]` of the load image
+/// ([`Image::bytes`]) to guest-physical `guest_phys`, then zero `memory_bytes - file_bytes` bytes
+/// after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Segment {
     pub guest_phys: u64,
-    pub file_offset: u64,
+    /// Where the segment's file contents start in the load image.
+    pub offset: u64,
     pub file_bytes: u64,
     pub memory_bytes: u64,
 }

@@ -77,8 +77,18 @@ fn the_generated_plan_carries_the_boot() {
         "{source}"
     );
     assert!(source.contains(&squashed(
-        "relocations: ::tessera_manifest::Relocations { file_offset: 0x1c0, count: 1 }"
+        "relocations: ::tessera_manifest::Relocations { offset: 0x1c0, count: 1 }"
     )));
+    assert!(source.contains(&squashed(
+        "segments: &[::tessera_manifest::Segment { guest_phys: 0x40000, offset: 0x0, file_bytes: 0x210, memory_bytes: 0x1000 }]"
+    )));
+    let alpha = &generated.images[0];
+    assert_eq!(alpha.0, "image-0.bin");
+    assert_eq!(
+        alpha.1,
+        hermit::elf(4, 8),
+        "its one segment is the whole file"
+    );
     assert!(
         source.contains(&squashed("hermit: None")),
         "beta's Tessera image"

@@ -557,6 +557,70 @@ fn image_not_elf64() {
 }
 
 #[test]
+fn image_with_a_segment_past_its_end() {
+    let d = common::dir(
+        BOARD,
+        &edit(MANIFEST, "image = \"guest.elf\"", "image = \"cut.elf\""),
+    );
+    let mut elf = common::elf(0x10_0000, 0x2000, 0x10_0000);
+    elf.truncate(elf.len() - 4);
+    std::fs::write(d.join("cut.elf"), elf).unwrap();
+    let err = tessera_manifest::check_files(
+        &d.join("board.toml"),
+        &d.join("manifest.toml"),
+        tessera_manifest::Images::Load,
+    )
+    .unwrap_err()
+    .to_string();
+    common::all_explained(&err);
+    has(
+        &err,
+        &[
+            "manifest.toml:8:9: image of `alpha` is not an ELF64 x86-64 executable: PT_LOAD segment 0 points outside the file",
+            "cut.elf",
+            "accepted: an x86-64 ELF64 executable",
+        ],
+    );
+}
+
+#[test]
+fn the_load_image_is_the_segment_contents_only() {
+    let d = common::dir(BOARD, MANIFEST);
+    let model = tessera_manifest::check_files(
+        &d.join("board.toml"),
+        &d.join("manifest.toml"),
+        tessera_manifest::Images::Load,
+    )
+    .unwrap();
+    let image = model.partitions[0].image.as_ref().unwrap();
+    assert_eq!(
+        image.bytes,
+        [0xF4, 0xEB, 0xFD, 0, 0, 0, 0, 0],
+        "no ELF header"
+    );
+    assert_eq!(image.segments[0].offset, 0);
+    let generated = tessera_manifest::generate(
+        &d.join("board.toml"),
+        &d.join("manifest.toml"),
+        tessera_manifest::Images::Load,
+    )
+    .unwrap();
+    assert_eq!(
+        generated.images,
+        [("image-0.bin".to_string(), image.bytes.clone())],
+        "both partitions include one file"
+    );
+    let source = common::squashed(&generated.source);
+    assert_eq!(
+        source
+            .matches("include_bytes!(concat!(env!(\"OUT_DIR\"),\"/image-0.bin\"))")
+            .count(),
+        2,
+        "{source}"
+    );
+}
+
+#[test]
 fn image_not_fitting_its_memory() {
     let d = common::dir(
         BOARD,
@@ -847,7 +911,7 @@ fn extreme_values_are_errors_not_panics() {
 #[test]
 fn hypervisor_range_too_small_for_heap() {
     let b = edit(BOARD, "bytes = \"14 MiB\"", "bytes = \"64 KiB\"");
-    has(&errors(&b, MANIFEST), &["board.toml:6:9: the hypervisor's 64 KiB cannot hold its heap (135184 bytes (132.0 KiB)) and the embedded images (128 bytes)", "hint: enlarge [hypervisor] bytes"]);
+    has(&errors(&b, MANIFEST), &["board.toml:6:9: the hypervisor's 64 KiB cannot hold its heap (135184 bytes (132.0 KiB)) and the embedded images (8 bytes)", "hint: enlarge [hypervisor] bytes"]);
 }
 
 #[test]

@@ -61,7 +61,9 @@ pub struct Hypervisor {
     pub build_id: String,
 }
 
-/// One partition's image, embedded whole in the hypervisor ELF.
+/// One partition's image: its load image (the packed `PT_LOAD` file contents of the manifest's
+/// `image`, `tessera_manifest::pack`) is what the hypervisor ELF embeds, and `bytes` and
+/// `sha256` are its.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartitionImage {
@@ -70,7 +72,7 @@ pub struct PartitionImage {
     pub image: String,
     pub bytes: u64,
     pub sha256: String,
-    /// Where the image's bytes start in the hypervisor ELF file.
+    /// Where the load image's bytes start in the hypervisor ELF file.
     pub hypervisor_offset: u64,
 }
 

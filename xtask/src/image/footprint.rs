@@ -1,5 +1,5 @@
 //! Where every KiB of the loaded hypervisor goes: its loadable sections split into code, the
-//! embedded guest images (found by their bytes), the fixed heap (split by what the plan puts in
+//! embedded guest load images (found by their bytes), the fixed heap (split by what the plan puts in
 //! it), each static of 1 KiB or more by name, the smaller statics together and the padding between
 //! sections; the lines add up to the loaded size.
 

@@ -1,12 +1,14 @@
 //! Partition images: an x86-64 ELF64 executable whose loadable segments (by physical address)
 //! and entry point lie inside the partition's guest memory, below its boot area; or a Hermit
-//! application (a `HERMIT` note), checked and placed by [`crate::hermit::image`].
+//! application (a `HERMIT` note), checked and placed by [`crate::hermit::image`]. Either is kept
+//! as its packed load image ([`crate::pack`]), what the hypervisor embeds.
 
 use super::{Ctx, Images};
 use crate::boot_area::BootArea;
 use crate::hermit::image::{self as hermit, Placement};
 use crate::load::Sources;
 use crate::model::LoadedImage;
+use crate::pack::{pack, FileSegment};
 use crate::plan::{Memory, Segment};
 use crate::schema::ManifestFile;
 use crate::size::Bytes;
@@ -123,14 +125,14 @@ fn load_placed(
     load(bytes, memory).and_then(|image| below_boot_area(image, area))
 }
 
-/// Parses an ELF64 x86-64 file and checks it against the guest memory (if placed). A Hermit
-/// application is checked without being placed.
+/// Parses an ELF64 x86-64 file, checks it against the guest memory (if placed) and packs its
+/// load image ([`crate::pack`]). A Hermit application is checked without being placed.
 pub fn load(bytes: &[u8], memory: Option<Memory>) -> Result<LoadedImage, Problem> {
     let header = header(bytes)?;
     if let Some(version) = hermit::entry_version(header, bytes) {
         return hermit::load(header, bytes, version, None);
     }
-    let segments = segments(header, bytes, memory)?;
+    let (packed, segments) = segments(header, bytes, memory)?;
     let entry = header.e_entry(LittleEndian);
     if !segments
         .iter()
@@ -140,7 +142,7 @@ pub fn load(bytes: &[u8], memory: Option<Memory>) -> Result<LoadedImage, Problem
         return Err((message, "an entry point inside a PT_LOAD segment".into()));
     }
     Ok(LoadedImage {
-        bytes: bytes.to_vec(),
+        bytes: packed,
         entry,
         segments,
         hermit: None,
@@ -164,38 +166,45 @@ fn header(bytes: &[u8]) -> Result<&FileHeader64<LittleEndian>, Problem> {
     }
 }
 
-/// The non-empty PT_LOAD segments, each inside the file and the guest memory.
+/// The non-empty PT_LOAD segments, each inside the file and the guest memory, and the load image
+/// their file contents pack into.
 fn segments(
     header: &FileHeader64<LittleEndian>,
     bytes: &[u8],
     memory: Option<Memory>,
-) -> Result<Vec<Segment>, Problem> {
+) -> Result<(Vec<u8>, Vec<Segment>), Problem> {
     let e = LittleEndian;
     let phdrs = header
         .program_headers(e, bytes)
         .map_err(|x| not_elf(&x.to_string()))?;
-    let mut segments = Vec::new();
-    for ph in phdrs
+    let loads: Vec<FileSegment> = phdrs
         .iter()
         .filter(|p| p.p_type(e) == PT_LOAD && p.p_memsz(e) > 0)
-    {
-        let s = Segment {
-            guest_phys: ph.p_paddr(e),
+        .map(|ph| FileSegment {
+            address: ph.p_paddr(e),
             file_offset: ph.p_offset(e),
             file_bytes: ph.p_filesz(e),
             memory_bytes: ph.p_memsz(e),
-        };
-        let file_end = s.file_offset.checked_add(s.file_bytes);
-        if s.file_bytes > s.memory_bytes || file_end.is_none_or(|end| end > bytes.len() as u64) {
-            return Err(not_elf("a PT_LOAD segment points outside the file"));
-        }
-        check_fits(s, memory)?;
-        segments.push(s);
+        })
+        .collect();
+    if loads.is_empty() {
+        return Err(not_elf("no loadable (PT_LOAD) segment"));
     }
-    match segments.is_empty() {
-        true => Err(not_elf("no loadable (PT_LOAD) segment")),
-        false => Ok(segments),
+    let packed = pack(bytes, &loads).map_err(|x| not_elf(&x.to_string()))?;
+    let segments: Vec<Segment> = loads
+        .iter()
+        .zip(&packed.offsets)
+        .map(|(l, &offset)| Segment {
+            guest_phys: l.address,
+            offset,
+            file_bytes: l.file_bytes,
+            memory_bytes: l.memory_bytes,
+        })
+        .collect();
+    for s in &segments {
+        check_fits(*s, memory)?;
     }
+    Ok((packed.bytes, segments))
 }
 
 /// The image's segments all end at or below the boot area (when it could be laid out).

@@ -7,6 +7,7 @@ use super::layout::{layout, HermitLayout, ImageExtent, LayoutError};
 use super::relocate::{self, RelocError, RELA_BYTES};
 use super::{ENTRY_VERSION, KNOWN_WORKING, NT_HERMIT_ENTRY_VERSION, PORT_UART};
 use crate::model::{HermitModel, LoadedImage};
+use crate::pack::{pack, FileSegment, Packed};
 use crate::plan::{Memory, Relocations, Segment};
 use object::elf::{self, FileHeader64, ProgramHeader64};
 use object::read::elf::{Dyn, FileHeader, ProgramHeader};
@@ -70,15 +71,17 @@ pub fn load(
     }
     let file = HermitFile::read(header, bytes)?;
     let Some(placement) = placement else {
-        return Ok(file.unplaced(bytes));
+        return Ok(file.unplaced());
     };
-    file.plan(bytes, placement)
+    file.plan(placement)
 }
 
 /// The parts of the file the boot needs.
 struct HermitFile {
-    /// (p_vaddr, p_offset, p_filesz, p_memsz) of each non-empty `PT_LOAD`.
-    loads: Vec<(u64, u64, u64, u64)>,
+    /// Each non-empty `PT_LOAD`, at its `p_vaddr`.
+    loads: Vec<FileSegment>,
+    /// Their file contents, packed: what the hypervisor embeds.
+    packed: Packed,
     extent: ImageExtent,
     tls: Option<Tls>,
     relocations: Relocations,
@@ -88,20 +91,25 @@ struct HermitFile {
 impl HermitFile {
     fn read(header: &FileHeader64<LE>, bytes: &[u8]) -> Result<HermitFile, Problem> {
         let phdrs = header.program_headers(LE, bytes).map_err(elf_problem)?;
-        let loads: Vec<(u64, u64, u64, u64)> = phdrs
+        let loads: Vec<FileSegment> = phdrs
             .iter()
             .filter(|p| p.p_type(LE) == elf::PT_LOAD && p.p_memsz(LE) > 0)
-            .map(|p| (p.p_vaddr(LE), p.p_offset(LE), p.p_filesz(LE), p.p_memsz(LE)))
+            .map(|p| FileSegment {
+                address: p.p_vaddr(LE),
+                file_offset: p.p_offset(LE),
+                file_bytes: p.p_filesz(LE),
+                memory_bytes: p.p_memsz(LE),
+            })
             .collect();
         let extent = ImageExtent {
             first_vaddr: loads
                 .iter()
-                .map(|l| l.0)
+                .map(|l| l.address)
                 .min()
                 .ok_or_else(|| elf_problem("no PT_LOAD segment"))?,
             end_vaddr: loads
                 .iter()
-                .map(|l| l.0.saturating_add(l.3))
+                .map(|l| l.address.saturating_add(l.memory_bytes))
                 .max()
                 .unwrap_or(0),
             align: phdrs
@@ -111,14 +119,7 @@ impl HermitFile {
                 .max()
                 .unwrap_or(0),
         };
-        if loads.iter().any(|l| {
-            l.2 > l.3
-                || l.1
-                    .checked_add(l.2)
-                    .is_none_or(|end| end > bytes.len() as u64)
-        }) {
-            return Err(elf_problem("a PT_LOAD segment points outside the file"));
-        }
+        let packed = pack(bytes, &loads).map_err(elf_problem)?;
         let tls = phdrs
             .iter()
             .find(|p| p.p_type(LE) == elf::PT_TLS)
@@ -129,8 +130,9 @@ impl HermitFile {
                 align: p.p_align(LE),
             });
         Ok(HermitFile {
-            relocations: relocations(phdrs, bytes, &loads)?,
+            relocations: relocations(phdrs, bytes, &loads, &packed)?,
             loads,
+            packed,
             extent,
             tls,
             entry: header.e_entry(LE),
@@ -138,9 +140,9 @@ impl HermitFile {
     }
 
     /// Segments at their file addresses (planning did not happen: the manifest has other errors).
-    fn unplaced(&self, bytes: &[u8]) -> LoadedImage {
+    fn unplaced(&self) -> LoadedImage {
         LoadedImage {
-            bytes: bytes.to_vec(),
+            bytes: self.packed.bytes.clone(),
             entry: self.entry,
             segments: self.segments(0),
             hermit: None,
@@ -148,18 +150,23 @@ impl HermitFile {
     }
 
     fn segments(&self, load_bias: u64) -> Vec<Segment> {
-        let segment = |&(vaddr, offset, filesz, memsz): &(u64, u64, u64, u64)| Segment {
-            guest_phys: load_bias.wrapping_add(vaddr),
-            file_offset: offset,
-            file_bytes: filesz,
-            memory_bytes: memsz,
+        let segment = |(l, &offset): (&FileSegment, &u64)| Segment {
+            guest_phys: load_bias.wrapping_add(l.address),
+            offset,
+            file_bytes: l.file_bytes,
+            memory_bytes: l.memory_bytes,
         };
-        self.loads.iter().map(segment).collect()
+        self.loads
+            .iter()
+            .zip(&self.packed.offsets)
+            .map(segment)
+            .collect()
     }
 
-    fn plan(&self, bytes: &[u8], p: &Placement) -> Result<LoadedImage, Problem> {
+    fn plan(&self, p: &Placement) -> Result<LoadedImage, Problem> {
         let at = layout(p.memory.guest_base, p.usable_end, self.extent).map_err(layout_problem)?;
         let segments = self.segments(at.load_bias);
+        let bytes = &self.packed.bytes;
         relocate::check(bytes, self.relocations, at.load_bias, &segments).map_err(reloc_problem)?;
         let entry = at.load_bias.wrapping_add(self.entry);
         if !segments
@@ -173,7 +180,7 @@ impl HermitFile {
         }
         let hermit = self.boot(&at, p)?;
         Ok(LoadedImage {
-            bytes: bytes.to_vec(),
+            bytes: bytes.clone(),
             entry,
             segments,
             hermit: Some(hermit),
@@ -220,14 +227,16 @@ impl HermitFile {
 /// `DT_RELR` (relative relocations in the compact form; not named by `object`).
 const DT_RELR: u32 = 36;
 
-/// The `DT_RELA` table, as a file range; refuses dynamic linking and other relocation kinds.
+/// The `DT_RELA` table, as a range of the packed load image; refuses dynamic linking and other
+/// relocation kinds.
 fn relocations(
     phdrs: &[ProgramHeader64<LE>],
     bytes: &[u8],
-    loads: &[(u64, u64, u64, u64)],
+    loads: &[FileSegment],
+    packed: &Packed,
 ) -> Result<Relocations, Problem> {
     let none = Relocations {
-        file_offset: 0,
+        offset: 0,
         count: 0,
     };
     let Some(dynamic) = phdrs
@@ -257,21 +266,13 @@ fn relocations(
             "its DT_RELA entries are not 24-byte Elf64_Rela",
         ));
     }
-    let file_offset = loads
-        .iter()
-        .find(|l| address >= l.0 && address - l.0 < l.2)
-        .map(|l| l.1 + (address - l.0))
-        .ok_or_else(|| elf_problem("its DT_RELA table is not in a loaded part of the file"))?;
-    let table = Relocations {
-        file_offset,
+    let offset = packed.offset_of(loads, address, size).ok_or_else(|| {
+        elf_problem("its DT_RELA table is not inside the file contents of one PT_LOAD segment")
+    })?;
+    Ok(Relocations {
+        offset,
         count: size / RELA_BYTES,
-    };
-    match relocate::table_fits(bytes, table) {
-        true => Ok(table),
-        false => Err(elf_problem(
-            "its DT_RELA table runs past the end of the file",
-        )),
-    }
+    })
 }
 
 fn elf_problem(why: impl std::fmt::Display) -> Problem {
@@ -299,8 +300,8 @@ fn layout_problem(e: LayoutError) -> Problem {
 
 fn reloc_problem(e: RelocError) -> Problem {
     let why = match e {
-        RelocError::TableOutsideFile { .. } => {
-            "its relocation table runs past the end of the file".to_string()
+        RelocError::TableOutsideImage { .. } => {
+            "its relocation table runs past the end of the load image".to_string()
         }
         RelocError::UnsupportedType { index, r_type } => {
             format!(

@@ -1,7 +1,8 @@
 //! Relocating a Hermit application: every `Elf64_Rela` of its file is `R_X86_64_RELATIVE`, which
 //! stores `load_bias + addend` as 8 little-endian bytes at `load_bias + r_offset`. The build checks
 //! each entry against the image's segments ([`check`]); the hypervisor applies them all to the
-//! partition's memory ([`apply`]), refusing any that would write outside it.
+//! partition's memory ([`apply`]), refusing any that would write outside it. Both read the table
+//! from the load image the plan carries (the packed segment contents, `crate::pack`).
 
 use crate::plan::{Relocations, Segment};
 
@@ -37,8 +38,8 @@ impl Rela {
 /// Why a relocation cannot be applied (the index is the entry's position in the table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RelocError {
-    /// The table does not lie inside the file.
-    TableOutsideFile { file_offset: u64, count: u64 },
+    /// The table does not lie inside the load image.
+    TableOutsideImage { offset: u64, count: u64 },
     /// An entry of another type than `R_X86_64_RELATIVE`.
     UnsupportedType { index: u64, r_type: u32 },
     /// An entry that would write outside the image's segments (at build time) or outside the
@@ -49,9 +50,9 @@ pub enum RelocError {
 impl core::fmt::Display for RelocError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
-            RelocError::TableOutsideFile { file_offset, count } => write!(
+            RelocError::TableOutsideImage { offset, count } => write!(
                 f,
-                "the relocation table ({count} entries at file offset {file_offset:#x}) runs past the end of the file"
+                "the relocation table ({count} entries at offset {offset:#x} of the load image) runs past its end"
             ),
             RelocError::UnsupportedType { index, r_type } => write!(
                 f,
@@ -65,16 +66,14 @@ impl core::fmt::Display for RelocError {
     }
 }
 
-/// Entry `index` of `table` in `file` (`None` past the table or the file).
-pub fn entry(file: &[u8], table: Relocations, index: u64) -> Option<Rela> {
+/// Entry `index` of `table` in the load `image` (`None` past the table or the image).
+pub fn entry(image: &[u8], table: Relocations, index: u64) -> Option<Rela> {
     if index >= table.count {
         return None;
     }
-    let at = table
-        .file_offset
-        .checked_add(index.checked_mul(RELA_BYTES)?)?;
+    let at = table.offset.checked_add(index.checked_mul(RELA_BYTES)?)?;
     let at = usize::try_from(at).ok()?;
-    let bytes = file.get(at..at.checked_add(RELA_BYTES as usize)?)?;
+    let bytes = image.get(at..at.checked_add(RELA_BYTES as usize)?)?;
     let word = |i: usize| {
         let mut w = [0u8; 8];
         w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
@@ -87,24 +86,24 @@ pub fn entry(file: &[u8], table: Relocations, index: u64) -> Option<Rela> {
     })
 }
 
-/// Whether the whole table lies inside the file.
-pub fn table_fits(file: &[u8], table: Relocations) -> bool {
+/// Whether the whole table lies inside the load image.
+pub fn table_fits(image: &[u8], table: Relocations) -> bool {
     let end = table
         .count
         .checked_mul(RELA_BYTES)
-        .and_then(|bytes| table.file_offset.checked_add(bytes));
-    end.is_some_and(|end| end <= file.len() as u64)
+        .and_then(|bytes| table.offset.checked_add(bytes));
+    end.is_some_and(|end| end <= image.len() as u64)
 }
 
 /// Checks every entry: its type, and that its 8 bytes lie inside one of `segments` (already
 /// placed at `load_bias`).
 pub fn check(
-    file: &[u8],
+    image: &[u8],
     table: Relocations,
     load_bias: u64,
     segments: &[Segment],
 ) -> Result<(), RelocError> {
-    each(file, table, |index, rela| {
+    each(image, table, |index, rela| {
         if rela.r_type() != R_X86_64_RELATIVE {
             return Err(RelocError::UnsupportedType {
                 index,
@@ -136,11 +135,11 @@ pub fn check(
 pub fn apply(
     memory: &mut [u8],
     memory_guest_base: u64,
-    file: &[u8],
+    image: &[u8],
     table: Relocations,
     load_bias: u64,
 ) -> Result<u64, RelocError> {
-    each(file, table, |index, rela| {
+    each(image, table, |index, rela| {
         if rela.r_type() != R_X86_64_RELATIVE {
             return Err(RelocError::UnsupportedType {
                 index,
@@ -164,21 +163,21 @@ pub fn apply(
     Ok(table.count)
 }
 
-/// Calls `f` on every entry in order; the table must lie inside the file.
+/// Calls `f` on every entry in order; the table must lie inside the load image.
 fn each(
-    file: &[u8],
+    image: &[u8],
     table: Relocations,
     mut f: impl FnMut(u64, Rela) -> Result<(), RelocError>,
 ) -> Result<(), RelocError> {
-    if !table_fits(file, table) {
-        return Err(RelocError::TableOutsideFile {
-            file_offset: table.file_offset,
+    if !table_fits(image, table) {
+        return Err(RelocError::TableOutsideImage {
+            offset: table.offset,
             count: table.count,
         });
     }
     for index in 0..table.count {
-        let rela = entry(file, table, index).ok_or(RelocError::TableOutsideFile {
-            file_offset: table.file_offset,
+        let rela = entry(image, table, index).ok_or(RelocError::TableOutsideImage {
+            offset: table.offset,
             count: table.count,
         })?;
         f(index, rela)?;
@@ -204,7 +203,7 @@ mod tests {
             bytes.extend_from_slice(e);
         }
         let table = Relocations {
-            file_offset: 8,
+            offset: 8,
             count: entries.len() as u64,
         };
         (bytes, table)
@@ -212,7 +211,7 @@ mod tests {
 
     const SEGMENT: Segment = Segment {
         guest_phys: 0x4_0000,
-        file_offset: 0,
+        offset: 0,
         file_bytes: 0x100,
         memory_bytes: 0x200,
     };
@@ -263,13 +262,13 @@ mod tests {
     }
 
     #[test]
-    fn a_table_past_the_end_of_the_file_is_refused() {
+    fn a_table_past_the_end_of_the_load_image_is_refused() {
         let (file, mut table) = table_file(&[rela(0, 8, 0)]);
         table.count = 2;
         assert_eq!(
             check(&file, table, 0, &[SEGMENT]),
-            Err(RelocError::TableOutsideFile {
-                file_offset: 8,
+            Err(RelocError::TableOutsideImage {
+                offset: 8,
                 count: 2
             })
         );
