@@ -125,13 +125,18 @@ fn tampered_board(image: &[u8], metadata: &Metadata, dir: &Path) -> Result<PathB
     )
 }
 
-/// The first partition's image, inside the hypervisor ELF in the ESP, with one byte changed.
+/// The first partition's load image (what the hypervisor ELF in the ESP embeds: the packed
+/// segment contents of the manifest's `image`), with one byte changed.
 fn tampered_partition(image: &[u8], metadata: &Metadata, dir: &Path) -> Result<PathBuf, String> {
     let first = metadata
         .partitions
         .first()
         .ok_or("the metadata names no partition")?;
-    let bytes = source_bytes(&first.image, &first.sha256)?;
+    let path = crate::workspace::root().join(&first.image);
+    let file = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let loaded = tessera_manifest::check::load_image(&file, None)
+        .map_err(|(why, _)| format!("{}: {why}", path.display()))?;
+    let bytes = recorded(loaded.bytes, &path, &first.sha256)?;
     let to = dir.join("partition-changed.img");
     tampered(
         image,
@@ -142,9 +147,14 @@ fn tampered_partition(image: &[u8], metadata: &Metadata, dir: &Path) -> Result<P
 }
 
 /// A file the metadata names (relative to the workspace), checked against its recorded digest.
-fn source_bytes(recorded: &str, sha256: &str) -> Result<Vec<u8>, String> {
-    let path = crate::workspace::root().join(recorded);
+fn source_bytes(relative: &str, sha256: &str) -> Result<Vec<u8>, String> {
+    let path = crate::workspace::root().join(relative);
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    recorded(bytes, &path, sha256)
+}
+
+/// `bytes` (read from or made of `path`) if their digest is the one recorded.
+fn recorded(bytes: Vec<u8>, path: &Path, sha256: &str) -> Result<Vec<u8>, String> {
     if crate::appliance::sha256_hex(&bytes) != sha256 {
         return Err(format!(
             "{} changed since the image was built",
