@@ -8,7 +8,7 @@
 
 use crate::plan::{HEAP_BYTES, PLAN};
 
-use tessera_arch::fixed_heap::{HeapRegion, HostStack, Misplaced};
+use tessera_arch::fixed_heap::{HostStack, Misplaced};
 use tessera_arch::vmx::{Page, PidTableMemory};
 use tessera_manifest::heap::{PartitionHeap, VcpuHeap, PAGE_BYTES};
 use tessera_vmx::tables::{ndst_x2apic, PostedInterruptDescriptor};
@@ -18,13 +18,13 @@ use tessera_vmx::tables::{ndst_x2apic, PostedInterruptDescriptor};
 /// where the processor handles it as a posted interrupt).
 pub const NOTIFICATION_VECTOR: u8 = 0xF2;
 
-static REGION: HeapRegion<HEAP_BYTES> = HeapRegion::new();
+tessera_arch::fixed_heap_region!(static REGION: HEAP_BYTES);
 
 /// A view the generated plan put outside the region: only a plan not made by the planner.
 fn placed<T>(view: Result<T, Misplaced>) -> T {
     view.unwrap_or_else(|m| {
         panic!(
-            "heap: {} at offset {:#x} ({} bytes, aligned {}) is not inside the {HEAP_BYTES}-byte region",
+            "heap: {} at offset {:#x} ({} bytes, aligned {}) is not inside the {HEAP_BYTES}-byte region or the region is not page-aligned (linker.ld places it)",
             m.what, m.offset, m.bytes, m.align
         )
     })
@@ -51,10 +51,12 @@ pub fn virtual_apic(vcpu: usize) -> &'static Page {
     placed(REGION.page(of_vcpu(vcpu).virtual_apic))
 }
 
-/// The vCPU's MSR bitmap: its own when its timer may be virtualized (it passes IA32_TSC_DEADLINE
-/// in it while virtualized), its partition's on the trapped timer path.
-pub fn msr_bitmap(vcpu: usize) -> &'static Page {
-    placed(REGION.page(of_vcpu(vcpu).msr_bitmap))
+/// The MSR bitmaps every partition shares: the one trapping IA32_TSC_DEADLINE, and the one
+/// passing it when some partition's timer may be virtualized.
+pub fn msr_bitmaps() -> (&'static Page, Option<&'static Page>) {
+    let m = PLAN.heap.msr_bitmaps;
+    let passed = m.deadline_passed.map(|offset| placed(REGION.page(offset)));
+    (placed(REGION.page(m.deadline_trapped)), passed)
 }
 
 /// The vCPU's posted-interrupt descriptor (set up by [`set_up_descriptors`]).
@@ -82,11 +84,11 @@ pub fn pid_table(partition: usize) -> PidTableMemory {
     placed(REGION.words(of_partition(partition).pid_table, entries, PAGE_BYTES))
 }
 
-/// I/O bitmaps A and B of `partition` (its vCPUs share them; partitions granting no port share
-/// one all-denied pair).
-pub fn io_bitmaps(partition: usize) -> [&'static Page; 2] {
-    let a = of_partition(partition).io_bitmaps;
-    [placed(REGION.page(a)), placed(REGION.page(a + PAGE_BYTES))]
+/// I/O bitmaps A and B of `partition` (its vCPUs share them); `None` for a partition granted no
+/// port (its vCPUs exit on every port access).
+pub fn io_bitmaps(partition: usize) -> Option<[&'static Page; 2]> {
+    let a = of_partition(partition).io_bitmaps?;
+    Some([placed(REGION.page(a)), placed(REGION.page(a + PAGE_BYTES))])
 }
 
 /// The EPT pages of `partition`, its PML4 first.
@@ -103,8 +105,8 @@ pub fn set_up_descriptors() {
     }
 }
 
-/// One vCPU's structures, as its CPU uses them (its virtual-APIC page and MSR bitmap reach it
-/// built, in `partition::Launch::pages`).
+/// One vCPU's structures, as its CPU uses them (its virtual-APIC page reaches it built, in
+/// `partition::Launch::pages`, and the MSR bitmaps in `partition::Launch::msr_bitmaps`).
 #[derive(Clone, Copy)]
 pub struct VcpuMemory {
     pub vmxon: &'static Page,

@@ -11,12 +11,14 @@ use crate::vcpu::timer;
 use crate::vcpu::{shared, vmcs, Vcpu};
 use tessera_arch::vmx::fields::EntryInterruptionInfo;
 use tessera_arch::vmx::{self, Vmcs, VmcsError};
+use tessera_manifest::heap_items::grants_ports;
 use tessera_vmx::exit::{
     instruction_error_text, ExitReasonField, InterruptionInfo, StopReason, StopReport,
 };
 use tessera_vmx::fields::{
     Field32Control as C32, Field32Guest as G32, Field32ReadOnly as R32, NaturalGuest as GN,
 };
+use tessera_vmx::select::PortExiting;
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
 /// Where a vCPU's CPU lands on its host stack (`index` = plan-order position).
@@ -48,6 +50,7 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
         true => controls.with_timer_virtualization(),
         false => controls,
     };
+    let controls = controls.with_port_exiting(PortExiting::for_partition(grants_ports(part)));
     if let Err(e) = vmcs::configure(&mut active, &launch, &controls, &layout, (rip, &entry)) {
         fail(index, p, v, format_args!("VMCS: {e}"))
     }

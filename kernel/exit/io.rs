@@ -1,6 +1,8 @@
-//! I/O instruction: the I/O bitmaps let granted ports through without exiting, so a port that exits
-//! was not granted: the vCPU is stopped, unless its partition runs a Hermit application and the port
-//! is a uhyve hypercall (`uhyve`).
+//! I/O instruction: the I/O bitmaps let granted ports through without exiting (a partition granted
+//! no port has none and exits on every port access: "unconditional I/O exiting"), so a port that
+//! exits was not granted: the vCPU is stopped, unless its partition runs a Hermit application and
+//! the port is a uhyve hypercall (`uhyve`). Port, size and direction come from the exit
+//! qualification, the same under both controls; no bitmap is read.
 
 use super::Flow;
 use crate::vcpu::Vcpu;

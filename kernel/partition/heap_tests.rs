@@ -5,6 +5,7 @@
 use super::tables;
 use crate::heap::{self, NOTIFICATION_VECTOR};
 use crate::plan::{HEAP_BYTES, PLAN};
+use tessera_arch::vmx::TscDeadline;
 use tessera_manifest::VcpuRef;
 
 /// The region's base: the address of vCPU 0's VMXON region minus its planned offset.
@@ -21,17 +22,29 @@ fn accessors_return_the_planned_offsets() {
         assert_eq!(at(heap::vmxon(v).phys_addr()), planned.vmxon);
         assert_eq!(at(heap::vmcs(v).phys_addr()), planned.vmcs);
         assert_eq!(at(heap::virtual_apic(v).phys_addr()), planned.virtual_apic);
-        assert_eq!(at(heap::msr_bitmap(v).phys_addr()), planned.msr_bitmap);
         assert_eq!(at(heap::pid(v) as *const _ as u64), planned.pid);
     }
     for (p, planned) in PLAN.heap.partitions.iter().enumerate() {
         let table = heap::pid_table(p);
         assert_eq!((table.phys_addr() - base) as usize, planned.pid_table);
         assert_eq!(table.len(), PLAN.partitions[p].pid_table.entries.len());
-        let [a, b] = heap::io_bitmaps(p);
-        assert_eq!(b.phys_addr(), a.phys_addr() + 4096);
+        match (heap::io_bitmaps(p), planned.io_bitmaps) {
+            (Some([a, b]), Some(offset)) => {
+                assert_eq!((a.phys_addr() - base) as usize, offset);
+                assert_eq!(b.phys_addr(), a.phys_addr() + 4096);
+            }
+            (None, None) => {}
+            other => panic!("partition {p}: I/O bitmaps {:?}", other.1),
+        }
         assert_eq!(heap::ept_pages(p).len(), planned.ept_pages);
     }
+    let (trapped, passed) = heap::msr_bitmaps();
+    let msr = PLAN.heap.msr_bitmaps;
+    assert_eq!((trapped.phys_addr() - base) as usize, msr.deadline_trapped);
+    assert_eq!(
+        passed.map(|p| (p.phys_addr() - base) as usize),
+        msr.deadline_passed
+    );
     let end = PLAN.heap_items().map(|i| i.offset + i.bytes).max();
     assert_eq!(end, Some(HEAP_BYTES), "the region ends with its last item");
 }
@@ -64,7 +77,11 @@ fn host_stacks_sit_above_their_guard_pages_and_go_once() {
 fn tables_fit_their_planned_structures() {
     heap::set_up_descriptors();
     for (p, part) in PLAN.partitions.iter().enumerate() {
-        tables::build_io_bitmaps(part, p).expect("granted ports fit the bitmaps");
+        let io = tables::build_io_bitmaps(part, p).expect("granted ports fit the bitmaps");
+        assert_eq!(
+            io.is_some(),
+            tessera_manifest::heap_items::grants_ports(part)
+        );
         let ept = tables::build_ept(&PLAN, p).expect("EPT fits its planned pages");
         assert_eq!(
             ept.eptp() & !0xFFF,
@@ -86,17 +103,22 @@ fn tables_fit_their_planned_structures() {
                 partition: p as u16,
                 vcpu: v as u16,
             });
-            let pages = tables::build_vcpu_pages(part, v, g, true).expect("vCPU pages");
+            let pages = tables::build_vcpu_pages(part, v, g);
             let id = tessera_vmx::tables::apic_offset::ID;
             assert_eq!(
                 pages.virtual_apic.read_u32(id),
                 part.vcpus[v].virtual_apic_id
             );
-            assert!(pages
-                .msr_bitmap
-                .exits(tessera_vmx::msr::IA32_TSC_DEADLINE, true));
         }
     }
+    let msr = tables::build_msr_bitmaps(true).expect("MSR bitmaps");
+    let deadline = tessera_vmx::msr::IA32_TSC_DEADLINE;
+    let trapped = msr.get(TscDeadline::Trapped).expect("always built");
+    assert!(trapped.exits(deadline, true) && trapped.exits(deadline, false));
+    let passed = msr
+        .get(TscDeadline::Passed)
+        .expect("a default partition's timer may be virtualized");
+    assert!(!passed.exits(deadline, true) && !passed.exits(deadline, false));
     let pid = heap::pid(0);
     assert_eq!(pid.notification_vector(), NOTIFICATION_VECTOR);
     assert_eq!(

@@ -19,7 +19,7 @@ mod setup {
     use tessera_arch::fatal;
     use tessera_arch::guest_ram::GuestRam;
     use tessera_arch::multiboot::BootInfo;
-    use tessera_arch::vmx::{Ept, IoBitmapPair, PidPointerTable};
+    use tessera_arch::vmx::{Ept, IoBitmapPair, MsrBitmaps, PidPointerTable};
     use tessera_vmx::apic_timer::TimerFrequency;
     use tessera_vmx::guest_abi::{BootTimer, TimerPath};
 
@@ -29,12 +29,16 @@ mod setup {
         /// Taken by the vCPU's CPU when it moves onto it (the boot CPU takes every host stack
         /// from the heap, in plan order, since the region hands them out in rising order only).
         pub host_stack: Option<tessera_arch::fixed_heap::HostStack>,
-        /// The vCPU's virtual-APIC page and MSR bitmap, built.
+        /// The vCPU's virtual-APIC page, built.
         pub pages: tables::VcpuPages,
-        /// The partition's tables, sealed: PID-pointer table, EPT, I/O bitmaps A and B.
+        /// The partition's tables, sealed: PID-pointer table, EPT, I/O bitmaps A and B (none
+        /// when it is granted no port).
         pub pid_table: PidPointerTable,
         pub ept: Ept,
-        pub io_bitmaps: IoBitmapPair,
+        pub io_bitmaps: Option<IoBitmapPair>,
+        /// The MSR bitmaps the vCPU may use (the one passing IA32_TSC_DEADLINE only when its
+        /// partition's timer runs on APIC-timer virtualization).
+        pub msr_bitmaps: MsrBitmaps,
         /// The partition's RAM, read for console hypercalls.
         pub guest_memory: GuestRam,
     }
@@ -43,7 +47,8 @@ mod setup {
     #[derive(Clone, Copy)]
     struct PartitionReady {
         ept: Ept,
-        io_bitmaps: IoBitmapPair,
+        io_bitmaps: Option<IoBitmapPair>,
+        msr_bitmaps: MsrBitmaps,
         pid_table: PidPointerTable,
         guest_memory: GuestRam,
     }
@@ -58,6 +63,8 @@ mod setup {
         timer_virtualization: bool,
     ) -> impl Iterator<Item = Launch> {
         claim_channels(boot);
+        let msr_bitmaps = tables::build_msr_bitmaps(ipiv)
+            .unwrap_or_else(|e| fatal(format_args!("MSR bitmaps: {e}")));
         let mut ready: heapless::Vec<PartitionReady, { crate::plan::PARTITIONS }> =
             heapless::Vec::new();
         for (p, part) in PLAN.partitions.iter().enumerate() {
@@ -76,7 +83,11 @@ mod setup {
                     TimerPath::Trapped => "trapped (1 exit to arm, 1 to expire)",
                 }
             );
-            let r = setup_one(boot, p, timer);
+            let msr_bitmaps = match path {
+                TimerPath::Virtualized => msr_bitmaps,
+                TimerPath::Trapped => msr_bitmaps.trapped_only(),
+            };
+            let r = setup_one(boot, p, timer, msr_bitmaps);
             if ready.push(r).is_err() {
                 fatal(format_args!("partition {}: too many partitions", part.name));
             }
@@ -84,8 +95,7 @@ mod setup {
         PLAN.vcpus().enumerate().map(move |(index, (p, v, _))| {
             let r = ready[p as usize];
             let part = &PLAN.partitions[p as usize];
-            let pages = tables::build_vcpu_pages(part, v as usize, index, ipiv)
-                .unwrap_or_else(|e| fatal(format_args!("partition {}: {e}", part.name)));
+            let pages = tables::build_vcpu_pages(part, v as usize, index);
             Launch {
                 memory: crate::heap::vcpu_memory(index),
                 host_stack: crate::heap::host_stack(index),
@@ -93,6 +103,7 @@ mod setup {
                 pid_table: r.pid_table,
                 ept: r.ept,
                 io_bitmaps: r.io_bitmaps,
+                msr_bitmaps: r.msr_bitmaps,
                 guest_memory: r.guest_memory,
             }
         })
@@ -121,7 +132,12 @@ mod setup {
     /// Not inlined: its frame (the boot-info block among others) must not add to the callers' on the
     /// boot CPU's stack.
     #[inline(never)]
-    fn setup_one(boot: &BootInfo, p: usize, timer: BootTimer) -> PartitionReady {
+    fn setup_one(
+        boot: &BootInfo,
+        p: usize,
+        timer: BootTimer,
+        msr_bitmaps: MsrBitmaps,
+    ) -> PartitionReady {
         let part = &PLAN.partitions[p];
         let name = part.name;
         let memory = tessera_arch::phys::claim_ram(boot, part.memory.host_base, part.memory.bytes)
@@ -145,6 +161,7 @@ mod setup {
         PartitionReady {
             ept,
             io_bitmaps,
+            msr_bitmaps,
             pid_table,
             guest_memory: GuestRam::from_claim(memory),
         }

@@ -1,12 +1,13 @@
 //! A partition's processor-read tables, built in its planned heap structures (`crate::heap`): the EPT (its memory and granted
-//! MMIO, nothing else), the PID-pointer table (exactly the planned entries), and per vCPU the
-//! virtual-APIC page, MSR bitmap (x2APIC policy; ICR writes pass only with IPIv) and I/O bitmaps
-//! (granted ports only).
+//! MMIO, nothing else), the PID-pointer table (exactly the planned entries), the I/O bitmaps
+//! (granted ports only; none for a partition granted no port), per vCPU the virtual-APIC page,
+//! and once for every partition the MSR bitmaps (x2APIC policy, ICR writes passing only with
+//! IPIv; IA32_TSC_DEADLINE trapped in one, passed in the other).
 
 use crate::heap;
 use core::fmt;
 use tessera_arch::vmx::{
-    Ept, IoBitmapPair, MsrBitmapPage, PageWriter, PidPointerTable, TableError as Sealing,
+    Ept, IoBitmapPair, MsrBitmaps, PageWriter, PidPointerTable, TableError as Sealing,
     VirtualApicPage,
 };
 use tessera_manifest::channel::{Access, ChannelMapping};
@@ -27,10 +28,9 @@ impl fmt::Display for TableError {
     }
 }
 
-/// The vCPU's own pages, built: its virtual-APIC page and MSR bitmap.
+/// The vCPU's own pages, built: its virtual-APIC page.
 pub struct VcpuPages {
     pub virtual_apic: VirtualApicPage,
-    pub msr_bitmap: MsrBitmapPage,
 }
 
 /// Builds the partition's EPT in its planned pages (the PML4 first), sealed.
@@ -99,28 +99,35 @@ pub fn build_pid_table(plan: &Plan<'_>, p: usize) -> Result<PidPointerTable, Tab
         .map_err(TableError)
 }
 
-/// The virtual-APIC page and MSR bitmap of one vCPU (ICR writes pass only with IPIv).
-/// `global` is the vCPU's position in plan order.
-pub fn build_vcpu_pages(
-    part: &Partition<'_>,
-    vcpu: usize,
-    global: usize,
-    ipiv: bool,
-) -> Result<VcpuPages, TableError> {
+/// The virtual-APIC page of one vCPU. `global` is the vCPU's position in plan order.
+pub fn build_vcpu_pages(part: &Partition<'_>, vcpu: usize, global: usize) -> VcpuPages {
     let apic_id = part.vcpus[vcpu].virtual_apic_id;
-    Ok(VcpuPages {
+    VcpuPages {
         virtual_apic: VirtualApicPage::init(heap::virtual_apic(global), apic_id),
-        msr_bitmap: MsrBitmapPage::build(heap::msr_bitmap(global), ipiv).map_err(TableError)?,
-    })
+    }
 }
 
-/// The I/O bitmaps every vCPU of the partition uses (the partition's granted ports pass).
-pub fn build_io_bitmaps(part: &Partition<'_>, p: usize) -> Result<IoBitmapPair, TableError> {
-    let [a, b] = heap::io_bitmaps(p);
+/// The MSR bitmaps every partition shares, built once (ICR writes pass only with IPIv).
+pub fn build_msr_bitmaps(ipiv: bool) -> Result<MsrBitmaps, TableError> {
+    let (trapped, passed) = heap::msr_bitmaps();
+    MsrBitmaps::build(trapped, passed, ipiv).map_err(TableError)
+}
+
+/// The I/O bitmaps every vCPU of the partition uses (the partition's granted ports pass), or
+/// `None` for a partition granted no port (the plan gave it none: every port access exits).
+pub fn build_io_bitmaps(
+    part: &Partition<'_>,
+    p: usize,
+) -> Result<Option<IoBitmapPair>, TableError> {
+    let Some([a, b]) = heap::io_bitmaps(p) else {
+        return Ok(None);
+    };
     let granted = part
         .devices
         .iter()
         .flat_map(|d| d.ports.iter())
         .map(|range| (range.base, u32::from(range.count)));
-    IoBitmapPair::build(a, b, granted).map_err(TableError)
+    IoBitmapPair::build(a, b, granted)
+        .map(Some)
+        .map_err(TableError)
 }

@@ -9,8 +9,7 @@ use crate::plan::PLAN;
 use core::cell::Cell;
 use tessera_arch::guest_ram::GuestRam;
 use tessera_arch::vmx::{
-    ActiveVmcs, GuestRegisters, MsrBitmapPage, RuntimeControl, SafeField, VirtualApicPage,
-    VmcsError,
+    ActiveVmcs, GuestRegisters, RuntimeControl, SafeField, VirtualApicPage, VmcsError,
 };
 use tessera_vmx::console::budget::LINE_TEXT_MAX_BYTES;
 use tessera_vmx::console::LineBuffer;
@@ -30,8 +29,6 @@ pub struct Vcpu<'a> {
     pub partition: u16,
     pub vcpu: u16,
     pub virtual_apic: VirtualApicPage,
-    /// The vCPU's MSR bitmap (its timer passes IA32_TSC_DEADLINE while virtualized).
-    pub msr_bitmap: MsrBitmapPage,
     /// The vCPU's own posted-interrupt descriptor (its timer posts into it).
     pub pid: &'static PostedInterruptDescriptor,
     /// Every vCPU's descriptor in plan order (`shared::descriptors`), where IPIs are posted.
@@ -70,7 +67,6 @@ impl<'a> Vcpu<'a> {
             partition,
             vcpu,
             virtual_apic: launch.pages.virtual_apic,
-            msr_bitmap: launch.pages.msr_bitmap,
             pid: launch.memory.pid,
             descriptors: super::shared::descriptors(),
             guest_memory: launch.guest_memory,
@@ -112,6 +108,15 @@ impl<'a> Vcpu<'a> {
     pub fn write_guest_state(&mut self, encoding: u32, value: u64) {
         if let Err(e) = self.vmcs.write_guest_state(encoding, value) {
             self.write_failed(encoding, e);
+        }
+    }
+
+    /// Points the VMCS at the installed MSR bitmap passing IA32_TSC_DEADLINE (`true`, the timer
+    /// on APIC-timer virtualization) or trapping it; a failure is logged and kept as for `read`.
+    #[inline]
+    pub fn pass_tsc_deadline(&mut self, passed: bool) {
+        if let Err(e) = self.vmcs.pass_tsc_deadline(passed) {
+            self.write_failed(tessera_vmx::fields::Field64Control::MsrBitmap.encoding(), e);
         }
     }
 

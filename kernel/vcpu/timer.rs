@@ -5,8 +5,9 @@
 //!   the only exit an armed timer costs besides the arm;
 //! - **virtualized** (APIC-timer virtualization, when the CPU offers it and the partition's
 //!   `timer` setting takes it): while the guest's LVT selects TSC-deadline mode, unmasked, the
-//!   processor's guest timer holds the deadline: IA32_TSC_DEADLINE reads and writes pass the MSR
-//!   bitmap, and the expiry sets the vector in the virtual IRR, with no exit at all. The LVT
+//!   processor's guest timer holds the deadline: the VMCS points at the shared MSR bitmap that
+//!   passes IA32_TSC_DEADLINE reads and writes, and the expiry sets the vector in the virtual
+//!   IRR, with no exit at all. The LVT
 //!   timer and SVR writes, which exit anyway, move the deadline between the two paths.
 
 use crate::vcpu::Vcpu;
@@ -135,7 +136,8 @@ fn apply(vcpu: &mut Vcpu, access: TimerAccess) -> Option<u64> {
 
 /// Hands the vCPU's TSC-deadline timer to the processor when the CPU and the partition allow it
 /// and the LVT asks for TSC-deadline mode, unmasked: the armed deadline (or none) goes into the
-/// guest deadline fields, tertiary bit 8 is set and IA32_TSC_DEADLINE stops exiting.
+/// guest deadline fields, tertiary bit 8 is set and the VMCS points at the MSR bitmap passing
+/// IA32_TSC_DEADLINE.
 fn take_processor(vcpu: &mut Vcpu) {
     if !vcpu.timer.may_virtualize {
         return;
@@ -149,13 +151,13 @@ fn take_processor(vcpu: &mut Vcpu) {
     vcpu.write(GuestDeadlineShadow, shadow);
     vcpu.write(G64::GuestDeadline, guest_deadline);
     vcpu.set_control(RuntimeControl::ApicTimerVirtualization, true);
-    vcpu.msr_bitmap.pass_tsc_deadline(true);
+    vcpu.pass_tsc_deadline(true);
     vcpu.timer.virtualized = Some(vector);
 }
 
 /// Takes the vCPU's TSC-deadline timer back from the processor (the deadline the last exit saved,
-/// or none if it fired) into the software model: both fields zeroed, tertiary bit 8 cleared,
-/// IA32_TSC_DEADLINE exiting again. Nothing happens on the trapped path.
+/// or none if it fired) into the software model: both fields zeroed, tertiary bit 8 cleared, the
+/// VMCS back on the MSR bitmap trapping IA32_TSC_DEADLINE. Nothing happens on the trapped path.
 fn leave_processor(vcpu: &mut Vcpu) {
     if vcpu.timer.virtualized.take().is_none() {
         return;
@@ -165,7 +167,7 @@ fn leave_processor(vcpu: &mut Vcpu) {
     vcpu.write(G64::GuestDeadline, 0);
     vcpu.write(GuestDeadlineShadow, 0);
     vcpu.set_control(RuntimeControl::ApicTimerVirtualization, false);
-    vcpu.msr_bitmap.pass_tsc_deadline(false);
+    vcpu.pass_tsc_deadline(false);
     vcpu.timer
         .model
         .write_tsc_deadline(armed_deadline(guest_deadline, shadow));

@@ -44,7 +44,7 @@ pub fn configure(
     let tables = VcpuTables {
         ept: launch.ept,
         io_bitmaps: launch.io_bitmaps,
-        msr_bitmap: &launch.pages.msr_bitmap,
+        msr_bitmaps: launch.msr_bitmaps,
         virtual_apic: &launch.pages.virtual_apic,
         pid: launch.memory.pid,
         pid_table: launch.pid_table,

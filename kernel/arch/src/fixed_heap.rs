@@ -2,6 +2,13 @@
 //! (each structure at a known offset), and typed views of it at those offsets: pages,
 //! posted-interrupt descriptors, PID-pointer table words and host stacks. Nothing is allocated.
 //!
+//! On the bare-metal target the region's type is only 16-byte aligned, so the static is its bytes
+//! and the stack floor, not rounded up to whole pages (a 4 KiB-aligned type would be, up to
+//! 4,095 bytes more); `fixed_heap_region!` puts it in section `.bss.0_fixed_heap`, which
+//! `linker.ld` places at a page boundary after every other `.bss` section, and every view checks
+//! the alignment of its absolute address, so a region that did not land page-aligned is refused
+//! at boot by the first page the kernel asks for. Host builds keep the 4 KiB-aligned type.
+//!
 //! Every view but a stack is of interior-mutable memory (`Page` is accessed only by volatile
 //! word reads and writes, descriptors and table words are atomics), as the processor writes it
 //! behind the compiler's back anyway; so handing the same view twice cannot break Rust's rules. A
@@ -18,8 +25,10 @@ use tessera_vmx::tables::PostedInterruptDescriptor;
 /// Bytes of a page.
 const PAGE_BYTES: usize = 4096;
 
-/// A zeroed, 4 KiB-aligned region of `N` bytes (put it in a `static`: it lands in .bss).
-#[repr(C, align(4096))]
+/// A zeroed region of `N` bytes (declare it with [`fixed_heap_region!`], which places it at a
+/// page boundary; host builds align the type itself to 4 KiB).
+#[cfg_attr(target_os = "none", repr(C, align(16)))]
+#[cfg_attr(not(target_os = "none"), repr(C, align(4096)))]
 pub struct HeapRegion<const N: usize> {
     bytes: UnsafeCell<[u8; N]>,
     /// Offsets below this are no longer available to `take_stack` (the end of the last stack
@@ -50,7 +59,8 @@ impl<const N: usize> HeapRegion<N> {
     }
 
     /// Address of byte `offset` (memory is identity mapped, so also the physical address), once
-    /// `bytes` at `offset` are inside the region and `offset` is a multiple of `align`.
+    /// `bytes` at `offset` are inside the region and that address is a multiple of `align` (the
+    /// region's own page alignment is checked here, by every view).
     fn at(
         &self,
         what: &'static str,
@@ -65,7 +75,8 @@ impl<const N: usize> HeapRegion<N> {
             align,
         };
         let inside = offset.checked_add(bytes).is_some_and(|end| end <= N);
-        if !inside || !offset.is_multiple_of(align) {
+        let address = (self.bytes.get() as usize).wrapping_add(offset);
+        if !inside || !address.is_multiple_of(align) {
             return Err(misplaced);
         }
         // SAFETY: `offset + bytes <= N`, so the pointer stays inside the region.
@@ -146,6 +157,18 @@ impl<const N: usize> Default for HeapRegion<N> {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Declares `static $name: HeapRegion<$bytes>` in section `.bss.0_fixed_heap`, which the
+/// workspace's `linker.ld` places at a page boundary, last in `.bss` (the leading `0` keeps it out
+/// of the pattern that places every other `.bss` section: no symbol name starts with a digit).
+#[macro_export]
+macro_rules! fixed_heap_region {
+    ($vis:vis static $name:ident: $bytes:expr) => {
+        #[link_section = ".bss.0_fixed_heap"]
+        $vis static $name: $crate::fixed_heap::HeapRegion<{ $bytes }> =
+            $crate::fixed_heap::HeapRegion::new();
+    };
 }
 
 /// Byte a fresh host stack is filled with.

@@ -116,8 +116,8 @@ fn heap(h: &HeapLayout<'_>) -> String {
         .iter()
         .map(|v| {
             format!(
-                "{M}::VcpuHeap {{ vmxon: {:#x}, vmcs: {:#x}, virtual_apic: {:#x}, msr_bitmap: {:#x}, pid: {:#x}, host_stack: {:#x}, host_stack_guard: {:#x} }}",
-                v.vmxon, v.vmcs, v.virtual_apic, v.msr_bitmap, v.pid, v.host_stack, v.host_stack_guard
+                "{M}::VcpuHeap {{ vmxon: {:#x}, vmcs: {:#x}, virtual_apic: {:#x}, pid: {:#x}, host_stack: {:#x}, host_stack_guard: {:#x} }}",
+                v.vmxon, v.vmcs, v.virtual_apic, v.pid, v.host_stack, v.host_stack_guard
             )
         })
         .collect();
@@ -126,17 +126,28 @@ fn heap(h: &HeapLayout<'_>) -> String {
         .iter()
         .map(|p| {
             format!(
-                "{M}::PartitionHeap {{ pid_table: {:#x}, io_bitmaps: {:#x}, ept: {:#x}, ept_pages: {} }}",
-                p.pid_table, p.io_bitmaps, p.ept, p.ept_pages
+                "{M}::PartitionHeap {{ pid_table: {:#x}, io_bitmaps: {}, ept: {:#x}, ept_pages: {} }}",
+                p.pid_table, hex_option(p.io_bitmaps), p.ept, p.ept_pages
             )
         })
         .collect();
+    let msr = h.msr_bitmaps;
     format!(
-        "{M}::HeapLayout {{ region_bytes: HEAP_BYTES, host_stack_bytes: {:#x}, vcpus: &[{}], partitions: &[{}] }}",
+        "{M}::HeapLayout {{ region_bytes: HEAP_BYTES, host_stack_bytes: {:#x}, vcpus: &[{}], partitions: &[{}], msr_bitmaps: {M}::MsrBitmapsHeap {{ deadline_trapped: {:#x}, deadline_passed: {} }} }}",
         h.host_stack_bytes,
         vcpus.join(", "),
-        partitions.join(", ")
+        partitions.join(", "),
+        msr.deadline_trapped,
+        hex_option(msr.deadline_passed)
     )
+}
+
+/// `Some(0x..)` or `None`.
+fn hex_option(offset: Option<usize>) -> String {
+    match offset {
+        Some(offset) => format!("Some({offset:#x})"),
+        None => "None".to_string(),
+    }
 }
 
 fn partition(out: &mut String, p: &Partition<'_>, image_file: &str) {

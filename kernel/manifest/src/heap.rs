@@ -7,7 +7,8 @@
 //! Order in the region: first, per vCPU, its VMXON region with its host stack right above it (the
 //! VMXON region is never touched through the host's linear mapping once VMXON ran, so it is
 //! the not-present guard page under the stack at no cost, unmapped by tessera-arch's `vmx::enable`: [`VcpuHeap::host_stack_guard`]);
-//! then every other 4 KiB page (VMCSs, virtual-APIC pages, MSR bitmaps, I/O bitmaps, EPT pages);
+//! then every other 4 KiB page (VMCSs, virtual-APIC pages, the MSR bitmaps, I/O bitmaps, EPT
+//! pages);
 //! then the PID-pointer tables (each starts a page, as VT-x requires) with the 64-byte
 //! posted-interrupt descriptors right after the first one. Page-sized items first means alignment
 //! costs nothing except before a second or later PID-pointer table (a partial page each).
@@ -76,7 +77,10 @@ pub enum What {
     Vmcs,
     VirtualApicPage,
     PostedInterruptDescriptor,
-    MsrBitmap,
+    /// The MSR bitmap in which IA32_TSC_DEADLINE reads and writes exit.
+    MsrBitmapDeadlineTrapped,
+    /// The MSR bitmap in which they pass (to APIC-timer virtualization).
+    MsrBitmapDeadlinePassed,
     IoBitmapA,
     IoBitmapB,
     HostStack,
@@ -93,7 +97,8 @@ impl What {
             What::Vmcs => "VMCS",
             What::VirtualApicPage => "virtual-APIC page",
             What::PostedInterruptDescriptor => "posted-interrupt descriptor",
-            What::MsrBitmap => "MSR bitmap",
+            What::MsrBitmapDeadlineTrapped => "MSR bitmap, deadline exits",
+            What::MsrBitmapDeadlinePassed => "MSR bitmap, deadline passes",
             What::IoBitmapA => "I/O bitmap A",
             What::IoBitmapB => "I/O bitmap B",
             What::HostStack => "host stack",
@@ -119,8 +124,12 @@ pub enum Owner {
     Vcpu { partition: u16, vcpu: u16 },
     /// Partition `.0` (its vCPUs share it).
     Partition(u16),
-    /// Every partition that grants no I/O port (the all-denied I/O bitmaps).
-    PortlessPartitions,
+    /// Every partition: their MSR policy is the same (x2APIC as the machine-wide IPIv mode
+    /// says), so one bitmap trapping IA32_TSC_DEADLINE serves them all.
+    EveryPartition,
+    /// Every partition whose timer may run on APIC-timer virtualization (the bitmap passing
+    /// IA32_TSC_DEADLINE, which their vCPUs select while their LVT is in TSC-deadline mode).
+    TimerVirtualizingPartitions,
 }
 
 /// One structure in the region: `bytes` at `offset`, aligned to `align`.
@@ -139,10 +148,6 @@ pub struct VcpuHeap {
     pub vmxon: usize,
     pub vmcs: usize,
     pub virtual_apic: usize,
-    /// Shared by the partition's vCPUs when its timer is trapped; the vCPU's own otherwise (on the
-    /// virtualized path each vCPU passes IA32_TSC_DEADLINE through its bitmap while its own LVT
-    /// timer is in TSC-deadline mode, and a sibling on the trapped path must keep it exiting).
-    pub msr_bitmap: usize,
     /// The posted-interrupt descriptor.
     pub pid: usize,
     /// The lowest byte of the host stack (it grows down from `host_stack + host_stack_bytes`).
@@ -158,12 +163,23 @@ pub struct VcpuHeap {
 pub struct PartitionHeap {
     /// The PID-pointer table (`pid_table.bytes()` of the plan's partition).
     pub pid_table: usize,
-    /// I/O bitmap A; B is the page after it. Partitions that grant no port share one all-denied
-    /// pair.
-    pub io_bitmaps: usize,
+    /// I/O bitmap A; B is the page after it. `None` for a partition granted no port: its vCPUs
+    /// exit on every port access ("unconditional I/O exiting"), with no bitmap pages.
+    pub io_bitmaps: Option<usize>,
     /// The first EPT page (the PML4); `ept_pages` pages follow contiguously.
     pub ept: usize,
     pub ept_pages: usize,
+}
+
+/// The MSR bitmaps every partition shares (their policy is the same: x2APIC as the machine-wide
+/// IPIv mode says; only IA32_TSC_DEADLINE differs between the two). Nothing writes them at run
+/// time: a vCPU switches between them by the VMCS's MSR-bitmap address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MsrBitmapsHeap {
+    /// IA32_TSC_DEADLINE exits: every vCPU's bitmap while its timer is not virtualized.
+    pub deadline_trapped: usize,
+    /// IA32_TSC_DEADLINE passes: present when some partition's timer may be virtualized.
+    pub deadline_passed: Option<usize>,
 }
 
 /// The whole region: its size and every structure's offset, in plan order.
@@ -177,6 +193,7 @@ pub struct HeapLayout<'a> {
     pub vcpus: &'a [VcpuHeap],
     /// One per partition, in plan order.
     pub partitions: &'a [PartitionHeap],
+    pub msr_bitmaps: MsrBitmapsHeap,
 }
 
 impl HeapLayout<'_> {
@@ -186,5 +203,9 @@ impl HeapLayout<'_> {
         host_stack_bytes: 0,
         vcpus: &[],
         partitions: &[],
+        msr_bitmaps: MsrBitmapsHeap {
+            deadline_trapped: 0,
+            deadline_passed: None,
+        },
     };
 }

@@ -3,9 +3,9 @@
 //! only bytes no item uses are the rest of the page before each PID-pointer table after the first
 //! (VT-x wants each table page-aligned), which [`padding_bytes`] reports.
 
-use crate::heap::{Build, HeapLayout, PartitionHeap, VcpuHeap, PAGE_BYTES, PID_BYTES};
-use crate::heap::{HeapItem, What};
-use crate::heap_items::{ept_pages, grants_ports, shares_msr_bitmap};
+use crate::heap::{Build, HeapLayout, MsrBitmapsHeap, PartitionHeap, VcpuHeap};
+use crate::heap::{HeapItem, What, PAGE_BYTES, PID_BYTES};
+use crate::heap_items::{ept_pages, grants_ports, may_virtualize_timer};
 use crate::plan::Plan;
 use bumpalo::Bump;
 
@@ -22,28 +22,23 @@ pub fn layout<'a>(arena: &'a Bump, plan: &Plan<'_>, build: Build) -> HeapLayout<
             (vmxon, cursor.take(host_stack_bytes, PAGE_BYTES))
         })
         .collect();
-    let mut partition_msr: Vec<Option<usize>> = vec![None; plan.partitions.len()];
-    let mut pages: Vec<[usize; 3]> = Vec::with_capacity(vcpu_count);
-    for (p, _, _) in plan.vcpus() {
-        let (vmcs, virtual_apic) = (page(&mut cursor), page(&mut cursor));
-        let msr_bitmap = match (
-            shares_msr_bitmap(&plan.partitions[p as usize]),
-            partition_msr[p as usize],
-        ) {
-            (true, Some(shared)) => shared,
-            (true, None) => *partition_msr[p as usize].insert(page(&mut cursor)),
-            (false, _) => page(&mut cursor),
-        };
-        pages.push([vmcs, virtual_apic, msr_bitmap]);
-    }
-    let mut portless_io: Option<usize> = None;
-    let mut partition_pages: Vec<(usize, usize, usize)> = Vec::new();
+    let pages: Vec<[usize; 2]> = (0..vcpu_count)
+        .map(|_| [page(&mut cursor), page(&mut cursor)])
+        .collect();
+    // Every partition's MSR policy is the same (x2APIC as the machine-wide IPIv mode says), so
+    // they all share one bitmap trapping IA32_TSC_DEADLINE, and one passing it if some timer may
+    // be virtualized.
+    let msr_bitmaps = MsrBitmapsHeap {
+        deadline_trapped: page(&mut cursor),
+        deadline_passed: plan
+            .partitions
+            .iter()
+            .any(may_virtualize_timer)
+            .then(|| page(&mut cursor)),
+    };
+    let mut partition_pages: Vec<(Option<usize>, usize, usize)> = Vec::new();
     for (p, part) in plan.partitions.iter().enumerate() {
-        let io_bitmaps = match (grants_ports(part), portless_io) {
-            (false, Some(shared)) => shared,
-            (false, None) => *portless_io.insert(cursor.take(2 * PAGE_BYTES, PAGE_BYTES)),
-            (true, _) => cursor.take(2 * PAGE_BYTES, PAGE_BYTES),
-        };
+        let io_bitmaps = grants_ports(part).then(|| cursor.take(2 * PAGE_BYTES, PAGE_BYTES));
         let count = ept_pages(plan, p) as usize;
         partition_pages.push((
             io_bitmaps,
@@ -64,12 +59,11 @@ pub fn layout<'a>(arena: &'a Bump, plan: &Plan<'_>, build: Build) -> HeapLayout<
     let vcpus: Vec<VcpuHeap> = (0..vcpu_count)
         .map(|i| {
             let (vmxon, host_stack) = guarded[i];
-            let [vmcs, virtual_apic, msr_bitmap] = pages[i];
+            let [vmcs, virtual_apic] = pages[i];
             VcpuHeap {
                 vmxon,
                 vmcs,
                 virtual_apic,
-                msr_bitmap,
                 pid: pids[i],
                 host_stack,
                 host_stack_guard: vmxon,
@@ -93,6 +87,7 @@ pub fn layout<'a>(arena: &'a Bump, plan: &Plan<'_>, build: Build) -> HeapLayout<
         host_stack_bytes,
         vcpus: arena.alloc_slice_copy(&vcpus),
         partitions: arena.alloc_slice_copy(&partitions),
+        msr_bitmaps,
     }
 }
 
@@ -171,25 +166,35 @@ pub fn violations(plan: &Plan<'_>) -> Vec<String> {
             ));
         }
     }
-    let owners: Vec<(u16, &VcpuHeap)> = plan.vcpus().map(|(p, _, _)| p).zip(layout.vcpus).collect();
-    for (i, (p, v)) in owners.iter().enumerate() {
-        for (q, w) in &owners[i + 1..] {
-            let allowed = p == q && shares_msr_bitmap(&plan.partitions[usize::from(*p)]);
-            if v.msr_bitmap == w.msr_bitmap && !allowed {
-                out.push(format!("vCPUs of partitions {p} and {q} share an MSR bitmap (only a trapped-timer partition's vCPUs may)"));
+    let virtualizing = plan.partitions.iter().any(may_virtualize_timer);
+    if layout.msr_bitmaps.deadline_passed.is_some() != virtualizing {
+        out.push(format!(
+            "the MSR bitmap passing IA32_TSC_DEADLINE is {} but {} partition's timer may be virtualized",
+            match layout.msr_bitmaps.deadline_passed {
+                Some(_) => "planned",
+                None => "missing",
+            },
+            match virtualizing {
+                true => "a",
+                false => "no",
             }
-        }
+        ));
+    }
+    if layout.msr_bitmaps.deadline_passed == Some(layout.msr_bitmaps.deadline_trapped) {
+        out.push("the two MSR bitmaps are one page".to_string());
     }
     for (p, part) in layout.partitions.iter().enumerate() {
-        let shared = layout
-            .partitions
-            .iter()
-            .filter(|o| o.io_bitmaps == part.io_bitmaps)
-            .count()
-            > 1;
-        if shared && grants_ports(&plan.partitions[p]) {
+        if part.io_bitmaps.is_some() != grants_ports(&plan.partitions[p]) {
             out.push(format!(
-                "partition {p} grants ports but shares its I/O bitmaps"
+                "partition {p} {} I/O bitmaps but grants {} port",
+                match part.io_bitmaps {
+                    Some(_) => "has",
+                    None => "has no",
+                },
+                match grants_ports(&plan.partitions[p]) {
+                    true => "a",
+                    false => "no",
+                }
             ));
         }
     }

@@ -49,7 +49,7 @@ pub mod size;
 #[cfg(feature = "std")]
 pub mod syntax;
 
-pub use heap::{HeapLayout, PartitionHeap, VcpuHeap};
+pub use heap::{HeapLayout, MsrBitmapsHeap, PartitionHeap, VcpuHeap};
 pub use plan::*;
 pub use vectors::VectorSet;
 

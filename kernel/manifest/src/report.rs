@@ -94,7 +94,10 @@ fn owner(plan: &Plan<'_>, item: HeapItem) -> String {
             )
         }
         Owner::Partition(p) => plan.partitions[usize::from(p)].name.to_string(),
-        Owner::PortlessPartitions => "every partition granting no I/O port".to_string(),
+        Owner::EveryPartition => "every partition (one MSR policy)".to_string(),
+        Owner::TimerVirtualizingPartitions => {
+            "every partition whose timer may be virtualized".to_string()
+        }
     }
 }
 
@@ -258,7 +261,16 @@ fn heap_text(out: &mut String, plan: &Plan<'_>, build: heap::Build) {
     );
     let _ = writeln!(
         out,
-        "  MSR bitmaps: one per partition whose timer is trapped, one per vCPU otherwise (each passes IA32_TSC_DEADLINE while its timer is virtualized); I/O bitmaps: one pair per partition granting ports, one all-denied pair shared by the others"
+        "  MSR bitmaps: shared by every partition (one MSR policy: x2APIC as the machine-wide IPIv mode says): one traps IA32_TSC_DEADLINE, {}; each vCPU's VMCS points at the passing one while its timer is virtualized; I/O bitmaps: one pair per partition granting ports ({} here), none for the others (every port access exits: unconditional I/O exiting)",
+        match plan.heap.msr_bitmaps.deadline_passed {
+            Some(_) => "one passes it (for the partitions whose timer may be virtualized)",
+            None => "none passes it (every partition's timer is trapped)",
+        },
+        plan.heap
+            .partitions
+            .iter()
+            .filter(|p| p.io_bitmaps.is_some())
+            .count()
     );
 }
 

@@ -1,10 +1,11 @@
 //! The heap layout's checks can fail (a broken layout is reported), the default manifest's
-//! layout loses only the page alignment of its second PID-pointer table, and what may be shared
-//! is shared (MSR bitmaps on the trapped timer path, all-denied I/O bitmaps) and nothing else.
+//! layout loses only the page alignment of its second PID-pointer table, every partition shares
+//! the MSR bitmaps (one trapping IA32_TSC_DEADLINE, one passing it when a timer may be
+//! virtualized), and only partitions granting ports have I/O bitmaps.
 
 use bumpalo::Bump;
 use tessera_manifest::heap::{
-    Build, VcpuHeap, HOST_STACK_MARGIN_BYTES, HOST_STACK_MEASURED_DEBUG_BYTES,
+    Build, Owner, VcpuHeap, What, HOST_STACK_MARGIN_BYTES, HOST_STACK_MEASURED_DEBUG_BYTES,
     HOST_STACK_MEASURED_RELEASE_BYTES, PAGE_BYTES,
 };
 use tessera_manifest::heap_items::grants_ports;
@@ -79,45 +80,83 @@ fn default_model() -> tessera_manifest::model::Model {
     .unwrap()
 }
 
-/// A trapped-timer partition's vCPUs share one MSR bitmap (a page less per extra vCPU); a
-/// partition whose timer may be virtualized keeps one per vCPU; sharing across partitions is
-/// reported.
+/// One MSR bitmap trapping IA32_TSC_DEADLINE serves every partition; the one passing it exists
+/// only while some partition's timer may be virtualized, and neither grows with the vCPUs.
 #[test]
-fn msr_bitmaps_are_shared_only_on_the_trapped_timer_path() {
+fn msr_bitmaps_are_shared_by_every_partition() {
     let preferred = default_model();
     let mut trapped = default_model();
-    trapped.partitions[0].timer = TimerMode::Trapped;
+    for p in &mut trapped.partitions {
+        p.timer = TimerMode::Trapped;
+    }
+    let mut one_trapped = default_model();
+    one_trapped.partitions[0].timer = TimerMode::Trapped;
     let arena = Bump::new();
-    let (before, after) = (
+    let plans = [
         planner::plan(&arena, &preferred),
+        planner::plan(&arena, &one_trapped),
         planner::plan(&arena, &trapped),
-    );
-    let msr = |plan: &tessera_manifest::Plan<'_>, i: usize| plan.heap.vcpus[i].msr_bitmap;
-    assert_ne!(msr(&before, 0), msr(&before, 1));
-    assert_eq!(msr(&after, 0), msr(&after, 1), "alpha's two vCPUs share");
-    assert_ne!(
-        msr(&after, 2),
-        msr(&after, 3),
-        "beta's timer may be virtualized"
-    );
-    assert_eq!(violations(&after), Vec::<String>::new());
+    ];
+    for plan in &plans {
+        assert_eq!(violations(plan), Vec::<String>::new());
+    }
+    let count = |plan: &tessera_manifest::Plan<'_>, what: What| {
+        plan.heap_items().filter(|i| i.what == what).count()
+    };
+    let passed: Vec<usize> = plans
+        .iter()
+        .map(|p| count(p, What::MsrBitmapDeadlinePassed))
+        .collect();
+    assert_eq!(passed, [1, 1, 0]);
+    for plan in &plans {
+        assert_eq!(count(plan, What::MsrBitmapDeadlineTrapped), 1);
+        let owners: Vec<Owner> = plan
+            .heap_items()
+            .filter(|i| {
+                matches!(
+                    i.what,
+                    What::MsrBitmapDeadlineTrapped | What::MsrBitmapDeadlinePassed
+                )
+            })
+            .map(|i| i.owner)
+            .collect();
+        assert!(owners.iter().all(|o| matches!(
+            o,
+            Owner::EveryPartition | Owner::TimerVirtualizingPartitions
+        )));
+    }
     assert_eq!(
-        before.heap.region_bytes - after.heap.region_bytes,
+        plans[0].heap.region_bytes - plans[2].heap.region_bytes,
         PAGE_BYTES
     );
-    let v = reported(|v, _| v[2].msr_bitmap = v[0].msr_bitmap);
-    assert!(v.iter().any(|l| l.contains("share an MSR bitmap")), "{v:?}");
+    assert_eq!(plans[0].heap.region_bytes, plans[1].heap.region_bytes);
+    let mut broken = planner::plan(&arena, &preferred);
+    broken.heap.msr_bitmaps.deadline_passed = None;
+    let v = violations(&broken);
+    assert!(
+        v.iter()
+            .any(|l| l.contains("passing IA32_TSC_DEADLINE is missing")),
+        "{v:?}"
+    );
+    let mut same = planner::plan(&arena, &preferred);
+    same.heap.msr_bitmaps.deadline_passed = Some(same.heap.msr_bitmaps.deadline_trapped);
+    let v = violations(&same);
+    assert!(v.iter().any(|l| l.contains("one page")), "{v:?}");
 }
 
-/// Partitions granting no port share one all-denied pair of I/O bitmaps; one granting ports has
-/// its own.
+/// Only partitions granting ports have I/O bitmaps (a pair each); the others have none.
 #[test]
-fn portless_partitions_share_one_pair_of_io_bitmaps() {
+fn only_partitions_granting_ports_have_io_bitmaps() {
     let arena = Bump::new();
     let model = default_model();
     let plan = planner::plan(&arena, &model);
-    let io: Vec<usize> = plan.heap.partitions.iter().map(|p| p.io_bitmaps).collect();
-    assert_eq!(io[0], io[1], "neither default partition grants a port");
+    assert!(
+        plan.heap.partitions.iter().all(|p| p.io_bitmaps.is_none()),
+        "neither default partition grants a port"
+    );
+    assert!(!plan
+        .heap_items()
+        .any(|i| matches!(i.what, What::IoBitmapA | What::IoBitmapB)));
     let server = tessera_manifest::check_files(
         &root().join("board/server.toml"),
         &root().join("partitions/examples/server.toml"),
@@ -127,20 +166,26 @@ fn portless_partitions_share_one_pair_of_io_bitmaps() {
     let plan = planner::plan(&arena, &server);
     assert_eq!(violations(&plan), Vec::<String>::new());
     for (p, part) in plan.partitions.iter().enumerate() {
-        let shared = plan
-            .heap
-            .partitions
-            .iter()
-            .filter(|o| o.io_bitmaps == plan.heap.partitions[p].io_bitmaps)
-            .count();
         assert_eq!(
-            shared > 1,
-            !grants_ports(part) && plan.partitions.iter().filter(|q| !grants_ports(q)).count() > 1,
+            plan.heap.partitions[p].io_bitmaps.is_some(),
+            grants_ports(part),
             "partition {}",
             part.name
         );
     }
     assert!(plan.partitions.iter().any(grants_ports));
+    assert!(plan.partitions.iter().any(|p| !grants_ports(p)));
+    let mut broken = plan;
+    let mut parts = broken.heap.partitions.to_vec();
+    let granting = plan.partitions.iter().position(grants_ports).unwrap();
+    parts[granting].io_bitmaps = None;
+    broken.heap.partitions = arena.alloc_slice_copy(&parts);
+    let v = violations(&broken);
+    assert!(
+        v.iter()
+            .any(|l| l.contains("has no I/O bitmaps but grants a port")),
+        "{v:?}"
+    );
 }
 
 /// Host stacks are the measured depth plus the margin, in whole pages, per build.

@@ -124,7 +124,8 @@ pub fn table(elf: &[u8], model: &Model, build: Build) -> Result<Vec<Line>, Strin
 }
 
 /// The heap's bytes by kind of structure (from the plan's layout, as the kernel indexes it), the
-/// padding before page-aligned PID-pointer tables, and the rest of the static's last page.
+/// padding before page-aligned PID-pointer tables, and the rest of the static (its stack floor and
+/// the 16-byte alignment of its type; `linker.ld` page-aligns the region itself).
 fn heap_parts(model: &Model, region_bytes: u64, build: Build) -> Vec<(String, u64)> {
     let arena = bumpalo::Bump::new();
     let plan = tessera_manifest::planner::plan_for(&arena, model, build);
@@ -140,7 +141,7 @@ fn heap_parts(model: &Model, region_bytes: u64, build: Build) -> Vec<(String, u6
     ));
     let planned = plan.heap.region_bytes as u64;
     parts.push((
-        "the static's rounding to whole pages".into(),
+        "the static's stack floor and type alignment".into(),
         region_bytes.saturating_sub(planned),
     ));
     parts

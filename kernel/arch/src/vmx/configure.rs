@@ -1,23 +1,31 @@
 //! Configuring a vCPU's VMCS from a validated configuration: the selected controls and the sealed
 //! tables (`super::tables`). The controls are checked for what keeps a guest inside its partition
 //! before anything is written; the control and address fields then go through the one `unsafe`
-//! entry point, here and nowhere else in the hypervisor.
+//! entry point, here and nowhere else in the hypervisor. Afterwards the one address a running
+//! vCPU changes, its MSR bitmap, is chosen among the bitmaps installed here
+//! ([`ActiveVmcs::pass_tsc_deadline`]).
 
 use super::posted::descriptor_phys_addr;
-use super::tables::{self, Ept, IoBitmapPair, MsrBitmapPage, PidPointerTable, VirtualApicPage};
+use super::tables::VirtualApicPage;
+use super::tables::{self, Ept, IoBitmapPair, MsrBitmaps, PidPointerTable, TscDeadline};
 use super::vmcs::{ActiveVmcs, VmcsError};
 use tessera_vmx::controls::{PinBased, PrimaryProcBased, SecondaryProcBased, TertiaryProcBased};
+use tessera_vmx::fields::Field64Control as C64;
 use tessera_vmx::guest_state::{
     address_writes, control_writes, ControlAddresses, ControlValues, SetupError,
 };
-use tessera_vmx::select::SelectedControls;
+use tessera_vmx::select::{PortExiting, SelectedControls};
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
 /// What the processor reads on its own for one vCPU: only sealed tables and static structures.
 pub struct VcpuTables<'a> {
     pub ept: Ept,
-    pub io_bitmaps: IoBitmapPair,
-    pub msr_bitmap: &'a MsrBitmapPage,
+    /// The partition's I/O bitmaps, with "use I/O bitmaps"; `None` for a partition granted no
+    /// port (its vCPUs exit on every port access: "unconditional I/O exiting").
+    pub io_bitmaps: Option<IoBitmapPair>,
+    /// The MSR bitmaps the vCPU may use; the VMCS starts with the one trapping
+    /// IA32_TSC_DEADLINE.
+    pub msr_bitmaps: MsrBitmaps,
     pub virtual_apic: &'a VirtualApicPage,
     pub pid: &'static PostedInterruptDescriptor,
     /// The partition's PID-pointer table (installed only with IPI virtualization).
@@ -54,11 +62,13 @@ const UNPROVIDED_SECONDARY: SecondaryProcBased = SecondaryProcBased::VIRTUALIZE_
     .union(SecondaryProcBased::SUB_PAGE_WRITE_PERMISSIONS)
     .union(SecondaryProcBased::PASID_TRANSLATION);
 
-/// Checks that `c` keeps a guest inside its partition: EPT on, port and MSR accesses through the
-/// bitmaps (x2APIC MSRs virtualized, so the bitmap's pass-through never reaches the real APIC),
-/// host interrupts exiting, no feature whose structure is not installed, and IPI virtualization
-/// exactly when the kernel says it installs the PID-pointer table.
-pub fn check_isolation(c: &SelectedControls) -> Result<(), ConfigureError> {
+/// Checks that `c` keeps a guest inside its partition: EPT on; port accesses through the I/O
+/// bitmaps, installed (`io_bitmaps`), or every one exiting ("unconditional I/O exiting" with
+/// "use I/O bitmaps" off and no bitmaps installed); MSR accesses through the bitmaps (x2APIC MSRs
+/// virtualized, so the bitmap's pass-through never reaches the real APIC); host interrupts
+/// exiting; no feature whose structure is not installed; and IPI virtualization exactly when the
+/// kernel says it installs the PID-pointer table.
+pub fn check_isolation(c: &SelectedControls, io_bitmaps: bool) -> Result<(), ConfigureError> {
     let refuse = |rule| Err(ConfigureError::Isolation(rule));
     let secondary_on = c
         .primary
@@ -69,8 +79,14 @@ pub fn check_isolation(c: &SelectedControls) -> Result<(), ConfigureError> {
     if !secondary_on || !c.secondary.contains(SecondaryProcBased::ENABLE_EPT) {
         return refuse("EPT must be enabled");
     }
-    if !c.primary.contains(PrimaryProcBased::USE_IO_BITMAPS) {
-        return refuse("I/O bitmaps must be used");
+    match (PortExiting::of(c.primary), io_bitmaps) {
+        (Some(PortExiting::Bitmaps), true) | (Some(PortExiting::Unconditional), false) => {}
+        (None, _) => {
+            return refuse("I/O bitmaps must be used, or every I/O instruction must exit");
+        }
+        (Some(_), _) => {
+            return refuse("I/O bitmaps must be installed exactly when they are used");
+        }
     }
     if !c.primary.contains(PrimaryProcBased::USE_MSR_BITMAPS)
         || !c
@@ -106,10 +122,11 @@ impl ActiveVmcs<'_> {
         notification_vector: u8,
         tables: &VcpuTables<'_>,
     ) -> Result<(), ConfigureError> {
-        check_isolation(controls)?;
+        check_isolation(controls, tables.io_bitmaps.is_some())?;
         tables::mark_installed();
         self.write_controls(controls, notification_vector, tables)?;
         self.write_addresses(controls, tables)?;
+        self.msr_bitmaps = Some(tables.msr_bitmaps);
         #[cfg(target_os = "none")]
         self.set_host_state()
             .map_err(|e| ConfigureError::Vmcs(0x6C00, e))?;
@@ -143,13 +160,12 @@ impl ActiveVmcs<'_> {
         controls: &SelectedControls,
         tables: &VcpuTables<'_>,
     ) -> Result<(), ConfigureError> {
-        let (io_bitmap_a, io_bitmap_b) = tables.io_bitmaps.addresses();
+        let trapped = tables.msr_bitmaps.get(TscDeadline::Trapped);
         let addresses = ControlAddresses {
             posted_interrupt_descriptor: descriptor_phys_addr(tables.pid),
             virtual_apic_page: tables.virtual_apic.phys_addr(),
-            msr_bitmap: tables.msr_bitmap.phys_addr(),
-            io_bitmap_a,
-            io_bitmap_b,
+            msr_bitmap: trapped.map_or(0, |b| b.phys_addr()),
+            io_bitmaps: tables.io_bitmaps.map(|io| io.addresses()),
             eptp: tables.ept.eptp(),
             pid_table: Some(tables.pid_table.phys_addr()),
         };
@@ -157,6 +173,28 @@ impl ActiveVmcs<'_> {
             Ok(writes) => self.write_list(writes.as_slice()),
             Err(e) => Err(ConfigureError::Setup(*e)),
         }
+    }
+
+    /// Points the VMCS at the installed MSR bitmap that passes IA32_TSC_DEADLINE (`true`) or the
+    /// one that traps it (`false`): the vCPU's timer moving onto APIC-timer virtualization or off
+    /// it. The field is read at the next VM entry (this CPU is in VMX root: the guest is not
+    /// running), and neither bitmap is written, so other vCPUs running on them are not affected.
+    /// Refused (`VmcsError::NoMsrBitmap`) before `configure`, or for `true` when no passing bitmap
+    /// was installed.
+    pub fn pass_tsc_deadline(&mut self, passed: bool) -> Result<(), VmcsError> {
+        let which = match passed {
+            true => TscDeadline::Passed,
+            false => TscDeadline::Trapped,
+        };
+        let bitmap = self
+            .msr_bitmaps
+            .as_ref()
+            .and_then(|set| set.get(which))
+            .ok_or(VmcsError::NoMsrBitmap)?;
+        let address = bitmap.phys_addr();
+        // SAFETY: a sealed MSR bitmap installed by `configure` for this VMCS (4 KiB aligned,
+        // built with the same x2APIC policy as the one it replaces, never written again).
+        unsafe { self.write_sensitive(C64::MsrBitmap.encoding(), address) }
     }
 
     fn write_list(&mut self, writes: &[(u32, u64)]) -> Result<(), ConfigureError> {
@@ -197,23 +235,66 @@ mod tests {
 
     #[test]
     fn isolation_needs_ept_bitmaps_and_interrupt_exiting() {
-        assert_eq!(check_isolation(&tessera_like()), Ok(()));
+        assert_eq!(check_isolation(&tessera_like(), true), Ok(()));
         let mut c = tessera_like();
         c.secondary.remove(SecondaryProcBased::ENABLE_EPT);
-        assert!(check_isolation(&c).is_err());
-        let mut c = tessera_like();
-        c.primary.remove(PrimaryProcBased::USE_IO_BITMAPS);
-        assert!(check_isolation(&c).is_err());
+        assert!(check_isolation(&c, true).is_err());
         let mut c = tessera_like();
         c.secondary
             .remove(SecondaryProcBased::VIRTUALIZE_X2APIC_MODE);
-        assert!(check_isolation(&c).is_err());
+        assert!(check_isolation(&c, true).is_err());
+        let mut c = tessera_like();
+        c.primary.remove(PrimaryProcBased::USE_MSR_BITMAPS);
+        assert!(check_isolation(&c, true).is_err());
         let mut c = tessera_like();
         c.pin.remove(PinBased::EXTERNAL_INTERRUPT_EXITING);
-        assert!(check_isolation(&c).is_err());
+        assert!(check_isolation(&c, true).is_err());
         let mut c = tessera_like();
         c.secondary.insert(SecondaryProcBased::ENABLE_PML);
-        assert!(check_isolation(&c).is_err());
+        assert!(check_isolation(&c, true).is_err());
+    }
+
+    /// Ports stay isolated in exactly two forms: the bitmaps used and installed, or every I/O
+    /// instruction exiting with the bitmaps neither used nor installed. Every other combination of
+    /// the two controls and the installed bitmaps is refused.
+    #[test]
+    fn ports_exit_through_installed_bitmaps_or_unconditionally() {
+        let bitmaps = PrimaryProcBased::USE_IO_BITMAPS;
+        let unconditional = PrimaryProcBased::UNCONDITIONAL_IO_EXITING;
+        let with = |on: PrimaryProcBased| {
+            let mut c = tessera_like();
+            c.primary.remove(bitmaps | unconditional);
+            c.primary.insert(on);
+            c
+        };
+        let accepted = [
+            (bitmaps, true),
+            (bitmaps | unconditional, true),
+            (unconditional, false),
+        ];
+        for on in [
+            PrimaryProcBased::empty(),
+            bitmaps,
+            unconditional,
+            bitmaps | unconditional,
+        ] {
+            for installed in [false, true] {
+                let verdict = check_isolation(&with(on), installed);
+                assert_eq!(
+                    verdict.is_ok(),
+                    accepted.contains(&(on, installed)),
+                    "{on:?}, bitmaps installed: {installed}: {verdict:?}"
+                );
+            }
+        }
+        assert_eq!(
+            check_isolation(&with(PrimaryProcBased::empty()), false),
+            Err(ConfigureError::Isolation(
+                "I/O bitmaps must be used, or every I/O instruction must exit"
+            ))
+        );
+        let portless = tessera_like().with_port_exiting(PortExiting::Unconditional);
+        assert_eq!(check_isolation(&portless, false), Ok(()));
     }
 
     #[test]
@@ -222,11 +303,11 @@ mod tests {
         c.primary
             .insert(PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS);
         c.tertiary.insert(TertiaryProcBased::IPI_VIRTUALIZATION);
-        assert!(check_isolation(&c).is_err());
+        assert!(check_isolation(&c, true).is_err());
         c.ipiv = true;
-        assert_eq!(check_isolation(&c), Ok(()));
+        assert_eq!(check_isolation(&c, true), Ok(()));
         c.primary
             .remove(PrimaryProcBased::ACTIVATE_TERTIARY_CONTROLS);
-        assert!(check_isolation(&c).is_err());
+        assert!(check_isolation(&c, true).is_err());
     }
 }

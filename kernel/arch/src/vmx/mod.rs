@@ -21,7 +21,8 @@ pub use page::{Page, PagePool, PageWriter, PAGE_BYTES};
 pub use posted::{descriptor_phys_addr, PidTableError};
 pub use run::GuestRegisters;
 pub use tables::{
-    Ept, IoBitmapPair, MsrBitmapPage, PidPointerTable, PidTableMemory, TableError, VirtualApicPage,
+    Ept, IoBitmapPair, MsrBitmapPage, MsrBitmaps, PidPointerTable, PidTableMemory, TableError,
+    TscDeadline, VirtualApicPage,
 };
 pub use vmcs::{ActiveVmcs, Vmcs, VmcsError};
 

@@ -1,8 +1,8 @@
 //! The tables the processor reads on its own, built here and then sealed: an EPT, a pair of I/O
-//! bitmaps, an MSR bitmap and a PID-pointer table. Each builder fills its pages with tessera-vmx's
-//! table builders and returns a sealed value that has no method writing the table (the MSR bitmap
-//! has exactly one: the IA32_TSC_DEADLINE pass-through of APIC-timer virtualization). Only these
-//! values can be installed in a VMCS (`ActiveVmcs::configure`), and once the first VMCS is
+//! bitmaps, the MSR bitmaps and a PID-pointer table. Each builder fills its pages with
+//! tessera-vmx's table builders and returns a sealed value that has no method writing the table.
+//! Only these values can be installed in a VMCS (`ActiveVmcs::configure`; a vCPU switches between
+//! its two installed MSR bitmaps with `ActiveVmcs::pass_tsc_deadline`), and once the first VMCS is
 //! configured no builder runs any more (`Sealing::Installed`), so no page the processor uses can be
 //! rewritten. The virtual-APIC page is the guest's register file, not a table: `VirtualApicPage`
 //! reads and writes its registers by name.
@@ -39,6 +39,8 @@ pub enum TableError {
     PidEntry {
         index: usize,
     },
+    /// The two MSR bitmaps of a set were given the same page.
+    MsrBitmapPages,
     /// A PID-pointer table must be 4 KiB aligned with `last_index + 1` entries.
     PidTableShape {
         addr: u64,
@@ -58,6 +60,9 @@ impl core::fmt::Display for TableError {
                 write!(f, "EPT used {used} pages, the plan reserved {given}")
             }
             TableError::Ports(e) => write!(f, "I/O bitmaps: {e}"),
+            TableError::MsrBitmapPages => {
+                f.write_str("the MSR bitmaps trapping and passing IA32_TSC_DEADLINE share a page")
+            }
             TableError::PidEntry { index } => {
                 write!(f, "PID-pointer table entry {index} lies beyond the table")
             }
@@ -156,27 +161,35 @@ impl IoBitmapPair {
     }
 }
 
-/// A vCPU's MSR bitmap, built: x2APIC accesses pass as tessera-vmx's policy says (ICR writes only
-/// with IPIv), everything else exits. Its one change at run time is the IA32_TSC_DEADLINE
-/// pass-through of APIC-timer virtualization.
-#[derive(Debug)]
+/// Whether a guest's IA32_TSC_DEADLINE reads and writes exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TscDeadline {
+    /// They exit: the trapped timer path, and a virtualizable timer while its LVT is not in
+    /// TSC-deadline mode.
+    Trapped,
+    /// They reach APIC-timer virtualization without exiting.
+    Passed,
+}
+
+/// An MSR bitmap, built and sealed (no method writes it): x2APIC accesses pass as tessera-vmx's
+/// policy says (ICR writes only with IPIv), IA32_TSC_DEADLINE as built, everything else exits.
+/// Nothing writes it at run time, so every vCPU whose policy it holds may share it.
+#[derive(Debug, Clone, Copy)]
 pub struct MsrBitmapPage {
     page: &'static Page,
 }
 
 impl MsrBitmapPage {
-    /// Builds the bitmap in `page`.
-    pub fn build(page: &'static Page, ipiv: bool) -> Result<MsrBitmapPage, TableError> {
+    fn build(
+        page: &'static Page,
+        ipiv: bool,
+        tsc_deadline: TscDeadline,
+    ) -> Result<MsrBitmapPage, TableError> {
         before_install()?;
-        MsrBitmap::deny_all(PageWriter::new(page)).allow_x2apic(ipiv);
+        let mut bitmap = MsrBitmap::deny_all(PageWriter::new(page));
+        bitmap.allow_x2apic(ipiv);
+        bitmap.pass_tsc_deadline(tsc_deadline == TscDeadline::Passed);
         Ok(MsrBitmapPage { page })
-    }
-
-    /// Passes (`true`) or intercepts IA32_TSC_DEADLINE reads and writes: passed only while the
-    /// vCPU's TSC-deadline timer runs on APIC-timer virtualization (`vcpu/timer.rs`).
-    #[inline]
-    pub fn pass_tsc_deadline(&self, passed: bool) {
-        MsrBitmap::over(PageWriter::new(self.page)).pass_tsc_deadline(passed);
     }
 
     /// Whether an access to `msr` exits (reads the bitmap; for checks and reports).
@@ -184,8 +197,53 @@ impl MsrBitmapPage {
         tessera_vmx::tables::msr_access_exits(&PageWriter::new(self.page), msr, write)
     }
 
-    pub(crate) fn phys_addr(&self) -> u64 {
+    pub fn phys_addr(&self) -> u64 {
         self.page.phys_addr()
+    }
+}
+
+/// The MSR bitmaps a vCPU's VMCS may point at, built with one x2APIC policy: one that traps
+/// IA32_TSC_DEADLINE and, for a vCPU whose timer may run on APIC-timer virtualization, one that
+/// passes it. These are the only addresses `ActiveVmcs::configure` (the trapping one) and
+/// `ActiveVmcs::pass_tsc_deadline` write to the VMCS's MSR-bitmap field.
+#[derive(Debug, Clone, Copy)]
+pub struct MsrBitmaps {
+    trapped: MsrBitmapPage,
+    passed: Option<MsrBitmapPage>,
+}
+
+impl MsrBitmaps {
+    /// Builds the trapping bitmap in `trapped` and, when given, the passing one in `passed`
+    /// (another page), both with the x2APIC policy for `ipiv`.
+    pub fn build(
+        trapped: &'static Page,
+        passed: Option<&'static Page>,
+        ipiv: bool,
+    ) -> Result<MsrBitmaps, TableError> {
+        if passed.is_some_and(|p| p.phys_addr() == trapped.phys_addr()) {
+            return Err(TableError::MsrBitmapPages);
+        }
+        let trapped = MsrBitmapPage::build(trapped, ipiv, TscDeadline::Trapped)?;
+        let passed = passed
+            .map(|page| MsrBitmapPage::build(page, ipiv, TscDeadline::Passed))
+            .transpose()?;
+        Ok(MsrBitmaps { trapped, passed })
+    }
+
+    /// The same set without the passing bitmap: for a vCPU whose timer is never virtualized.
+    pub fn trapped_only(self) -> MsrBitmaps {
+        MsrBitmaps {
+            passed: None,
+            ..self
+        }
+    }
+
+    /// The bitmap for `tsc_deadline`, if the set has it.
+    pub fn get(&self, tsc_deadline: TscDeadline) -> Option<&MsrBitmapPage> {
+        match tsc_deadline {
+            TscDeadline::Trapped => Some(&self.trapped),
+            TscDeadline::Passed => self.passed.as_ref(),
+        }
     }
 }
 
@@ -309,7 +367,7 @@ mod tests {
     use super::*;
     use tessera_vmx::tables::{EptMapping, EptPermissions, MemoryType};
 
-    static PAGES: [Page; 4] = [const { Page::zeroed() }; 4];
+    static PAGES: [Page; 5] = [const { Page::zeroed() }; 5];
 
     #[test]
     fn tables_are_built_then_sealed() {
@@ -324,13 +382,25 @@ mod tests {
         })
         .unwrap();
         assert_eq!(ept.eptp() & !0xFFF, PAGES[0].phys_addr());
-        let msr = MsrBitmapPage::build(&PAGES[3], false).unwrap();
-        assert!(msr.exits(tessera_vmx::msr::IA32_TSC_DEADLINE, true));
-        msr.pass_tsc_deadline(true);
-        assert!(!msr.exits(tessera_vmx::msr::IA32_TSC_DEADLINE, true));
+        assert_eq!(
+            MsrBitmaps::build(&PAGES[3], Some(&PAGES[3]), false).unwrap_err(),
+            TableError::MsrBitmapPages
+        );
+        let msr = MsrBitmaps::build(&PAGES[3], Some(&PAGES[4]), false).unwrap();
+        let deadline = tessera_vmx::msr::IA32_TSC_DEADLINE;
+        let trapped = msr.get(TscDeadline::Trapped).unwrap();
+        let passed = msr.get(TscDeadline::Passed).unwrap();
+        assert!(trapped.exits(deadline, true) && trapped.exits(deadline, false));
+        assert!(!passed.exits(deadline, true) && !passed.exits(deadline, false));
+        let icr = tessera_vmx::msr::X2APIC_ICR;
+        assert!(
+            trapped.exits(icr, true) && passed.exits(icr, true),
+            "no IPIv"
+        );
+        assert!(msr.trapped_only().get(TscDeadline::Passed).is_none());
         mark_installed();
         assert_eq!(
-            MsrBitmapPage::build(&PAGES[3], true).unwrap_err(),
+            MsrBitmaps::build(&PAGES[3], None, true).unwrap_err(),
             TableError::Installed
         );
         assert_eq!(

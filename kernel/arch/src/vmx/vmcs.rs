@@ -31,6 +31,8 @@ impl Vmcs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VmcsError {
     Instruction(VmFail),
+    /// No MSR bitmap of the kind asked for was installed in this VMCS (`pass_tsc_deadline`).
+    NoMsrBitmap,
     /// Safe code wrote a field that is not guest state (`write_guest_state`).
     NotGuestState(u32),
     #[cfg(feature = "test-hooks")]
@@ -49,6 +51,9 @@ impl core::fmt::Display for VmcsError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
             VmcsError::Instruction(e) => write!(f, "{e}"),
+            VmcsError::NoMsrBitmap => {
+                f.write_str("no such MSR bitmap was installed in this VMCS by configure")
+            }
             VmcsError::NotGuestState(field) => {
                 write!(f, "field {field:#x} is not a guest-state field")
             }
@@ -81,6 +86,8 @@ impl From<VmFail> for VmcsError {
 pub struct ActiveVmcs<'a> {
     vmcs: &'a mut Vmcs,
     launched: bool,
+    /// The MSR bitmaps `configure` installed: the only ones `pass_tsc_deadline` may select.
+    pub(super) msr_bitmaps: Option<super::MsrBitmaps>,
     _root: PhantomData<&'a VmxRoot>,
 }
 
@@ -95,6 +102,7 @@ impl VmxRoot {
         Ok(ActiveVmcs {
             vmcs,
             launched: false,
+            msr_bitmaps: None,
             _root: PhantomData,
         })
     }

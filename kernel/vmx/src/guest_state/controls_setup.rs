@@ -31,8 +31,9 @@ pub struct ControlAddresses {
     /// 4 KiB aligned, one per vCPU.
     pub virtual_apic_page: u64,
     pub msr_bitmap: u64,
-    pub io_bitmap_a: u64,
-    pub io_bitmap_b: u64,
+    /// I/O bitmaps A and B, with "use I/O bitmaps"; `None` with "unconditional I/O exiting" (the
+    /// address fields are then not used and not written).
+    pub io_bitmaps: Option<(u64, u64)>,
     pub eptp: u64,
     /// The partition's PID-pointer table (4 KiB aligned); required with IPIv.
     pub pid_table: Option<u64>,
@@ -109,8 +110,10 @@ pub fn control_writes(values: &ControlValues) -> Result<FieldWrites, SetupError>
 pub fn address_writes(a: &ControlAddresses, ipiv: bool) -> Result<FieldWrites, SetupError> {
     check_alignment(a)?;
     let mut w = FieldWrites::new();
-    w.push(C64::IoBitmapA.encoding(), a.io_bitmap_a);
-    w.push(C64::IoBitmapB.encoding(), a.io_bitmap_b);
+    if let Some((io_bitmap_a, io_bitmap_b)) = a.io_bitmaps {
+        w.push(C64::IoBitmapA.encoding(), io_bitmap_a);
+        w.push(C64::IoBitmapB.encoding(), io_bitmap_b);
+    }
     w.push(C64::MsrBitmap.encoding(), a.msr_bitmap);
     w.push(C64::VirtualApicAddress.encoding(), a.virtual_apic_page);
     w.push(
@@ -159,8 +162,8 @@ fn check_alignment(s: &ControlAddresses) -> Result<(), SetupError> {
     let page_aligned = [
         ("virtual-APIC page", s.virtual_apic_page),
         ("MSR bitmap", s.msr_bitmap),
-        ("I/O bitmap A", s.io_bitmap_a),
-        ("I/O bitmap B", s.io_bitmap_b),
+        ("I/O bitmap A", s.io_bitmaps.map_or(0, |(a, _)| a)),
+        ("I/O bitmap B", s.io_bitmaps.map_or(0, |(_, b)| b)),
         ("EPT PML4 (EPTP bits 51:12)", s.eptp & !0xFFF),
         ("PID-pointer table", s.pid_table.unwrap_or(0)),
     ];

@@ -125,8 +125,7 @@ fn addresses() -> ControlAddresses {
         posted_interrupt_descriptor: 0x20_0040,
         virtual_apic_page: 0x20_1000,
         msr_bitmap: 0x20_2000,
-        io_bitmap_a: 0x20_3000,
-        io_bitmap_b: 0x20_4000,
+        io_bitmaps: Some((0x20_3000, 0x20_4000)),
         eptp: 0x20_501E,
         pid_table: Some(0x20_6000),
     }
@@ -187,6 +186,35 @@ fn control_fields_without_ipiv_leave_tertiary_and_table_out() {
     .unwrap();
     assert_eq!(a.get(C64::PidPointerTable.encoding()), None);
     assert_eq!(a.get(C64::Eptp.encoding()), Some(0x20_501E));
+}
+
+#[test]
+fn without_io_bitmaps_their_address_fields_are_left_out() {
+    let with = address_writes(&addresses(), false).unwrap();
+    assert_eq!(with.get(C64::IoBitmapA.encoding()), Some(0x20_3000));
+    assert_eq!(with.get(C64::IoBitmapB.encoding()), Some(0x20_4000));
+    let without = address_writes(
+        &ControlAddresses {
+            io_bitmaps: None,
+            ..addresses()
+        },
+        false,
+    )
+    .unwrap();
+    assert_eq!(without.get(C64::IoBitmapA.encoding()), None);
+    assert_eq!(without.get(C64::IoBitmapB.encoding()), None);
+    assert_eq!(without.as_slice().len() + 2, with.as_slice().len());
+    let misaligned = ControlAddresses {
+        io_bitmaps: Some((0x20_3000, 0x20_4800)),
+        ..addresses()
+    };
+    assert!(matches!(
+        address_writes(&misaligned, false),
+        Err(SetupError::Misaligned {
+            what: "I/O bitmap B",
+            ..
+        })
+    ));
 }
 
 #[test]

@@ -127,7 +127,61 @@ pub struct SelectedControls {
     pub timer_virtualization_unavailable: Option<SelectError>,
 }
 
+/// How a vCPU's IN, INS, OUT and OUTS exit (SDM Vol. 3C, "Instructions That Cause VM Exits
+/// Conditionally"). Both forms keep every port
+/// the partition was not granted away from the hardware; only the first needs bitmap pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortExiting {
+    /// "use I/O bitmaps" (8 KiB, A and B): a granted port passes, every other one exits.
+    /// "Unconditional I/O exiting" is then ignored.
+    Bitmaps,
+    /// "unconditional I/O exiting" with "use I/O bitmaps" off: every port access exits, as with
+    /// all-denied bitmaps, and the bitmap address fields are not used (a partition granted no
+    /// port).
+    Unconditional,
+}
+
+impl PortExiting {
+    /// The form for a partition that is granted ports (`grants_ports`) or none.
+    pub const fn for_partition(grants_ports: bool) -> Self {
+        match grants_ports {
+            true => PortExiting::Bitmaps,
+            false => PortExiting::Unconditional,
+        }
+    }
+
+    /// The form `primary` selects, or `None` when both controls are 0: then every IN and OUT
+    /// reaches the hardware.
+    pub const fn of(primary: PrimaryProcBased) -> Option<Self> {
+        if primary.contains(PrimaryProcBased::USE_IO_BITMAPS) {
+            Some(PortExiting::Bitmaps)
+        } else if primary.contains(PrimaryProcBased::UNCONDITIONAL_IO_EXITING) {
+            Some(PortExiting::Unconditional)
+        } else {
+            None
+        }
+    }
+}
+
 impl SelectedControls {
+    /// The control words of a vCPU whose ports exit as `form` says ([`select`] checked that the
+    /// CPU allows both forms; the words it returns use the bitmaps).
+    pub fn with_port_exiting(mut self, form: PortExiting) -> Self {
+        let (on, off) = match form {
+            PortExiting::Bitmaps => (
+                PrimaryProcBased::USE_IO_BITMAPS,
+                PrimaryProcBased::UNCONDITIONAL_IO_EXITING,
+            ),
+            PortExiting::Unconditional => (
+                PrimaryProcBased::UNCONDITIONAL_IO_EXITING,
+                PrimaryProcBased::USE_IO_BITMAPS,
+            ),
+        };
+        self.primary.insert(on);
+        self.primary.remove(off);
+        self
+    }
+
     /// The control words of a vCPU whose timer may use APIC-timer virtualization: "activate
     /// tertiary controls" set, so that the kernel can set and clear tertiary bit 8 (written with
     /// the rest of `tertiary`, which keeps bit 8 clear until the guest's LVT asks for it).
@@ -154,6 +208,23 @@ pub fn select(msrs: &CapabilityMsrs, ipiv_mode: IpivMode) -> Result<SelectedCont
         PinBased::ACTIVATE_PREEMPTION_TIMER.bits().into(),
         Need::Tessera,
     )?;
+    // A partition granted no port exits on every port access without bitmap pages:
+    // "unconditional I/O exiting" 1 with "use I/O bitmaps" 0.
+    refuse_if_missing(
+        &allowed.primary,
+        PrimaryProcBased::UNCONDITIONAL_IO_EXITING.bits().into(),
+        Need::Tessera,
+    )?;
+    if let Some(bit) = allowed
+        .primary
+        .first_forced(PrimaryProcBased::USE_IO_BITMAPS.bits().into())
+    {
+        return Err(SelectError::Forced {
+            group: allowed.primary.group,
+            msr: allowed.primary.msr,
+            bit,
+        });
+    }
     selected.preemption_timer_rate = (msrs.misc & 0x1F) as u8;
     let timer = apic_timer_virtualization_check(&allowed, Need::TimerVirtualized);
     selected.apic_timer_virtualization = timer.is_ok();

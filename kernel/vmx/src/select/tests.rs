@@ -355,3 +355,48 @@ fn a_vcpu_with_timer_virtualization_activates_tertiary_controls_without_bit_8() 
     let not_offered = select(&sapphire_rapids(), IpivMode::Off).unwrap();
     assert_eq!(not_offered.with_timer_virtualization(), not_offered);
 }
+
+#[test]
+fn a_portless_vcpu_exits_unconditionally_without_bitmaps() {
+    let s = select(&sapphire_rapids(), IpivMode::Preferred).unwrap();
+    assert_eq!(PortExiting::of(s.primary), Some(PortExiting::Bitmaps));
+    let portless = s.with_port_exiting(PortExiting::for_partition(false));
+    assert!(portless
+        .primary
+        .contains(PrimaryProcBased::UNCONDITIONAL_IO_EXITING));
+    assert!(!portless.primary.contains(PrimaryProcBased::USE_IO_BITMAPS));
+    assert_eq!(
+        PortExiting::of(portless.primary),
+        Some(PortExiting::Unconditional)
+    );
+    assert_eq!(
+        portless.primary ^ s.primary,
+        PrimaryProcBased::UNCONDITIONAL_IO_EXITING | PrimaryProcBased::USE_IO_BITMAPS,
+        "nothing else changes"
+    );
+    let granted = portless.with_port_exiting(PortExiting::for_partition(true));
+    assert_eq!(granted, s);
+    let mut neither = s.primary;
+    neither.remove(PrimaryProcBased::USE_IO_BITMAPS);
+    assert_eq!(PortExiting::of(neither), None);
+}
+
+#[test]
+fn a_cpu_without_unconditional_io_exiting_is_refused() {
+    let mut msrs = sapphire_rapids();
+    let bit = u64::from(PrimaryProcBased::UNCONDITIONAL_IO_EXITING.bits()) << 32;
+    msrs.procbased &= !bit;
+    msrs.true_procbased &= !bit;
+    assert!(matches!(
+        select(&msrs, IpivMode::Preferred),
+        Err(SelectError::Refused { bit: 24, .. })
+    ));
+    let mut forced = sapphire_rapids();
+    let bitmaps = u64::from(PrimaryProcBased::USE_IO_BITMAPS.bits());
+    forced.procbased |= bitmaps;
+    forced.true_procbased |= bitmaps;
+    assert!(matches!(
+        select(&forced, IpivMode::Preferred),
+        Err(SelectError::Forced { bit: 25, .. })
+    ));
+}

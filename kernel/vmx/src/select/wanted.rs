@@ -22,7 +22,8 @@ const PRIMARY_REQUIRED: PrimaryProcBased = PrimaryProcBased::USE_TPR_SHADOW
     .union(PrimaryProcBased::USE_MSR_BITMAPS)
     .union(PrimaryProcBased::ACTIVATE_SECONDARY_CONTROLS);
 
-/// Controls that must stay 0: an idle guest halts its own CPU; I/O goes through the bitmaps.
+/// Controls that must be allowed to be 0: an idle guest halts its own CPU; I/O goes through the
+/// bitmaps unless the partition is granted no port (`SelectedControls::with_port_exiting`).
 const PRIMARY_FORBIDDEN: PrimaryProcBased =
     PrimaryProcBased::HLT_EXITING.union(PrimaryProcBased::UNCONDITIONAL_IO_EXITING);
 
