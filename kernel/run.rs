@@ -4,7 +4,7 @@
 
 use crate::exit::{self, Flow};
 use crate::outcome::VcpuEnd;
-use crate::partition::hermit::entry_registers;
+use crate::partition::hermit::{entry_registers, EntryRegisters};
 use crate::plan::PLAN;
 use crate::vcpu::launch;
 use crate::vcpu::timer;
@@ -18,7 +18,7 @@ use tessera_vmx::exit::{
 use tessera_vmx::fields::{
     Field32Control as C32, Field32Guest as G32, Field32ReadOnly as R32, NaturalGuest as GN,
 };
-use tessera_vmx::select::PortExiting;
+use tessera_vmx::select::{PortExiting, SelectedControls};
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
 /// Where a vCPU's CPU lands on its host stack (`index` = plan-order position).
@@ -31,8 +31,6 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     let Some(launch) = launch::take(index) else {
         fail(index, p, v, format_args!("no launch data"))
     };
-    let controls = launch::controls().expect("controls are chosen before any AP starts");
-    let part = &PLAN.partitions[p as usize];
     let root = vmx::enable(launch.memory.vmxon)
         .unwrap_or_else(|e| fail(index, p, v, format_args!("VMX root refused: {e}")));
     check_host_stack_guard(index, (p, v), &root);
@@ -42,6 +40,32 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     let mut active = root
         .activate(&mut region)
         .unwrap_or_else(|e| fail(index, p, v, format_args!("VMPTRLD: {e}")));
+    let (controls, entry) = configure(&mut active, &launch, (index, p, v));
+    if !plan_vcpu.starts_at_boot {
+        wait_for_start_up(index);
+    }
+    // Translations this CPU may hold for the EPTP from before (firmware, an earlier boot) go.
+    if let Err(e) = vmx::invept(Some(launch.ept.eptp())) {
+        fail(index, p, v, format_args!("INVEPT single-context: {e}"))
+    }
+    notify_if_posted_before_entry(launch.memory.pid);
+    if run_until_stopped(active, launch, &controls, (index, p, v), entry) {
+        // Printed here, once the stopped vCPU's frame is gone from the host stack.
+        crate::summary::print();
+    }
+    tessera_arch::halt_forever()
+}
+
+/// Fills the vCPU's VMCS; returns its controls and first-entry registers. Not inlined: its
+/// frames (the boot-area layout, the field writes) are gone before the vCPU runs.
+#[inline(never)]
+fn configure(
+    active: &mut vmx::ActiveVmcs,
+    launch: &launch::Launch,
+    (index, p, v): (usize, u16, u16),
+) -> (SelectedControls, EntryRegisters) {
+    let controls = launch::controls().expect("controls are chosen before any AP starts");
+    let part = &PLAN.partitions[p as usize];
     let layout = crate::partition::image::layout(&PLAN, p)
         .unwrap_or_else(|e| fail(index, p, v, format_args!("{e}")));
     let rip = vmcs::entry_point(part).unwrap_or(0);
@@ -51,18 +75,23 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
         false => controls,
     };
     let controls = controls.with_port_exiting(PortExiting::for_partition(grants_ports(part)));
-    if let Err(e) = vmcs::configure(&mut active, &launch, &controls, &layout, (rip, &entry)) {
+    if let Err(e) = vmcs::configure(active, launch, &controls, &layout, (rip, &entry)) {
         fail(index, p, v, format_args!("VMCS: {e}"))
     }
-    if !plan_vcpu.starts_at_boot {
-        wait_for_start_up(index);
-    }
-    // Translations this CPU may hold for the EPTP from before (firmware, an earlier boot) go.
-    if let Err(e) = vmx::invept(Some(launch.ept.eptp())) {
-        fail(index, p, v, format_args!("INVEPT single-context: {e}"))
-    }
-    notify_if_posted_before_entry(launch.memory.pid);
-    let mut vcpu = Vcpu::new(active, launch, &controls, (index, p, v), entry);
+    (controls, entry)
+}
+
+/// Runs the vCPU until it stops; returns whether it was the last one running (its CPU prints the
+/// verdict). Not inlined: the `Vcpu` lives in this frame only.
+#[inline(never)]
+fn run_until_stopped(
+    active: vmx::ActiveVmcs,
+    launch: launch::Launch,
+    controls: &SelectedControls,
+    at: (usize, u16, u16),
+    entry: EntryRegisters,
+) -> bool {
+    let mut vcpu = Vcpu::new(active, launch, controls, at, entry);
     let reason = run(&mut vcpu);
     stop(&mut vcpu, reason)
 }
@@ -156,8 +185,9 @@ fn entry_error(e: VmcsError) -> StopReason {
     }
 }
 
-/// Logs why the vCPU stopped, records how it ended and halts its CPU (the last one prints the verdict).
-fn stop(vcpu: &mut Vcpu, reason: StopReason) -> ! {
+/// Logs why the vCPU stopped and records how it ended; returns whether it was the last vCPU
+/// running (then its CPU prints the verdict).
+fn stop(vcpu: &mut Vcpu, reason: StopReason) -> bool {
     timer::stop(vcpu);
     crate::exit::vmcall::flush_console(vcpu);
     let report = StopReport {
@@ -178,10 +208,7 @@ fn stop(vcpu: &mut Vcpu, reason: StopReason) -> ! {
         }
     };
     shared::of(vcpu.index).publish_counters(&vcpu.counters);
-    if shared::of(vcpu.index).finish(end) {
-        crate::summary::print();
-    }
-    tessera_arch::halt_forever()
+    shared::of(vcpu.index).finish(end)
 }
 
 /// A Hermit application cannot go on without one of its vCPUs (it waits for all of them): when one

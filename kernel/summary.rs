@@ -22,16 +22,17 @@ pub fn print() {
                 partition: p as u16,
                 vcpu: v as u16,
             }));
-            let counters = state.counters();
-            total += counters.total();
             let (used, size) = state.stack_use().unwrap_or((0, 0));
             let (printed, refused) = state.console_bytes();
             (console, dropped) = (console + printed, dropped + refused);
-            println!(
-                "partition {} vcpu {v}: {}, host stack {used} of {size} bytes, console {printed} bytes ({refused} dropped), {counters}",
-                part.name,
-                state.end()
-            );
+            total += state.with_counters(|counters| {
+                println!(
+                    "partition {} vcpu {v}: {}, host stack {used} of {size} bytes, console {printed} bytes ({refused} dropped), {counters}",
+                    part.name,
+                    state.end()
+                );
+                counters.total()
+            });
             if size > 0 && size - used < STACK_MARGIN_BYTES {
                 println!("warning: host stack of {} vcpu {v} has less than {STACK_MARGIN_BYTES} bytes left", part.name);
             }

@@ -1,44 +1,23 @@
 //! The boot CPU's machine check: MADT CPUs, RAM and VMX capabilities against the plan. Every
 //! difference is logged on its own line, then boot is refused.
 
-use super::machine::{cpu_differences, ram_differences, Differences, FirmwareCpu};
+use super::machine::{cpu_differences, ram_differences, Difference, FirmwareCpu};
 use crate::plan::PLAN;
 use tessera_arch::multiboot::{BootInfo, MEMORY_AVAILABLE};
 use tessera_vmx::controls::SecondaryProcBased;
 use tessera_vmx::select::{select, SelectedControls};
 
 /// Checks the machine; returns the VMX controls to use, or refuses to boot. Not inlined, so its
-/// frame is gone before the partitions are set up on the same stack.
+/// frame is gone before the partitions are set up on the same stack; each part of the check runs
+/// in a frame of its own, and each difference is logged as it is found (no list of them).
 #[inline(never)]
 pub fn machine(boot: &BootInfo) -> SelectedControls {
-    let mut differences = Differences::new();
-    let mut refusals = 0usize;
-    match tessera_arch::acpi::madt_cpus(boot) {
-        Ok(madt) => {
-            let cpus: heapless::Vec<FirmwareCpu, { tessera_arch::acpi::MAX_MADT_CPUS }> = madt
-                .iter()
-                .map(|c| FirmwareCpu {
-                    apic_id: c.apic_id,
-                    enabled: c.enabled,
-                })
-                .collect();
-            cpu_differences(&PLAN, &cpus, &mut differences);
-        }
-        Err(e) => {
-            log::error!("machine: the ACPI MADT cannot be read: {e}");
-            refusals += 1;
-        }
-    }
-    let available: heapless::Vec<(u64, u64), 64> = boot
+    let mut refusals = cpu_refusals(boot);
+    let available = boot
         .memory_map()
         .filter(|r| r.kind == MEMORY_AVAILABLE)
-        .map(|r| (r.base, r.base + r.length_bytes))
-        .take(64)
-        .collect();
-    ram_differences(&PLAN, &available, &mut differences);
-    for d in &differences {
-        log::error!("machine: {d}");
-    }
+        .map(|r| (r.base, r.base + r.length_bytes));
+    ram_differences(&PLAN, available, &mut |d| log_difference(d, &mut refusals));
     if !tessera_arch::apic::x2apic_enabled() {
         log::error!(
             "machine: the CPU does not report x2APIC (CPUID.01H:ECX bit 21); Tessera drives every local APIC in x2APIC mode"
@@ -49,7 +28,7 @@ pub fn machine(boot: &BootInfo) -> SelectedControls {
     if let Some(c) = &controls {
         refusals += timer_refusals(c);
     }
-    refusals += differences.len() + usize::from(controls.is_none());
+    refusals += usize::from(controls.is_none());
     match controls {
         Some(c) if refusals == 0 => c,
         _ => tessera_arch::fatal(format_args!(
@@ -57,6 +36,32 @@ pub fn machine(boot: &BootInfo) -> SelectedControls {
             PLAN.board
         )),
     }
+}
+
+/// The MADT's CPUs against the board's: one refusal per difference, or one if the MADT cannot
+/// be read.
+#[inline(never)]
+fn cpu_refusals(boot: &BootInfo) -> usize {
+    let mut refusals = 0;
+    match tessera_arch::acpi::madt_cpus(boot) {
+        Ok(madt) => {
+            let cpus = madt.iter().map(|c| FirmwareCpu {
+                apic_id: c.apic_id,
+                enabled: c.enabled,
+            });
+            cpu_differences(&PLAN, cpus, &mut |d| log_difference(d, &mut refusals));
+        }
+        Err(e) => {
+            log::error!("machine: the ACPI MADT cannot be read: {e}");
+            refusals += 1;
+        }
+    }
+    refusals
+}
+
+fn log_difference(d: Difference<'_>, refusals: &mut usize) {
+    log::error!("machine: {d}");
+    *refusals += 1;
 }
 
 /// Selects the VMX controls for the plan's IPIv mode from this CPU's capability MSRs.

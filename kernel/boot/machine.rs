@@ -5,9 +5,6 @@
 use core::fmt;
 use tessera_manifest::Plan;
 
-/// Most differences reported (the rest are summarized by their count).
-pub const MAX_DIFFERENCES: usize = 32;
-
 /// A processor as the MADT lists it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FirmwareCpu {
@@ -56,29 +53,34 @@ impl fmt::Display for Difference<'_> {
     }
 }
 
-/// Every difference found, and how many did not fit.
-pub type Differences<'a> = heapless::Vec<Difference<'a>, MAX_DIFFERENCES>;
-
-/// Board CPUs vs MADT processors.
-pub fn cpu_differences<'a>(plan: &Plan<'a>, madt: &[FirmwareCpu], out: &mut Differences<'a>) {
+/// Board CPUs vs MADT processors (`madt`: the MADT's entries, iterated once per board CPU); each
+/// difference goes to `out` as it is found (the boot CPU logs it: no list on its stack).
+pub fn cpu_differences<'a, I>(plan: &Plan<'a>, madt: I, out: &mut impl FnMut(Difference<'a>))
+where
+    I: Iterator<Item = FirmwareCpu> + Clone,
+{
     for cpu in plan.board_cpus {
         let (name, apic_id) = (cpu.name, cpu.apic_id);
-        match madt.iter().find(|m| m.apic_id == apic_id) {
-            None => push(out, Difference::MissingCpu { name, apic_id }),
-            Some(m) if !m.enabled => push(out, Difference::DisabledCpu { name, apic_id }),
+        match madt.clone().find(|m| m.apic_id == apic_id) {
+            None => out(Difference::MissingCpu { name, apic_id }),
+            Some(m) if !m.enabled => out(Difference::DisabledCpu { name, apic_id }),
             Some(_) => {}
         }
     }
-    for m in madt.iter().filter(|m| m.enabled) {
+    for m in madt.filter(|m| m.enabled) {
         if !plan.board_cpus.iter().any(|c| c.apic_id == m.apic_id) {
-            push(out, Difference::UndeclaredCpu { apic_id: m.apic_id });
+            out(Difference::UndeclaredCpu { apic_id: m.apic_id });
         }
     }
 }
 
 /// The hypervisor's range and each partition's host memory must lie in available RAM
-/// (`available` = half-open `[start, end)` ranges of the memory map).
-pub fn ram_differences<'a>(plan: &Plan<'a>, available: &[(u64, u64)], out: &mut Differences<'a>) {
+/// (`available` = half-open `[start, end)` ranges of the memory map, iterated once per range
+/// checked); each difference goes to `out` as it is found.
+pub fn ram_differences<'a, I>(plan: &Plan<'a>, available: I, out: &mut impl FnMut(Difference<'a>))
+where
+    I: Iterator<Item = (u64, u64)> + Clone,
+{
     let hypervisor = (
         "the hypervisor",
         plan.hypervisor.base,
@@ -90,14 +92,10 @@ pub fn ram_differences<'a>(plan: &Plan<'a>, available: &[(u64, u64)], out: &mut 
         .map(|p| (p.name, p.memory.host_base, p.memory.bytes));
     for (owner, base, bytes) in core::iter::once(hypervisor).chain(partitions) {
         let end = base.saturating_add(bytes);
-        if !available.iter().any(|&(s, e)| s <= base && end <= e) {
-            push(out, Difference::RamMissing { owner, base, bytes });
+        if !available.clone().any(|(s, e)| s <= base && end <= e) {
+            out(Difference::RamMissing { owner, base, bytes });
         }
     }
-}
-
-fn push<'a>(out: &mut Differences<'a>, d: Difference<'a>) {
-    let _ = out.push(d);
 }
 
 #[cfg(test)]
@@ -117,9 +115,10 @@ mod tests {
 
     #[test]
     fn the_board_itself_has_no_differences() {
-        let mut out = Differences::new();
-        cpu_differences(&PLAN, &madt_of_plan(), &mut out);
-        ram_differences(&PLAN, &[(0x10_0000, 0x1_0000_0000)], &mut out);
+        let mut out = std::vec::Vec::new();
+        let mut push = |d| out.push(d);
+        cpu_differences(&PLAN, madt_of_plan().into_iter(), &mut push);
+        ram_differences(&PLAN, [(0x10_0000, 0x1_0000_0000)].into_iter(), &mut push);
         assert!(out.is_empty(), "{out:?}");
     }
 
@@ -136,8 +135,8 @@ mod tests {
             apic_id: 77,
             enabled: true,
         });
-        let mut out = Differences::new();
-        cpu_differences(&PLAN, &madt, &mut out);
+        let mut out = std::vec::Vec::new();
+        cpu_differences(&PLAN, madt.into_iter(), &mut |d| out.push(d));
         assert_eq!(out.len(), 3);
         assert!(out.contains(&Difference::MissingCpu {
             name: first.name,
@@ -155,8 +154,10 @@ mod tests {
     fn ram_short_of_a_partition_names_it() {
         let last = PLAN.partitions.last().unwrap();
         let end = last.memory.host_base + last.memory.bytes;
-        let mut out = Differences::new();
-        ram_differences(&PLAN, &[(0x10_0000, end - 4096)], &mut out);
+        let mut out = std::vec::Vec::new();
+        ram_differences(&PLAN, [(0x10_0000, end - 4096)].into_iter(), &mut |d| {
+            out.push(d)
+        });
         assert_eq!(out.len(), 1);
         let text = std::format!("{}", out[0]);
         assert!(text.starts_with(last.name), "{text}");

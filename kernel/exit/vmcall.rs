@@ -49,12 +49,14 @@ pub fn handle(vcpu: &mut Vcpu) -> Flow {
 /// Prints the vCPU's exit counters as one line, paid for from its partition's console share like
 /// console writes (a line it cannot pay for whole is dropped and counted), so repeating the call
 /// cannot flood the serial console other partitions share. The line is cut at the longest line
-/// the console's wait bound allows.
+/// the console's wait bound allows. Not inlined (nor the other calls that copy buffers): the run
+/// loop's frame, on the host stack, stays small.
+#[inline(never)]
 fn print_exit_counts(vcpu: &mut Vcpu) {
     let line = ExitCountLine {
         partition: vcpu.name(),
         vcpu: vcpu.vcpu,
-        counters: vcpu.counters.clone(),
+        counters: &vcpu.counters,
     };
     let mut text: heapless::String<{ LINE_MAX_WIRE_BYTES as usize - 1 }> = heapless::String::new();
     let _ = write!(Truncating(&mut text), "{line}");
@@ -68,13 +70,13 @@ fn print_exit_counts(vcpu: &mut Vcpu) {
 }
 
 /// `[<partition>] vcpu <i> exits: ...`
-struct ExitCountLine {
+struct ExitCountLine<'c> {
     partition: &'static str,
     vcpu: u16,
-    counters: ExitCounters,
+    counters: &'c ExitCounters,
 }
 
-impl fmt::Display for ExitCountLine {
+impl fmt::Display for ExitCountLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -123,7 +125,9 @@ fn read_exit_count(vcpu: &Vcpu, reason: u64) -> u64 {
     counters.count(exit) - u64::from(exit == ExitReason::Vmcall)
 }
 
-/// Copies every counter (less this VMCALL) into the guest's array; returns the entries written.
+/// Copies every counter (less this VMCALL) into the guest's array, one entry at a time (the whole
+/// array lies in the partition's memory, checked first); returns the entries written.
+#[inline(never)]
 fn read_exit_counters(vcpu: &Vcpu, guest_address: u64, entries: u64) -> u64 {
     let memory = crate::plan::PLAN.partitions[vcpu.partition as usize].memory;
     let Some(offset) =
@@ -131,19 +135,21 @@ fn read_exit_counters(vcpu: &Vcpu, guest_address: u64, entries: u64) -> u64 {
     else {
         return ERROR_INVALID_ARGUMENT;
     };
-    let mut counts = vcpu.counters.entries();
-    counts[ExitReason::Vmcall as usize] -= 1;
-    let mut bytes = [0u8; 8 * tessera_vmx::guest_abi::EXIT_COUNTER_ENTRIES as usize];
-    for (chunk, count) in bytes.chunks_exact_mut(8).zip(counts) {
-        chunk.copy_from_slice(&count.to_le_bytes());
+    for i in 0..entries as usize {
+        let count = vcpu.counters.entry(i) - u64::from(i == ExitReason::Vmcall as usize);
+        let at = offset as usize + 8 * i;
+        if vcpu
+            .guest_memory
+            .copy_in(at, &count.to_le_bytes())
+            .is_none()
+        {
+            return ERROR_INVALID_ARGUMENT;
+        }
     }
-    let wanted = &bytes[..8 * entries as usize];
-    match vcpu.guest_memory.copy_in(offset as usize, wanted) {
-        Some(()) => entries,
-        None => ERROR_INVALID_ARGUMENT,
-    }
+    entries
 }
 
+#[inline(never)]
 fn console_write(vcpu: &mut Vcpu, guest_address: u64, bytes: u64) -> u64 {
     let memory = crate::plan::PLAN.partitions[vcpu.partition as usize].memory;
     let Some(offset) = console_buffer_offset(memory.guest_base, memory.bytes, guest_address, bytes)

@@ -7,9 +7,9 @@ use crate::plan_vmx::fill_boot_info;
 use core::fmt;
 use tessera_manifest::hermit::relocate::RelocError;
 use tessera_manifest::{Partition, Plan};
-use tessera_vmx::guest_abi::{BootInfo, BootInfoError, BootTimer};
+use tessera_vmx::guest_abi::{BootInfoError, BootInfoFill, BootTimer};
 use tessera_vmx::guest_state::{
-    write_boot_area_shared, write_boot_info, GuestBootLayout, GuestRange, LayoutError,
+    boot_info_block, write_boot_area_shared, GuestBootLayout, GuestRange, LayoutError,
 };
 
 /// Most MMIO ranges one partition maps.
@@ -52,13 +52,7 @@ pub fn mmio_ranges(
     part: &Partition<'_>,
 ) -> Result<heapless::Vec<GuestRange, MAX_MMIO>, PlaceError> {
     let mut out = heapless::Vec::new();
-    for m in part.devices.iter().flat_map(|d| d.mmio.iter()) {
-        let range = GuestRange {
-            base: m.base,
-            bytes: m.bytes,
-        };
-        out.push(range).map_err(|_| PlaceError::TooManyMmio)?;
-    }
+    push_mmio(part, &mut out)?;
     Ok(out)
 }
 
@@ -68,16 +62,54 @@ pub fn channel_ranges(
     index: u16,
 ) -> Result<heapless::Vec<GuestRange, MAX_MMIO>, PlaceError> {
     let mut out = heapless::Vec::new();
-    for (c, role) in tessera_manifest::channel::of_partition(plan, index) {
-        let (base, bytes) = c.guest_span(role);
-        out.push(GuestRange { base, bytes })
-            .map_err(|_| PlaceError::TooManyMmio)?;
-    }
+    push_channels(plan, index, &mut out)?;
     Ok(out)
 }
 
+/// Appends the partition's MMIO ranges to `out`, at most [`MAX_MMIO`] of them.
+fn push_mmio<const N: usize>(
+    part: &Partition<'_>,
+    out: &mut heapless::Vec<GuestRange, N>,
+) -> Result<(), PlaceError> {
+    let ranges = part.devices.iter().flat_map(|d| d.mmio.iter());
+    push_at_most_max(
+        ranges.map(|m| GuestRange {
+            base: m.base,
+            bytes: m.bytes,
+        }),
+        out,
+    )
+}
+
+/// Appends the guest ranges of partition `index`'s channels to `out`, at most [`MAX_MMIO`].
+fn push_channels<const N: usize>(
+    plan: &Plan<'_>,
+    index: u16,
+    out: &mut heapless::Vec<GuestRange, N>,
+) -> Result<(), PlaceError> {
+    let ranges = tessera_manifest::channel::of_partition(plan, index).map(|(c, role)| {
+        let (base, bytes) = c.guest_span(role);
+        GuestRange { base, bytes }
+    });
+    push_at_most_max(ranges, out)
+}
+
+fn push_at_most_max<const N: usize>(
+    ranges: impl Iterator<Item = GuestRange>,
+    out: &mut heapless::Vec<GuestRange, N>,
+) -> Result<(), PlaceError> {
+    for (i, range) in ranges.enumerate() {
+        if i == MAX_MMIO {
+            return Err(PlaceError::TooManyMmio);
+        }
+        out.push(range).map_err(|_| PlaceError::TooManyMmio)?;
+    }
+    Ok(())
+}
+
 /// The boot-area layout of partition `index` (the same on every CPU: it only depends on the
-/// plan); its page tables map the memory, the MMIO and the channels.
+/// plan); its page tables map the memory, the MMIO and the channels. One list of ranges on the
+/// stack (it runs on host stacks too).
 pub fn layout(plan: &Plan<'_>, index: u16) -> Result<GuestBootLayout, PlaceError> {
     let part = &plan.partitions[usize::from(index)];
     let ram = GuestRange {
@@ -85,12 +117,8 @@ pub fn layout(plan: &Plan<'_>, index: u16) -> Result<GuestBootLayout, PlaceError
         bytes: part.memory.bytes,
     };
     let mut mapped: heapless::Vec<GuestRange, { 2 * MAX_MMIO }> = heapless::Vec::new();
-    for r in mmio_ranges(part)?
-        .into_iter()
-        .chain(channel_ranges(plan, index)?)
-    {
-        mapped.push(r).map_err(|_| PlaceError::TooManyMmio)?;
-    }
+    push_mmio(part, &mut mapped)?;
+    push_channels(plan, index, &mut mapped)?;
     GuestBootLayout::new(ram, part.vcpus.len() as u64, &mapped).map_err(PlaceError::Layout)
 }
 
@@ -130,11 +158,12 @@ pub fn place(
     let shared = channel_ranges(plan, index)?;
     write_boot_area_shared(&layout, &mmio_ranges(part)?, &shared, area)
         .map_err(PlaceError::Layout)?;
-    let mut info = BootInfo::EMPTY;
     for vcpu in 0..part.vcpus.len() as u16 {
+        // Filled in place: no copy of the 3.7 KiB block on the boot CPU's stack.
+        let mut info =
+            boot_info_block(&layout, area, u64::from(vcpu)).map_err(PlaceError::Layout)?;
         fill_boot_info(plan, index, vcpu, &mut info).map_err(PlaceError::BootInfo)?;
         info.set_timer(timer);
-        write_boot_info(&layout, area, vcpu as u64, &info).map_err(PlaceError::Layout)?;
     }
     Ok(())
 }
@@ -146,6 +175,7 @@ mod tests {
         Console, Device, HostRange, Image, Ipiv, IpivMode, Memory, Partition, PidTable, PortRange,
         Segment, Vcpu, VcpuRef,
     };
+    use tessera_vmx::guest_abi::BootInfo;
 
     const MIB: u64 = 1 << 20;
     const TIMER: BootTimer = BootTimer {

@@ -4,27 +4,28 @@ use tessera_manifest::channel::Role;
 use tessera_manifest::{Channel, Partition, Plan, RouteMode, VectorSet};
 
 use tessera_vmx::guest_abi::{
-    BootChannel, BootInfo, BootInfoError, BootPeer, ChannelRole, PeerRoute, CHANNEL_NAME_MAX_BYTES,
+    BootChannel, BootIdentity, BootInfoError, BootInfoFill, BootPeer, ChannelRole, PeerRoute,
+    CHANNEL_NAME_MAX_BYTES,
 };
 
 /// Fills `info` for vCPU `vcpu` of partition `partition`: identity, memory, name and every APIC ID it
 /// may IPI (its own partition's vCPUs, then each route's target vCPUs with the vectors that arrive).
+/// The hypervisor fills the block in place in guest memory (`BootInfoBlock`), host tests a `BootInfo`.
 pub fn fill_boot_info(
     plan: &Plan<'_>,
     partition: u16,
     vcpu: u16,
-    info: &mut BootInfo,
+    info: &mut impl BootInfoFill,
 ) -> Result<(), BootInfoError> {
     let own = &plan.partitions[usize::from(partition)];
-    *info = BootInfo {
+    info.start(BootIdentity {
         vcpu_index: u32::from(vcpu),
         vcpu_count: own.vcpus.len() as u32,
         virtual_apic_id: own.vcpus[usize::from(vcpu)].virtual_apic_id,
         memory_guest_base: own.memory.guest_base,
         memory_bytes: own.memory.bytes,
         partition_index: u32::from(partition),
-        ..BootInfo::EMPTY
-    };
+    });
     info.set_name(own.name)?;
     push_partition(
         info,
@@ -94,7 +95,7 @@ fn boot_channel(plan: &Plan<'_>, c: &Channel<'_>, role: Role) -> BootChannel {
 }
 
 fn push_partition(
-    info: &mut BootInfo,
+    info: &mut impl BootInfoFill,
     target: &Partition<'_>,
     partition_index: u16,
     route: PeerRoute,

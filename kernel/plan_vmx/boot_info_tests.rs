@@ -70,7 +70,9 @@ fn every_planned_vcpu_gets_a_valid_block_naming_itself_as_a_peer() {
 
 #[test]
 fn every_planned_partition_gets_a_boot_area_with_its_blocks() {
-    use tessera_vmx::guest_state::{write_boot_area, write_boot_info, GuestBootLayout, GuestRange};
+    use tessera_vmx::guest_state::{
+        boot_info_block, write_boot_area, write_boot_info, GuestBootLayout, GuestRange,
+    };
     for manifest in manifests() {
         with_plan(&manifest, |plan| {
             for (p, partition) in plan.partitions.iter().enumerate() {
@@ -97,6 +99,12 @@ fn every_planned_partition_gets_a_boot_area_with_its_blocks() {
                     write_boot_info(&layout, &mut area, u64::from(v), &info).unwrap();
                     let at = layout.area_offset(layout.boot_info_guest(u64::from(v)));
                     assert_eq!(&area[at..at + 8], b"TESSBOOT");
+                    // The hypervisor's way: the same block filled in place.
+                    let mut in_place = vec![0xAAu8; area.len()];
+                    let mut block = boot_info_block(&layout, &mut in_place, u64::from(v)).unwrap();
+                    fill_boot_info(plan, p as u16, v, &mut block).unwrap();
+                    let block_bytes = at..at + tessera_vmx::guest_abi::BOOT_INFO_BYTES;
+                    assert_eq!(in_place[block_bytes.clone()], area[block_bytes]);
                 }
             }
         });

@@ -222,9 +222,10 @@ impl Shared {
         self.counters.lock().clone_from(counters);
     }
 
-    /// The exit counters published when the vCPU stopped (all zero before).
-    pub fn counters(&self) -> ExitCounters {
-        self.counters.lock().clone()
+    /// Runs `f` on the exit counters published when the vCPU stopped (all zero before), in place
+    /// (no copy on the caller's stack).
+    pub fn with_counters<R>(&self, f: impl FnOnce(&ExitCounters) -> R) -> R {
+        f(&self.counters.lock())
     }
 
     pub fn set_pid(&self, pid: &'static PostedInterruptDescriptor) {

@@ -11,7 +11,7 @@ use tessera_arch::vmx::{ActiveVmcs, ConfigureError, VcpuTables, VmcsError};
 use tessera_manifest::Partition;
 use tessera_vmx::fields::Field64Guest as G64;
 use tessera_vmx::guest_state::{
-    guest_state_writes, Activity, FixedBits, GuestBootLayout, GuestEntry,
+    guest_state_fields, Activity, FixedBits, GuestBootLayout, GuestEntry,
 };
 use tessera_vmx::msr as m;
 use tessera_vmx::select::SelectedControls;
@@ -54,9 +54,8 @@ pub fn configure(
     write_guest_state(vmcs, layout, rip, registers)
 }
 
-/// The guest state for a 64-bit start at `rip` (in a frame of its own: a debug build does not hold
-/// its list on the host stack together with `configure`'s).
-#[inline(never)]
+/// The guest state for a 64-bit start at `rip`, each field written as tessera-vmx gives it (no list
+/// on the host stack); after the first VMWRITE that fails, none more (the error names its field).
 fn write_guest_state(
     vmcs: &mut ActiveVmcs,
     layout: &GuestBootLayout,
@@ -70,9 +69,16 @@ fn write_guest_state(
         cr0_fixed: fixed(m::IA32_VMX_CR0_FIXED0, m::IA32_VMX_CR0_FIXED1),
         cr4_fixed: fixed(m::IA32_VMX_CR4_FIXED0, m::IA32_VMX_CR4_FIXED1),
     };
-    for &(field, value) in guest_state_writes(layout, &entry).as_slice() {
-        vmcs.write_guest_state(field, value)
-            .map_err(|e| ConfigError::Vmcs(field, e))?;
+    let mut failed = None;
+    guest_state_fields(layout, &entry, &mut |field, value| {
+        if failed.is_none() {
+            if let Err(e) = vmcs.write_guest_state(field, value) {
+                failed = Some(ConfigError::Vmcs(field, e));
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
     vmcs.write(G64::Ia32Efer, registers.efer)
         .map_err(|e| ConfigError::Vmcs(G64::Ia32Efer.encoding(), e))

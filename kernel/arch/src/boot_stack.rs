@@ -3,24 +3,38 @@
 
 use core::cell::UnsafeCell;
 
-/// Bytes of the boot CPU's stack, which carries the whole boot (machine check, heap, partitions)
-/// before the CPU moves onto its vCPU's host stack: measured deepest use 11,800 bytes (release,
-/// whose LTO inlines the boot into few frames) and 27,282 (debug) with the default manifest
-/// (`SUMMARY bsp_stack_used_bytes`); 16 KiB and 48 KiB leave at least 4.5 KiB and 20 KiB of margin.
-/// The page under it is the 32-bit entry's own (`.boot`, see `linker.ld`), unmapped once the CPU
-/// runs on its own GDT: an overflow faults there (`fatal: CPU 0: stack overflow ...`).
-#[cfg(not(debug_assertions))]
-pub const BSP_STACK_BYTES: usize = 16 * 1024;
-#[cfg(debug_assertions)]
-pub const BSP_STACK_BYTES: usize = 48 * 1024;
+/// Deepest use of the boot CPU's stack measured with the release build, the whole boot on the
+/// default manifest (`SUMMARY bsp_stack_used_bytes`, printed by every run; 2,680 with scenario
+/// `pingpong-intra`, the deepest seen).
+pub const BSP_STACK_MEASURED_RELEASE_BYTES: usize = 2_680;
+/// The same with the debug build (no inlining: deeper frames), over the emulator scenarios.
+pub const BSP_STACK_MEASURED_DEBUG_BYTES: usize = 27_282;
+/// Headroom kept above the measured depth (as for host stacks:
+/// `tessera_manifest::heap::HOST_STACK_MARGIN_BYTES`).
+pub const BSP_STACK_MARGIN_BYTES: usize = 2048;
 
-#[repr(C, align(4096))]
+/// Bytes of the boot CPU's stack, which carries the whole boot (machine check, heap, partitions)
+/// before the CPU moves onto its vCPU's host stack: the measured depth plus the margin, in whole
+/// KiB. The page under it is the 32-bit entry's own (`.boot`, see `linker.ld`), unmapped once the
+/// CPU runs on its own GDT: an overflow faults there (`fatal: CPU 0: stack overflow ...`).
+pub const BSP_STACK_BYTES: usize = {
+    let measured = if cfg!(debug_assertions) {
+        BSP_STACK_MEASURED_DEBUG_BYTES
+    } else {
+        BSP_STACK_MEASURED_RELEASE_BYTES
+    };
+    (measured + BSP_STACK_MARGIN_BYTES).next_multiple_of(1024)
+};
+
+/// 16-byte aligned (the ABI's stack alignment); its bottom is page-aligned by `linker.ld`, which
+/// puts it right after the page-sized `.boot`. Not page-sized: the code follows it directly.
+#[repr(C, align(16))]
 pub(crate) struct Stack(UnsafeCell<[u8; BSP_STACK_BYTES]>);
 
 // SAFETY: used only as the boot CPU's stack, through the stack pointer; never accessed as Rust data.
 unsafe impl Sync for Stack {}
 
-#[link_section = ".boot_stack"]
+#[link_section = ".bss.boot_stack"]
 pub(crate) static BSP_STACK: Stack = Stack(UnsafeCell::new([0; BSP_STACK_BYTES]));
 
 /// What measures the boot CPU's start-up stack (zeroed until used).

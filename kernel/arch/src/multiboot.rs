@@ -73,7 +73,7 @@ impl BootInfo {
     }
 
     /// The memory map (empty if the loader gave none).
-    pub fn memory_map(&self) -> impl Iterator<Item = MemoryRegion> {
+    pub fn memory_map(&self) -> impl Iterator<Item = MemoryRegion> + Clone + '_ {
         let payload = self.tag(TAG_MEMORY_MAP).unwrap_or(&[]);
         let entry_bytes = u32_at(payload, 0).unwrap_or(24).max(24) as usize;
         let entries = payload.get(8..).unwrap_or(&[]);

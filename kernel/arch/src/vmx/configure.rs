@@ -12,7 +12,7 @@ use super::vmcs::{ActiveVmcs, VmcsError};
 use tessera_vmx::controls::{PinBased, PrimaryProcBased, SecondaryProcBased, TertiaryProcBased};
 use tessera_vmx::fields::Field64Control as C64;
 use tessera_vmx::guest_state::{
-    address_writes, control_writes, ControlAddresses, ControlValues, SetupError,
+    address_fields, control_fields, ControlAddresses, ControlValues, FieldSink, SetupError,
 };
 use tessera_vmx::select::{PortExiting, SelectedControls};
 use tessera_vmx::tables::PostedInterruptDescriptor;
@@ -133,9 +133,8 @@ impl ActiveVmcs<'_> {
         Ok(())
     }
 
-    // The two lists are built in frames of their own (not inlined), one after the other, so a
-    // debug build does not hold both on the host stack at once.
-    #[inline(never)]
+    // Each field is written as tessera-vmx's builders give it (no list of writes on the host
+    // stack); the builders refuse a setup before its first write.
     fn write_controls(
         &mut self,
         controls: &SelectedControls,
@@ -147,14 +146,14 @@ impl ActiveVmcs<'_> {
             posted_interrupt_vector: notification_vector,
             last_pid_index: Some(tables.pid_table.last_index()),
         };
-        // Borrowed in place: a debug build keeps one copy of the list, not one per `?` step.
-        match &control_writes(&values) {
-            Ok(writes) => self.write_list(writes.as_slice()),
-            Err(e) => Err(ConfigureError::Setup(*e)),
-        }
+        let mut sink = SensitiveWrites {
+            vmcs: self,
+            failed: None,
+        };
+        control_fields(&values, &mut sink).map_err(ConfigureError::Setup)?;
+        sink.result()
     }
 
-    #[inline(never)]
     fn write_addresses(
         &mut self,
         controls: &SelectedControls,
@@ -169,10 +168,12 @@ impl ActiveVmcs<'_> {
             eptp: tables.ept.eptp(),
             pid_table: Some(tables.pid_table.phys_addr()),
         };
-        match &address_writes(&addresses, controls.ipiv) {
-            Ok(writes) => self.write_list(writes.as_slice()),
-            Err(e) => Err(ConfigureError::Setup(*e)),
-        }
+        let mut sink = SensitiveWrites {
+            vmcs: self,
+            failed: None,
+        };
+        address_fields(&addresses, controls.ipiv, &mut sink).map_err(ConfigureError::Setup)?;
+        sink.result()
     }
 
     /// Points the VMCS at the installed MSR bitmap that passes IA32_TSC_DEADLINE (`true`) or the
@@ -196,16 +197,36 @@ impl ActiveVmcs<'_> {
         // built with the same x2APIC policy as the one it replaces, never written again).
         unsafe { self.write_sensitive(C64::MsrBitmap.encoding(), address) }
     }
+}
 
-    fn write_list(&mut self, writes: &[(u32, u64)]) -> Result<(), ConfigureError> {
-        for &(field, value) in writes {
-            // SAFETY: `configure` checked the controls (`check_isolation`); every address is a
-            // sealed table (no writer left once installed), the vCPU's virtual-APIC page or its
-            // static descriptor, each aligned as tessera-vmx's `address_writes` checked.
-            unsafe { self.write_sensitive(field, value) }
-                .map_err(|e| ConfigureError::Vmcs(field, e))?;
+/// VMWRITEs of `configure`'s control and address fields, one at a time; after the first that
+/// fails, none more (the error names that field).
+struct SensitiveWrites<'v, 'a> {
+    vmcs: &'v mut ActiveVmcs<'a>,
+    failed: Option<(u32, VmcsError)>,
+}
+
+impl FieldSink for SensitiveWrites<'_, '_> {
+    fn push(&mut self, field: u32, value: u64) {
+        if self.failed.is_some() {
+            return;
         }
-        Ok(())
+        // SAFETY: only `configure` makes this sink, after checking the controls
+        // (`check_isolation`); every address is a sealed table (no writer left once installed),
+        // the vCPU's virtual-APIC page or its static descriptor, each aligned as tessera-vmx's
+        // `address_fields` checked before its first write.
+        if let Err(e) = unsafe { self.vmcs.write_sensitive(field, value) } {
+            self.failed = Some((field, e));
+        }
+    }
+}
+
+impl SensitiveWrites<'_, '_> {
+    fn result(self) -> Result<(), ConfigureError> {
+        match self.failed {
+            Some((field, e)) => Err(ConfigureError::Vmcs(field, e)),
+            None => Ok(()),
+        }
     }
 }
 

@@ -54,6 +54,20 @@ impl ExitCounters {
     /// Every count as the exit-counters hypercall returns it: slot `r` = basic reason `r`
     /// (0 for numbers the SDM does not define), then unknown reasons.
     pub fn entries(&self) -> [u64; SLOTS + 1] {
+        core::array::from_fn(|i| self.entry(i))
+    }
+
+    /// Entry `i` of [`Self::entries`] (0 past its end), without building the array.
+    pub fn entry(&self, i: usize) -> u64 {
+        match i {
+            i if i < SLOTS => self.by_reason[i],
+            SLOTS => self.unknown,
+            _ => 0,
+        }
+    }
+
+    #[cfg(test)]
+    fn entries_copied(&self) -> [u64; SLOTS + 1] {
         let mut out = [0; SLOTS + 1];
         out[..SLOTS].copy_from_slice(&self.by_reason);
         out[SLOTS] = self.unknown;
@@ -85,6 +99,19 @@ impl fmt::Display for ExitCounters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entry_by_entry_is_the_copied_array() {
+        let mut c = ExitCounters::new();
+        c.record(ExitReason::Vmcall as u16);
+        c.record(ExitReason::Cpuid as u16);
+        c.record(ExitReason::Vmcall as u16);
+        c.record(9999);
+        assert_eq!(c.entries(), c.entries_copied());
+        assert_eq!(c.entry(ExitReason::Vmcall as usize), 2);
+        assert_eq!(c.entry(SLOTS), 1);
+        assert_eq!(c.entry(SLOTS + 1), 0);
+    }
     use std::string::ToString;
 
     #[test]

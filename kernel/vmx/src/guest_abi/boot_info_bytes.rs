@@ -74,7 +74,7 @@ impl BootInfo {
     }
 }
 
-fn write_peer(peer: &BootPeer, out: &mut [u8]) {
+pub(super) fn write_peer(peer: &BootPeer, out: &mut [u8]) {
     let mut put =
         |offset: usize, bytes: &[u8]| out[offset..offset + bytes.len()].copy_from_slice(bytes);
     put(

@@ -3,6 +3,7 @@
 
 mod boot_channel;
 mod boot_info;
+mod boot_info_block;
 mod boot_info_bytes;
 mod hypercall;
 pub mod page_walk;
@@ -16,4 +17,5 @@ pub use boot_info::{
     BootInfo, BootInfoError, BootPeer, BootTimer, PeerRoute, TimerPath, BOOT_INFO_BYTES,
     BOOT_INFO_MAGIC, BOOT_INFO_VERSION, NAME_MAX_BYTES, PEERS_MAX,
 };
+pub use boot_info_block::{BootIdentity, BootInfoBlock, BootInfoFill};
 pub use hypercall::*;

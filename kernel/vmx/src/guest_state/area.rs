@@ -5,7 +5,7 @@
 use super::boot_area::BLOCK_2M_BYTES;
 use super::gdt::{gdt_entries, tss_bytes};
 use super::layout::{GuestBootLayout, GuestRange, LayoutError, PAGE_BYTES};
-use crate::guest_abi::{BootInfo, BOOT_INFO_BYTES};
+use crate::guest_abi::{BootInfo, BootInfoBlock, BOOT_INFO_BYTES};
 
 const PRESENT: u64 = 1 << 0;
 const WRITABLE: u64 = 1 << 1;
@@ -61,6 +61,25 @@ pub fn write_boot_info(
     vcpu: u64,
     info: &BootInfo,
 ) -> Result<(), LayoutError> {
+    info.write_to(boot_info_bytes(layout, area, vcpu)?);
+    Ok(())
+}
+
+/// vCPU `vcpu`'s boot-info block in its page of `area`, to fill in place (`vcpu <
+/// layout.vcpu_count`): the hypervisor builds no copy of the block on its stack.
+pub fn boot_info_block<'a>(
+    layout: &GuestBootLayout,
+    area: &'a mut [u8],
+    vcpu: u64,
+) -> Result<BootInfoBlock<'a>, LayoutError> {
+    Ok(BootInfoBlock::new(boot_info_bytes(layout, area, vcpu)?))
+}
+
+fn boot_info_bytes<'a>(
+    layout: &GuestBootLayout,
+    area: &'a mut [u8],
+    vcpu: u64,
+) -> Result<&'a mut [u8; BOOT_INFO_BYTES], LayoutError> {
     if area.len() as u64 != layout.area_bytes || vcpu >= layout.vcpu_count {
         return Err(LayoutError::AreaSize {
             expected_bytes: layout.area_bytes,
@@ -68,12 +87,9 @@ pub fn write_boot_info(
         });
     }
     let offset = layout.area_offset(layout.boot_info_guest(vcpu));
-    // Written in place: a copy of the block on the stack would cost the boot CPU its 3.7 KiB.
-    let block: &mut [u8; BOOT_INFO_BYTES] = (&mut area[offset..offset + BOOT_INFO_BYTES])
+    Ok((&mut area[offset..offset + BOOT_INFO_BYTES])
         .try_into()
-        .expect("the range is BOOT_INFO_BYTES long");
-    info.write_to(block);
-    Ok(())
+        .expect("the range is BOOT_INFO_BYTES long"))
 }
 
 fn write_gdt(layout: &GuestBootLayout, area: &mut [u8]) {

@@ -2,7 +2,7 @@
 //! the addresses of its structures (SDM Vol. 3C 25.6-25.8).
 
 use super::guest::GUEST_CR4;
-use super::writes::FieldWrites;
+use super::writes::{FieldSink, FieldWrites};
 use crate::controls::PrimaryProcBased;
 use crate::fields::{
     Field16Control as C16, Field32Control as C32, Field64Control as C64, NaturalControl as CN,
@@ -72,8 +72,19 @@ impl core::fmt::Display for SetupError {
 
 /// Every value control field for the vCPU (no addresses), control words first.
 pub fn control_writes(values: &ControlValues) -> Result<FieldWrites, SetupError> {
-    let c = &values.controls;
     let mut w = FieldWrites::new();
+    control_fields(values, &mut w)?;
+    Ok(w)
+}
+
+/// The writes of [`control_writes`] into `w`, one by one; on an error nothing is written.
+pub fn control_fields(values: &ControlValues, w: &mut impl FieldSink) -> Result<(), SetupError> {
+    let c = &values.controls;
+    let last_pid_index = match (c.ipiv, values.last_pid_index) {
+        (true, None) => return Err(SetupError::MissingPidTable),
+        (true, Some(last)) => Some(last),
+        (false, _) => None,
+    };
     w.push(C32::PinBasedControls.encoding(), u64::from(c.pin.bits()));
     w.push(
         C32::ProcBasedControls.encoding(),
@@ -90,26 +101,39 @@ pub fn control_writes(values: &ControlValues) -> Result<FieldWrites, SetupError>
     }
     w.push(C32::ExitControls.encoding(), u64::from(c.exit.bits()));
     w.push(C32::EntryControls.encoding(), u64::from(c.entry.bits()));
-    zero_counts_and_events(&mut w);
+    zero_counts_and_events(w);
     w.push(
         C16::PostedInterruptNotificationVector.encoding(),
         u64::from(values.posted_interrupt_vector),
     );
-    match (c.ipiv, values.last_pid_index) {
-        (true, None) => return Err(SetupError::MissingPidTable),
-        (true, Some(last)) => w.push(C16::LastPidPointerIndex.encoding(), u64::from(last)),
-        (false, _) => {}
+    if let Some(last) = last_pid_index {
+        w.push(C16::LastPidPointerIndex.encoding(), u64::from(last));
     }
     w.push(CN::Cr0GuestHostMask.encoding(), 0);
     w.push(CN::Cr4GuestHostMask.encoding(), CR4_VMXE);
     w.push(CN::Cr4ReadShadow.encoding(), GUEST_CR4 & !CR4_VMXE);
-    Ok(w)
+    Ok(())
 }
 
 /// The address control fields, after checking each alignment; with `ipiv` the PID-pointer table too.
 pub fn address_writes(a: &ControlAddresses, ipiv: bool) -> Result<FieldWrites, SetupError> {
-    check_alignment(a)?;
     let mut w = FieldWrites::new();
+    address_fields(a, ipiv, &mut w)?;
+    Ok(w)
+}
+
+/// The writes of [`address_writes`] into `w`, one by one; on an error nothing is written.
+pub fn address_fields(
+    a: &ControlAddresses,
+    ipiv: bool,
+    w: &mut impl FieldSink,
+) -> Result<(), SetupError> {
+    check_alignment(a)?;
+    let pid_table = match (ipiv, a.pid_table) {
+        (true, None) => return Err(SetupError::MissingPidTable),
+        (true, Some(table)) => Some(table),
+        (false, _) => None,
+    };
     if let Some((io_bitmap_a, io_bitmap_b)) = a.io_bitmaps {
         w.push(C64::IoBitmapA.encoding(), io_bitmap_a);
         w.push(C64::IoBitmapB.encoding(), io_bitmap_b);
@@ -121,17 +145,15 @@ pub fn address_writes(a: &ControlAddresses, ipiv: bool) -> Result<FieldWrites, S
         a.posted_interrupt_descriptor,
     );
     w.push(C64::Eptp.encoding(), a.eptp);
-    match (ipiv, a.pid_table) {
-        (true, None) => return Err(SetupError::MissingPidTable),
-        (true, Some(table)) => w.push(C64::PidPointerTable.encoding(), table),
-        (false, _) => {}
+    if let Some(table) = pid_table {
+        w.push(C64::PidPointerTable.encoding(), table);
     }
-    Ok(w)
+    Ok(())
 }
 
 /// Only #MC intercepted (the hypervisor handles machine checks, `exit::machine_check`), no MSR
 /// load/store lists, no event injected, TPR threshold 0, no EOI exits.
-fn zero_counts_and_events(w: &mut FieldWrites) {
+fn zero_counts_and_events(w: &mut impl FieldSink) {
     w.push(
         C32::ExceptionBitmap.encoding(),
         u64::from(crate::exit::machine_check::EXCEPTION_BITMAP),

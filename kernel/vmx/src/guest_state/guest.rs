@@ -7,7 +7,7 @@ use super::gdt::{
     TSS_ACCESS_RIGHTS, TSS_LIMIT, TSS_SELECTOR, UNUSABLE_ACCESS_RIGHTS,
 };
 use super::layout::GuestBootLayout;
-use super::writes::FieldWrites;
+use super::writes::{FieldSink, FieldWrites};
 use crate::fields::{
     Field16Guest as G16, Field32Guest as G32, Field64Guest as G64, NaturalGuest as GN,
 };
@@ -64,8 +64,14 @@ pub struct GuestEntry {
 /// Every guest-state field for the first entry of a vCPU of the partition laid out by `layout`.
 pub fn guest_state_writes(layout: &GuestBootLayout, entry: &GuestEntry) -> FieldWrites {
     let mut w = FieldWrites::new();
-    control_registers(&mut w, layout, entry);
-    segments(&mut w, layout);
+    guest_state_fields(layout, entry, &mut w);
+    w
+}
+
+/// The writes of [`guest_state_writes`] into `w`, one by one.
+pub fn guest_state_fields(layout: &GuestBootLayout, entry: &GuestEntry, w: &mut impl FieldSink) {
+    control_registers(w, layout, entry);
+    segments(w, layout);
     w.push(GN::Rip.encoding(), entry.rip);
     w.push(GN::Rsp.encoding(), entry.rsp);
     w.push(GN::Rflags.encoding(), GUEST_RFLAGS);
@@ -80,10 +86,9 @@ pub fn guest_state_writes(layout: &GuestBootLayout, entry: &GuestEntry) -> Field
     w.push(G32::Ia32SysenterCs.encoding(), 0);
     w.push(GN::Ia32SysenterEsp.encoding(), 0);
     w.push(GN::Ia32SysenterEip.encoding(), 0);
-    w
 }
 
-fn control_registers(w: &mut FieldWrites, layout: &GuestBootLayout, entry: &GuestEntry) {
+fn control_registers(w: &mut impl FieldSink, layout: &GuestBootLayout, entry: &GuestEntry) {
     w.push(GN::Cr0.encoding(), entry.cr0_fixed.apply(GUEST_CR0));
     w.push(GN::Cr3.encoding(), layout.pml4_guest());
     w.push(GN::Cr4.encoding(), entry.cr4_fixed.apply(GUEST_CR4));
@@ -170,7 +175,7 @@ const LDTR: SegmentFields = (
 );
 
 /// Flat 64-bit code, flat data in every data register, the TSS, no LDT, the GDT and an empty IDT.
-fn segments(w: &mut FieldWrites, layout: &GuestBootLayout) {
+fn segments(w: &mut impl FieldSink, layout: &GuestBootLayout) {
     for (fields, selector, access_rights) in FLAT_SEGMENTS {
         segment(w, fields, selector, 0xFFFF_FFFF, access_rights, 0);
     }
@@ -190,7 +195,7 @@ fn segments(w: &mut FieldWrites, layout: &GuestBootLayout) {
 }
 
 fn segment(
-    w: &mut FieldWrites,
+    w: &mut impl FieldSink,
     (selector, limit, rights, base): SegmentFields,
     selector_value: u16,
     limit_value: u32,

@@ -254,3 +254,50 @@ fn control_setup_errors_name_the_structure() {
         })
     ));
 }
+
+/// The kernel writes each field as it comes: a refused setup must be refused before the first write.
+#[test]
+fn refused_setups_write_nothing() {
+    let mut written = 0usize;
+    let mut count = |_: u32, _: u64| written += 1;
+    let no_index = ControlValues {
+        last_pid_index: None,
+        ..values(IpivMode::Required)
+    };
+    assert_eq!(
+        control_fields(&no_index, &mut count),
+        Err(SetupError::MissingPidTable)
+    );
+    let no_table = ControlAddresses {
+        pid_table: None,
+        ..addresses()
+    };
+    assert!(address_fields(&no_table, true, &mut count).is_err());
+    let bad_pid = ControlAddresses {
+        posted_interrupt_descriptor: 0x20_0020,
+        ..addresses()
+    };
+    assert!(address_fields(&bad_pid, false, &mut count).is_err());
+    assert_eq!(written, 0);
+}
+
+#[test]
+fn sinks_see_the_lists_writes_in_order() {
+    let mut seen = Vec::new();
+    control_fields(&values(IpivMode::Required), &mut |e: u32, v: u64| {
+        seen.push((e, v))
+    })
+    .unwrap();
+    assert_eq!(
+        seen.as_slice(),
+        control_writes(&values(IpivMode::Required))
+            .unwrap()
+            .as_slice()
+    );
+    seen.clear();
+    guest_state_fields(&layout(), &entry(), &mut |e: u32, v: u64| seen.push((e, v)));
+    assert_eq!(
+        seen.as_slice(),
+        guest_state_writes(&layout(), &entry()).as_slice()
+    );
+}

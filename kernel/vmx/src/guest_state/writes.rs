@@ -1,4 +1,17 @@
-//! A fixed-capacity list of VMCS field writes (encoding, value) that the kernel replays with VMWRITE.
+//! Where the field-write builders put their VMCS writes (encoding, value): a [`FieldSink`], either
+//! the kernel's VMWRITE of each write as it comes (no list on the host stack) or a fixed-capacity
+//! [`FieldWrites`] list (host tests, the emulator check).
+
+/// Receives VMCS writes in order.
+pub trait FieldSink {
+    fn push(&mut self, encoding: u32, value: u64);
+}
+
+impl<F: FnMut(u32, u64)> FieldSink for F {
+    fn push(&mut self, encoding: u32, value: u64) {
+        self(encoding, value)
+    }
+}
 
 /// Most writes one list holds.
 pub const MAX_WRITES: usize = 64;
@@ -16,19 +29,21 @@ impl Default for FieldWrites {
     }
 }
 
+impl FieldSink for FieldWrites {
+    /// Appends a write; the lists built in this crate stay far below [`MAX_WRITES`].
+    fn push(&mut self, encoding: u32, value: u64) {
+        assert!(self.len < MAX_WRITES, "more than {MAX_WRITES} VMCS writes");
+        self.entries[self.len] = (encoding, value);
+        self.len += 1;
+    }
+}
+
 impl FieldWrites {
     pub const fn new() -> Self {
         FieldWrites {
             entries: [(0, 0); MAX_WRITES],
             len: 0,
         }
-    }
-
-    /// Appends a write; the lists built in this crate stay far below [`MAX_WRITES`].
-    pub fn push(&mut self, encoding: u32, value: u64) {
-        assert!(self.len < MAX_WRITES, "more than {MAX_WRITES} VMCS writes");
-        self.entries[self.len] = (encoding, value);
-        self.len += 1;
     }
 
     /// The writes in order.
