@@ -6,7 +6,7 @@ use crate::outcome::VcpuEnd;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use tessera_arch::fixed_heap::StackProbe;
 use tessera_arch::sync::SpinLock;
-use tessera_vmx::exit::{ExitCounters, StopReason};
+use tessera_vmx::exit::{ExitCounters, PublishedCounters, StopReason};
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
 /// vCPUs in the plan (one per physical CPU).
@@ -32,7 +32,7 @@ pub struct Shared {
     /// bit 63 set while pending.
     stop_request: AtomicU64,
     /// The vCPU's exit counters as it stopped (its run loop counts in `Vcpu::counters`).
-    counters: SpinLock<ExitCounters>,
+    counters: SpinLock<PublishedCounters>,
     pid: SpinLock<Option<&'static PostedInterruptDescriptor>>,
     stack: SpinLock<Option<StackProbe>>,
 }
@@ -48,7 +48,7 @@ impl Shared {
             console_bytes: AtomicU64::new(0),
             console_dropped_bytes: AtomicU64::new(0),
             stop_request: AtomicU64::new(0),
-            counters: SpinLock::new(ExitCounters::new()),
+            counters: SpinLock::new(PublishedCounters::new()),
             pid: SpinLock::new(None),
             stack: SpinLock::new(None),
         }
@@ -219,12 +219,12 @@ impl Shared {
 
     /// Keeps the exit counters of the vCPU that stops (before `finish`, so the summary sees them).
     pub fn publish_counters(&self, counters: &ExitCounters) {
-        self.counters.lock().clone_from(counters);
+        *self.counters.lock() = PublishedCounters::from_counters(counters);
     }
 
     /// Runs `f` on the exit counters published when the vCPU stopped (all zero before), in place
     /// (no copy on the caller's stack).
-    pub fn with_counters<R>(&self, f: impl FnOnce(&ExitCounters) -> R) -> R {
+    pub fn with_counters<R>(&self, f: impl FnOnce(&PublishedCounters) -> R) -> R {
         f(&self.counters.lock())
     }
 

@@ -1,11 +1,12 @@
-//! Per-vCPU exit counters: one slot per basic exit reason, no allocation, and a one-line report
-//! (`exits: cpuid=3 vmcall=12 total=15`).
+//! Per-vCPU exit counters, as the run loop counts them: one slot per basic exit reason (one
+//! load-free add per exit), no allocation, and a one-line report (`exits: cpuid=3 vmcall=12
+//! total=15`). What a stopped vCPU publishes is the smaller `PublishedCounters`.
 
 use core::fmt;
 
 use super::reason::{ExitReason, MAX_EXIT_REASON};
 
-const SLOTS: usize = MAX_EXIT_REASON as usize + 1;
+pub(super) const SLOTS: usize = MAX_EXIT_REASON as usize + 1;
 
 /// Exit counts of one vCPU, indexed by basic exit-reason number; unknown numbers count as `unknown`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,15 +86,29 @@ impl ExitCounters {
 
 impl fmt::Display for ExitCounters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("exits:")?;
-        for (reason, count) in self.nonzero() {
-            write!(f, " {}={count}", reason.short_name())?;
-        }
-        if self.unknown > 0 {
-            write!(f, " unknown={}", self.unknown)?;
-        }
-        write!(f, " total={}", self.total())
+        write_report(f, self.nonzero(), 0, self.unknown, self.total())
     }
+}
+
+/// `exits: <reason>=<count> ... [other=N] [unknown=N] total=N`, the counts in reason order.
+pub(super) fn write_report(
+    f: &mut fmt::Formatter<'_>,
+    nonzero: impl Iterator<Item = (ExitReason, u64)>,
+    other: u64,
+    unknown: u64,
+    total: u64,
+) -> fmt::Result {
+    f.write_str("exits:")?;
+    for (reason, count) in nonzero {
+        write!(f, " {}={count}", reason.short_name())?;
+    }
+    if other > 0 {
+        write!(f, " other={other}")?;
+    }
+    if unknown > 0 {
+        write!(f, " unknown={unknown}")?;
+    }
+    write!(f, " total={total}")
 }
 
 #[cfg(test)]

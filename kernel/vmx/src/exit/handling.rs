@@ -44,6 +44,15 @@ pub enum Handling {
     Stop,
 }
 
+/// Whether the vCPU may run on after an exit handled so: false for the handlings that always
+/// stop it (an EPT violation, a triple fault, a machine check, an unhandled exit).
+pub const fn may_resume(handling: Handling) -> bool {
+    !matches!(
+        handling,
+        Handling::EptViolation | Handling::TripleFault | Handling::MachineCheck | Handling::Stop
+    )
+}
+
 /// How the kernel handles exit `reason`.
 pub const fn handling(reason: ExitReason) -> Handling {
     use ExitReason as R;

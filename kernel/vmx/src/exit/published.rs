@@ -1,0 +1,267 @@
+//! The exit counters a vCPU publishes when it stops (one set per vCPU in the kernel's shared
+//! state, read by the end-of-run summary): a `u64` slot only for the basic reasons a vCPU runs on
+//! after. A reason whose handling stops the vCPU (`handling::may_resume` is false: EPT violation,
+//! triple fault, machine check, every unhandled reason) ends the vCPU's life at its first
+//! occurrence, so the run loop counts at most one such exit: those are kept in a short list of
+//! (reason, count) instead of a slot each, 240 bytes instead of the run loop's 648.
+
+use core::fmt;
+
+use super::counters::{write_report, ExitCounters, SLOTS};
+use super::handling::{handling, may_resume};
+use super::reason::ExitReason;
+
+/// `SLOT_OF[number]` for a stopping reason (kept by number) and for a number the SDM does not
+/// define (counted as unknown).
+const STOPPING_REASON: u8 = u8::MAX - 1;
+const UNDEFINED: u8 = u8::MAX;
+
+/// The slot of each basic reason number after which a vCPU may run on, and how many there are.
+const fn slot_map() -> ([u8; SLOTS], usize) {
+    let mut map = [UNDEFINED; SLOTS];
+    let mut next = 0;
+    let mut i = 0;
+    while i < ExitReason::ALL.len() {
+        let reason = ExitReason::ALL[i];
+        if may_resume(handling(reason)) {
+            map[reason as usize] = next as u8;
+            next += 1;
+        } else {
+            map[reason as usize] = STOPPING_REASON;
+        }
+        i += 1;
+    }
+    (map, next)
+}
+
+const SLOT_MAP: ([u8; SLOTS], usize) = slot_map();
+const SLOT_OF: [u8; SLOTS] = SLOT_MAP.0;
+/// Reasons with a slot of their own (25 with the SDM's reasons and Tessera's handling).
+const RESUMING: usize = SLOT_MAP.1;
+/// Stopping reasons kept by number: one is all a vCPU's life can count; the second holds a
+/// reason recorded after a stop by a caller other than the run loop.
+const STOPPING: usize = 2;
+
+/// Exit counts of one vCPU by basic exit-reason number; unknown numbers count as `unknown`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishedCounters {
+    resuming: [u64; RESUMING],
+    /// (reason number, count) of stopping reasons, in the order first seen; count 0 is free.
+    stopping: [(u16, u64); STOPPING],
+    /// Stopping exits that found the list full (their reason is not kept; never from the run loop).
+    other_stopping: u64,
+    unknown: u64,
+}
+
+impl Default for PublishedCounters {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PublishedCounters {
+    pub const fn new() -> Self {
+        PublishedCounters {
+            resuming: [0; RESUMING],
+            stopping: [(0, 0); STOPPING],
+            other_stopping: 0,
+            unknown: 0,
+        }
+    }
+
+    /// The counts of `counters` (the run loop's), kept so.
+    pub fn from_counters(counters: &ExitCounters) -> Self {
+        let mut out = Self::new();
+        for (reason, count) in counters.nonzero() {
+            match SLOT_OF[reason as usize] {
+                STOPPING_REASON => out.add_stopping(reason as u16, count),
+                slot => out.resuming[usize::from(slot)] = count,
+            }
+        }
+        out.unknown = counters.unknown();
+        out
+    }
+
+    /// Counts one exit with basic reason number `basic` (bits 15:0 of the exit-reason field).
+    pub fn record(&mut self, basic: u16) {
+        let slot = SLOT_OF
+            .get(usize::from(basic))
+            .copied()
+            .unwrap_or(UNDEFINED);
+        match self.resuming.get_mut(usize::from(slot)) {
+            Some(count) => *count += 1,
+            None if slot == STOPPING_REASON => self.add_stopping(basic, 1),
+            None => self.unknown += 1,
+        }
+    }
+
+    /// `count` exits of a stopping reason, by number.
+    fn add_stopping(&mut self, basic: u16, count: u64) {
+        let free_or_same = self
+            .stopping
+            .iter_mut()
+            .find(|(number, count)| *count == 0 || *number == basic);
+        match free_or_same {
+            Some(entry) => *entry = (basic, entry.1 + count),
+            None => self.other_stopping += count,
+        }
+    }
+
+    /// How many exits with `reason` were counted.
+    pub fn count(&self, reason: ExitReason) -> u64 {
+        match SLOT_OF[reason as usize] {
+            STOPPING_REASON => self
+                .stopping
+                .iter()
+                .filter(|&&(number, _)| number == reason as u16)
+                .map(|&(_, count)| count)
+                .sum(),
+            slot => self.resuming[usize::from(slot)],
+        }
+    }
+
+    /// Exits whose number the SDM does not define.
+    pub fn unknown(&self) -> u64 {
+        self.unknown
+    }
+
+    /// Every exit counted.
+    pub fn total(&self) -> u64 {
+        let stopping: u64 = self.stopping.iter().map(|&(_, count)| count).sum();
+        self.resuming.iter().sum::<u64>() + stopping + self.other_stopping + self.unknown
+    }
+
+    /// Every count as the exit-counters hypercall returns it: slot `r` = basic reason `r`
+    /// (0 for numbers the SDM does not define), then unknown reasons (and the stopping exits
+    /// whose reason was not kept, which the run loop never has).
+    pub fn entries(&self) -> [u64; SLOTS + 1] {
+        let mut out = [0; SLOTS + 1];
+        for &reason in ExitReason::ALL {
+            out[reason as usize] = self.count(reason);
+        }
+        out[SLOTS] = self.unknown + self.other_stopping;
+        out
+    }
+
+    /// Non-zero counts in reason order.
+    pub fn nonzero(&self) -> impl Iterator<Item = (ExitReason, u64)> + '_ {
+        ExitReason::ALL
+            .iter()
+            .map(|&reason| (reason, self.count(reason)))
+            .filter(|&(_, count)| count > 0)
+    }
+}
+
+impl fmt::Display for PublishedCounters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_report(
+            f,
+            self.nonzero(),
+            self.other_stopping,
+            self.unknown,
+            self.total(),
+        )
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn report_lists_nonzero_reasons_in_order() {
+        let mut counters = PublishedCounters::new();
+        for _ in 0..12 {
+            counters.record(ExitReason::Vmcall as u16);
+        }
+        for _ in 0..3 {
+            counters.record(ExitReason::Cpuid as u16);
+        }
+        assert_eq!(counters.to_string(), "exits: cpuid=3 vmcall=12 total=15");
+    }
+
+    #[test]
+    fn unknown_reasons_are_counted_apart() {
+        let mut counters = PublishedCounters::new();
+        counters.record(35);
+        counters.record(1000);
+        counters.record(ExitReason::ApicWrite as u16);
+        assert_eq!(counters.unknown(), 2);
+        assert_eq!(counters.count(ExitReason::ApicWrite), 1);
+        assert_eq!(
+            counters.to_string(),
+            "exits: apic_write=1 unknown=2 total=3"
+        );
+    }
+
+    #[test]
+    fn entries_are_indexed_by_reason_number_then_unknown() {
+        let mut counters = PublishedCounters::new();
+        counters.record(ExitReason::Wrmsr as u16);
+        counters.record(ExitReason::Wrmsr as u16);
+        counters.record(1000);
+        let entries = counters.entries();
+        assert_eq!(entries.len() as u64, crate::guest_abi::EXIT_COUNTER_ENTRIES);
+        assert_eq!(entries[32], 2);
+        assert_eq!(entries[SLOTS], 1);
+        assert_eq!(entries.iter().sum::<u64>(), counters.total());
+    }
+
+    #[test]
+    fn stopping_reasons_are_counted_by_number() {
+        let mut counters = PublishedCounters::new();
+        counters.record(ExitReason::Cpuid as u16);
+        counters.record(ExitReason::EptViolation as u16);
+        counters.record(ExitReason::EptViolation as u16);
+        counters.record(ExitReason::TripleFault as u16);
+        counters.record(ExitReason::Hlt as u16);
+        assert_eq!(counters.count(ExitReason::EptViolation), 2);
+        assert_eq!(counters.count(ExitReason::TripleFault), 1);
+        assert_eq!(counters.count(ExitReason::Hlt), 0, "the list was full");
+        assert_eq!(counters.entries()[SLOTS], 1);
+        assert_eq!(counters.total(), 5);
+        assert_eq!(
+            counters.to_string(),
+            "exits: triple_fault=1 cpuid=1 ept_violation=2 other=1 total=5"
+        );
+    }
+
+    #[test]
+    fn every_resuming_reason_has_a_slot_of_its_own() {
+        let mut counters = PublishedCounters::new();
+        for (i, &reason) in ExitReason::ALL.iter().enumerate() {
+            if may_resume(handling(reason)) {
+                for _ in 0..=i {
+                    counters.record(reason as u16);
+                }
+            }
+        }
+        for (i, &reason) in ExitReason::ALL.iter().enumerate() {
+            let expected = if may_resume(handling(reason)) {
+                i as u64 + 1
+            } else {
+                0
+            };
+            assert_eq!(counters.count(reason), expected, "{reason:?}");
+        }
+        assert_eq!(RESUMING, 25);
+    }
+
+    #[test]
+    fn published_counts_are_the_run_loops() {
+        let mut run_loop = ExitCounters::new();
+        for basic in [10, 10, 18, 48, 1000, 30] {
+            run_loop.record(basic);
+        }
+        let published = PublishedCounters::from_counters(&run_loop);
+        assert_eq!(published.to_string(), run_loop.to_string());
+        assert_eq!(published.total(), 6);
+        assert_eq!(published.count(ExitReason::EptViolation), 1);
+        assert_eq!(published.entries(), run_loop.entries());
+    }
+
+    #[test]
+    fn empty_report() {
+        assert_eq!(PublishedCounters::default().to_string(), "exits: total=0");
+    }
+}
