@@ -37,7 +37,8 @@ pub fn table(elf: &[u8], model: &Model, build: Build) -> Result<Vec<Line>, Strin
         }
         match section.kind() {
             SectionKind::Text => code += section.size(),
-            SectionKind::ReadOnlyData | SectionKind::ReadOnlyString => {
+            // Constants share the writable `.data` output section with initialised statics.
+            SectionKind::ReadOnlyData | SectionKind::ReadOnlyString | SectionKind::Data => {
                 let data = section.data().map_err(|e| e.to_string())?.to_vec();
                 rodata.push((section.address(), data))
             }
