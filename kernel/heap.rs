@@ -1,16 +1,21 @@
 //! The fixed heap: a static region of exactly `HEAP_BYTES`, with every boot-time structure at the
 //! offset the plan gives it (`PLAN.heap`, laid out by `tessera_manifest::heap_layout`). The
-//! accessors below index the region directly; nothing is allocated and nothing is checked again
-//! at boot (the planner's host tests prove the layout: no overlaps, every item aligned, the
-//! region exactly its items).
+//! functions below take each structure from the region at its offset, as tessera-arch's typed
+//! handle (`VmxonRegion`, `VmcsRegion`, ...): nothing is allocated, and each byte is taken once
+//! (tessera-arch refuses a second take, so a structure cannot reach the processor twice or as
+//! two kinds). The planner's host tests prove the layout: no overlaps, every item aligned, the
+//! region exactly its items.
 //!
 //! `vcpu` is a vCPU's position in plan order, `partition` a partition's index.
 
-use crate::plan::{HEAP_BYTES, PLAN};
+use crate::plan::{HEAP_BYTES, PLAN, VCPUS};
 
-use tessera_arch::fixed_heap::{HostStack, Misplaced};
-use tessera_arch::vmx::{Page, PidTableMemory};
-use tessera_manifest::heap::{PartitionHeap, VcpuHeap, PAGE_BYTES};
+use tessera_arch::fixed_heap::HostStack;
+use tessera_arch::vmx::{
+    EptPages, IoBitmapRegions, MsrBitmapRegion, PidTableMemory, VirtualApicRegion, VmcsRegion,
+    VmxonRegion,
+};
+use tessera_manifest::heap::{PartitionHeap, VcpuHeap};
 use tessera_vmx::tables::{ndst_x2apic, PostedInterruptDescriptor};
 
 /// The posted-interrupt notification vector (host IDT vector; Tessera's host never enables
@@ -20,14 +25,21 @@ pub const NOTIFICATION_VECTOR: u8 = 0xF2;
 
 tessera_arch::fixed_heap_region!(static REGION: HEAP_BYTES);
 
-/// A view the generated plan put outside the region: only a plan not made by the planner.
-fn placed<T>(view: Result<T, Misplaced>) -> T {
-    view.unwrap_or_else(|m| {
-        panic!(
-            "heap: {} at offset {:#x} ({} bytes, aligned {}) is not inside the {HEAP_BYTES}-byte region or the region is not page-aligned (linker.ld places it)",
-            m.what, m.offset, m.bytes, m.align
-        )
-    })
+/// A structure the region refused: outside it, misaligned (the region itself is not
+/// page-aligned if linker.ld did not place it), or taken already (only a plan not made by the
+/// planner, or a structure taken twice); `cargo xtask explain` names what the plan
+/// puts at `offset`.
+fn taken<T>(offset: usize, view: Option<T>) -> T {
+    match view {
+        Some(view) => view,
+        None => refused(offset),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn refused(offset: usize) -> ! {
+    panic!("heap: the structure at {offset:#x} lies outside, misaligned or taken twice")
 }
 
 fn of_vcpu(vcpu: usize) -> &'static VcpuHeap {
@@ -38,87 +50,96 @@ fn of_partition(partition: usize) -> &'static PartitionHeap {
     &PLAN.heap.partitions[partition]
 }
 
-/// The VMXON region of `vcpu`'s CPU (also the guard page under its host stack).
-pub fn vmxon(vcpu: usize) -> &'static Page {
-    placed(REGION.page(of_vcpu(vcpu).vmxon))
+/// The VMXON region of `vcpu`'s CPU (also the guard page under its host stack) and its VMCS
+/// region: what the vCPU's CPU gives `vmx::enable` and `Vmcs::new`.
+pub struct VcpuRegions {
+    pub vmxon: VmxonRegion,
+    pub vmcs: VmcsRegion,
 }
 
-pub fn vmcs(vcpu: usize) -> &'static Page {
-    placed(REGION.page(of_vcpu(vcpu).vmcs))
+/// Takes `vcpu`'s VMXON and VMCS regions (once: a second take panics); its own CPU does, for
+/// `vmx::enable` and `Vmcs::new`.
+pub fn take_vcpu_regions(vcpu: usize) -> VcpuRegions {
+    let at = of_vcpu(vcpu);
+    VcpuRegions {
+        vmxon: taken(at.vmxon, REGION.take(at.vmxon)),
+        vmcs: taken(at.vmcs, REGION.take(at.vmcs)),
+    }
 }
 
-pub fn virtual_apic(vcpu: usize) -> &'static Page {
-    placed(REGION.page(of_vcpu(vcpu).virtual_apic))
+/// Takes `vcpu`'s virtual-APIC page (once).
+pub fn take_virtual_apic(vcpu: usize) -> VirtualApicRegion {
+    let at = of_vcpu(vcpu).virtual_apic;
+    taken(at, REGION.take(at))
 }
 
-/// The MSR bitmaps every partition shares: the one trapping IA32_TSC_DEADLINE, and the one
-/// passing it when some partition's timer may be virtualized.
-pub fn msr_bitmaps() -> (&'static Page, Option<&'static Page>) {
+/// Takes the MSR bitmaps every partition shares (once): the one trapping IA32_TSC_DEADLINE, and
+/// the one passing it when some partition's timer may be virtualized.
+pub fn take_msr_bitmaps() -> (MsrBitmapRegion, Option<MsrBitmapRegion>) {
     let m = PLAN.heap.msr_bitmaps;
-    let passed = m.deadline_passed.map(|offset| placed(REGION.page(offset)));
-    (placed(REGION.page(m.deadline_trapped)), passed)
+    let passed = m.deadline_passed.map(|at| taken(at, REGION.take(at)));
+    (
+        taken(m.deadline_trapped, REGION.take(m.deadline_trapped)),
+        passed,
+    )
 }
 
-/// The vCPU's posted-interrupt descriptor (set up by [`set_up_descriptors`]).
-pub fn pid(vcpu: usize) -> &'static PostedInterruptDescriptor {
-    placed(REGION.descriptor(of_vcpu(vcpu).pid))
+/// Every vCPU's posted-interrupt descriptor, in plan order.
+pub type Descriptors = [&'static PostedInterruptDescriptor; VCPUS];
+
+/// Takes every vCPU's posted-interrupt descriptor (once, on the boot CPU before any vCPU runs)
+/// and points each at its CPU (x2APIC destination) with [`NOTIFICATION_VECTOR`]. The
+/// references are shared from then on: senders post into them.
+pub fn take_descriptors() -> Descriptors {
+    let mut apic_ids = PLAN
+        .partitions
+        .iter()
+        .flat_map(|p| p.vcpus.iter())
+        .map(|v| v.physical_apic_id);
+    core::array::from_fn(|vcpu| {
+        let at = of_vcpu(vcpu).pid;
+        let pid = taken(at, REGION.take_descriptor(at));
+        let apic_id = apic_ids.next().unwrap_or_default();
+        pid.set_notification(NOTIFICATION_VECTOR, ndst_x2apic(apic_id));
+        pid
+    })
 }
 
-/// The host stack of `vcpu`, once (its CPU moves onto it for good); `None` after that, and for
-/// a stack below one already taken (the region hands stacks out in rising order: take them in
-/// plan order).
+/// The host stack of `vcpu`, once (the boot CPU takes it to start the vCPU's CPU on it, or to
+/// move onto it itself, for good); `None` after that.
 pub fn host_stack(vcpu: usize) -> Option<HostStack> {
     REGION.take_stack(of_vcpu(vcpu).host_stack, PLAN.heap.host_stack_bytes)
 }
 
-/// The page right under `vcpu`'s host stack (its VMXON region, `PLAN.heap.vcpus[vcpu]
+/// Address of the page right under `vcpu`'s host stack (its VMXON region, `PLAN.heap.vcpus[vcpu]
 /// .host_stack_guard`): the host never touches it through its linear mapping once VMXON ran, so
 /// it can be unmapped to make an overflow of the stack fault.
-pub fn host_stack_guard(vcpu: usize) -> &'static Page {
-    placed(REGION.page(of_vcpu(vcpu).host_stack_guard))
+pub fn host_stack_guard(vcpu: usize) -> u64 {
+    REGION.phys_addr(of_vcpu(vcpu).host_stack_guard)
 }
 
-/// The PID-pointer table of `partition`: exactly its planned entries, 4 KiB-aligned.
-pub fn pid_table(partition: usize) -> PidTableMemory {
+/// Address of byte `offset` of the region (nothing is taken).
+#[cfg(test)]
+pub fn phys_addr(offset: usize) -> u64 {
+    REGION.phys_addr(offset)
+}
+
+/// Takes the PID-pointer table of `partition` (once): exactly its planned entries, 4 KiB-aligned.
+pub fn take_pid_table(partition: usize) -> PidTableMemory {
     let entries = PLAN.partitions[partition].pid_table.entries.len();
-    placed(REGION.words(of_partition(partition).pid_table, entries, PAGE_BYTES))
+    let at = of_partition(partition).pid_table;
+    taken(at, REGION.take_pid_table(at, entries))
 }
 
-/// I/O bitmaps A and B of `partition` (its vCPUs share them); `None` for a partition granted no
-/// port (its vCPUs exit on every port access).
-pub fn io_bitmaps(partition: usize) -> Option<[&'static Page; 2]> {
-    let a = of_partition(partition).io_bitmaps?;
-    Some([placed(REGION.page(a)), placed(REGION.page(a + PAGE_BYTES))])
+/// Takes the I/O bitmaps A and B of `partition` (once; its vCPUs share them); `None` for a
+/// partition granted no port (its vCPUs exit on every port access).
+pub fn take_io_bitmaps(partition: usize) -> Option<IoBitmapRegions> {
+    let at = of_partition(partition).io_bitmaps?;
+    Some(taken(at, REGION.take_io_bitmaps(at)))
 }
 
-/// The EPT pages of `partition`, its PML4 first.
-pub fn ept_pages(partition: usize) -> &'static [Page] {
+/// Takes the EPT pages of `partition`, its PML4 first (once).
+pub fn take_ept_pages(partition: usize) -> EptPages {
     let p = of_partition(partition);
-    placed(REGION.pages(p.ept, p.ept_pages))
-}
-
-/// Points every vCPU's posted-interrupt descriptor at its CPU (x2APIC destination) with
-/// [`NOTIFICATION_VECTOR`]; the boot CPU calls it once, before any vCPU runs.
-pub fn set_up_descriptors() {
-    for (vcpu, (_, _, v)) in PLAN.vcpus().enumerate() {
-        pid(vcpu).set_notification(NOTIFICATION_VECTOR, ndst_x2apic(v.physical_apic_id));
-    }
-}
-
-/// One vCPU's structures, as its CPU uses them (its virtual-APIC page reaches it built, in
-/// `partition::Launch::pages`, and the MSR bitmaps in `partition::Launch::msr_bitmaps`).
-#[derive(Clone, Copy)]
-pub struct VcpuMemory {
-    pub vmxon: &'static Page,
-    pub vmcs: &'static Page,
-    pub pid: &'static PostedInterruptDescriptor,
-}
-
-/// The structures of `vcpu`.
-pub fn vcpu_memory(vcpu: usize) -> VcpuMemory {
-    VcpuMemory {
-        vmxon: vmxon(vcpu),
-        vmcs: vmcs(vcpu),
-        pid: pid(vcpu),
-    }
+    taken(p.ept, REGION.take_ept_pages(p.ept, p.ept_pages))
 }

@@ -31,12 +31,13 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     let Some(launch) = launch::take(index) else {
         fail(index, p, v, format_args!("no launch data"))
     };
-    let root = vmx::enable(launch.memory.vmxon)
+    let regions = crate::heap::take_vcpu_regions(index);
+    let root = vmx::enable(regions.vmxon)
         .unwrap_or_else(|e| fail(index, p, v, format_args!("VMX root refused: {e}")));
     check_host_stack_guard(index, (p, v), &root);
     #[cfg(feature = "host-stack-overflow-test")]
     overflow_last_host_stack_on_purpose(index);
-    let mut region = Vmcs::new(launch.memory.vmcs, root.revision_id());
+    let mut region = Vmcs::new(regions.vmcs, root.revision_id());
     let mut active = root
         .activate(&mut region)
         .unwrap_or_else(|e| fail(index, p, v, format_args!("VMPTRLD: {e}")));
@@ -48,7 +49,7 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     if let Err(e) = vmx::invept(Some(launch.ept.eptp())) {
         fail(index, p, v, format_args!("INVEPT single-context: {e}"))
     }
-    notify_if_posted_before_entry(launch.memory.pid);
+    notify_if_posted_before_entry(launch.pid);
     if run_until_stopped(active, launch, &controls, (index, p, v), entry) {
         // Printed here, once the stopped vCPU's frame is gone from the host stack.
         crate::summary::print();
@@ -227,7 +228,7 @@ fn stop_hermit_partition(vcpu: &Vcpu, reason: StopReason) {
 /// stack, so an overflow of the stack faults there; where no 4 KiB mapping covers it, the stack
 /// runs unguarded and the log says so.
 fn check_host_stack_guard(index: usize, (p, v): (u16, u16), root: &vmx::VmxRoot) {
-    let planned = crate::heap::host_stack_guard(index).phys_addr();
+    let planned = crate::heap::host_stack_guard(index);
     match root.region_guard() {
         Ok(page) if page == planned => {}
         Ok(page) => fail(
@@ -245,7 +246,7 @@ fn check_host_stack_guard(index: usize, (p, v): (u16, u16), root: &vmx::VmxRoot)
 #[cfg(feature = "host-stack-overflow-test")]
 fn overflow_last_host_stack_on_purpose(index: usize) {
     if index + 1 == PLAN.vcpus().count() {
-        let guard = crate::heap::host_stack_guard(index).phys_addr();
+        let guard = crate::heap::host_stack_guard(index);
         log::warn!("test hook: overflowing vcpu {index}'s host stack (guard page {guard:#x})");
         tessera_arch::test_hooks::overflow_stack()
     }

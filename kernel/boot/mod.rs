@@ -42,6 +42,7 @@ mod flow {
     use crate::run::vcpu_main;
     use crate::timing;
     use crate::vcpu::{launch, shared};
+    use tessera_arch::fixed_heap::HostStack;
     use tessera_arch::multiboot::BootInfo;
     use tessera_arch::{fatal, Cpu};
 
@@ -96,18 +97,19 @@ mod flow {
         let frequency = super::timer::frequency();
         launch::set_timer_frequency(frequency);
         let checked = tessera_arch::tsc_cycles();
-        crate::heap::set_up_descriptors();
+        let pids = crate::heap::take_descriptors();
         let heap_ready_at = tessera_arch::tsc_cycles();
         log::info!(
             "heap: {HEAP_BYTES} bytes, {} structures at planned offsets",
             PLAN.heap_items().count()
         );
         tessera_arch::println!("SUMMARY heap_bytes={HEAP_BYTES}");
-        for index in 0..PLAN.vcpus().count() {
-            shared::of(index).set_pid(crate::heap::pid(index));
+        for (index, pid) in pids.iter().enumerate() {
+            shared::of(index).set_pid(pid);
         }
         let launches = crate::partition::setup_all(
             boot,
+            &pids,
             controls.ipiv,
             frequency,
             controls.apic_timer_virtualization,
@@ -143,10 +145,7 @@ mod flow {
             .map(|(index, (_, _, v))| (index, v.physical_apic_id))
             .filter(|&(_, apic)| apic != own_apic_id);
         for (n, (index, apic_id)) in others.enumerate() {
-            let Some(stack) = launch::take_stack(index) else {
-                fatal(format_args!("vCPU {index}: no host stack"))
-            };
-            shared::of(index).set_stack_probe(stack.probe());
+            let stack = take_host_stack(index);
             if let Err(e) = tessera_arch::smp::start_ap_on(n + 1, apic_id, stack) {
                 fatal(format_args!(
                     "CPU with APIC ID {apic_id} did not start: {e}"
@@ -167,10 +166,16 @@ mod flow {
             log::info!("APIC ID {apic_id} hosts no vCPU: halting");
             tessera_arch::halt_forever()
         };
-        let Some(stack) = launch::take_stack(index) else {
+        tessera_arch::stack::run_on(take_host_stack(index), vcpu_main, index as u64)
+    }
+
+    /// The host stack of vCPU `index`, taken from the heap (once), its probe in the vCPU's
+    /// shared state for the summary.
+    fn take_host_stack(index: usize) -> HostStack {
+        let Some(stack) = crate::heap::host_stack(index) else {
             fatal(format_args!("vCPU {index}: no host stack"))
         };
         shared::of(index).set_stack_probe(stack.probe());
-        tessera_arch::stack::run_on(stack, vcpu_main, index as u64)
+        stack
     }
 }

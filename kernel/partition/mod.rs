@@ -15,6 +15,7 @@ pub use setup::{setup_all, Launch};
 #[cfg(target_os = "none")]
 mod setup {
     use super::{image, tables};
+    use crate::heap::Descriptors;
     use crate::plan::PLAN;
     use tessera_arch::fatal;
     use tessera_arch::guest_ram::GuestRam;
@@ -22,13 +23,12 @@ mod setup {
     use tessera_arch::vmx::{Ept, IoBitmapPair, MsrBitmaps, PidPointerTable};
     use tessera_vmx::apic_timer::TimerFrequency;
     use tessera_vmx::guest_abi::{BootTimer, TimerPath};
+    use tessera_vmx::tables::PostedInterruptDescriptor;
 
     /// Everything one vCPU needs to configure its VMCS and run.
     pub struct Launch {
-        pub memory: crate::heap::VcpuMemory,
-        /// Taken by the vCPU's CPU when it moves onto it (the boot CPU takes every host stack
-        /// from the heap, in plan order, since the region hands them out in rising order only).
-        pub host_stack: Option<tessera_arch::fixed_heap::HostStack>,
+        /// The vCPU's posted-interrupt descriptor.
+        pub pid: &'static PostedInterruptDescriptor,
         /// The vCPU's virtual-APIC page, built.
         pub pages: tables::VcpuPages,
         /// The partition's tables, sealed: PID-pointer table, EPT, I/O bitmaps A and B (none
@@ -58,6 +58,7 @@ mod setup {
     /// partition's `timer` setting decides whether its vCPUs use it).
     pub fn setup_all(
         boot: &BootInfo,
+        pids: &Descriptors,
         ipiv: bool,
         frequency: TimerFrequency,
         timer_virtualization: bool,
@@ -87,18 +88,18 @@ mod setup {
                 TimerPath::Virtualized => msr_bitmaps,
                 TimerPath::Trapped => msr_bitmaps.trapped_only(),
             };
-            let r = setup_one(boot, p, timer, msr_bitmaps);
+            let r = setup_one(boot, p, timer, pids, msr_bitmaps);
             if ready.push(r).is_err() {
                 fatal(format_args!("partition {}: too many partitions", part.name));
             }
         }
+        let pids = *pids;
         PLAN.vcpus().enumerate().map(move |(index, (p, v, _))| {
             let r = ready[p as usize];
             let part = &PLAN.partitions[p as usize];
             let pages = tables::build_vcpu_pages(part, v as usize, index);
             Launch {
-                memory: crate::heap::vcpu_memory(index),
-                host_stack: crate::heap::host_stack(index),
+                pid: pids[index],
                 pages,
                 pid_table: r.pid_table,
                 ept: r.ept,
@@ -136,6 +137,7 @@ mod setup {
         boot: &BootInfo,
         p: usize,
         timer: BootTimer,
+        pids: &Descriptors,
         msr_bitmaps: MsrBitmaps,
     ) -> PartitionReady {
         let part = &PLAN.partitions[p];
@@ -146,7 +148,7 @@ mod setup {
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
         let ept = tables::build_ept(&PLAN, p)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
-        let pid_table = tables::build_pid_table(&PLAN, p)
+        let pid_table = tables::build_pid_table(&PLAN, p, pids)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
         let io_bitmaps = tables::build_io_bitmaps(part, p)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
@@ -155,7 +157,7 @@ mod setup {
             part.memory.bytes >> 20,
             part.memory.host_base,
             part.vcpus.len(),
-            crate::heap::ept_pages(p).len(),
+            PLAN.heap.partitions[p].ept_pages,
             part.pid_table.bytes()
         );
         PartitionReady {

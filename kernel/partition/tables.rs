@@ -1,10 +1,10 @@
-//! A partition's processor-read tables, built in its planned heap structures (`crate::heap`): the EPT (its memory and granted
-//! MMIO, nothing else), the PID-pointer table (exactly the planned entries), the I/O bitmaps
+//! A partition's processor-read tables, built in its planned heap structures (`crate::heap`, each
+//! taken once): the EPT (its memory and granted MMIO, nothing else), the PID-pointer table (exactly the planned entries), the I/O bitmaps
 //! (granted ports only; none for a partition granted no port), per vCPU the virtual-APIC page,
 //! and once for every partition the MSR bitmaps (x2APIC policy, ICR writes passing only with
 //! IPIv; IA32_TSC_DEADLINE trapped in one, passed in the other).
 
-use crate::heap;
+use crate::heap::{self, Descriptors};
 use core::fmt;
 use tessera_arch::vmx::{
     Ept, IoBitmapPair, MsrBitmaps, PageWriter, PidPointerTable, TableError as Sealing,
@@ -18,7 +18,7 @@ use tessera_vmx::tables::{EptBuilder, EptError, EptMapping, EptPermissions, Memo
 const PAGE_BYTES: usize = 4096;
 
 /// Why a table could not be built: tessera-arch's builder refused (the EPT, a port range, a
-/// PID-pointer entry, the table's shape, or a VMCS configured already).
+/// PID-pointer entry, the table's shape, or the shared MSR bitmaps built already).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableError(pub Sealing);
 
@@ -36,7 +36,7 @@ pub struct VcpuPages {
 /// Builds the partition's EPT in its planned pages (the PML4 first), sealed.
 pub fn build_ept(plan: &Plan<'_>, index: usize) -> Result<Ept, TableError> {
     let part = &plan.partitions[index];
-    Ept::build::<{ crate::plan::MAX_EPT_PAGES }>(heap::ept_pages(index), |ept| {
+    Ept::build::<{ crate::plan::MAX_EPT_PAGES }>(heap::take_ept_pages(index), |ept| {
         ept.map(&EptMapping {
             guest_base: part.memory.guest_base,
             host_base: part.memory.host_base,
@@ -84,18 +84,20 @@ fn map_channel(
 }
 
 /// Builds partition `p`'s PID-pointer table: entry T points at the PID of the vCPU the plan
-/// names, the others stay invalid.
-pub fn build_pid_table(plan: &Plan<'_>, p: usize) -> Result<PidPointerTable, TableError> {
+/// names (`pids`, in plan order), the others stay invalid.
+pub fn build_pid_table(
+    plan: &Plan<'_>,
+    p: usize,
+    pids: &Descriptors,
+) -> Result<PidPointerTable, TableError> {
     let part = &plan.partitions[p];
     let entries = part
         .pid_table
         .entries
         .iter()
         .enumerate()
-        .filter_map(|(index, entry)| {
-            entry.map(|target| (index, heap::pid(plan.vcpu_index(target))))
-        });
-    PidPointerTable::build(&heap::pid_table(p), part.pid_table.last_index, entries)
+        .filter_map(|(index, entry)| entry.map(|target| (index, pids[plan.vcpu_index(target)])));
+    PidPointerTable::build(heap::take_pid_table(p), part.pid_table.last_index, entries)
         .map_err(TableError)
 }
 
@@ -103,13 +105,13 @@ pub fn build_pid_table(plan: &Plan<'_>, p: usize) -> Result<PidPointerTable, Tab
 pub fn build_vcpu_pages(part: &Partition<'_>, vcpu: usize, global: usize) -> VcpuPages {
     let apic_id = part.vcpus[vcpu].virtual_apic_id;
     VcpuPages {
-        virtual_apic: VirtualApicPage::init(heap::virtual_apic(global), apic_id),
+        virtual_apic: VirtualApicPage::init(heap::take_virtual_apic(global), apic_id),
     }
 }
 
 /// The MSR bitmaps every partition shares, built once (ICR writes pass only with IPIv).
 pub fn build_msr_bitmaps(ipiv: bool) -> Result<MsrBitmaps, TableError> {
-    let (trapped, passed) = heap::msr_bitmaps();
+    let (trapped, passed) = heap::take_msr_bitmaps();
     MsrBitmaps::build(trapped, passed, ipiv).map_err(TableError)
 }
 
@@ -119,7 +121,7 @@ pub fn build_io_bitmaps(
     part: &Partition<'_>,
     p: usize,
 ) -> Result<Option<IoBitmapPair>, TableError> {
-    let Some([a, b]) = heap::io_bitmaps(p) else {
+    let Some(pages) = heap::take_io_bitmaps(p) else {
         return Ok(None);
     };
     let granted = part
@@ -127,7 +129,7 @@ pub fn build_io_bitmaps(
         .iter()
         .flat_map(|d| d.ports.iter())
         .map(|range| (range.base, u32::from(range.count)));
-    IoBitmapPair::build(a, b, granted)
+    IoBitmapPair::build(pages, granted)
         .map(Some)
         .map_err(TableError)
 }

@@ -3,7 +3,6 @@
 
 pub use crate::partition::Launch;
 use crate::vcpu::shared::VCPUS;
-use tessera_arch::fixed_heap::HostStack;
 use tessera_arch::sync::SpinLock;
 use tessera_vmx::apic_timer::TimerFrequency;
 use tessera_vmx::select::SelectedControls;
@@ -15,11 +14,6 @@ static TIMER_FREQUENCY: SpinLock<Option<TimerFrequency>> = SpinLock::new(None);
 /// Hands `launch` to vCPU `index` (boot CPU, before the vCPU's CPU starts).
 pub fn publish(index: usize, launch: Launch) {
     *LAUNCH[index].lock() = Some(launch);
-}
-
-/// The host stack of vCPU `index`, once.
-pub fn take_stack(index: usize) -> Option<HostStack> {
-    LAUNCH.get(index)?.lock().as_mut()?.host_stack.take()
 }
 
 /// Everything else of vCPU `index`, once.

@@ -67,7 +67,7 @@ impl<'a> Vcpu<'a> {
             partition,
             vcpu,
             virtual_apic: launch.pages.virtual_apic,
-            pid: launch.memory.pid,
+            pid: launch.pid,
             descriptors: super::shared::descriptors(),
             guest_memory: launch.guest_memory,
             timer: VcpuTimer::new(

@@ -46,7 +46,7 @@ pub fn configure(
         io_bitmaps: launch.io_bitmaps,
         msr_bitmaps: launch.msr_bitmaps,
         virtual_apic: &launch.pages.virtual_apic,
-        pid: launch.memory.pid,
+        pid: launch.pid,
         pid_table: launch.pid_table,
     };
     vmcs.configure(controls, NOTIFICATION_VECTOR, &tables)

@@ -125,7 +125,7 @@ pub fn table(elf: &[u8], model: &Model, build: Build) -> Result<Vec<Line>, Strin
 }
 
 /// The heap's bytes by kind of structure (from the plan's layout, as the kernel indexes it), the
-/// padding before page-aligned PID-pointer tables, and the rest of the static (its stack floor and
+/// padding before page-aligned PID-pointer tables, and the rest of the static (its claim words and
 /// the 16-byte alignment of its type; `linker.ld` page-aligns the region itself).
 fn heap_parts(model: &Model, region_bytes: u64, build: Build) -> Vec<(String, u64)> {
     let arena = bumpalo::Bump::new();
@@ -142,7 +142,7 @@ fn heap_parts(model: &Model, region_bytes: u64, build: Build) -> Vec<(String, u6
     ));
     let planned = plan.heap.region_bytes as u64;
     parts.push((
-        "the static's stack floor and type alignment".into(),
+        "the static's claim words and type alignment".into(),
         region_bytes.saturating_sub(planned),
     ));
     parts

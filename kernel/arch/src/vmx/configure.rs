@@ -7,7 +7,7 @@
 
 use super::posted::descriptor_phys_addr;
 use super::tables::VirtualApicPage;
-use super::tables::{self, Ept, IoBitmapPair, MsrBitmaps, PidPointerTable, TscDeadline};
+use super::tables::{Ept, IoBitmapPair, MsrBitmaps, PidPointerTable, TscDeadline};
 use super::vmcs::{ActiveVmcs, VmcsError};
 use tessera_vmx::controls::{PinBased, PrimaryProcBased, SecondaryProcBased, TertiaryProcBased};
 use tessera_vmx::fields::Field64Control as C64;
@@ -114,8 +114,8 @@ pub fn check_isolation(c: &SelectedControls, io_bitmaps: bool) -> Result<(), Con
 
 impl ActiveVmcs<'_> {
     /// Writes every control and address field for a vCPU with `controls` (checked by
-    /// [`check_isolation`]) and `tables`, then the host state. From the first call on, no table
-    /// is built any more (`tables::TableError::Installed`).
+    /// [`check_isolation`]) and `tables` (sealed: their pages have no writer left), then the host
+    /// state.
     pub fn configure(
         &mut self,
         controls: &SelectedControls,
@@ -123,7 +123,6 @@ impl ActiveVmcs<'_> {
         tables: &VcpuTables<'_>,
     ) -> Result<(), ConfigureError> {
         check_isolation(controls, tables.io_bitmaps.is_some())?;
-        tables::mark_installed();
         self.write_controls(controls, notification_vector, tables)?;
         self.write_addresses(controls, tables)?;
         self.msr_bitmaps = Some(tables.msr_bitmaps);

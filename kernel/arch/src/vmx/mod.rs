@@ -8,6 +8,7 @@ mod host;
 mod instr;
 mod page;
 mod posted;
+mod regions;
 mod run;
 mod tables;
 #[cfg(feature = "test-hooks")]
@@ -19,6 +20,10 @@ pub use fields::{RuntimeControl, SafeField};
 pub use instr::VmFail;
 pub use page::{Page, PagePool, PageWriter, PAGE_BYTES};
 pub use posted::{descriptor_phys_addr, PidTableError};
+pub use regions::{
+    EptPages, IoBitmapRegions, MsrBitmapRegion, PageRegion, Token, VirtualApicRegion, VmcsRegion,
+    VmxonRegion,
+};
 pub use run::GuestRegisters;
 pub use tables::{
     Ept, IoBitmapPair, MsrBitmapPage, MsrBitmaps, PidPointerTable, PidTableMemory, TableError,
@@ -110,8 +115,10 @@ pub fn supported() -> bool {
     crate::cpuid(1, 0).ecx & (1 << 5) != 0
 }
 
-/// Enters VMX root operation on the calling CPU, with `vmxon_page` as its VMXON region.
-pub fn enable(vmxon_page: &'static Page) -> Result<VmxRoot, VmxError> {
+/// Enters VMX root operation on the calling CPU, with `region` as its VMXON region (the
+/// processor's for good once VMXON ran, so it is consumed).
+pub fn enable(region: VmxonRegion) -> Result<VmxRoot, VmxError> {
+    let vmxon_page = region.page();
     if !supported() {
         return Err(VmxError::NotSupported);
     }
@@ -119,8 +126,8 @@ pub fn enable(vmxon_page: &'static Page) -> Result<VmxRoot, VmxError> {
     apply_fixed_bits();
     let revision_id = (msr::read(m::IA32_VMX_BASIC) & 0x7FFF_FFFF) as u32;
     vmxon_page.write_u32(0, revision_id);
-    // SAFETY: the page is a static 4 KiB page given to VMX for good, holding the revision ID; CR0 and CR4
-    // now satisfy the fixed bits.
+    // SAFETY: the page is a static 4 KiB VMXON region given to VMX for good (the handle, taken
+    // once, is consumed), holding the revision ID; CR0 and CR4 now satisfy the fixed bits.
     unsafe { instr::vmxon(vmxon_page.phys_addr()) }.map_err(VmxError::VmxonFailed)?;
     Ok(VmxRoot {
         revision_id,

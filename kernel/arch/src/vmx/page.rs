@@ -1,5 +1,6 @@
 //! 4 KiB pages the processor reads and writes on its own (VMXON region, VMCS, bitmaps, virtual APIC,
-//! EPT tables), accessed only through volatile reads and writes, and a static pool handing them out.
+//! EPT tables), accessed only through volatile reads and writes, and a static pool handing them out
+//! (the self-test images' source of pages; the hypervisor's come from `fixed_heap`).
 //! Outside tessera-arch a `Page` can only be read: tables are written by the builders of
 //! `super::tables`, which seal them, and the virtual-APIC page through `VirtualApicPage`.
 
@@ -150,6 +151,12 @@ impl<const N: usize> PagePool<N> {
         let index = self.next.fetch_add(1, Ordering::Relaxed);
         self.pages.get(index)
     }
+
+    /// The next unused page as a handle of kind `K` (`super::VmxonRegion`, `VmcsRegion`, ...):
+    /// a page the pool hands out once, so no other handle or `&Page` reaches it.
+    pub fn take_region<K: super::PageRegion>(&'static self) -> Option<K> {
+        Some(K::from_page(self.take()?, super::Token::new()))
+    }
 }
 
 impl<const N: usize> Default for PagePool<N> {
@@ -185,5 +192,14 @@ mod tests {
             (b.read_u64(0), b.read_u64(8), b.read_u64(16)),
             (1, 2, u64::MAX)
         );
+    }
+
+    #[test]
+    fn pool_hands_out_typed_regions_from_the_same_pages_once() {
+        static POOL: PagePool<2> = PagePool::new();
+        let vmcs: super::super::VmcsRegion = POOL.take_region().unwrap();
+        let page = POOL.take().unwrap();
+        assert_ne!(vmcs.phys_addr(), page.phys_addr());
+        assert!(POOL.take_region::<super::super::VmxonRegion>().is_none());
     }
 }

@@ -1,33 +1,41 @@
 //! The tables the processor reads on its own, built here and then sealed: an EPT, a pair of I/O
-//! bitmaps, the MSR bitmaps and a PID-pointer table. Each builder fills its pages with
-//! tessera-vmx's table builders and returns a sealed value that has no method writing the table.
-//! Only these values can be installed in a VMCS (`ActiveVmcs::configure`; a vCPU switches between
-//! its two installed MSR bitmaps with `ActiveVmcs::pass_tsc_deadline`), and once the first VMCS is
-//! configured no builder runs any more (`Sealing::Installed`), so no page the processor uses can be
-//! rewritten. The virtual-APIC page is the guest's register file, not a table: `VirtualApicPage`
-//! reads and writes its registers by name.
+//! bitmaps, the MSR bitmaps and a PID-pointer table. Each builder consumes the typed handle of its
+//! memory (`super::regions`: taken once from the heap or a pool, neither `Copy` nor `Clone`),
+//! fills it with tessera-vmx's table builders and returns a sealed value that has no method
+//! writing the table and is the only way to its address. Only these values can be installed in a
+//! VMCS (`ActiveVmcs::configure`; a vCPU switches between its two installed MSR bitmaps with
+//! `ActiveVmcs::pass_tsc_deadline`), and since the handle is gone once built, no builder can reach
+//! a page the processor uses again:
+//! ```compile_fail,E0382
+//! use tessera_arch::vmx::{Ept, EptPages};
+//! fn build_twice(pages: EptPages) {
+//!     let _ = Ept::build::<4>(pages, |_| Ok(()));
+//!     let _ = Ept::build::<4>(pages, |_| Ok(()));
+//! }
+//! ```
+//! nor write through the sealed value:
+//! ```compile_fail,E0599
+//! fn rewrite(ept: tessera_arch::vmx::Ept) {
+//!     let _ = ept.pages();
+//! }
+//! ```
+//! The MSR bitmaps every partition shares are built once (a second build is refused) and handed
+//! out by shared reference (`MsrBitmaps`). The virtual-APIC page is the guest's register file, not
+//! a table: `VirtualApicPage` reads and writes its registers by name.
 
 use super::page::{Page, PageWriter, PAGE_BYTES};
 use super::posted::set_pid_entry;
+use super::regions::{EptPages, IoBitmapRegions, MsrBitmapRegion, VirtualApicRegion};
+use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tessera_vmx::tables::{
     apic_offset, eptp, init_virtual_apic_page, EptBuilder, EptError, IoBitmaps, MsrBitmap,
     PageSlot, PortRangeTooLong, PostedInterruptDescriptor,
 };
 
-/// Set when the first VMCS is configured: from then on every table is in use and none is built.
-static INSTALLED: AtomicBool = AtomicBool::new(false);
-
-/// Marks the tables as in use (`ActiveVmcs::configure`, before its first address VMWRITE).
-pub(crate) fn mark_installed() {
-    INSTALLED.store(true, Ordering::SeqCst);
-}
-
 /// Why a table was not built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableError {
-    /// A VMCS is configured already: tables are built only before the first one is.
-    Installed,
     Ept(EptError),
     /// The builder used a different number of pages than it was given.
     EptPages {
@@ -39,8 +47,8 @@ pub enum TableError {
     PidEntry {
         index: usize,
     },
-    /// The two MSR bitmaps of a set were given the same page.
-    MsrBitmapPages,
+    /// The shared MSR bitmaps are built already (they are built once).
+    MsrBitmapsBuilt,
     /// A PID-pointer table must be 4 KiB aligned with `last_index + 1` entries.
     PidTableShape {
         addr: u64,
@@ -52,17 +60,12 @@ pub enum TableError {
 impl core::fmt::Display for TableError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
-            TableError::Installed => {
-                f.write_str("a VMCS is configured already (tables are built before the first)")
-            }
             TableError::Ept(e) => write!(f, "EPT: {e}"),
             TableError::EptPages { used, given } => {
                 write!(f, "EPT used {used} pages, the plan reserved {given}")
             }
             TableError::Ports(e) => write!(f, "I/O bitmaps: {e}"),
-            TableError::MsrBitmapPages => {
-                f.write_str("the MSR bitmaps trapping and passing IA32_TSC_DEADLINE share a page")
-            }
+            TableError::MsrBitmapsBuilt => f.write_str("the shared MSR bitmaps are built already"),
             TableError::PidEntry { index } => {
                 write!(f, "PID-pointer table entry {index} lies beyond the table")
             }
@@ -79,13 +82,6 @@ impl core::fmt::Display for TableError {
     }
 }
 
-fn before_install() -> Result<(), TableError> {
-    match INSTALLED.load(Ordering::SeqCst) {
-        true => Err(TableError::Installed),
-        false => Ok(()),
-    }
-}
-
 /// A built EPT: only its pointer is left (memory type write-back, 4-level walk).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ept {
@@ -96,10 +92,10 @@ impl Ept {
     /// Builds an EPT in `pages` (at most `N`; the first is the PML4): `map` adds every mapping;
     /// the builder must use exactly the pages given.
     pub fn build<const N: usize>(
-        pages: &'static [Page],
+        pages: EptPages,
         map: impl FnOnce(&mut EptBuilder<'_, PageWriter<'static>>) -> Result<(), EptError>,
     ) -> Result<Ept, TableError> {
-        before_install()?;
+        let pages: &'static [Page] = pages.pages();
         let mut slots: heapless::Vec<PageSlot<PageWriter<'static>>, N> = pages
             .iter()
             .map(|page| PageSlot {
@@ -139,13 +135,12 @@ pub struct IoBitmapPair {
 }
 
 impl IoBitmapPair {
-    /// Builds bitmaps `a` and `b` passing the port ranges `granted` (base, count) only.
+    /// Builds bitmaps A and B in `pages` passing the port ranges `granted` (base, count) only.
     pub fn build(
-        a: &'static Page,
-        b: &'static Page,
+        pages: IoBitmapRegions,
         granted: impl IntoIterator<Item = (u16, u32)>,
     ) -> Result<IoBitmapPair, TableError> {
-        before_install()?;
+        let [a, b] = pages.pages();
         let mut io = IoBitmaps::deny_all(PageWriter::new(a), PageWriter::new(b));
         for (base, count) in granted {
             io.allow(base, count).map_err(TableError::Ports)?;
@@ -173,23 +168,20 @@ pub enum TscDeadline {
 
 /// An MSR bitmap, built and sealed (no method writes it): x2APIC accesses pass as tessera-vmx's
 /// policy says (ICR writes only with IPIv), IA32_TSC_DEADLINE as built, everything else exits.
-/// Nothing writes it at run time, so every vCPU whose policy it holds may share it.
-#[derive(Debug, Clone, Copy)]
+/// Neither `Copy` nor `Clone`: the one value of each shared bitmap stays in tessera-arch, and
+/// every vCPU whose policy it holds uses it by shared reference ([`MsrBitmaps`]).
+#[derive(Debug)]
 pub struct MsrBitmapPage {
     page: &'static Page,
 }
 
 impl MsrBitmapPage {
-    fn build(
-        page: &'static Page,
-        ipiv: bool,
-        tsc_deadline: TscDeadline,
-    ) -> Result<MsrBitmapPage, TableError> {
-        before_install()?;
+    fn build(region: MsrBitmapRegion, ipiv: bool, tsc_deadline: TscDeadline) -> MsrBitmapPage {
+        let page = region.page();
         let mut bitmap = MsrBitmap::deny_all(PageWriter::new(page));
         bitmap.allow_x2apic(ipiv);
         bitmap.pass_tsc_deadline(tsc_deadline == TscDeadline::Passed);
-        Ok(MsrBitmapPage { page })
+        MsrBitmapPage { page }
     }
 
     /// Whether an access to `msr` exits (reads the bitmap; for checks and reports).
@@ -202,32 +194,60 @@ impl MsrBitmapPage {
     }
 }
 
+/// The shared MSR bitmaps once built: the trapping one and, when built, the passing one.
+type BuiltMsrBitmaps = (MsrBitmapPage, Option<MsrBitmapPage>);
+
+/// Where the shared MSR bitmaps live once built: written once, by the one build that set `taken`,
+/// and only read afterwards.
+struct SharedMsrBitmaps {
+    taken: AtomicBool,
+    built: UnsafeCell<Option<BuiltMsrBitmaps>>,
+}
+
+// SAFETY: `built` is written only by the one `MsrBitmaps::build` call that swapped `taken` from
+// false (no other call reaches it), before any reference to it exists; afterwards it is only read,
+// and `MsrBitmapPage` is a shared reference to a volatile-access page.
+unsafe impl Sync for SharedMsrBitmaps {}
+
+static SHARED_MSR_BITMAPS: SharedMsrBitmaps = SharedMsrBitmaps {
+    taken: AtomicBool::new(false),
+    built: UnsafeCell::new(None),
+};
+
 /// The MSR bitmaps a vCPU's VMCS may point at, built with one x2APIC policy: one that traps
 /// IA32_TSC_DEADLINE and, for a vCPU whose timer may run on APIC-timer virtualization, one that
 /// passes it. These are the only addresses `ActiveVmcs::configure` (the trapping one) and
-/// `ActiveVmcs::pass_tsc_deadline` write to the VMCS's MSR-bitmap field.
+/// `ActiveVmcs::pass_tsc_deadline` write to the VMCS's MSR-bitmap field. A copy is a pair of
+/// shared references to the bitmaps built once.
 #[derive(Debug, Clone, Copy)]
 pub struct MsrBitmaps {
-    trapped: MsrBitmapPage,
-    passed: Option<MsrBitmapPage>,
+    trapped: &'static MsrBitmapPage,
+    passed: Option<&'static MsrBitmapPage>,
 }
 
 impl MsrBitmaps {
-    /// Builds the trapping bitmap in `trapped` and, when given, the passing one in `passed`
-    /// (another page), both with the x2APIC policy for `ipiv`.
+    /// Builds the trapping bitmap in `trapped` and, when given, the passing one in `passed`, both
+    /// with the x2APIC policy for `ipiv`: once (`TableError::MsrBitmapsBuilt` afterwards, and
+    /// the regions are dropped unused).
     pub fn build(
-        trapped: &'static Page,
-        passed: Option<&'static Page>,
+        trapped: MsrBitmapRegion,
+        passed: Option<MsrBitmapRegion>,
         ipiv: bool,
     ) -> Result<MsrBitmaps, TableError> {
-        if passed.is_some_and(|p| p.phys_addr() == trapped.phys_addr()) {
-            return Err(TableError::MsrBitmapPages);
+        if SHARED_MSR_BITMAPS.taken.swap(true, Ordering::AcqRel) {
+            return Err(TableError::MsrBitmapsBuilt);
         }
-        let trapped = MsrBitmapPage::build(trapped, ipiv, TscDeadline::Trapped)?;
-        let passed = passed
-            .map(|page| MsrBitmapPage::build(page, ipiv, TscDeadline::Passed))
-            .transpose()?;
-        Ok(MsrBitmaps { trapped, passed })
+        let trapped = MsrBitmapPage::build(trapped, ipiv, TscDeadline::Trapped);
+        let passed = passed.map(|region| MsrBitmapPage::build(region, ipiv, TscDeadline::Passed));
+        // SAFETY: this call swapped `taken` from false, so it is the only one ever to reach
+        // `built`, and no reference to it exists yet; from here on it is only read.
+        let built: &'static mut Option<BuiltMsrBitmaps> =
+            unsafe { &mut *SHARED_MSR_BITMAPS.built.get() };
+        let (trapped, passed) = built.insert((trapped, passed));
+        Ok(MsrBitmaps {
+            trapped,
+            passed: passed.as_ref(),
+        })
     }
 
     /// The same set without the passing bitmap: for a vCPU whose timer is never virtualized.
@@ -239,10 +259,10 @@ impl MsrBitmaps {
     }
 
     /// The bitmap for `tsc_deadline`, if the set has it.
-    pub fn get(&self, tsc_deadline: TscDeadline) -> Option<&MsrBitmapPage> {
+    pub fn get(&self, tsc_deadline: TscDeadline) -> Option<&'static MsrBitmapPage> {
         match tsc_deadline {
-            TscDeadline::Trapped => Some(&self.trapped),
-            TscDeadline::Passed => self.passed.as_ref(),
+            TscDeadline::Trapped => Some(self.trapped),
+            TscDeadline::Passed => self.passed,
         }
     }
 }
@@ -289,11 +309,10 @@ impl PidPointerTable {
     /// Fills `memory` (exactly `last_index + 1` entries, 4 KiB aligned): each `(index, pid)` of
     /// `entries` becomes a valid entry pointing at `pid`, the others stay zero (invalid).
     pub fn build(
-        memory: &PidTableMemory,
+        memory: PidTableMemory,
         last_index: u16,
         entries: impl IntoIterator<Item = (usize, &'static PostedInterruptDescriptor)>,
     ) -> Result<PidPointerTable, TableError> {
-        before_install()?;
         let addr = memory.phys_addr();
         let table = memory.entries;
         if table.len() != usize::from(last_index) + 1 || !addr.is_multiple_of(PAGE_BYTES as u64) {
@@ -314,7 +333,18 @@ impl PidPointerTable {
         self.last_index
     }
 
-    pub(crate) fn phys_addr(&self) -> u64 {
+    /// The raw entry at `index` (a virtual APIC ID), for checks and reports.
+    pub fn entry(&self, index: usize) -> Option<u64> {
+        let entries = usize::from(self.last_index) + 1;
+        // SAFETY: `addr` is the start of the `last_index + 1` static `AtomicU64`s of the
+        // `PidTableMemory` this table was built in (`build` checked the length), which nothing
+        // frees; reading an atomic is always sound.
+        let table = unsafe { core::slice::from_raw_parts(self.addr as *const AtomicU64, entries) };
+        table.get(index).map(|e| e.load(Ordering::SeqCst))
+    }
+
+    /// Physical address of the table (for the VMCS and checks).
+    pub fn phys_addr(&self) -> u64 {
         self.addr
     }
 }
@@ -327,8 +357,9 @@ pub struct VirtualApicPage {
 }
 
 impl VirtualApicPage {
-    /// `page` reset to an x2APIC after reset with ID `apic_id`.
-    pub fn init(page: &'static Page, apic_id: u32) -> VirtualApicPage {
+    /// `region` reset to an x2APIC after reset with ID `apic_id`.
+    pub fn init(region: VirtualApicRegion, apic_id: u32) -> VirtualApicPage {
+        let page = region.page();
         init_virtual_apic_page(&mut PageWriter::new(page), apic_id);
         VirtualApicPage { page }
     }
@@ -365,31 +396,31 @@ impl VirtualApicPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vmx::regions::{PageRegion, Token};
     use tessera_vmx::tables::{EptMapping, EptPermissions, MemoryType};
 
     static PAGES: [Page; 5] = [const { Page::zeroed() }; 5];
 
     #[test]
-    fn tables_are_built_then_sealed() {
-        let ept = Ept::build::<3>(&PAGES[..3], |ept| {
+    fn tables_are_built_in_their_pages() {
+        let ept = Ept::build::<3>(EptPages::new(&PAGES[..3]), |ept| {
             ept.map(&EptMapping {
                 guest_base: 0,
                 host_base: 0x20_0000,
                 bytes: 0x20_0000,
-                permissions: EptPermissions::RAM,
+                permissions: EptPermissions::READ,
                 memory_type: MemoryType::WriteBack,
             })
         })
         .unwrap();
         assert_eq!(ept.eptp() & !0xFFF, PAGES[0].phys_addr());
-        assert_eq!(
-            MsrBitmaps::build(&PAGES[3], Some(&PAGES[3]), false).unwrap_err(),
-            TableError::MsrBitmapPages
-        );
-        let msr = MsrBitmaps::build(&PAGES[3], Some(&PAGES[4]), false).unwrap();
+        let region = |page| MsrBitmapRegion::from_page(page, Token::new());
+        let msr = MsrBitmaps::build(region(&PAGES[3]), Some(region(&PAGES[4])), false).unwrap();
         let deadline = tessera_vmx::msr::IA32_TSC_DEADLINE;
         let trapped = msr.get(TscDeadline::Trapped).unwrap();
         let passed = msr.get(TscDeadline::Passed).unwrap();
+        assert_eq!(trapped.phys_addr(), PAGES[3].phys_addr());
+        assert_eq!(passed.phys_addr(), PAGES[4].phys_addr());
         assert!(trapped.exits(deadline, true) && trapped.exits(deadline, false));
         assert!(!passed.exits(deadline, true) && !passed.exits(deadline, false));
         let icr = tessera_vmx::msr::X2APIC_ICR;
@@ -398,14 +429,15 @@ mod tests {
             "no IPIv"
         );
         assert!(msr.trapped_only().get(TscDeadline::Passed).is_none());
-        mark_installed();
         assert_eq!(
-            MsrBitmaps::build(&PAGES[3], None, true).unwrap_err(),
-            TableError::Installed
+            MsrBitmaps::build(region(&PAGES[1]), None, true).unwrap_err(),
+            TableError::MsrBitmapsBuilt,
+            "built once"
         );
-        assert_eq!(
-            IoBitmapPair::build(&PAGES[1], &PAGES[2], []).unwrap_err(),
-            TableError::Installed
-        );
+        let copy = msr;
+        assert!(core::ptr::eq(
+            copy.get(TscDeadline::Trapped).unwrap(),
+            trapped
+        ));
     }
 }

@@ -5,25 +5,25 @@ use super::fields::{is_guest_state, RuntimeControl, SafeField};
 use super::instr::{self, VmFail};
 #[cfg(target_os = "none")]
 use super::run::GuestRegisters;
-use super::Page;
+use super::VmcsRegion;
 use super::VmxRoot;
 use core::marker::PhantomData;
 
 /// A VMCS region (one page, revision ID in its first word).
 pub struct Vmcs {
-    page: &'static Page,
+    region: VmcsRegion,
 }
 
 impl Vmcs {
-    /// Makes `page` a VMCS region for the processor's VMCS revision (from `VmxRoot::revision_id`).
-    pub fn new(page: &'static Page, revision_id: u32) -> Self {
-        page.write_u32(0, revision_id & 0x7FFF_FFFF);
-        Self { page }
+    /// Makes `region` a VMCS for the processor's VMCS revision (from `VmxRoot::revision_id`).
+    pub fn new(region: VmcsRegion, revision_id: u32) -> Self {
+        region.page().write_u32(0, revision_id & 0x7FFF_FFFF);
+        Self { region }
     }
 
     /// Physical address of the region.
     pub fn phys_addr(&self) -> u64 {
-        self.page.phys_addr()
+        self.region.phys_addr()
     }
 }
 

@@ -41,7 +41,7 @@ pub struct Structures {
 pub fn bsp_main(cpu: Cpu, boot: BootInfo) -> ! {
     println!("vmx-emulator-check: boot CPU APIC ID {}", cpu.apic_id());
     let root =
-        vmx::enable(pages::take()).unwrap_or_else(|e| fatal(format_args!("VMX root: {e:?}")));
+        vmx::enable(pages::region()).unwrap_or_else(|e| fatal(format_args!("VMX root: {e:?}")));
     let controls = select(&vmx::capabilities(), IpivMode::Preferred)
         .unwrap_or_else(|e| fatal(format_args!("control selection: {e}")));
     if let Some(why) = controls.ipiv_unavailable {
@@ -208,7 +208,7 @@ fn fixed_bits(fixed0: u32, fixed1: u32) -> FixedBits {
 
 /// Runs the guest to its last expected exit, checking each one.
 fn run_guest(root: &VmxRoot, controls: &SelectedControls, s: &Structures) -> ExitCounters {
-    let mut vmcs = Vmcs::new(pages::take(), root.revision_id());
+    let mut vmcs = Vmcs::new(pages::region(), root.revision_id());
     let mut v = root
         .activate(&mut vmcs)
         .unwrap_or_else(|e| fatal(format_args!("VMPTRLD: {e:?}")));

@@ -95,8 +95,8 @@ fn check_claims(boot: &BootInfo) {
 }
 
 fn enter_vmx_root(cpu: &Cpu) {
-    let page = VMXON_PAGES.take().expect("one VMXON page per CPU");
-    match vmx::enable(page) {
+    let region = VMXON_PAGES.take_region().expect("one VMXON page per CPU");
+    match vmx::enable(region) {
         Ok(_root) => {
             // All-context INVEPT is legal in VMX root without a current VMCS.
             if let Err(e) = vmx::invept(None) {

@@ -29,7 +29,7 @@ pub fn main(cpu: Cpu, boot: BootInfo) -> ! {
             "cannot start CPU 1 (APIC ID {TARGET_APIC_ID}): {e:?}"
         ));
     }
-    let root = vmx::enable(shared::page())
+    let root = vmx::enable(shared::region())
         .unwrap_or_else(|e| fatal(format_args!("cpu0: VMX root refused: {e:?}")));
     let caps = vmx::capabilities();
     let allowed = AllowedSet::from_msrs(&caps);
@@ -129,7 +129,7 @@ fn run_cases(cpu: &Cpu, root: &VmxRoot, allowed: &AllowedSet, offered: bool) -> 
         rflags: 0x2,
         idt_base: 0,
     };
-    let mut vmcs = Vmcs::new(shared::page(), root.revision_id());
+    let mut vmcs = Vmcs::new(shared::region(), root.revision_id());
     let mut active = root
         .activate(&mut vmcs)
         .unwrap_or_else(|e| fatal(format_args!("VMPTRLD: {e:?}")));

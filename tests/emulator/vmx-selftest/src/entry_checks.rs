@@ -51,7 +51,7 @@ fn check(
     bad: Change,
     fix: Change,
 ) -> Result<&'static str, &'static str> {
-    let mut vmcs = Vmcs::new(shared::page(), root.revision_id());
+    let mut vmcs = Vmcs::new(shared::region(), root.revision_id());
     let mut active = root
         .activate(&mut vmcs)
         .map_err(|_| "VMCLEAR/VMPTRLD failed")?;

@@ -39,7 +39,7 @@ fn check(
 ) -> Result<&'static str, &'static str> {
     let words = controls::with_preemption_timer(words, allowed)
         .map_err(|_| "VMX-preemption timer not allowed")?;
-    let mut vmcs = Vmcs::new(shared::page(), root.revision_id());
+    let mut vmcs = Vmcs::new(shared::region(), root.revision_id());
     let mut active = root.activate(&mut vmcs).map_err(|_| "VMPTRLD failed")?;
     configure(&mut active, &words, shared::page()).map_err(|_| "VMCS setup failed")?;
     let before = deliveries();

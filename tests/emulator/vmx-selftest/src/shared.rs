@@ -5,7 +5,7 @@ use crate::cases::{INVALID_ENTRY_ID, RESERVED_BITS_ENTRY_ID, SENDER_VAPIC_ID, TA
 use crate::guest::GuestIdt;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use tessera_arch::vmx::test_hooks::PidTable;
-use tessera_arch::vmx::{descriptor_phys_addr, Page, PagePool, PidTableError};
+use tessera_arch::vmx::{descriptor_phys_addr, Page, PagePool, PageRegion, PidTableError};
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
 /// Posted-interrupt descriptor of the sender guest (virtual APIC ID 0, CPU 0); NV and NDST are set
@@ -36,6 +36,11 @@ pub static TARGET_LAST_EXIT: AtomicU64 = AtomicU64::new(u64::MAX);
 /// A page from the pool; running out is a bug in the pool size.
 pub fn page() -> &'static Page {
     PAGES.take().expect("self-test page pool too small")
+}
+
+/// A page from the pool as a VMXON region, VMCS region, ... (each pool page goes once).
+pub fn region<K: PageRegion>() -> K {
+    PAGES.take_region().expect("self-test page pool too small")
 }
 
 /// Fills the PID-pointer table: 0 and 1 valid, 2 zero (invalid), 3 the target's address with reserved

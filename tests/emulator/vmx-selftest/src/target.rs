@@ -16,7 +16,7 @@ const EXIT_EXTERNAL_INTERRUPT: u64 = tessera_vmx::exit::ExitReason::ExternalInte
 
 /// Runs on CPU 1 for good.
 pub fn main(cpu: Cpu) -> ! {
-    let root = match vmx::enable(shared::page()) {
+    let root = match vmx::enable(shared::region()) {
         Ok(root) => root,
         Err(e) => fail(format_args!("cpu{}: VMX root refused: {e:?}", cpu.index())),
     };
@@ -50,7 +50,7 @@ fn run_guest(cpu: &Cpu, root: &VmxRoot, allowed: &AllowedSet) -> Result<(), &'st
         rflags: 0x2,
         idt_base: TARGET_IDT.base(),
     };
-    let mut vmcs = Vmcs::new(shared::page(), root.revision_id());
+    let mut vmcs = Vmcs::new(shared::region(), root.revision_id());
     let mut active = root
         .activate(&mut vmcs)
         .map_err(|_| "VMCLEAR/VMPTRLD failed")?;
@@ -76,7 +76,7 @@ fn run_guest(cpu: &Cpu, root: &VmxRoot, allowed: &AllowedSet) -> Result<(), &'st
 
 /// Without IPIv: reports whether this CPU (not only CPU 0) refuses the PID-pointer table fields.
 fn probe_fields(root: &VmxRoot) {
-    let mut vmcs = Vmcs::new(shared::page(), root.revision_id());
+    let mut vmcs = Vmcs::new(shared::region(), root.revision_id());
     match root.activate(&mut vmcs) {
         Ok(mut active) => crate::field_probe::publish_cpu1(crate::field_probe::probe(&mut active)),
         Err(e) => fail(format_args!("cpu1: VMCLEAR/VMPTRLD failed: {e:?}")),

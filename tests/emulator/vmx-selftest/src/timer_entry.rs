@@ -98,7 +98,7 @@ fn check(
     bad: Change,
     fix: Change,
 ) -> Result<&'static str, &'static str> {
-    let mut region = Vmcs::new(shared::page(), root.revision_id());
+    let mut region = Vmcs::new(shared::region(), root.revision_id());
     let mut active = root.activate(&mut region).map_err(|_| "VMPTRLD failed")?;
     let memory = VcpuMemory {
         virtual_apic: shared::page(),

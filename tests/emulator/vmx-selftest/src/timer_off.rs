@@ -27,7 +27,7 @@ pub fn run(root: &VmxRoot, allowed: &AllowedSet, ipiv: bool) -> usize {
         );
         return 0;
     };
-    let mut region = Vmcs::new(shared::page(), root.revision_id());
+    let mut region = Vmcs::new(shared::region(), root.revision_id());
     let Ok(mut active) = root.activate(&mut region) else {
         line("APIC-timer virtualization absent", Err("VMPTRLD failed"));
         return 0;

@@ -140,7 +140,7 @@ impl Timed<'_> {
         tsc_offset: u64,
         body: impl FnOnce(&mut Run) -> Verdict,
     ) -> Verdict {
-        let mut region = Vmcs::new(shared::page(), self.root.revision_id());
+        let mut region = Vmcs::new(shared::region(), self.root.revision_id());
         let vmcs = self
             .root
             .activate(&mut region)

@@ -68,7 +68,7 @@ struct Exits {
 /// Runs the xAPIC cases on a fresh VMCS; returns how many passed.
 pub fn run(root: &VmxRoot, words: &Words, allowed: &AllowedSet) -> Result<usize, &'static str> {
     let words = controls::xapic(words, allowed).map_err(|_| "xAPIC controls not allowed")?;
-    let mut vmcs = Vmcs::new(shared::page(), root.revision_id());
+    let mut vmcs = Vmcs::new(shared::region(), root.revision_id());
     let mut active = root.activate(&mut vmcs).map_err(|_| "VMPTRLD failed")?;
     let vapic = shared::page();
     configure(&mut active, &words, vapic).map_err(|_| "xAPIC VMCS setup failed")?;
