@@ -35,6 +35,19 @@ pub fn write_bytes(bytes: &[u8]) {
     let _ = write_all(bytes, crate::hypercall::console_write, backoff);
 }
 
+/// Text formatted as it is: `{}` of a `&str` goes through `Formatter::pad` (width, precision and
+/// fill), a kilobyte of code that a guest printing through `Text` only does not carry.
+#[cfg(feature = "compact")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Text<'a>(pub &'a str);
+
+#[cfg(feature = "compact")]
+impl fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
 /// A line being formatted: flushed whenever the buffer fills and at the end.
 pub struct LineWriter {
     buffer: [u8; CHUNK_BYTES],
@@ -134,6 +147,13 @@ mod tests {
         write_all(text, sink, || waits += 1).unwrap();
         assert_eq!(out, text);
         assert_eq!(waits, 3);
+    }
+
+    #[cfg(feature = "compact")]
+    #[test]
+    fn text_is_written_as_it_is() {
+        assert_eq!(std::format!("[{}]", Text("vcpu 0")), "[vcpu 0]");
+        assert_eq!(std::format!("[{:>8}]", Text("abc")), "[abc]", "no padding");
     }
 
     #[test]

@@ -49,73 +49,97 @@ global_asm!(
     no_stack = const crate::status::STATUS_NO_STACK,
 );
 
-// Interrupt stubs, one per vector, 16 bytes apart from `tessera_guest_vectors`. Each pushes a zero
-// error code where the CPU pushes none (every vector but the exceptions of
-// `exception::ERROR_CODE_VECTORS`), then its vector, and joins the common path, which saves
-// the caller-saved registers (guests are built without SSE), reads the TSC, calls
-// `tessera_guest_interrupt` (vector, error code, interrupted RIP, TSC at entry), puts a non-zero
-// result in place of the interrupted RIP (resuming after a guarded instruction), restores the
-// registers and returns with IRETQ.
-global_asm!(
-    ".pushsection .text.tessera_guest_vectors, \"ax\"",
-    ".balign 16",
-    // Global: code in another codegen unit of this crate (`vector_stubs_address`) refers to it.
-    ".global tessera_guest_vectors",
-    "tessera_guest_vectors:",
-    ".set tessera_guest_vector, 0",
-    ".rept 256",
-    "    .balign 16",
-    // No error code pushed by the CPU (`exception::ERROR_CODE_VECTORS`): push a zero one.
-    "    .if tessera_guest_vector < 32",
-    "    .if (({error_code_vectors} >> tessera_guest_vector) & 1) == 0",
-    "    push 0",
-    "    .endif",
-    "    .else",
-    "    push 0",
-    "    .endif",
-    "    push tessera_guest_vector",
-    "    jmp tessera_guest_interrupt_common",
-    "    .set tessera_guest_vector, tessera_guest_vector + 1",
-    ".endr",
-    "tessera_guest_interrupt_common:",
-    "    push rax",
-    "    push rcx",
-    "    push rdx",
-    "    push rsi",
-    "    push rdi",
-    "    push r8",
-    "    push r9",
-    "    push r10",
-    "    push r11",
-    "    rdtsc",
-    "    shl rdx, 32",
-    "    or rax, rdx",
-    "    mov rcx, rax",
-    "    mov rdi, [rsp + 72]",
-    "    mov rsi, [rsp + 80]",
-    "    mov rdx, [rsp + 88]",
-    "    cld",
-    "    call tessera_guest_interrupt",
-    "    test rax, rax",
-    "    jz 1f",
-    "    mov [rsp + 88], rax",
-    "1:  pop r11",
-    "    pop r10",
-    "    pop r9",
-    "    pop r8",
-    "    pop rdi",
-    "    pop rsi",
-    "    pop rdx",
-    "    pop rcx",
-    "    pop rax",
-    "    add rsp, 16",
-    "    iretq",
-    ".popsection",
-    error_code_vectors = const crate::exception::ERROR_CODE_VECTORS,
+// Interrupt stubs, one per vector, 16 bytes apart from the table's first byte, each table in a
+// section of its own that the linker leaves out of a guest that never refers to it: all 256
+// vectors from `tessera_guest_vectors` (`idt::install`), or only the exceptions and NMI (vectors
+// 0-31) from `tessera_guest_exception_vectors` (`idt::install_exceptions`, for a guest that never
+// enables interrupts). Each stub pushes a zero error code where the CPU pushes none (every vector
+// but the exceptions of `exception::ERROR_CODE_VECTORS`), then its vector, and joins its table's
+// common path, which saves the caller-saved registers (guests are built without SSE), reads the
+// TSC, calls `tessera_guest_interrupt` (vector, error code, interrupted RIP, TSC at entry), puts a
+// non-zero result in place of the interrupted RIP (resuming after a guarded instruction),
+// restores the registers and returns with IRETQ. Both tables are the same text but for their
+// names and length.
+macro_rules! vector_stubs {
+    ($section:literal, $table:literal, $common:literal, $vectors:literal) => {
+        global_asm!(
+            concat!(".pushsection ", $section, ", \"ax\""),
+            ".balign 16",
+            // Global: code in another codegen unit of this crate (`*_stubs_address`) refers to it.
+            concat!(".global ", $table),
+            concat!($table, ":"),
+            ".set tessera_guest_vector, 0",
+            concat!(".rept ", $vectors),
+            "    .balign 16",
+            // No error code pushed by the CPU (`exception::ERROR_CODE_VECTORS`): push a zero one.
+            "    .if tessera_guest_vector < 32",
+            "    .if (({error_code_vectors} >> tessera_guest_vector) & 1) == 0",
+            "    push 0",
+            "    .endif",
+            "    .else",
+            "    push 0",
+            "    .endif",
+            "    push tessera_guest_vector",
+            concat!("    jmp ", $common),
+            "    .set tessera_guest_vector, tessera_guest_vector + 1",
+            ".endr",
+            concat!($common, ":"),
+            "    push rax",
+            "    push rcx",
+            "    push rdx",
+            "    push rsi",
+            "    push rdi",
+            "    push r8",
+            "    push r9",
+            "    push r10",
+            "    push r11",
+            "    rdtsc",
+            "    shl rdx, 32",
+            "    or rax, rdx",
+            "    mov rcx, rax",
+            "    mov rdi, [rsp + 72]",
+            "    mov rsi, [rsp + 80]",
+            "    mov rdx, [rsp + 88]",
+            "    cld",
+            "    call tessera_guest_interrupt",
+            "    test rax, rax",
+            "    jz 1f",
+            "    mov [rsp + 88], rax",
+            "1:  pop r11",
+            "    pop r10",
+            "    pop r9",
+            "    pop r8",
+            "    pop rdi",
+            "    pop rsi",
+            "    pop rdx",
+            "    pop rcx",
+            "    pop rax",
+            "    add rsp, 16",
+            "    iretq",
+            ".popsection",
+            error_code_vectors = const crate::exception::ERROR_CODE_VECTORS,
+        );
+    };
+}
+
+vector_stubs!(
+    ".text.tessera_guest_vectors",
+    "tessera_guest_vectors",
+    "tessera_guest_interrupt_common",
+    "256"
+);
+#[cfg(feature = "compact")]
+vector_stubs!(
+    ".text.tessera_guest_exception_vectors",
+    "tessera_guest_exception_vectors",
+    "tessera_guest_exception_common",
+    "32"
 );
 
 /// Bytes between two interrupt stubs.
 pub const STUB_BYTES: u64 = 16;
+/// The first vector after the exceptions and NMI (the exception-only table ends before it).
+pub const FIRST_INTERRUPT_VECTOR: u8 = 32;
 
 /// Address of the vCPU stack array (for mapping a stack address back to its vCPU).
 pub fn stacks_address() -> u64 {
@@ -318,12 +342,29 @@ pub fn load_idt(table: &'static [AtomicU64; 512]) {
     }
 }
 
-/// First byte of the interrupt stubs (stub `v` starts at `+ STUB_BYTES * v`).
+/// First byte of the stubs of all 256 vectors (stub `v` starts at `+ STUB_BYTES * v`);
+/// referring to it links them in.
 pub fn vector_stubs_address() -> u64 {
     let address: u64;
     // SAFETY: LEA only computes an address.
     unsafe {
         asm!("lea {}, [rip + tessera_guest_vectors]", out(reg) address, options(nomem, nostack));
+    }
+    address
+}
+
+/// First byte of the exception-only stubs (stub `v`, for vectors 0-31, starts at
+/// `+ STUB_BYTES * v`); referring to it links them in.
+#[cfg(feature = "compact")]
+pub fn exception_stubs_address() -> u64 {
+    let address: u64;
+    // SAFETY: LEA only computes an address.
+    unsafe {
+        asm!(
+            "lea {}, [rip + tessera_guest_exception_vectors]",
+            out(reg) address,
+            options(nomem, nostack)
+        );
     }
     address
 }
@@ -561,9 +602,9 @@ mod tests {
     use super::*;
 
     /// The bytes of vector `vector`'s interrupt stub, as assembled.
-    fn stub(vector: usize) -> [u8; STUB_BYTES as usize] {
-        let address = vector_stubs_address() + STUB_BYTES * vector as u64;
-        // SAFETY: the 256 stubs are STUB_BYTES apart in this binary's code (read-only, readable,
+    fn stub(table: u64, vector: usize) -> [u8; STUB_BYTES as usize] {
+        let address = table + STUB_BYTES * vector as u64;
+        // SAFETY: the stubs are STUB_BYTES apart in this binary's code (read-only, readable,
         // alive for the whole run); reading them runs nothing.
         unsafe { core::ptr::read(address as *const [u8; STUB_BYTES as usize]) }
     }
@@ -579,8 +620,11 @@ mod tests {
 
     #[test]
     fn each_stub_pushes_a_zero_error_code_exactly_where_the_cpu_pushes_none() {
-        for vector in 0..=255u8 {
-            let code = stub(usize::from(vector));
+        let all = (0..=255u8).map(|v| (vector_stubs_address(), v));
+        #[cfg(feature = "compact")]
+        let all = all.chain((0..FIRST_INTERRUPT_VECTOR).map(|v| (exception_stubs_address(), v)));
+        for (table, vector) in all {
+            let code = stub(table, usize::from(vector));
             let (first, length) = push_at(&code).expect("every stub starts with a push");
             let second = push_at(&code[length..]).map(|(value, _)| value);
             let (error_code, pushed) = match second {

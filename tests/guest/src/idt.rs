@@ -1,6 +1,8 @@
 //! A minimal IDT for test guests: every vector has a stub (see `cpu`); interrupts (vector 2 = NMI
 //! and 32..=255) are counted per vCPU and vector and acknowledged, exceptions end the vCPU with a
-//! failure naming the vector and RIP. Issue-specific guests read the counts to check delivery.
+//! failure naming the vector and RIP. Issue-specific guests read the counts to check delivery. A
+//! guest that never enables interrupts may install the exception gates only
+//! ([`install_exceptions`]), and its image then holds no interrupt stubs.
 
 use crate::cpu::current_vcpu;
 use crate::hypercall::stop;
@@ -56,6 +58,21 @@ pub fn install() {
     let stubs = crate::cpu::vector_stubs_address();
     let selector = crate::cpu::code_selector();
     for vector in 0..VECTORS {
+        let [low, high] = gate(stubs + crate::cpu::STUB_BYTES * vector as u64, selector);
+        IDT[2 * vector].store(low, Ordering::Relaxed);
+        IDT[2 * vector + 1].store(high, Ordering::Relaxed);
+    }
+    crate::cpu::load_idt(&IDT);
+}
+
+/// As [`install`], with gates for the exceptions and NMI (vectors 0-31) only, from their own
+/// stubs: for a guest that never enables interrupts. An interrupt vector would find a
+/// not-present gate, which raises #NP (exception 11, reported as any unexpected exception).
+#[cfg(feature = "compact")]
+pub fn install_exceptions() {
+    let stubs = crate::cpu::exception_stubs_address();
+    let selector = crate::cpu::code_selector();
+    for vector in 0..usize::from(crate::cpu::FIRST_INTERRUPT_VECTOR) {
         let [low, high] = gate(stubs + crate::cpu::STUB_BYTES * vector as u64, selector);
         IDT[2 * vector].store(low, Ordering::Relaxed);
         IDT[2 * vector + 1].store(high, Ordering::Relaxed);

@@ -7,10 +7,12 @@
 #![cfg_attr(target_os = "none", no_main)]
 
 use core::sync::atomic::{AtomicBool, Ordering};
+use tessera_guest::console::Text;
 use tessera_guest::layout::MAX_VCPUS;
 use tessera_guest::{apic, cpu, fail, hypercall, println, time, BootInfo, PeerRoute, TestResult};
 
-tessera_guest::entry!(run);
+// Interrupts stay masked: the IDT needs the exception gates only.
+tessera_guest::entry!(run, exceptions_only);
 
 /// Tessera's identity leaf: EAX = vCPU index, EBX = partition index, ECX = virtual APIC ID.
 const LEAF_TESSERA_IDENTITY: u32 = 0x4000_0001;
@@ -24,7 +26,7 @@ fn run(info: &'static BootInfo) -> TestResult {
     let apic_id = apic::apic_id();
     println!(
         "hello from partition {} vcpu {} of {}, APIC ID {apic_id}",
-        info.name(),
+        Text(info.name()),
         info.vcpu_index,
         info.vcpu_count
     );
@@ -42,7 +44,10 @@ fn run(info: &'static BootInfo) -> TestResult {
     let expected = [info.vcpu_index, info.partition_index, info.virtual_apic_id];
     if [vcpu, partition, cpuid_apic_id] != expected {
         return fail!(
-            "CPUID identity leaf says vcpu {vcpu} partition {partition} APIC ID {cpuid_apic_id}, boot info {expected:?}"
+            "CPUID identity leaf says vcpu {vcpu} partition {partition} APIC ID {cpuid_apic_id}, boot info vcpu {} partition {} APIC ID {}",
+            expected[0],
+            expected[1],
+            expected[2]
         );
     }
     if hypercall::print_exit_counts().is_err() {
