@@ -111,6 +111,59 @@ pub(super) fn write_report(
     write!(f, " total={total}")
 }
 
+/// The report and layout tests every exit-counter type must pass (`ExitCounters` and
+/// `PublishedCounters`), written once; expanded inside each type's own test module.
+#[cfg(test)]
+macro_rules! shared_counter_tests {
+    ($counters:ident) => {
+        #[test]
+        fn report_lists_nonzero_reasons_in_order() {
+            let mut counters = $counters::new();
+            for _ in 0..12 {
+                counters.record(ExitReason::Vmcall as u16);
+            }
+            for _ in 0..3 {
+                counters.record(ExitReason::Cpuid as u16);
+            }
+            assert_eq!(counters.to_string(), "exits: cpuid=3 vmcall=12 total=15");
+        }
+
+        #[test]
+        fn unknown_reasons_are_counted_apart() {
+            let mut counters = $counters::new();
+            counters.record(35);
+            counters.record(1000);
+            counters.record(ExitReason::ApicWrite as u16);
+            assert_eq!(counters.unknown(), 2);
+            assert_eq!(counters.count(ExitReason::ApicWrite), 1);
+            assert_eq!(
+                counters.to_string(),
+                "exits: apic_write=1 unknown=2 total=3"
+            );
+        }
+
+        #[test]
+        fn entries_are_indexed_by_reason_number_then_unknown() {
+            let mut counters = $counters::new();
+            counters.record(ExitReason::Wrmsr as u16);
+            counters.record(ExitReason::Wrmsr as u16);
+            counters.record(1000);
+            let entries = counters.entries();
+            assert_eq!(entries.len() as u64, crate::guest_abi::EXIT_COUNTER_ENTRIES);
+            assert_eq!(entries[32], 2);
+            assert_eq!(entries[SLOTS], 1);
+            assert_eq!(entries.iter().sum::<u64>(), counters.total());
+        }
+
+        #[test]
+        fn empty_report() {
+            assert_eq!($counters::default().to_string(), "exits: total=0");
+        }
+    };
+}
+#[cfg(test)]
+pub(super) use shared_counter_tests;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,47 +182,5 @@ mod tests {
     }
     use std::string::ToString;
 
-    #[test]
-    fn report_lists_nonzero_reasons_in_order() {
-        let mut counters = ExitCounters::new();
-        for _ in 0..12 {
-            counters.record(ExitReason::Vmcall as u16);
-        }
-        for _ in 0..3 {
-            counters.record(ExitReason::Cpuid as u16);
-        }
-        assert_eq!(counters.to_string(), "exits: cpuid=3 vmcall=12 total=15");
-    }
-
-    #[test]
-    fn unknown_reasons_are_counted_apart() {
-        let mut counters = ExitCounters::new();
-        counters.record(35);
-        counters.record(1000);
-        counters.record(ExitReason::ApicWrite as u16);
-        assert_eq!(counters.unknown(), 2);
-        assert_eq!(counters.count(ExitReason::ApicWrite), 1);
-        assert_eq!(
-            counters.to_string(),
-            "exits: apic_write=1 unknown=2 total=3"
-        );
-    }
-
-    #[test]
-    fn entries_are_indexed_by_reason_number_then_unknown() {
-        let mut counters = ExitCounters::new();
-        counters.record(ExitReason::Wrmsr as u16);
-        counters.record(ExitReason::Wrmsr as u16);
-        counters.record(1000);
-        let entries = counters.entries();
-        assert_eq!(entries.len() as u64, crate::guest_abi::EXIT_COUNTER_ENTRIES);
-        assert_eq!(entries[32], 2);
-        assert_eq!(entries[SLOTS], 1);
-        assert_eq!(entries.iter().sum::<u64>(), counters.total());
-    }
-
-    #[test]
-    fn empty_report() {
-        assert_eq!(ExitCounters::default().to_string(), "exits: total=0");
-    }
+    shared_counter_tests!(ExitCounters);
 }

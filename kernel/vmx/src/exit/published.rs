@@ -168,44 +168,7 @@ mod tests {
     use super::*;
     use std::string::ToString;
 
-    #[test]
-    fn report_lists_nonzero_reasons_in_order() {
-        let mut counters = PublishedCounters::new();
-        for _ in 0..12 {
-            counters.record(ExitReason::Vmcall as u16);
-        }
-        for _ in 0..3 {
-            counters.record(ExitReason::Cpuid as u16);
-        }
-        assert_eq!(counters.to_string(), "exits: cpuid=3 vmcall=12 total=15");
-    }
-
-    #[test]
-    fn unknown_reasons_are_counted_apart() {
-        let mut counters = PublishedCounters::new();
-        counters.record(35);
-        counters.record(1000);
-        counters.record(ExitReason::ApicWrite as u16);
-        assert_eq!(counters.unknown(), 2);
-        assert_eq!(counters.count(ExitReason::ApicWrite), 1);
-        assert_eq!(
-            counters.to_string(),
-            "exits: apic_write=1 unknown=2 total=3"
-        );
-    }
-
-    #[test]
-    fn entries_are_indexed_by_reason_number_then_unknown() {
-        let mut counters = PublishedCounters::new();
-        counters.record(ExitReason::Wrmsr as u16);
-        counters.record(ExitReason::Wrmsr as u16);
-        counters.record(1000);
-        let entries = counters.entries();
-        assert_eq!(entries.len() as u64, crate::guest_abi::EXIT_COUNTER_ENTRIES);
-        assert_eq!(entries[32], 2);
-        assert_eq!(entries[SLOTS], 1);
-        assert_eq!(entries.iter().sum::<u64>(), counters.total());
-    }
+    super::super::counters::shared_counter_tests!(PublishedCounters);
 
     #[test]
     fn stopping_reasons_are_counted_by_number() {
@@ -258,10 +221,5 @@ mod tests {
         assert_eq!(published.total(), 6);
         assert_eq!(published.count(ExitReason::EptViolation), 1);
         assert_eq!(published.entries(), run_loop.entries());
-    }
-
-    #[test]
-    fn empty_report() {
-        assert_eq!(PublishedCounters::default().to_string(), "exits: total=0");
     }
 }
