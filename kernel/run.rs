@@ -28,9 +28,7 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
         .vcpus()
         .nth(index)
         .expect("vCPU index from the boot CPU");
-    let Some(launch) = launch::take(index) else {
-        fail(index, p, v, format_args!("no launch data"))
-    };
+    let at = (index, p, v);
     let regions = crate::heap::take_vcpu_regions(index);
     let root = vmx::enable(regions.vmxon)
         .unwrap_or_else(|e| fail(index, p, v, format_args!("VMX root refused: {e}")));
@@ -38,11 +36,33 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     #[cfg(feature = "host-stack-overflow-test")]
     overflow_last_host_stack_on_purpose(index);
     let mut region = Vmcs::new(regions.vmcs, root.revision_id());
+    let vcpu = prepare(&root, &mut region, at, plan_vcpu.starts_at_boot);
+    let stopped = run_until_stopped(vcpu);
+    // Logged and counted here, once the run loop's frames are gone from the host stack.
+    if finish(stopped) {
+        crate::summary::print();
+    }
+    tessera_arch::halt_forever()
+}
+
+/// Activates and fills the vCPU's VMCS, waits for its start (a vCPU started later) and returns
+/// the vCPU ready for its first entry. Not inlined: what it sets up from (the launch data, the
+/// controls) is gone from the host stack before the vCPU runs.
+#[inline(never)]
+fn prepare<'a>(
+    root: &'a vmx::VmxRoot,
+    region: &'a mut Vmcs,
+    (index, p, v): (usize, u16, u16),
+    starts_at_boot: bool,
+) -> Vcpu<'a> {
+    let Some(launch) = launch::take(index) else {
+        fail(index, p, v, format_args!("no launch data"))
+    };
     let mut active = root
-        .activate(&mut region)
+        .activate(region)
         .unwrap_or_else(|e| fail(index, p, v, format_args!("VMPTRLD: {e}")));
     let (controls, entry) = configure(&mut active, &launch, (index, p, v));
-    if !plan_vcpu.starts_at_boot {
+    if !starts_at_boot {
         wait_for_start_up(index);
     }
     // Translations this CPU may hold for the EPTP from before (firmware, an earlier boot) go.
@@ -50,15 +70,11 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
         fail(index, p, v, format_args!("INVEPT single-context: {e}"))
     }
     notify_if_posted_before_entry(launch.pid);
-    if run_until_stopped(active, launch, &controls, (index, p, v), entry) {
-        // Printed here, once the stopped vCPU's frame is gone from the host stack.
-        crate::summary::print();
-    }
-    tessera_arch::halt_forever()
+    Vcpu::new(active, launch, &controls, (index, p, v), entry)
 }
 
 /// Fills the vCPU's VMCS; returns its controls and first-entry registers. Not inlined: its
-/// frames (the boot-area layout, the field writes) are gone before the vCPU runs.
+/// frames (the field writes) are gone before the vCPU runs.
 #[inline(never)]
 fn configure(
     active: &mut vmx::ActiveVmcs,
@@ -67,8 +83,7 @@ fn configure(
 ) -> (SelectedControls, EntryRegisters) {
     let controls = launch::controls().expect("controls are chosen before any AP starts");
     let part = &PLAN.partitions[p as usize];
-    let layout = crate::partition::image::layout(&PLAN, p)
-        .unwrap_or_else(|e| fail(index, p, v, format_args!("{e}")));
+    let layout = &launch.layout;
     let rip = vmcs::entry_point(part).unwrap_or(0);
     let entry = entry_registers(part, v, layout.boot_info_guest(v as u64));
     let controls = match launch::timer_virtualized(p) {
@@ -76,23 +91,23 @@ fn configure(
         false => controls,
     };
     let controls = controls.with_port_exiting(PortExiting::for_partition(grants_ports(part)));
-    if let Err(e) = vmcs::configure(active, launch, &controls, &layout, (rip, &entry)) {
+    if let Err(e) = vmcs::configure(active, launch, &controls, layout, (rip, &entry)) {
         fail(index, p, v, format_args!("VMCS: {e}"))
     }
     (controls, entry)
 }
 
-/// Runs the vCPU until it stops; returns whether it was the last one running (its CPU prints the
-/// verdict). Not inlined: the `Vcpu` lives in this frame only.
+/// How a vCPU's run ended, kept once its `Vcpu` is gone.
+struct Stopped {
+    index: usize,
+    partition: u16,
+    report: StopReport<'static>,
+}
+
+/// Runs the vCPU until it stops; the `Vcpu` (and with it the hold on its run record) is gone
+/// when this returns. Not inlined: the run loop's locals live in this frame only.
 #[inline(never)]
-fn run_until_stopped(
-    active: vmx::ActiveVmcs,
-    launch: launch::Launch,
-    controls: &SelectedControls,
-    at: (usize, u16, u16),
-    entry: EntryRegisters,
-) -> bool {
-    let mut vcpu = Vcpu::new(active, launch, controls, at, entry);
+fn run_until_stopped(mut vcpu: Vcpu) -> Stopped {
     let reason = run(&mut vcpu);
     stop(&mut vcpu, reason)
 }
@@ -145,7 +160,7 @@ fn run(vcpu: &mut Vcpu) -> StopReason {
         if let Some(why) = vcpu.take_vmcs_failure() {
             return why;
         }
-        vcpu.counters.record(reason.basic());
+        vcpu.record.counters.record(reason.basic());
         if let Flow::Stop(why) = exit::dispatch(vcpu, reason) {
             return why;
         }
@@ -186,9 +201,9 @@ fn entry_error(e: VmcsError) -> StopReason {
     }
 }
 
-/// Logs why the vCPU stopped and records how it ended; returns whether it was the last vCPU
-/// running (then its CPU prints the verdict).
-fn stop(vcpu: &mut Vcpu, reason: StopReason) -> bool {
+/// Disarms the stopped vCPU's timer and prints its unfinished console line; its exit counters
+/// are the summary's once the `Vcpu` is gone (before `finish`).
+fn stop(vcpu: &mut Vcpu, reason: StopReason) -> Stopped {
     timer::stop(vcpu);
     crate::exit::vmcall::flush_console(vcpu);
     let report = StopReport {
@@ -197,29 +212,45 @@ fn stop(vcpu: &mut Vcpu, reason: StopReason) -> bool {
         rip: vcpu.read(GN::Rip.encoding()),
         reason,
     };
-    let end = match reason.status() {
+    Stopped {
+        index: vcpu.index,
+        partition: vcpu.partition,
+        report,
+    }
+}
+
+/// Logs why the vCPU stopped and records how it ended; returns whether it was the last vCPU
+/// running (then its CPU prints the verdict). Not inlined: its log lines format on a host stack
+/// the run loop's frames have left.
+#[inline(never)]
+fn finish(stopped: Stopped) -> bool {
+    let Stopped {
+        index,
+        partition,
+        report,
+    } = stopped;
+    let end = match report.reason.status() {
         Some(status) => {
             log::info!("{report}");
             VcpuEnd::Stopped { status }
         }
         None => {
             log::warn!("{report}");
-            stop_hermit_partition(vcpu, reason);
+            stop_hermit_partition(partition, report.vcpu, report.reason);
             VcpuEnd::Faulted
         }
     };
-    shared::of(vcpu.index).publish_counters(&vcpu.counters);
-    shared::of(vcpu.index).finish(end)
+    shared::of(index).finish(end)
 }
 
 /// A Hermit application cannot go on without one of its vCPUs (it waits for all of them): when one
 /// is stopped for a fault, its siblings are stopped too, so the partition ends instead of hanging.
-fn stop_hermit_partition(vcpu: &Vcpu, reason: StopReason) {
-    let part = &PLAN.partitions[vcpu.partition as usize];
+fn stop_hermit_partition(partition: u16, vcpu: u16, reason: StopReason) {
+    let part = &PLAN.partitions[partition as usize];
     let by_sibling = matches!(reason, StopReason::PartitionFault { .. });
     if crate::partition::hermit::is_hermit(part) && !by_sibling {
-        let fault = StopReason::PartitionFault { vcpu: vcpu.vcpu };
-        crate::exit::uhyve::stop_siblings(vcpu.partition, vcpu.vcpu, fault);
+        let fault = StopReason::PartitionFault { vcpu };
+        crate::exit::uhyve::stop_siblings(partition, vcpu, fault);
     }
 }
 

@@ -32,6 +32,10 @@ pub fn print() {
                     state.end()
                 );
                 counters.total()
+            })
+            .unwrap_or_else(|| {
+                println!("partition {} vcpu {v}: {}, exit counters held by its CPU", part.name, state.end());
+                0
             });
             if size > 0 && size - used < STACK_MARGIN_BYTES {
                 println!("warning: host stack of {} vcpu {v} has less than {STACK_MARGIN_BYTES} bytes left", part.name);

@@ -97,6 +97,24 @@ mod flow {
         let frequency = super::timer::frequency();
         launch::set_timer_frequency(frequency);
         let checked = tessera_arch::tsc_cycles();
+        let heap_ready_at = set_up_partitions(boot, &controls, frequency);
+        tessera_arch::println!(
+            "SUMMARY boot_machine_check_cycles={} boot_heap_cycles={} boot_partitions_cycles={}",
+            timing::since_boot_start(checked),
+            heap_ready_at - checked,
+            tessera_arch::tsc_cycles() - heap_ready_at
+        );
+    }
+
+    /// Hands out the heap's descriptors, sets up every partition and publishes each vCPU's launch
+    /// data; returns the TSC when the heap was ready. Not inlined: its frame (the partitions'
+    /// tables, the launch data) is not on the stack while the machine check runs.
+    #[inline(never)]
+    fn set_up_partitions(
+        boot: &BootInfo,
+        controls: &tessera_vmx::select::SelectedControls,
+        frequency: tessera_vmx::apic_timer::TimerFrequency,
+    ) -> u64 {
         let pids = crate::heap::take_descriptors();
         let heap_ready_at = tessera_arch::tsc_cycles();
         log::info!(
@@ -117,12 +135,7 @@ mod flow {
         for (index, launch) in launches.enumerate() {
             launch::publish(index, launch);
         }
-        tessera_arch::println!(
-            "SUMMARY boot_machine_check_cycles={} boot_heap_cycles={} boot_partitions_cycles={}",
-            timing::since_boot_start(checked),
-            heap_ready_at - checked,
-            tessera_arch::tsc_cycles() - heap_ready_at
-        );
+        heap_ready_at
     }
 
     /// An AP already runs on its vCPU's host stack (`start_other_cpus`): it runs the vCPU there.

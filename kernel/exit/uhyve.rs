@@ -146,13 +146,15 @@ fn console_virtual(vcpu: &mut Vcpu, buf: u64, len: u64) -> Result<(), u64> {
 /// Hands `bytes` to the vCPU's console line as far as its partition's console share pays for
 /// (uhyve has no way to say "fewer": the rest is dropped and counted, as for Tessera's hypercall).
 fn print(vcpu: &mut Vcpu, bytes: &[u8]) {
-    let grant = crate::console::take(vcpu.partition, &vcpu.console_line, bytes);
+    let grant = crate::console::take(vcpu.partition, &vcpu.record.console_line, bytes);
     let dropped = (bytes.len() - grant.bytes) as u64;
     shared::of(vcpu.index).count_console(grant.bytes as u64, dropped);
     let name = vcpu.name();
-    vcpu.console_line.push(&bytes[..grant.bytes], |line| {
-        crate::console::emit(name, line)
-    });
+    vcpu.record
+        .console_line
+        .push(&bytes[..grant.bytes], |line| {
+            crate::console::emit(name, line)
+        });
 }
 
 /// The application exited: every other vCPU of the partition is asked to stop, and this one

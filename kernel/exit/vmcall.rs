@@ -8,7 +8,7 @@ use crate::console;
 use crate::vcpu::{shared, Vcpu};
 use core::fmt::{self, Write};
 use tessera_vmx::console::budget::LINE_MAX_WIRE_BYTES;
-use tessera_vmx::exit::{ExitCounters, ExitReason, StopReason};
+use tessera_vmx::exit::{ExitReason, StopReason};
 use tessera_vmx::guest_abi::{
     console_buffer_offset, counter_buffer_offset, Hypercall, CONSOLE_FACT_CYCLES_PER_BYTE,
     CONSOLE_FACT_DROPPED_BYTES, CONSOLE_FACT_LINE_MAX_BYTES, CONSOLE_FACT_REFILL_CYCLES_PER_BYTE,
@@ -53,36 +53,21 @@ pub fn handle(vcpu: &mut Vcpu) -> Flow {
 /// loop's frame, on the host stack, stays small.
 #[inline(never)]
 fn print_exit_counts(vcpu: &mut Vcpu) {
-    let line = ExitCountLine {
-        partition: vcpu.name(),
-        vcpu: vcpu.vcpu,
-        counters: &vcpu.counters,
-    };
     let mut text: heapless::String<{ LINE_MAX_WIRE_BYTES as usize - 1 }> = heapless::String::new();
-    let _ = write!(Truncating(&mut text), "{line}");
+    // `[<partition>] vcpu <i> exits: ...`, in one formatting level (the host stack is sized from
+    // measured depth).
+    let (name, counters) = (vcpu.name(), &vcpu.record.counters);
+    let _ = write!(
+        Truncating(&mut text),
+        "[{name}] vcpu {} {counters}",
+        vcpu.vcpu
+    );
     let bytes = text.len() as u64 + 1; // and the newline
     if console::take_whole(vcpu.partition, bytes) {
         shared::of(vcpu.index).count_console(bytes, 0);
         tessera_arch::println!("{text}");
     } else {
         shared::of(vcpu.index).count_console(0, bytes);
-    }
-}
-
-/// `[<partition>] vcpu <i> exits: ...`
-struct ExitCountLine<'c> {
-    partition: &'static str,
-    vcpu: u16,
-    counters: &'c ExitCounters,
-}
-
-impl fmt::Display for ExitCountLine<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "[{}] vcpu {} {}",
-            self.partition, self.vcpu, self.counters
-        )
     }
 }
 
@@ -115,7 +100,7 @@ fn console_fact(vcpu: &Vcpu, which: u64) -> u64 {
 
 /// The count without the VMCALL being handled (already counted by the run loop).
 fn read_exit_count(vcpu: &Vcpu, reason: u64) -> u64 {
-    let counters = &vcpu.counters;
+    let counters = &vcpu.record.counters;
     if reason == EXIT_COUNT_TOTAL {
         return counters.total() - 1;
     }
@@ -136,7 +121,7 @@ fn read_exit_counters(vcpu: &Vcpu, guest_address: u64, entries: u64) -> u64 {
         return ERROR_INVALID_ARGUMENT;
     };
     for i in 0..entries as usize {
-        let count = vcpu.counters.entry(i) - u64::from(i == ExitReason::Vmcall as usize);
+        let count = vcpu.record.counters.entry(i) - u64::from(i == ExitReason::Vmcall as usize);
         let at = offset as usize + 8 * i;
         if vcpu
             .guest_memory
@@ -161,11 +146,12 @@ fn console_write(vcpu: &mut Vcpu, guest_address: u64, bytes: u64) -> u64 {
     if vcpu.guest_memory.copy_out(offset as usize, input).is_none() {
         return ERROR_INVALID_ARGUMENT;
     }
-    let grant = console::take(vcpu.partition, &vcpu.console_line, input);
+    let grant = console::take(vcpu.partition, &vcpu.record.console_line, input);
     let dropped = (input.len() - grant.bytes) as u64;
     shared::of(vcpu.index).count_console(grant.bytes as u64, dropped);
     let name = vcpu.name();
-    vcpu.console_line
+    vcpu.record
+        .console_line
         .push(&input[..grant.bytes], |line| console::emit(name, line));
     grant.bytes as u64
 }
@@ -173,6 +159,7 @@ fn console_write(vcpu: &mut Vcpu, guest_address: u64, bytes: u64) -> u64 {
 /// Prints the vCPU's unfinished console line (when it stops; its newline was paid for).
 pub fn flush_console(vcpu: &mut Vcpu) {
     let name = vcpu.name();
-    vcpu.console_line
+    vcpu.record
+        .console_line
         .flush(&mut |line: &[u8]| console::emit(name, line));
 }

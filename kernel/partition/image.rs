@@ -123,13 +123,14 @@ pub fn layout(plan: &Plan<'_>, index: u16) -> Result<GuestBootLayout, PlaceError
 }
 
 /// Zeroes `memory` (the partition's whole RAM), copies the image and writes the boot area (each
-/// vCPU's boot-info block states `timer`).
+/// vCPU's boot-info block states `timer`); returns the boot area's layout, which the partition's
+/// vCPUs configure their VMCS from (derived once, on the boot CPU).
 pub fn place(
     plan: &Plan<'_>,
     index: u16,
     memory: &mut [u8],
     timer: BootTimer,
-) -> Result<(), PlaceError> {
+) -> Result<GuestBootLayout, PlaceError> {
     let part = &plan.partitions[index as usize];
     let layout = layout(plan, index)?;
     memory.fill(0);
@@ -165,7 +166,7 @@ pub fn place(
         fill_boot_info(plan, index, vcpu, &mut info).map_err(PlaceError::BootInfo)?;
         info.set_timer(timer);
     }
-    Ok(())
+    Ok(layout)
 }
 
 #[cfg(test)]

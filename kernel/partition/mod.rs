@@ -23,6 +23,7 @@ mod setup {
     use tessera_arch::vmx::{Ept, IoBitmapPair, MsrBitmaps, PidPointerTable};
     use tessera_vmx::apic_timer::TimerFrequency;
     use tessera_vmx::guest_abi::{BootTimer, TimerPath};
+    use tessera_vmx::guest_state::GuestBootLayout;
     use tessera_vmx::tables::PostedInterruptDescriptor;
 
     /// Everything one vCPU needs to configure its VMCS and run.
@@ -41,6 +42,9 @@ mod setup {
         pub msr_bitmaps: MsrBitmaps,
         /// The partition's RAM, read for console hypercalls.
         pub guest_memory: GuestRam,
+        /// Its boot area's layout (`image::place`): where the vCPU's boot-info block, page
+        /// tables, GDT and TSS are.
+        pub layout: GuestBootLayout,
     }
 
     /// What every vCPU of one partition shares.
@@ -51,6 +55,7 @@ mod setup {
         msr_bitmaps: MsrBitmaps,
         pid_table: PidPointerTable,
         guest_memory: GuestRam,
+        layout: GuestBootLayout,
     }
 
     /// Sets up every partition and returns each vCPU's launch data in plan order; a failure
@@ -106,6 +111,7 @@ mod setup {
                 io_bitmaps: r.io_bitmaps,
                 msr_bitmaps: r.msr_bitmaps,
                 guest_memory: r.guest_memory,
+                layout: r.layout,
             }
         })
     }
@@ -144,7 +150,7 @@ mod setup {
         let name = part.name;
         let memory = tessera_arch::phys::claim_ram(boot, part.memory.host_base, part.memory.bytes)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: memory: {e}")));
-        image::place(&PLAN, p as u16, memory, timer)
+        let layout = image::place(&PLAN, p as u16, memory, timer)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
         let ept = tables::build_ept(&PLAN, p)
             .unwrap_or_else(|e| fatal(format_args!("partition {name}: {e}")));
@@ -166,6 +172,7 @@ mod setup {
             msr_bitmaps,
             pid_table,
             guest_memory: GuestRam::from_claim(memory),
+            layout,
         }
     }
 }

@@ -2,18 +2,17 @@
 //! VMREAD/VMWRITE on its VMCS and the few changes every exit path shares.
 
 use super::launch::{self, Launch};
-use super::shared::VCPUS;
+use super::shared::{self, RunRecord, VCPUS};
 use super::timer::VcpuTimer;
 use crate::partition::hermit::EntryRegisters;
 use crate::plan::PLAN;
 use core::cell::Cell;
 use tessera_arch::guest_ram::GuestRam;
+use tessera_arch::sync::SpinGuard;
 use tessera_arch::vmx::{
     ActiveVmcs, GuestRegisters, RuntimeControl, SafeField, VirtualApicPage, VmcsError,
 };
-use tessera_vmx::console::budget::LINE_TEXT_MAX_BYTES;
-use tessera_vmx::console::LineBuffer;
-use tessera_vmx::exit::{rip_after, ExitCounters, GuestEventState, StopReason};
+use tessera_vmx::exit::{rip_after, GuestEventState, StopReason};
 use tessera_vmx::fields::{
     Field32Guest as G32, Field32ReadOnly as R32, Field64Guest as G64, NaturalGuest as GN,
 };
@@ -35,11 +34,10 @@ pub struct Vcpu<'a> {
     pub descriptors: [Option<&'static PostedInterruptDescriptor>; VCPUS],
     pub guest_memory: GuestRam,
     pub timer: VcpuTimer,
-    pub console_line: LineBuffer<LINE_TEXT_MAX_BYTES>,
-    /// Exits counted by basic reason. Only this vCPU's CPU counts and reads them while it runs
-    /// (no lock on the exit path); `crate::run::stop` publishes them in the shared state for the
-    /// summary.
-    pub counters: ExitCounters,
+    /// Its exit counters and console line, in its shared state and held until it stops: only
+    /// this vCPU's CPU counts and reads them while it runs (no lock on the exit path), and the
+    /// summary reads them after.
+    pub record: SpinGuard<'static, RunRecord>,
     /// The first VMREAD/VMWRITE that failed since the run loop last looked (`take_vmcs_failure`).
     vmcs_failure: Cell<Option<StopReason>>,
 }
@@ -68,15 +66,16 @@ impl<'a> Vcpu<'a> {
             vcpu,
             virtual_apic: launch.pages.virtual_apic,
             pid: launch.pid,
-            descriptors: super::shared::descriptors(),
+            descriptors: shared::descriptors(),
             guest_memory: launch.guest_memory,
             timer: VcpuTimer::new(
                 &frequency,
                 controls.preemption_timer_rate,
                 launch::timer_virtualized(partition),
             ),
-            console_line: LineBuffer::new(),
-            counters: ExitCounters::new(),
+            record: shared::of(index)
+                .take_record()
+                .expect("a vCPU runs once: its run record is free"),
             vmcs_failure: Cell::new(None),
         }
     }

@@ -1,12 +1,15 @@
-//! What other CPUs may see of a vCPU: its run state, exit counters (once it stopped), denied-IPI
-//! count, console bytes printed and refused, and its posted-interrupt descriptor (for senders that
-//! post into it). Indexed by the vCPU's position in plan order (`PLAN.vcpus()`).
+//! What other CPUs may see of a vCPU: its run state, run record (exit counters and console line,
+//! held by the running vCPU and read once it stopped), denied-IPI count, console bytes printed and
+//! refused, and its posted-interrupt descriptor (for senders that post into it). Indexed by the
+//! vCPU's position in plan order (`PLAN.vcpus()`).
 
 use crate::outcome::VcpuEnd;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use tessera_arch::fixed_heap::StackProbe;
-use tessera_arch::sync::SpinLock;
-use tessera_vmx::exit::{ExitCounters, PublishedCounters, StopReason};
+use tessera_arch::sync::{SpinGuard, SpinLock};
+use tessera_vmx::console::budget::LINE_TEXT_MAX_BYTES;
+use tessera_vmx::console::LineBuffer;
+use tessera_vmx::exit::{PublishedCounters, StopReason};
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
 /// vCPUs in the plan (one per physical CPU).
@@ -18,6 +21,15 @@ const STARTING: u8 = 1;
 const RUNNING: u8 = 2;
 const STOPPED: u8 = 3;
 const FAULTED: u8 = 4;
+
+/// What a vCPU keeps while it runs: its exit counters by basic reason and its unfinished console
+/// line. The vCPU holds the lock from its creation until it stops (`Shared::take_record`), so its
+/// exit path counts without taking a lock and its host stack does not carry them; the summary
+/// reads the counters once the vCPU let go.
+pub struct RunRecord {
+    pub counters: PublishedCounters,
+    pub console_line: LineBuffer<LINE_TEXT_MAX_BYTES>,
+}
 
 /// One vCPU's shared state.
 pub struct Shared {
@@ -31,8 +43,7 @@ pub struct Shared {
     /// A stop another vCPU of the partition asked for (a Hermit exit): `code << 16 | vcpu`, with
     /// bit 63 set while pending.
     stop_request: AtomicU64,
-    /// The vCPU's exit counters as it stopped (its run loop counts in `Vcpu::counters`).
-    counters: SpinLock<PublishedCounters>,
+    record: SpinLock<RunRecord>,
     pid: SpinLock<Option<&'static PostedInterruptDescriptor>>,
     stack: SpinLock<Option<StackProbe>>,
 }
@@ -48,7 +59,10 @@ impl Shared {
             console_bytes: AtomicU64::new(0),
             console_dropped_bytes: AtomicU64::new(0),
             stop_request: AtomicU64::new(0),
-            counters: SpinLock::new(PublishedCounters::new()),
+            record: SpinLock::new(RunRecord {
+                counters: PublishedCounters::new(),
+                console_line: LineBuffer::new(),
+            }),
             pid: SpinLock::new(None),
             stack: SpinLock::new(None),
         }
@@ -217,15 +231,16 @@ impl Shared {
         )
     }
 
-    /// Keeps the exit counters of the vCPU that stops (before `finish`, so the summary sees them).
-    pub fn publish_counters(&self, counters: &ExitCounters) {
-        *self.counters.lock() = PublishedCounters::from_counters(counters);
+    /// The run record, for the vCPU about to run (once: `None` while another holder has it).
+    pub fn take_record(&'static self) -> Option<SpinGuard<'static, RunRecord>> {
+        self.record.try_lock()
     }
 
-    /// Runs `f` on the exit counters published when the vCPU stopped (all zero before), in place
-    /// (no copy on the caller's stack).
-    pub fn with_counters<R>(&self, f: impl FnOnce(&PublishedCounters) -> R) -> R {
-        f(&self.counters.lock())
+    /// Runs `f` on the vCPU's exit counters, in place (no copy on the caller's stack): all zero
+    /// before it ran, final once it stopped; `None` while the vCPU still holds them (a CPU that
+    /// halted on a host fault never lets go).
+    pub fn with_counters<R>(&self, f: impl FnOnce(&PublishedCounters) -> R) -> Option<R> {
+        self.record.try_lock().map(|record| f(&record.counters))
     }
 
     pub fn set_pid(&self, pid: &'static PostedInterruptDescriptor) {

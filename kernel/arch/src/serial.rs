@@ -111,6 +111,15 @@ pub fn write_fmt(args: fmt::Arguments) {
     let _ = CONSOLE.lock(this_cpu()).write_fmt(args);
 }
 
+/// Writes `args` and a newline under one hold of the console lock. The newline is written after
+/// the text, not formatted around it, so the text is formatted one level deep on the caller's
+/// stack (a host stack is sized from measured depth).
+pub fn write_line(args: fmt::Arguments) {
+    let mut uart = CONSOLE.lock(this_cpu());
+    let _ = uart.write_fmt(args);
+    uart.write_byte(b'\n');
+}
+
 /// Writes `args` and a newline with the UART idle before and after, and returns the TSC cycles the
 /// UART took per byte (0 for an empty line): how fast the console drains, measured.
 pub fn write_line_timed(args: fmt::Arguments) -> u64 {
@@ -186,7 +195,7 @@ pub fn debug_port_write(s: &str) {
 #[macro_export]
 macro_rules! println {
     ($($arg:tt)*) => {
-        $crate::serial::write_fmt(format_args!("{}\n", format_args!($($arg)*)))
+        $crate::serial::write_line(format_args!($($arg)*))
     };
 }
 
@@ -199,11 +208,10 @@ impl log::Log for SerialLogger {
 
     fn log(&self, record: &log::Record) {
         let cpu = crate::percpu::current_index_or_boot();
-        write_fmt(format_args!(
-            "[cpu{cpu} {:5}] {}\n",
-            record.level(),
-            record.args()
-        ));
+        let mut uart = CONSOLE.lock(this_cpu());
+        let _ = write!(uart, "[cpu{cpu} {:5}] ", record.level());
+        let _ = uart.write_fmt(*record.args());
+        uart.write_byte(b'\n');
     }
 
     fn flush(&self) {}

@@ -100,15 +100,25 @@ pub(super) fn write_report(
 ) -> fmt::Result {
     f.write_str("exits:")?;
     for (reason, count) in nonzero {
-        write!(f, " {}={count}", reason.short_name())?;
+        write_count(f, reason.short_name(), count)?;
     }
     if other > 0 {
-        write!(f, " other={other}")?;
+        write_count(f, "other", other)?;
     }
     if unknown > 0 {
-        write!(f, " unknown={unknown}")?;
+        write_count(f, "unknown", unknown)?;
     }
-    write!(f, " total={total}")
+    write_count(f, "total", total)
+}
+
+/// ` <name>=<count>`, written piece by piece rather than through `write!`: the report is formatted
+/// on a host stack (the exit-counts hypercall), which is sized from measured depth, and a nested
+/// `write!` costs a formatting level.
+fn write_count(f: &mut fmt::Formatter<'_>, name: &str, count: u64) -> fmt::Result {
+    f.write_str(" ")?;
+    f.write_str(name)?;
+    f.write_str("=")?;
+    fmt::Display::fmt(&count, f)
 }
 
 /// The report and layout tests every exit-counter type must pass (`ExitCounters` and

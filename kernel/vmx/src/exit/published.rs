@@ -3,7 +3,8 @@
 //! after. A reason whose handling stops the vCPU (`handling::may_resume` is false: EPT violation,
 //! triple fault, machine check, every unhandled reason) ends the vCPU's life at its first
 //! occurrence, so the run loop counts at most one such exit: those are kept in a short list of
-//! (reason, count) instead of a slot each, 240 bytes instead of the run loop's 648.
+//! (reason, count) instead of a slot each, 240 bytes instead of `ExitCounters`' 648. The run loop
+//! counts into one of these too, so the vCPU on the host stack stays small.
 
 use core::fmt;
 
@@ -135,12 +136,16 @@ impl PublishedCounters {
     /// (0 for numbers the SDM does not define), then unknown reasons (and the stopping exits
     /// whose reason was not kept, which the run loop never has).
     pub fn entries(&self) -> [u64; SLOTS + 1] {
-        let mut out = [0; SLOTS + 1];
-        for &reason in ExitReason::ALL {
-            out[reason as usize] = self.count(reason);
+        core::array::from_fn(|i| self.entry(i))
+    }
+
+    /// Entry `i` of [`Self::entries`] (0 past its end), without building the array.
+    pub fn entry(&self, i: usize) -> u64 {
+        match i {
+            SLOTS => self.unknown + self.other_stopping,
+            i if i < SLOTS => ExitReason::from_number(i as u16).map_or(0, |r| self.count(r)),
+            _ => 0,
         }
-        out[SLOTS] = self.unknown + self.other_stopping;
-        out
     }
 
     /// Non-zero counts in reason order.
