@@ -1,6 +1,6 @@
-//! Per-vCPU exit counters, as the run loop counts them: one slot per basic exit reason (one
-//! load-free add per exit), no allocation, and a one-line report (`exits: cpuid=3 vmcall=12
-//! total=15`). What a stopped vCPU publishes is the smaller `PublishedCounters`.
+//! Exit counters with one slot per basic exit reason (one load-free add per exit), no allocation,
+//! and a one-line report (`exits: cpuid=3 vmcall=12 total=15`), as the emulator check counts them;
+//! the hypervisor's run loop counts into the smaller `PublishedCounters`.
 
 use core::fmt;
 

@@ -1,10 +1,10 @@
-//! The exit counters a vCPU publishes when it stops (one set per vCPU in the kernel's shared
-//! state, read by the end-of-run summary): a `u64` slot only for the basic reasons a vCPU runs on
-//! after. A reason whose handling stops the vCPU (`handling::may_resume` is false: EPT violation,
+//! A vCPU's exit counters, as its run loop counts them (one set per vCPU in the kernel's shared
+//! state, read by the end-of-run summary once the vCPU stopped): a `u64` slot only for the basic
+//! reasons a vCPU runs on after. A reason whose handling stops the vCPU (`handling::may_resume` is false: EPT violation,
 //! triple fault, machine check, every unhandled reason) ends the vCPU's life at its first
 //! occurrence, so the run loop counts at most one such exit: those are kept in a short list of
-//! (reason, count) instead of a slot each, 240 bytes instead of `ExitCounters`' 648. The run loop
-//! counts into one of these too, so the vCPU on the host stack stays small.
+//! (reason, count) instead of a slot each, 240 bytes instead of `ExitCounters`' 648 (a slot per
+//! reason, which the emulator check counts with).
 
 use core::fmt;
 
