@@ -8,7 +8,7 @@ use crate::partition::hermit::{entry_registers, EntryRegisters};
 use crate::plan::PLAN;
 use crate::vcpu::launch;
 use crate::vcpu::timer;
-use crate::vcpu::{shared, vmcs, Vcpu};
+use crate::vcpu::{shared, vmcs, Vcpu, VcpuStart};
 use tessera_arch::vmx::fields::EntryInterruptionInfo;
 use tessera_arch::vmx::{self, Vmcs, VmcsError};
 use tessera_manifest::heap_items::grants_ports;
@@ -36,8 +36,8 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
     #[cfg(feature = "host-stack-overflow-test")]
     overflow_last_host_stack_on_purpose(index);
     let mut region = Vmcs::new(regions.vmcs, root.revision_id());
-    let vcpu = prepare(&root, &mut region, at, plan_vcpu.starts_at_boot);
-    let stopped = run_until_stopped(vcpu);
+    let start = prepare(&root, &mut region, at, plan_vcpu.starts_at_boot);
+    let stopped = run_until_stopped(start);
     // Logged and counted here, once the run loop's frames are gone from the host stack.
     if finish(stopped) {
         crate::summary::print();
@@ -46,15 +46,15 @@ pub extern "C" fn vcpu_main(index: u64) -> ! {
 }
 
 /// Activates and fills the vCPU's VMCS, waits for its start (a vCPU started later) and returns
-/// the vCPU ready for its first entry. Not inlined: what it sets up from (the launch data, the
-/// controls) is gone from the host stack before the vCPU runs.
+/// what its `Vcpu` is built from. Not inlined: what it sets up from (the launch data, the
+/// controls) is gone from the host stack before the vCPU runs, and the `Vcpu` is not yet on it.
 #[inline(never)]
 fn prepare<'a>(
     root: &'a vmx::VmxRoot,
     region: &'a mut Vmcs,
     (index, p, v): (usize, u16, u16),
     starts_at_boot: bool,
-) -> Vcpu<'a> {
+) -> VcpuStart<'a> {
     let Some(launch) = launch::take(index) else {
         fail(index, p, v, format_args!("no launch data"))
     };
@@ -70,7 +70,16 @@ fn prepare<'a>(
         fail(index, p, v, format_args!("INVEPT single-context: {e}"))
     }
     notify_if_posted_before_entry(launch.pid);
-    Vcpu::new(active, launch, &controls, (index, p, v), entry)
+    VcpuStart {
+        vmcs: active,
+        at: (index, p, v),
+        virtual_apic: launch.pages.virtual_apic,
+        pid: launch.pid,
+        guest_memory: launch.guest_memory,
+        preemption_timer_rate: controls.preemption_timer_rate,
+        rdi: entry.rdi,
+        rsi: entry.rsi,
+    }
 }
 
 /// Fills the vCPU's VMCS; returns its controls and first-entry registers. Not inlined: its
@@ -104,10 +113,12 @@ struct Stopped {
     report: StopReport<'static>,
 }
 
-/// Runs the vCPU until it stops; the `Vcpu` (and with it the hold on its run record) is gone
-/// when this returns. Not inlined: the run loop's locals live in this frame only.
+/// Builds the vCPU and runs it until it stops; the `Vcpu` (and with it the hold on its run
+/// record) lives in this frame only and is gone when this returns. Not inlined: the run loop's
+/// locals live in this frame only.
 #[inline(never)]
-fn run_until_stopped(mut vcpu: Vcpu) -> Stopped {
+fn run_until_stopped(start: VcpuStart) -> Stopped {
+    let mut vcpu = Vcpu::new(start);
     let reason = run(&mut vcpu);
     stop(&mut vcpu, reason)
 }

@@ -88,5 +88,8 @@ fn print_startup_stacks() {
         "cpu0: start-up stack {used} of {} bytes used",
         probe.size_bytes()
     );
-    println!("SUMMARY bsp_stack_used_bytes={used}");
+    println!(
+        "SUMMARY bsp_stack_used_bytes={used} bsp_stack_bytes={}",
+        probe.size_bytes()
+    );
 }

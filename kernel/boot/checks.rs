@@ -45,10 +45,12 @@ fn cpu_refusals(boot: &BootInfo) -> usize {
     let mut refusals = 0;
     match tessera_arch::acpi::madt_cpus(boot) {
         Ok(madt) => {
-            let cpus = madt.iter().map(|c| FirmwareCpu {
-                apic_id: c.apic_id,
-                enabled: c.enabled,
-            });
+            let cpus = || {
+                madt.iter().map(|c| FirmwareCpu {
+                    apic_id: c.apic_id,
+                    enabled: c.enabled,
+                })
+            };
             cpu_differences(&PLAN, cpus, &mut |d| log_difference(d, &mut refusals));
         }
         Err(e) => {

@@ -53,21 +53,25 @@ impl fmt::Display for Difference<'_> {
     }
 }
 
-/// Board CPUs vs MADT processors (`madt`: the MADT's entries, iterated once per board CPU); each
-/// difference goes to `out` as it is found (the boot CPU logs it: no list on its stack).
-pub fn cpu_differences<'a, I>(plan: &Plan<'a>, madt: I, out: &mut impl FnMut(Difference<'a>))
-where
-    I: Iterator<Item = FirmwareCpu> + Clone,
+/// Board CPUs vs MADT processors (`madt()`: a fresh walk of the MADT's entries, taken once per
+/// board CPU and once more); each difference goes to `out` as it is found (the boot CPU logs it:
+/// no list on its stack).
+pub fn cpu_differences<'a, I>(
+    plan: &Plan<'a>,
+    madt: impl Fn() -> I,
+    out: &mut impl FnMut(Difference<'a>),
+) where
+    I: Iterator<Item = FirmwareCpu>,
 {
     for cpu in plan.board_cpus {
         let (name, apic_id) = (cpu.name, cpu.apic_id);
-        match madt.clone().find(|m| m.apic_id == apic_id) {
+        match madt().find(|m| m.apic_id == apic_id) {
             None => out(Difference::MissingCpu { name, apic_id }),
             Some(m) if !m.enabled => out(Difference::DisabledCpu { name, apic_id }),
             Some(_) => {}
         }
     }
-    for m in madt.filter(|m| m.enabled) {
+    for m in madt().filter(|m| m.enabled) {
         if !plan.board_cpus.iter().any(|c| c.apic_id == m.apic_id) {
             out(Difference::UndeclaredCpu { apic_id: m.apic_id });
         }
@@ -117,7 +121,8 @@ mod tests {
     fn the_board_itself_has_no_differences() {
         let mut out = std::vec::Vec::new();
         let mut push = |d| out.push(d);
-        cpu_differences(&PLAN, madt_of_plan().into_iter(), &mut push);
+        let madt = madt_of_plan();
+        cpu_differences(&PLAN, || madt.iter().copied(), &mut push);
         ram_differences(&PLAN, [(0x10_0000, 0x1_0000_0000)].into_iter(), &mut push);
         assert!(out.is_empty(), "{out:?}");
     }
@@ -136,7 +141,7 @@ mod tests {
             enabled: true,
         });
         let mut out = std::vec::Vec::new();
-        cpu_differences(&PLAN, madt.into_iter(), &mut |d| out.push(d));
+        cpu_differences(&PLAN, || madt.iter().copied(), &mut |d| out.push(d));
         assert_eq!(out.len(), 3);
         assert!(out.contains(&Difference::MissingCpu {
             name: first.name,

@@ -125,16 +125,14 @@ mod flow {
         for (index, pid) in pids.iter().enumerate() {
             shared::of(index).set_pid(pid);
         }
-        let launches = crate::partition::setup_all(
+        crate::partition::setup_all(
             boot,
             &pids,
             controls.ipiv,
             frequency,
             controls.apic_timer_virtualization,
+            &mut launch::publish,
         );
-        for (index, launch) in launches.enumerate() {
-            launch::publish(index, launch);
-        }
         heap_ready_at
     }
 

@@ -48,7 +48,6 @@ mod setup {
     }
 
     /// What every vCPU of one partition shares.
-    #[derive(Clone, Copy)]
     struct PartitionReady {
         ept: Ept,
         io_bitmaps: Option<IoBitmapPair>,
@@ -58,21 +57,21 @@ mod setup {
         layout: GuestBootLayout,
     }
 
-    /// Sets up every partition and returns each vCPU's launch data in plan order; a failure
-    /// refuses to boot. `timer_virtualization`: the CPU offers APIC-timer virtualization (each
-    /// partition's `timer` setting decides whether its vCPUs use it).
+    /// Sets up every partition and hands each vCPU's launch data to `publish` with its plan-order
+    /// index, partition by partition (no partition's tables wait on the stack for the others); a
+    /// failure refuses to boot. `timer_virtualization`: the CPU offers APIC-timer virtualization
+    /// (each partition's `timer` setting decides whether its vCPUs use it).
     pub fn setup_all(
         boot: &BootInfo,
         pids: &Descriptors,
         ipiv: bool,
         frequency: TimerFrequency,
         timer_virtualization: bool,
-    ) -> impl Iterator<Item = Launch> {
+        publish: &mut dyn FnMut(usize, Launch),
+    ) {
         claim_channels(boot);
         let msr_bitmaps = tables::build_msr_bitmaps(ipiv)
             .unwrap_or_else(|e| fatal(format_args!("MSR bitmaps: {e}")));
-        let mut ready: heapless::Vec<PartitionReady, { crate::plan::PARTITIONS }> =
-            heapless::Vec::new();
         for (p, part) in PLAN.partitions.iter().enumerate() {
             let path = match part.timer.virtualized(timer_virtualization) == Some(true) {
                 true => TimerPath::Virtualized,
@@ -93,17 +92,26 @@ mod setup {
                 TimerPath::Virtualized => msr_bitmaps,
                 TimerPath::Trapped => msr_bitmaps.trapped_only(),
             };
-            let r = setup_one(boot, p, timer, pids, msr_bitmaps);
-            if ready.push(r).is_err() {
-                fatal(format_args!("partition {}: too many partitions", part.name));
-            }
+            let ready = setup_one(boot, p, timer, pids, msr_bitmaps);
+            publish_launches(p, &ready, pids, publish);
         }
-        let pids = *pids;
-        PLAN.vcpus().enumerate().map(move |(index, (p, v, _))| {
-            let r = ready[p as usize];
-            let part = &PLAN.partitions[p as usize];
+    }
+
+    /// Hands out the launch data of partition `p`'s vCPUs, each with its plan-order index.
+    fn publish_launches(
+        p: usize,
+        r: &PartitionReady,
+        pids: &Descriptors,
+        publish: &mut dyn FnMut(usize, Launch),
+    ) {
+        let part = &PLAN.partitions[p];
+        let indices = PLAN
+            .vcpus()
+            .enumerate()
+            .filter(|(_, (q, _, _))| *q as usize == p);
+        for (index, (_, v, _)) in indices {
             let pages = tables::build_vcpu_pages(part, v as usize, index);
-            Launch {
+            let launch = Launch {
                 pid: pids[index],
                 pages,
                 pid_table: r.pid_table,
@@ -112,8 +120,9 @@ mod setup {
                 msr_bitmaps: r.msr_bitmaps,
                 guest_memory: r.guest_memory,
                 layout: r.layout,
-            }
-        })
+            };
+            publish(index, launch);
+        }
     }
 
     /// Claims and zeroes every channel's ring and acknowledgement pages (board RAM no partition

@@ -11,7 +11,7 @@ pub mod timer;
 pub mod vmcs;
 
 #[cfg(target_os = "none")]
-pub use running::Vcpu;
+pub use running::{Vcpu, VcpuStart};
 
 #[cfg(target_os = "none")]
 mod running;

@@ -1,10 +1,9 @@
 //! The vCPU a CPU runs: its active VMCS, guest registers, identity, timer and console line, with
 //! VMREAD/VMWRITE on its VMCS and the few changes every exit path shares.
 
-use super::launch::{self, Launch};
+use super::launch;
 use super::shared::{self, RunRecord, VCPUS};
 use super::timer::VcpuTimer;
-use crate::partition::hermit::EntryRegisters;
 use crate::plan::PLAN;
 use core::cell::Cell;
 use tessera_arch::guest_ram::GuestRam;
@@ -16,7 +15,6 @@ use tessera_vmx::exit::{rip_after, GuestEventState, StopReason};
 use tessera_vmx::fields::{
     Field32Guest as G32, Field32ReadOnly as R32, Field64Guest as G64, NaturalGuest as GN,
 };
-use tessera_vmx::select::SelectedControls;
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
 /// A running vCPU: its current VMCS, registers and identity.
@@ -42,35 +40,45 @@ pub struct Vcpu<'a> {
     vmcs_failure: Cell<Option<StopReason>>,
 }
 
+/// What a vCPU is built from once its VMCS is filled and its start seen (`crate::run::prepare`):
+/// only what the run loop keeps, so the set-up frames hand over little and the `Vcpu` itself is
+/// first built in the run loop's frame.
+pub struct VcpuStart<'a> {
+    pub vmcs: ActiveVmcs<'a>,
+    /// `(index, partition, vcpu)`: plan-order position and place in its partition.
+    pub at: (usize, u16, u16),
+    pub virtual_apic: VirtualApicPage,
+    pub pid: &'static PostedInterruptDescriptor,
+    pub guest_memory: GuestRam,
+    /// `SelectedControls::preemption_timer_rate`.
+    pub preemption_timer_rate: u8,
+    /// RDI and RSI for the first entry (`EntryRegisters`).
+    pub rdi: u64,
+    pub rsi: u64,
+}
+
 impl<'a> Vcpu<'a> {
-    /// A vCPU about to enter for the first time with `entry`'s RDI and RSI;
-    /// `(index, partition, vcpu)` = plan-order position and place in its partition.
-    pub fn new(
-        vmcs: ActiveVmcs<'a>,
-        launch: Launch,
-        controls: &SelectedControls,
-        at: (usize, u16, u16),
-        entry: EntryRegisters,
-    ) -> Self {
-        let (index, partition, vcpu) = at;
+    /// A vCPU about to enter for the first time.
+    pub fn new(start: VcpuStart<'a>) -> Self {
+        let (index, partition, vcpu) = start.at;
         let frequency = launch::timer_frequency().expect("set before any vCPU starts");
         Vcpu {
-            vmcs,
+            vmcs: start.vmcs,
             regs: GuestRegisters {
-                rdi: entry.rdi,
-                rsi: entry.rsi,
+                rdi: start.rdi,
+                rsi: start.rsi,
                 ..GuestRegisters::default()
             },
             index,
             partition,
             vcpu,
-            virtual_apic: launch.pages.virtual_apic,
-            pid: launch.pid,
+            virtual_apic: start.virtual_apic,
+            pid: start.pid,
             descriptors: shared::descriptors(),
-            guest_memory: launch.guest_memory,
+            guest_memory: start.guest_memory,
             timer: VcpuTimer::new(
                 &frequency,
-                controls.preemption_timer_rate,
+                start.preemption_timer_rate,
                 launch::timer_virtualized(partition),
             ),
             record: shared::of(index)

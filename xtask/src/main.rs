@@ -13,6 +13,7 @@ mod latency;
 mod layers;
 mod manifest_args;
 mod manifest_smoke;
+mod stacks;
 mod suite;
 mod test;
 mod toolchain;
@@ -34,5 +35,6 @@ fn main() -> ExitCode {
         cli::Command::Latency(args) => latency::main(&args),
         cli::Command::Hermit => hermit::main(),
         cli::Command::Layers => layers::main(),
+        cli::Command::Stacks(args) => stacks::main(&args.scenarios),
     }
 }

@@ -6,9 +6,6 @@ use acpi::madt::{Madt, MadtEntry};
 use acpi::{AcpiError, AcpiHandler, AcpiTables, PhysicalMapping};
 use core::ptr::NonNull;
 
-/// The most processors `madt_cpus` reports.
-pub const MAX_MADT_CPUS: usize = 64;
-
 /// Maps ACPI tables at their physical address (all of RAM and firmware below 4 GiB is identity mapped).
 #[derive(Clone, Copy, Debug)]
 pub struct IdentityMapped;
@@ -59,19 +56,12 @@ pub struct MadtCpu {
 pub enum MadtError {
     /// The `acpi` crate refused the RSDP, a root table or the MADT.
     Acpi(AcpiError),
-    /// The MADT lists more than `MAX_MADT_CPUS` processors.
-    TooManyCpus,
 }
 
 impl core::fmt::Display for MadtError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         use acpi::madt::MadtError as M;
-        let e = match self {
-            MadtError::Acpi(e) => e,
-            MadtError::TooManyCpus => {
-                return write!(f, "the MADT lists more than {MAX_MADT_CPUS} processors");
-            }
-        };
+        let MadtError::Acpi(e) = self;
         match e {
             AcpiError::NoValidRsdp => f.write_str("no valid RSDP (none from the boot loader)"),
             AcpiError::RsdpIncorrectSignature => f.write_str("the RSDP's signature is wrong"),
@@ -100,24 +90,34 @@ impl core::fmt::Display for MadtError {
     }
 }
 
-/// Every processor the MADT lists, in table order (the firmware lists the boot CPU first).
-pub fn madt_cpus(boot: &BootInfo) -> Result<heapless::Vec<MadtCpu, MAX_MADT_CPUS>, MadtError> {
+/// The MADT, found and checked (signature, checksum) by the `acpi` crate.
+pub struct MadtCpus {
+    madt: PhysicalMapping<IdentityMapped, Madt>,
+}
+
+impl MadtCpus {
+    /// Every processor the MADT lists, in table order (the firmware lists the boot CPU first),
+    /// read from the table itself on each walk: no list of them is kept.
+    pub fn iter(&self) -> impl Iterator<Item = MadtCpu> + '_ {
+        self.madt.get().entries().filter_map(|entry| {
+            let (apic_id, flags) = match entry {
+                MadtEntry::LocalApic(e) => (e.apic_id as u32, e.flags),
+                MadtEntry::LocalX2Apic(e) => (e.x2apic_id, e.flags),
+                _ => return None,
+            };
+            Some(MadtCpu {
+                apic_id,
+                enabled: flags & 1 != 0,
+                online_capable: flags & 2 != 0,
+            })
+        })
+    }
+}
+
+/// The MADT's processors, or why the MADT cannot be read.
+pub fn madt_cpus(boot: &BootInfo) -> Result<MadtCpus, MadtError> {
     let madt = tables(boot)
         .and_then(|t| t.find_table::<Madt>())
         .map_err(MadtError::Acpi)?;
-    let mut cpus = heapless::Vec::new();
-    for entry in madt.get().entries() {
-        let (apic_id, flags) = match entry {
-            MadtEntry::LocalApic(e) => (e.apic_id as u32, e.flags),
-            MadtEntry::LocalX2Apic(e) => (e.x2apic_id, e.flags),
-            _ => continue,
-        };
-        let cpu = MadtCpu {
-            apic_id,
-            enabled: flags & 1 != 0,
-            online_capable: flags & 2 != 0,
-        };
-        cpus.push(cpu).map_err(|_| MadtError::TooManyCpus)?;
-    }
-    Ok(cpus)
+    Ok(MadtCpus { madt })
 }

@@ -20,13 +20,28 @@ const BOARD: &str = "board/emulator.toml";
 /// Builds the image of each scenario selected by `filter` (its file stem contains one of the
 /// texts; all when empty) and returns its emulator runs.
 pub fn scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
+    selected_runs(filter, "scenarios", &Build::DEBUG)
+}
+
+/// The same runs with every image built with the release profile (`cargo xtask stacks`).
+pub fn release_scenarios(filter: &[String]) -> Result<Vec<Scenario>, String> {
+    let build = Build {
+        release: true,
+        name: None,
+    };
+    selected_runs(filter, "scenarios-release", &build)
+}
+
+/// The runs of the scenarios `filter` selects, their images built as `build` says into
+/// target/images/`images`.
+fn selected_runs(filter: &[String], images: &str, build: &Build) -> Result<Vec<Scenario>, String> {
     let root = workspace_root();
-    let out_dir = crate::workspace::images_dir().join("scenarios");
+    let out_dir = crate::workspace::images_dir().join(images);
     let mut list = Vec::new();
     for file in scenario_files(&root.join("tests").join("scenarios"))? {
         let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         if crate::suite::selected(stem, filter) {
-            list.extend(scenario_runs(&root, &file, &out_dir, &Build::DEBUG)?);
+            list.extend(scenario_runs(&root, &file, &out_dir, build)?);
         }
     }
     Ok(list)
