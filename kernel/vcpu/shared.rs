@@ -9,7 +9,7 @@ use tessera_arch::fixed_heap::StackProbe;
 use tessera_arch::sync::{SpinGuard, SpinLock};
 use tessera_vmx::console::budget::LINE_TEXT_MAX_BYTES;
 use tessera_vmx::console::LineBuffer;
-use tessera_vmx::exit::{PublishedCounters, StopReason};
+use tessera_vmx::exit::{ExitCounters, StopReason};
 use tessera_vmx::tables::PostedInterruptDescriptor;
 
 /// vCPUs in the plan (one per physical CPU).
@@ -27,7 +27,7 @@ const FAULTED: u8 = 4;
 /// exit path counts without taking a lock and its host stack does not carry them; the summary
 /// reads the counters once the vCPU let go.
 pub struct RunRecord {
-    pub counters: PublishedCounters,
+    pub counters: ExitCounters,
     pub console_line: LineBuffer<LINE_TEXT_MAX_BYTES>,
 }
 
@@ -60,7 +60,7 @@ impl Shared {
             console_dropped_bytes: AtomicU64::new(0),
             stop_request: AtomicU64::new(0),
             record: SpinLock::new(RunRecord {
-                counters: PublishedCounters::new(),
+                counters: ExitCounters::new(),
                 console_line: LineBuffer::new(),
             }),
             pid: SpinLock::new(None),
@@ -239,7 +239,7 @@ impl Shared {
     /// Runs `f` on the vCPU's exit counters, in place (no copy on the caller's stack): all zero
     /// before it ran, final once it stopped; `None` while the vCPU still holds them (a CPU that
     /// halted on a host fault never lets go).
-    pub fn with_counters<R>(&self, f: impl FnOnce(&PublishedCounters) -> R) -> Option<R> {
+    pub fn with_counters<R>(&self, f: impl FnOnce(&ExitCounters) -> R) -> Option<R> {
         self.record.try_lock().map(|record| f(&record.counters))
     }
 

@@ -3,10 +3,11 @@
 
 use core::cell::UnsafeCell;
 
-/// Deepest use of the boot CPU's stack measured with the release build, the whole boot on the
-/// default manifest (`SUMMARY bsp_stack_used_bytes`, printed by every run; 2,680 with scenario
-/// `pingpong-intra`, the deepest seen).
-pub const BSP_STACK_MEASURED_RELEASE_BYTES: usize = 2_680;
+/// Deepest use of the boot CPU's stack measured with the release build, the whole boot, over every
+/// emulator scenario built with the release profile (`cargo xtask stacks`, from `SUMMARY
+/// bsp_stack_used_bytes`): 2,688 bytes (`channel-stranger`; 2,192 the default manifest) since the
+/// partitions publish their launch data one by one and the MADT is walked in place (3,856 before).
+pub const BSP_STACK_MEASURED_RELEASE_BYTES: usize = 2_688;
 /// The same with the debug build (no inlining: deeper frames), over the emulator scenarios.
 pub const BSP_STACK_MEASURED_DEBUG_BYTES: usize = 27_282;
 /// Headroom kept above the measured depth (as for host stacks:

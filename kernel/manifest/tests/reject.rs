@@ -911,7 +911,7 @@ fn extreme_values_are_errors_not_panics() {
 #[test]
 fn hypervisor_range_too_small_for_heap() {
     let b = edit(BOARD, "bytes = \"14 MiB\"", "bytes = \"64 KiB\"");
-    has(&errors(&b, MANIFEST), &["board.toml:6:9: the hypervisor's 64 KiB cannot hold its heap (118800 bytes (116.0 KiB)) and the embedded images (8 bytes)", "hint: enlarge [hypervisor] bytes"]);
+    has(&errors(&b, MANIFEST), &["board.toml:6:9: the hypervisor's 64 KiB cannot hold its heap (102416 bytes (100.0 KiB)) and the embedded images (8 bytes)", "hint: enlarge [hypervisor] bytes"]);
 }
 
 #[test]

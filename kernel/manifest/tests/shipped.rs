@@ -43,7 +43,7 @@ fn default_manifest_figures() {
     // beta (0..=1) gets the low IDs and alpha (2..=3) routes to it: 4 + 2 entries.
     assert_eq!(
         table_bytes("board/emulator.toml", "partitions/default.toml"),
-        (vec![32, 16], 118_800)
+        (vec![32, 16], 102_416)
     );
 }
 
@@ -201,7 +201,7 @@ fn json_report_follows_the_contract() {
     assert_eq!(alpha["pid_table"]["valid"], serde_json::json!([0, 1, 2, 3]));
     assert_eq!(alpha["routes"][0]["to"], "beta");
     assert_eq!(alpha["routes"][0]["mode"], "exitless");
-    assert_eq!(v["heap"]["bytes"], 118_800);
+    assert_eq!(v["heap"]["bytes"], 102_416);
     assert_eq!(v["heap"]["items"][0]["what"], "VMXON region");
     assert_eq!(v["heap"]["items"][0]["offset"], 0);
     assert_eq!(v["heap"]["items"][1]["what"], "host stack");

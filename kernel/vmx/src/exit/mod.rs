@@ -9,9 +9,11 @@ mod instruction_error;
 mod interruption;
 mod io;
 pub mod machine_check;
-mod published;
 mod reason;
+mod report;
 mod skip;
+#[cfg(test)]
+mod slot_counters;
 mod stop;
 
 pub use apic::{
@@ -24,7 +26,6 @@ pub use handling::{handling, may_resume, Handling};
 pub use instruction_error::{guest_state_failure_text, instruction_error_text};
 pub use interruption::{InterruptionInfo, InterruptionType};
 pub use io::{IoDirection, IoQualification};
-pub use published::PublishedCounters;
 pub use reason::{ExitReason, ExitReasonField, MAX_EXIT_REASON};
 pub use skip::GuestEventState;
 pub use stop::{StopReason, StopReport};
