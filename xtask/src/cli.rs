@@ -35,13 +35,17 @@ pub enum Command {
     Hermit,
     /// Print each crate's top-level modules in layers; exit 1 on a cycle between them.
     Layers,
-    /// Run every emulator scenario built with the release profile and print each run's host and
-    /// start-up stack use; exit 1 when a stack keeps less than its margin above the deepest use.
+    /// Run every emulator scenario built with the release profile (or `--debug`) and print each
+    /// run's host and start-up stack use; exit 1 when a stack keeps less than its margin above the
+    /// deepest use.
     Stacks(StacksArgs),
 }
 
 #[derive(Args, Clone)]
 pub struct StacksArgs {
+    /// Build the scenarios with the debug profile (as `cargo xtask test` does) instead of release.
+    #[arg(long)]
+    pub debug: bool,
     /// Run only the scenarios whose name contains this text (repeatable).
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,

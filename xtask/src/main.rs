@@ -35,6 +35,12 @@ fn main() -> ExitCode {
         cli::Command::Latency(args) => latency::main(&args),
         cli::Command::Hermit => hermit::main(),
         cli::Command::Layers => layers::main(),
-        cli::Command::Stacks(args) => stacks::main(&args.scenarios),
+        cli::Command::Stacks(args) => {
+            let build = match args.debug {
+                true => tessera_manifest::heap::Build::Debug,
+                false => tessera_manifest::heap::Build::Release,
+            };
+            stacks::main(&args.scenarios, build)
+        }
     }
 }

@@ -1,15 +1,16 @@
-//! `cargo xtask stacks`: every emulator scenario built with the release profile and run, each run's
-//! deepest host-stack and boot-CPU start-up stack use (the hypervisor's own SUMMARY lines) printed
-//! as a table, and the deepest of each checked against what the stacks are sized from: the host
-//! stacks from `HOST_STACK_MEASURED_RELEASE_BYTES` plus `HOST_STACK_MARGIN_BYTES`, the start-up
-//! stack from `BSP_STACK_MEASURED_RELEASE_BYTES` (tessera-arch) plus the same margin.
+//! `cargo xtask stacks [--debug]`: every emulator scenario built with the release profile (or the
+//! debug one) and run, each run's deepest host-stack and boot-CPU start-up stack use (the
+//! hypervisor's own SUMMARY lines) printed as a table, and the deepest of each checked against what
+//! the stacks are sized from: the host stacks from `HOST_STACK_MEASURED_{RELEASE,DEBUG}_BYTES` plus
+//! `HOST_STACK_MARGIN_BYTES`, the start-up stack from `BSP_STACK_MEASURED_{RELEASE,DEBUG}_BYTES`
+//! (tessera-arch) plus the same margin.
 
 use crate::emulator::source;
 use crate::emulator::Scenario;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use tessera_manifest::heap::{HOST_STACK_MARGIN_BYTES, HOST_STACK_MEASURED_RELEASE_BYTES};
+use tessera_manifest::heap::{Build, HOST_STACK_MARGIN_BYTES};
 
 /// One run's stack figures, from the hypervisor's `SUMMARY` lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,10 +67,10 @@ impl Survey {
     }
 }
 
-/// `cargo xtask stacks [--scenario NAME]...`: exit 1 when a run fails or a stack has less than
-/// the margin left above its deepest use.
-pub fn main(filter: &[String]) -> ExitCode {
-    match survey(filter) {
+/// `cargo xtask stacks [--debug] [--scenario NAME]...`: exit 1 when a run fails or a stack has
+/// less than the margin left above its deepest use.
+pub fn main(filter: &[String], build: Build) -> ExitCode {
+    match survey(filter, build) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -79,10 +80,13 @@ pub fn main(filter: &[String]) -> ExitCode {
     }
 }
 
-fn survey(filter: &[String]) -> Result<bool, String> {
+fn survey(filter: &[String], build: Build) -> Result<bool, String> {
     let emulator = crate::emulator::ensure()?;
     let survey = Survey::default();
-    let runs = crate::suite::scenario::release_scenarios(filter)?;
+    let runs = match build {
+        Build::Release => crate::suite::scenario::release_scenarios(filter)?,
+        Build::Debug => crate::suite::scenario::scenarios(filter)?,
+    };
     if runs.is_empty() {
         return Err(format!("no emulator scenario matches {filter:?}"));
     }
@@ -92,8 +96,8 @@ fn survey(filter: &[String]) -> Result<bool, String> {
         .collect();
     let passed = crate::suite::run_parallel(&emulator, runs, &Default::default());
     let figures = survey.runs();
-    println!("{}", table(&figures));
-    let verdicts = verdicts(&figures);
+    println!("{}", table(&figures, build));
+    let verdicts = verdicts(&figures, build);
     for line in &verdicts.lines {
         println!("{line}");
     }
@@ -118,12 +122,14 @@ fn recording(mut run: Scenario, survey: &Survey) -> Scenario {
 }
 
 /// One row per run, deepest host-stack use first.
-pub fn table(runs: &[(String, StackUse)]) -> String {
+pub fn table(runs: &[(String, StackUse)], build: Build) -> String {
     let mut rows: Vec<&(String, StackUse)> = runs.iter().collect();
     rows.sort_by_key(|(name, f)| (std::cmp::Reverse(f.host_used_bytes), name.clone()));
     let mut out = format!(
         "{:<44} {:>18} {:>18}",
-        "run (release)", "host stack", "start-up stack"
+        format!("run ({})", name(build)),
+        "host stack",
+        "start-up stack"
     );
     for (name, f) in rows {
         let host = format!("{} of {}", f.host_used_bytes, f.host_bytes);
@@ -140,8 +146,16 @@ pub struct Verdicts {
     pub ok: bool,
 }
 
+/// `release` or `debug`, as the constants' names say it.
+fn name(build: Build) -> &'static str {
+    match build {
+        Build::Release => "release",
+        Build::Debug => "debug",
+    }
+}
+
 /// Compares the deepest uses with the measured depths the stacks are sized from.
-pub fn verdicts(runs: &[(String, StackUse)]) -> Verdicts {
+pub fn verdicts(runs: &[(String, StackUse)], build: Build) -> Verdicts {
     let deepest = |key: fn(&StackUse) -> u64| runs.iter().max_by_key(|(_, f)| key(f));
     let (Some((host_run, host)), Some((bsp_run, bsp))) = (
         deepest(|f| f.host_used_bytes),
@@ -153,13 +167,14 @@ pub fn verdicts(runs: &[(String, StackUse)]) -> Verdicts {
         };
     };
     let margin = HOST_STACK_MARGIN_BYTES as u64;
-    let constant = HOST_STACK_MEASURED_RELEASE_BYTES as u64;
+    let constant = build.measured_host_stack_bytes() as u64;
+    let upper = name(build).to_uppercase();
     let host_ok = host.host_used_bytes <= constant;
     let bsp_left = bsp.bsp_bytes.saturating_sub(bsp.bsp_used_bytes);
     let bsp_ok = bsp_left >= margin;
     let mut lines = vec![
         format!(
-            "host stacks: deepest {} bytes ({host_run}); sized from HOST_STACK_MEASURED_RELEASE_BYTES = {constant} \
+            "host stacks: deepest {} bytes ({host_run}); sized from HOST_STACK_MEASURED_{upper}_BYTES = {constant} \
              plus {margin} margin: {} bytes each, {} left at the deepest",
             host.host_used_bytes,
             host.host_bytes,
@@ -172,14 +187,14 @@ pub fn verdicts(runs: &[(String, StackUse)]) -> Verdicts {
     ];
     if !host_ok {
         lines.push(format!(
-            "error: HOST_STACK_MEASURED_RELEASE_BYTES ({constant}) is below the deepest use measured: \
+            "error: HOST_STACK_MEASURED_{upper}_BYTES ({constant}) is below the deepest use measured: \
              set it to {} (kernel/manifest/src/heap.rs)",
             host.host_used_bytes
         ));
     }
     if !bsp_ok {
         lines.push(format!(
-            "error: the start-up stack keeps less than {margin} bytes: set BSP_STACK_MEASURED_RELEASE_BYTES \
+            "error: the start-up stack keeps less than {margin} bytes: set BSP_STACK_MEASURED_{upper}_BYTES \
              to {} (kernel/arch/src/boot_stack.rs)",
             bsp.bsp_used_bytes
         ));
@@ -235,27 +250,28 @@ mod tests {
             ("hello".to_string(), figures(1000, 2000)),
             ("smp".to_string(), figures(1500, 1000)),
         ];
-        let table = table(&runs);
+        let table = table(&runs, Build::Release);
         let rows: Vec<&str> = table.lines().collect();
         assert_eq!(rows.len(), 3);
+        assert!(rows[0].starts_with("run (release)"));
         assert!(rows[1].starts_with("smp ") && rows[1].contains("1500 of 4096"));
         assert!(rows[2].starts_with("hello ") && rows[2].contains("2000 of 5120"));
     }
 
     #[test]
     fn a_depth_above_the_constant_or_a_short_margin_fails_and_names_the_fix() {
-        let constant = HOST_STACK_MEASURED_RELEASE_BYTES as u64;
+        let constant = Build::Release.measured_host_stack_bytes() as u64;
         let fits = [("a".to_string(), figures(constant, 5120 - 2048))];
-        assert!(verdicts(&fits).ok);
+        assert!(verdicts(&fits, Build::Release).ok);
         let deep = [("a".to_string(), figures(constant + 8, 1000))];
-        let v = verdicts(&deep);
+        let v = verdicts(&deep, Build::Release);
         assert!(!v.ok);
         assert!(v
             .lines
             .iter()
             .any(|l| l.contains(&format!("set it to {}", constant + 8))));
         let short = [("a".to_string(), figures(1000, 5120 - 2040))];
-        let v = verdicts(&short);
+        let v = verdicts(&short, Build::Release);
         assert!(!v.ok);
         assert!(v
             .lines
@@ -264,7 +280,21 @@ mod tests {
     }
 
     #[test]
+    fn the_debug_build_is_judged_by_its_own_constant() {
+        let debug = Build::Debug.measured_host_stack_bytes() as u64;
+        let runs = [("a".to_string(), figures(debug, 1000))];
+        assert!(verdicts(&runs, Build::Debug).ok);
+        let deeper = [("a".to_string(), figures(debug + 16, 1000))];
+        let v = verdicts(&deeper, Build::Debug);
+        assert!(!v.ok);
+        assert!(v
+            .lines
+            .iter()
+            .any(|l| l.contains("HOST_STACK_MEASURED_DEBUG_BYTES")));
+    }
+
+    #[test]
     fn no_figures_is_a_failure() {
-        assert!(!verdicts(&[]).ok);
+        assert!(!verdicts(&[], Build::Release).ok);
     }
 }
