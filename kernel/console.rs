@@ -38,6 +38,12 @@ pub fn start(banner: fmt::Arguments) {
     );
 }
 
+/// Whether the hypervisor prints for partition `p` (its console is the hypercall, not a device
+/// of its own).
+pub fn prints_for(p: u16) -> bool {
+    PLAN.partitions[usize::from(p)].console == Console::Hypercall
+}
+
 /// TSC cycles the UART takes per byte (0 before `start`).
 pub fn cycles_per_byte() -> u64 {
     CYCLES_PER_BYTE.load(Ordering::Relaxed)

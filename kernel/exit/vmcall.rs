@@ -1,6 +1,7 @@
 //! VMCALL: Tessera's hypercall ABI (tessera-vmx `guest_abi`). Console writes are paid, wire bytes
 //! included, from the partition's share of the console (`crate::console`) and printed whole lines
-//! at a time behind the partition's name. Only the guest's kernel may call: a VMCALL above CPL 0
+//! at a time behind the partition's name (a partition whose console is a device of its own gets
+//! `ERROR_NO_CONSOLE`). Only the guest's kernel may call: a VMCALL above CPL 0
 //! raises #UD, so a guest's user space cannot talk to the hypervisor.
 
 use super::{inject, Flow};
@@ -13,7 +14,7 @@ use tessera_vmx::guest_abi::{
     console_buffer_offset, counter_buffer_offset, Hypercall, CONSOLE_FACT_CYCLES_PER_BYTE,
     CONSOLE_FACT_DROPPED_BYTES, CONSOLE_FACT_LINE_MAX_BYTES, CONSOLE_FACT_REFILL_CYCLES_PER_BYTE,
     CONSOLE_FACT_WAIT_BOUND_BYTES, CONSOLE_FACT_WAIT_BOUND_CYCLES, CONSOLE_WRITE_MAX_BYTES,
-    ERROR_INVALID_ARGUMENT, ERROR_UNKNOWN_CALL, EXIT_COUNT_TOTAL,
+    ERROR_INVALID_ARGUMENT, ERROR_NO_CONSOLE, ERROR_UNKNOWN_CALL, EXIT_COUNT_TOTAL,
 };
 
 pub fn handle(vcpu: &mut Vcpu) -> Flow {
@@ -27,10 +28,7 @@ pub fn handle(vcpu: &mut Vcpu) -> Flow {
             guest_address,
             bytes,
         } => console_write(vcpu, guest_address, bytes),
-        Hypercall::PrintExitCounts => {
-            print_exit_counts(vcpu);
-            0
-        }
+        Hypercall::PrintExitCounts => print_exit_counts(vcpu),
         Hypercall::ReadExitCount { reason } => read_exit_count(vcpu, reason),
         Hypercall::ReadDeniedIpis => shared::of(vcpu.index).denied_ipis(),
         Hypercall::Stop { status } => return Flow::Stop(StopReason::Requested { status }),
@@ -52,7 +50,10 @@ pub fn handle(vcpu: &mut Vcpu) -> Flow {
 /// the console's wait bound allows. Not inlined (nor the other calls that copy buffers): the run
 /// loop's frame, on the host stack, stays small.
 #[inline(never)]
-fn print_exit_counts(vcpu: &mut Vcpu) {
+fn print_exit_counts(vcpu: &mut Vcpu) -> u64 {
+    if !console::prints_for(vcpu.partition) {
+        return ERROR_NO_CONSOLE;
+    }
     let mut text: heapless::String<{ LINE_MAX_WIRE_BYTES as usize - 1 }> = heapless::String::new();
     // `[<partition>] vcpu <i> exits: ...`, in one formatting level (the host stack is sized from
     // measured depth).
@@ -69,6 +70,7 @@ fn print_exit_counts(vcpu: &mut Vcpu) {
     } else {
         shared::of(vcpu.index).count_console(0, bytes);
     }
+    0
 }
 
 /// Keeps what fits of the text formatted into it (the rest is cut, whole characters only).
@@ -136,6 +138,9 @@ fn read_exit_counters(vcpu: &Vcpu, guest_address: u64, entries: u64) -> u64 {
 
 #[inline(never)]
 fn console_write(vcpu: &mut Vcpu, guest_address: u64, bytes: u64) -> u64 {
+    if !console::prints_for(vcpu.partition) {
+        return ERROR_NO_CONSOLE;
+    }
     let memory = crate::plan::PLAN.partitions[vcpu.partition as usize].memory;
     let Some(offset) = console_buffer_offset(memory.guest_base, memory.bytes, guest_address, bytes)
     else {

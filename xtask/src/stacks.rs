@@ -1,9 +1,10 @@
-//! `cargo xtask stacks [--debug]`: every emulator scenario built with the release profile (or the
-//! debug one) and run, each run's deepest host-stack and boot-CPU start-up stack use (the
-//! hypervisor's own SUMMARY lines) printed as a table, and the deepest of each checked against what
-//! the stacks are sized from: the host stacks from `HOST_STACK_MEASURED_{RELEASE,DEBUG}_BYTES` plus
-//! `HOST_STACK_MARGIN_BYTES`, the start-up stack from `BSP_STACK_MEASURED_{RELEASE,DEBUG}_BYTES`
-//! (tessera-arch) plus the same margin.
+//! `cargo xtask stacks [--debug]`: every shipped emulator-board manifest and emulator scenario (and
+//! the latency campaign) built with the release profile (or the debug one) and run, each run's
+//! deepest host-stack and boot-CPU start-up stack use (the hypervisor's own SUMMARY lines) printed
+//! as a table, and the deepest of each checked against what the stacks are sized from: the host
+//! stacks from `HOST_STACK_MEASURED_{RELEASE,DEBUG}_BYTES` plus `HOST_STACK_MARGIN_BYTES`, the
+//! start-up stack from `BSP_STACK_MEASURED_{RELEASE,DEBUG}_BYTES` (tessera-arch) plus the same
+//! margin.
 
 use crate::emulator::source;
 use crate::emulator::Scenario;
@@ -83,10 +84,15 @@ pub fn main(filter: &[String], build: Build) -> ExitCode {
 fn survey(filter: &[String], build: Build) -> Result<bool, String> {
     let emulator = crate::emulator::ensure()?;
     let survey = Survey::default();
-    let runs = match build {
+    let mut runs = crate::suite::shipped::runs(filter, build == Build::Release)?;
+    runs.extend(match build {
         Build::Release => crate::suite::scenario::release_scenarios(filter)?,
         Build::Debug => crate::suite::scenario::scenarios(filter)?,
-    };
+    });
+    if build == Build::Release && crate::suite::selected("latency", filter) {
+        // The latency campaign's image is built with the release profile only.
+        runs.extend(crate::latency::scenario::scenarios()?);
+    }
     if runs.is_empty() {
         return Err(format!("no emulator scenario matches {filter:?}"));
     }

@@ -1,13 +1,15 @@
 //! The emulator tier of `cargo xtask test`, above every module that makes scenarios: makes the
-//! emulator ready, gathers the scenarios (runner smoke, platform self-tests, the disk image,
-//! tests/scenarios, the exit-path runs of a release image, latency), selects them by name and
-//! boots each (in parallel, two at a time) to a verdict. Also the host tier's disk-image reproducibility check.
+//! emulator ready, gathers the scenarios (runner smoke, platform self-tests, the disk image, the
+//! shipped manifests, tests/scenarios, the exit-path runs of a release image, latency), selects
+//! them by name and boots each (in parallel, two at a time) to a verdict. Also the host tier's
+//! disk-image reproducibility check.
 
 mod disk_image;
 pub mod exit_path;
 pub mod reproducible;
 pub mod scenario;
 mod selftest;
+pub mod shipped;
 
 pub use disk_image::default_disk;
 
@@ -60,6 +62,7 @@ fn scenarios(filter: &[String], figures: &exit_path::Figures) -> Result<Vec<Scen
     if selected("disk-image", filter) {
         list.push(disk_image::bochs_scenario()?);
     }
+    list.extend(shipped::runs(filter, false)?);
     list.extend(scenario::scenarios(filter)?);
     if selected(exit_path::NAME, filter) {
         list.extend(exit_path::scenarios(figures)?);

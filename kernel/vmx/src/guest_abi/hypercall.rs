@@ -3,10 +3,12 @@
 //! VMCALL is three bytes (0F 01 C1); the hypervisor advances RIP past it.
 
 /// Write guest bytes to the console: RBX = guest-physical address, RCX = length in bytes
-/// (at most [`CONSOLE_WRITE_MAX_BYTES`]). Returns the bytes accepted; fewer when rate-limited.
+/// (at most [`CONSOLE_WRITE_MAX_BYTES`]). Returns the bytes accepted; fewer when rate-limited;
+/// [`ERROR_NO_CONSOLE`] for a partition whose console is a device of its own.
 pub const HYPERCALL_CONSOLE_WRITE: u64 = 1;
 /// Print this vCPU's exit counters on the console (one `exits: ...` line, paid for from the same
-/// rate limit as console writes and dropped whole when it is spent). Returns 0.
+/// rate limit as console writes and dropped whole when it is spent). Returns 0, or
+/// [`ERROR_NO_CONSOLE`] for a partition whose console is a device of its own.
 pub const HYPERCALL_PRINT_EXIT_COUNTS: u64 = 2;
 /// Read one exit counter of this vCPU: RBX = basic exit-reason number, or [`EXIT_COUNT_TOTAL`].
 /// Returns the count, not including this VMCALL itself.
@@ -50,6 +52,9 @@ pub const ERROR_FIRST: u64 = u64::MAX - 15;
 pub const ERROR_UNKNOWN_CALL: u64 = u64::MAX;
 /// RAX: an argument is out of range (buffer outside the partition's memory, length too big, bad reason).
 pub const ERROR_INVALID_ARGUMENT: u64 = u64::MAX - 1;
+/// RAX: the partition's console is a device it drives itself (manifest `console = "<device>"`),
+/// so the hypervisor prints nothing for it: a retry can never succeed.
+pub const ERROR_NO_CONSOLE: u64 = u64::MAX - 2;
 
 /// A decoded hypercall, from the guest's RAX, RBX, RCX, RDX.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,15 +180,21 @@ mod tests {
     }
 
     /// The guest ABI's numbers, by hand: RAX from 2^64 - 16 up is an error, all ones an unknown
-    /// call, one less a bad argument; any count a call can return lies below.
+    /// call, one less a bad argument, one less again no console; any count a call can return lies
+    /// below.
     #[test]
     fn errors_are_the_top_sixteen_values() {
         assert!(is_error(u64::MAX) && is_error(0xFFFF_FFFF_FFFF_FFF0));
         assert!(!is_error(0xFFFF_FFFF_FFFF_FFEF) && !is_error(0));
         assert_eq!(
-            (ERROR_UNKNOWN_CALL, ERROR_INVALID_ARGUMENT),
-            (0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFE)
+            (ERROR_UNKNOWN_CALL, ERROR_INVALID_ARGUMENT, ERROR_NO_CONSOLE),
+            (
+                0xFFFF_FFFF_FFFF_FFFF,
+                0xFFFF_FFFF_FFFF_FFFE,
+                0xFFFF_FFFF_FFFF_FFFD
+            )
         );
+        assert!(is_error(ERROR_NO_CONSOLE));
         assert!(!is_error(CONSOLE_WRITE_MAX_BYTES) && !is_error(EXIT_COUNTER_ENTRIES));
     }
 
