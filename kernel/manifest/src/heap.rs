@@ -31,10 +31,10 @@ pub const HOST_STACK_MARGIN_BYTES: usize = 2048;
 /// VMCS field lists and the boot-info block left the stack).
 pub const HOST_STACK_MEASURED_RELEASE_BYTES: usize = 2_000;
 
-/// The same with the debug build (no inlining: deeper frames), over every emulator scenario:
-/// 13,704 as measured before the frames shrank (7,456 since), which keeps debug host stacks at
-/// 16 KiB until a full run re-measures them at a smaller size.
-pub const HOST_STACK_MEASURED_DEBUG_BYTES: usize = 13_704;
+/// The same with the debug build (no inlining: deeper frames), over every shipped emulator-board
+/// manifest and emulator scenario (`cargo xtask stacks --debug`): 7,680 bytes (13,704 before the
+/// frames shrank).
+pub const HOST_STACK_MEASURED_DEBUG_BYTES: usize = 7_680;
 
 /// Which build the heap is laid out for: host stacks are sized from that build's measured depth.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
