@@ -6,7 +6,6 @@
 //! start-up stack from `BSP_STACK_MEASURED_{RELEASE,DEBUG}_BYTES` (tessera-arch) plus the same
 //! margin.
 
-use crate::emulator::source;
 use crate::emulator::Scenario;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -26,18 +25,12 @@ pub struct StackUse {
 
 /// The figures of a COM1 log; guests' lines (`[name] SUMMARY ...`) are never read.
 pub fn stack_use(serial: &str) -> Result<StackUse, String> {
-    let mut pairs = BTreeMap::new();
-    let summaries = serial
-        .lines()
-        .filter(|line| source::is_hypervisor(line))
-        .filter_map(|line| line.strip_prefix("SUMMARY "));
-    for text in summaries {
-        for (key, value) in text.split_whitespace().filter_map(|p| p.split_once('=')) {
-            if let Ok(value) = value.parse::<u64>() {
-                pairs.insert(key, value);
-            }
-        }
-    }
+    let summaries = crate::emulator::hypervisor_summaries(serial);
+    let pairs: BTreeMap<&str, u64> = summaries
+        .iter()
+        .flatten()
+        .filter_map(|(key, value)| Some((key.as_str(), value.parse().ok()?)))
+        .collect();
     let get = |key: &str| {
         pairs
             .get(key)

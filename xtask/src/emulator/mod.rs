@@ -15,7 +15,7 @@ pub mod source;
 
 pub use iso::bootable_iso;
 pub use result::{strip_ansi, Verdict};
-pub use run::{run, Ending, RunOutcome, RunSpec};
+pub use run::{hypervisor_summaries, run, Ending, RunOutcome, RunSpec};
 pub use scenario::Scenario;
 pub use smoke::build_runner_smoke;
 

@@ -85,12 +85,17 @@ impl RunOutcome {
 
     /// The `SUMMARY` lines the hypervisor itself printed (never a guest's), parsed.
     pub fn hypervisor_summaries(&self) -> Vec<Vec<(String, String)>> {
-        let own = self
-            .serial
-            .lines()
-            .filter(|line| super::source::is_hypervisor(line));
-        own.filter_map(parse_summary_line).collect()
+        hypervisor_summaries(&self.serial)
     }
+}
+
+/// The `SUMMARY` lines of COM1 log `serial` that the hypervisor itself printed (never a guest's),
+/// parsed.
+pub fn hypervisor_summaries(serial: &str) -> Vec<Vec<(String, String)>> {
+    let own = serial
+        .lines()
+        .filter(|line| super::source::is_hypervisor(line));
+    own.filter_map(parse_summary_line).collect()
 }
 
 /// Boots `spec.image` with `emulator` and waits for its verdict.
