@@ -10,7 +10,7 @@ use core::fmt;
 
 use super::handling::{handling, may_resume};
 use super::reason::ExitReason;
-use super::report::{write_report, SLOTS};
+use super::report::{self, write_report, SLOTS};
 
 /// `SLOT_OF[number]` for a stopping reason (kept by number) and for a number the SDM does not
 /// define (counted as unknown).
@@ -151,10 +151,7 @@ impl ExitCounters {
 
     /// Non-zero counts in reason order.
     pub fn nonzero(&self) -> impl Iterator<Item = (ExitReason, u64)> + '_ {
-        ExitReason::ALL
-            .iter()
-            .map(|&reason| (reason, self.count(reason)))
-            .filter(|&(_, count)| count > 0)
+        report::nonzero(|reason| self.count(reason))
     }
 }
 

@@ -8,6 +8,16 @@ use super::reason::{ExitReason, MAX_EXIT_REASON};
 /// Basic exit-reason numbers 0..=`MAX_EXIT_REASON`.
 pub(super) const SLOTS: usize = MAX_EXIT_REASON as usize + 1;
 
+/// The non-zero counts of `count` in reason order (what both counter layouts report).
+pub(super) fn nonzero(
+    count: impl Fn(ExitReason) -> u64,
+) -> impl Iterator<Item = (ExitReason, u64)> {
+    ExitReason::ALL
+        .iter()
+        .map(move |&reason| (reason, count(reason)))
+        .filter(|&(_, count)| count > 0)
+}
+
 /// `exits: <reason>=<count> ... [other=N] [unknown=N] total=N`, the counts in reason order.
 pub(super) fn write_report(
     f: &mut fmt::Formatter<'_>,

@@ -5,7 +5,7 @@
 use core::fmt;
 
 use super::reason::ExitReason;
-use super::report::{write_report, SLOTS};
+use super::report::{self, write_report, SLOTS};
 
 /// Exit counts indexed by basic exit-reason number; unknown numbers count as `unknown`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,10 +75,7 @@ impl SlotCounters {
 
     /// Non-zero counts in reason order.
     pub fn nonzero(&self) -> impl Iterator<Item = (ExitReason, u64)> + '_ {
-        ExitReason::ALL
-            .iter()
-            .map(|&reason| (reason, self.count(reason)))
-            .filter(|&(_, count)| count > 0)
+        report::nonzero(|reason| self.count(reason))
     }
 }
 
