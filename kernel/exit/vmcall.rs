@@ -24,11 +24,20 @@ pub fn handle(vcpu: &mut Vcpu) -> Flow {
     }
     let call = Hypercall::decode(vcpu.regs.rax, vcpu.regs.rbx, vcpu.regs.rcx);
     let result = match call {
+        // Calls that print: none for a partition whose console is a device of its own.
+        Hypercall::ConsoleWrite { .. } | Hypercall::PrintExitCounts
+            if !console::prints_for(vcpu.partition) =>
+        {
+            ERROR_NO_CONSOLE
+        }
         Hypercall::ConsoleWrite {
             guest_address,
             bytes,
         } => console_write(vcpu, guest_address, bytes),
-        Hypercall::PrintExitCounts => print_exit_counts(vcpu),
+        Hypercall::PrintExitCounts => {
+            print_exit_counts(vcpu);
+            0
+        }
         Hypercall::ReadExitCount { reason } => read_exit_count(vcpu, reason),
         Hypercall::ReadDeniedIpis => shared::of(vcpu.index).denied_ipis(),
         Hypercall::Stop { status } => return Flow::Stop(StopReason::Requested { status }),
@@ -50,10 +59,7 @@ pub fn handle(vcpu: &mut Vcpu) -> Flow {
 /// the console's wait bound allows. Not inlined (nor the other calls that copy buffers): the run
 /// loop's frame, on the host stack, stays small.
 #[inline(never)]
-fn print_exit_counts(vcpu: &mut Vcpu) -> u64 {
-    if !console::prints_for(vcpu.partition) {
-        return ERROR_NO_CONSOLE;
-    }
+fn print_exit_counts(vcpu: &mut Vcpu) {
     let mut text: heapless::String<{ LINE_MAX_WIRE_BYTES as usize - 1 }> = heapless::String::new();
     // `[<partition>] vcpu <i> exits: ...`, in one formatting level (the host stack is sized from
     // measured depth).
@@ -70,7 +76,6 @@ fn print_exit_counts(vcpu: &mut Vcpu) -> u64 {
     } else {
         shared::of(vcpu.index).count_console(0, bytes);
     }
-    0
 }
 
 /// Keeps what fits of the text formatted into it (the rest is cut, whole characters only).
@@ -138,9 +143,6 @@ fn read_exit_counters(vcpu: &Vcpu, guest_address: u64, entries: u64) -> u64 {
 
 #[inline(never)]
 fn console_write(vcpu: &mut Vcpu, guest_address: u64, bytes: u64) -> u64 {
-    if !console::prints_for(vcpu.partition) {
-        return ERROR_NO_CONSOLE;
-    }
     let memory = crate::plan::PLAN.partitions[vcpu.partition as usize].memory;
     let Some(offset) = console_buffer_offset(memory.guest_base, memory.bytes, guest_address, bytes)
     else {

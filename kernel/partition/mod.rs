@@ -24,6 +24,7 @@ mod setup {
     use tessera_vmx::apic_timer::TimerFrequency;
     use tessera_vmx::guest_abi::{BootTimer, TimerPath};
     use tessera_vmx::guest_state::GuestBootLayout;
+    use tessera_vmx::ipi::VcpuRef;
     use tessera_vmx::tables::PostedInterruptDescriptor;
 
     /// Everything one vCPU needs to configure its VMCS and run.
@@ -105,12 +106,12 @@ mod setup {
         publish: &mut dyn FnMut(usize, Launch),
     ) {
         let part = &PLAN.partitions[p];
-        let indices = PLAN
-            .vcpus()
-            .enumerate()
-            .filter(|(_, (q, _, _))| *q as usize == p);
-        for (index, (_, v, _)) in indices {
-            let pages = tables::build_vcpu_pages(part, v as usize, index);
+        for v in 0..part.vcpus.len() {
+            let index = PLAN.vcpu_index(VcpuRef {
+                partition: p as u16,
+                vcpu: v as u16,
+            });
+            let pages = tables::build_vcpu_pages(part, v, index);
             let launch = Launch {
                 pid: pids[index],
                 pages,

@@ -105,19 +105,14 @@ fn survey(filter: &[String], build: Build) -> Result<bool, String> {
 
 /// `run` with its figures recorded into `survey` when it passes. Runs that end as their scenario
 /// expects without a summary (an overflow on purpose) are judged but not measured.
-fn recording(mut run: Scenario, survey: &Survey) -> Scenario {
-    let header_check = run.check.take();
+fn recording(run: Scenario, survey: &Survey) -> Scenario {
     let (survey, name) = (survey.clone(), run.name.clone());
-    run.check = Some(Box::new(move |outcome| {
-        if let Some(check) = &header_check {
-            check(outcome)?;
-        }
+    run.then_check(move |outcome| {
         if let Ok(figures) = stack_use(&outcome.serial) {
             survey.record(&name, figures);
         }
         Ok(())
-    }));
-    run
+    })
 }
 
 /// One row per run, deepest host-stack use first.
@@ -257,25 +252,30 @@ mod tests {
         assert!(rows[2].starts_with("hello ") && rows[2].contains("2000 of 5120"));
     }
 
+    /// Asserts that `runs` fail under `build` with a line naming `text`.
+    fn fails_naming(runs: &[(String, StackUse)], build: Build, text: &str) {
+        let v = verdicts(runs, build);
+        assert!(!v.ok, "{:?}", v.lines);
+        assert!(v.lines.iter().any(|l| l.contains(text)), "{:?}", v.lines);
+    }
+
     #[test]
     fn a_depth_above_the_constant_or_a_short_margin_fails_and_names_the_fix() {
         let constant = Build::Release.measured_host_stack_bytes() as u64;
         let fits = [("a".to_string(), figures(constant, 5120 - 2048))];
         assert!(verdicts(&fits, Build::Release).ok);
         let deep = [("a".to_string(), figures(constant + 8, 1000))];
-        let v = verdicts(&deep, Build::Release);
-        assert!(!v.ok);
-        assert!(v
-            .lines
-            .iter()
-            .any(|l| l.contains(&format!("set it to {}", constant + 8))));
+        fails_naming(
+            &deep,
+            Build::Release,
+            &format!("set it to {}", constant + 8),
+        );
         let short = [("a".to_string(), figures(1000, 5120 - 2040))];
-        let v = verdicts(&short, Build::Release);
-        assert!(!v.ok);
-        assert!(v
-            .lines
-            .iter()
-            .any(|l| l.contains("BSP_STACK_MEASURED_RELEASE_BYTES to 3080")));
+        fails_naming(
+            &short,
+            Build::Release,
+            "BSP_STACK_MEASURED_RELEASE_BYTES to 3080",
+        );
     }
 
     #[test]
@@ -284,12 +284,7 @@ mod tests {
         let runs = [("a".to_string(), figures(debug, 1000))];
         assert!(verdicts(&runs, Build::Debug).ok);
         let deeper = [("a".to_string(), figures(debug + 16, 1000))];
-        let v = verdicts(&deeper, Build::Debug);
-        assert!(!v.ok);
-        assert!(v
-            .lines
-            .iter()
-            .any(|l| l.contains("HOST_STACK_MEASURED_DEBUG_BYTES")));
+        fails_naming(&deeper, Build::Debug, "HOST_STACK_MEASURED_DEBUG_BYTES");
     }
 
     #[test]

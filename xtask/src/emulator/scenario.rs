@@ -20,6 +20,22 @@ pub struct Scenario {
 pub type Check = Box<dyn Fn(&RunOutcome) -> Result<(), String> + Send + Sync>;
 
 impl Scenario {
+    /// The scenario with `extra` run after its own check, on runs its own check accepts (a check
+    /// that also records figures, e.g.).
+    pub fn then_check(
+        mut self,
+        extra: impl Fn(&RunOutcome) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Scenario {
+        let own = self.check.take();
+        self.check = Some(Box::new(move |outcome| {
+            if let Some(check) = &own {
+                check(outcome)?;
+            }
+            extra(outcome)
+        }));
+        self
+    }
+
     /// Whether `outcome` is what the scenario expects (each reason it is not is printed).
     pub fn judge(&self, outcome: &RunOutcome) -> bool {
         self.ended_as_expected(outcome) && self.has_summaries(outcome) && self.passes_check(outcome)

@@ -76,18 +76,13 @@ pub fn scenarios(figures: &Figures) -> Result<Vec<Scenario>, String> {
     let runs = super::scenario::release_runs(SCENARIO, NAME)?;
     Ok(runs
         .into_iter()
-        .map(|mut run| {
+        .map(|run| {
             let ipiv = run.spec.ipiv;
-            let header_check = run.check.take();
             let figures = figures.clone();
-            run.check = Some(Box::new(move |outcome| {
-                if let Some(check) = &header_check {
-                    check(outcome)?;
-                }
+            run.then_check(move |outcome| {
                 figures.record(ipiv, round_trips(&outcome.serial)?);
                 Ok(())
-            }));
-            run
+            })
         })
         .collect())
 }
